@@ -1,0 +1,205 @@
+/*
+ * baracuda-flashinfer: a stable C ABI over FlashInfer's LLM-inference kernels.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * C99, no CUDA header needed. Every symbol is prefixed `baracuda_kernels_flashinfer_`.
+ *
+ * Conventions shared by every function (docs/ABI.md has the per-symbol table):
+ *   - Return value: a baracuda_flashinfer_status code (0 = success). On failure the calling
+ *     thread's last-error message (baracuda_kernels_flashinfer_last_error()) names the argument
+ *     and the limit, or carries the CUDA error text. Nothing is written and nothing is launched
+ *     when validation fails.
+ *   - No C++ exception ever crosses this ABI; no function aborts the process on bad input.
+ *   - `*_can_implement` answers, without touching the GPU or any pointer, exactly what the
+ *     matching `*_run` would answer for the same sizes: 0 means run will launch.
+ *   - `*_run` functions only enqueue work on `stream`: they never allocate, never synchronise,
+ *     never read device memory back to the host, and are CUDA-graph capturable.
+ *     A NULL stream means the per-thread default stream (cudaStreamPerThread), as in the ABI
+ *     this library replaces. Pass an explicit stream when capturing a graph.
+ *   - Work runs on the device that is current on the calling thread (cudaSetDevice).
+ *   - All index arrays (indices, indptr, last_page_len, token ids) are int32 on the device.
+ *   - LSE values are base 2: lse = log2(sum_j exp(sm_scale * q.k_j)). Multiply by ln(2) to get
+ *     the natural-log LSE that FlashAttention / vLLM use (and divide by ln(2) to convert back).
+ *   - Thread safety: every function may be called from any thread concurrently; two concurrent
+ *     runs must not share a workspace or output buffer.
+ */
+#ifndef BARACUDA_FLASHINFER_H_
+#define BARACUDA_FLASHINFER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(BARACUDA_FLASHINFER_BUILDING)
+#define BARACUDA_FLASHINFER_API __declspec(dllexport)
+#else
+#define BARACUDA_FLASHINFER_API __declspec(dllimport)
+#endif
+#else
+#define BARACUDA_FLASHINFER_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Version                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+#define BARACUDA_FLASHINFER_VERSION_MAJOR 0
+#define BARACUDA_FLASHINFER_VERSION_MINOR 1
+#define BARACUDA_FLASHINFER_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH */
+#define BARACUDA_FLASHINFER_VERSION                                                  \
+  (BARACUDA_FLASHINFER_VERSION_MAJOR * 10000 + BARACUDA_FLASHINFER_VERSION_MINOR * 100 + \
+   BARACUDA_FLASHINFER_VERSION_PATCH)
+
+/** The version the library was built as (compare with BARACUDA_FLASHINFER_VERSION). */
+BARACUDA_FLASHINFER_API uint32_t baracuda_kernels_flashinfer_version(void);
+/** "MAJOR.MINOR.PATCH (flashinfer-python X, CCCL Y, CUDA Z)". Static storage; never NULL. */
+BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_version_string(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Stable values: never renumbered. 0-4 keep the meaning existing Rust callers map. */
+enum baracuda_flashinfer_status {
+  BARACUDA_FLASHINFER_SUCCESS = 0,
+  BARACUDA_FLASHINFER_MISALIGNED_OPERAND = 1, /**< a pointer lacks the alignment it needs */
+  BARACUDA_FLASHINFER_INVALID_PROBLEM = 2,    /**< a size, pointer or value is invalid */
+  BARACUDA_FLASHINFER_UNSUPPORTED = 3,        /**< valid, but no kernel is built for it */
+  BARACUDA_FLASHINFER_WORKSPACE_TOO_SMALL = 4,
+  BARACUDA_FLASHINFER_CUDA_ERROR = 5, /**< the CUDA runtime failed; message has its text */
+  BARACUDA_FLASHINFER_INTERNAL = 6    /**< a bug in this library; please report it */
+};
+
+/** Static name of a status ("success", "invalid problem", ...); never NULL. */
+BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_status_string(int32_t status);
+
+/**
+ * The calling thread's message for the last non-success status returned to it ("" if none).
+ * Valid until the thread's next call into this library. Never NULL.
+ */
+BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_last_error(void);
+
+/** A cudaStream_t (forward-declared so no CUDA header is needed). */
+typedef struct CUstream_st* baracuda_flashinfer_stream_t;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Element codes                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Element codes name the query/output type and, for the fp8 codes, the KV-cache type.
+ * f16/bf16/f32: Q, K, V and O all share the type. The fp8 codes: Q and O are f16 or bf16,
+ * K and V are 1-byte fp8 values used as they are (no scale factor; fold a K scale into
+ * sm_scale and apply a V scale to the output).
+ */
+enum baracuda_flashinfer_element {
+  BARACUDA_FLASHINFER_F16 = 0,
+  BARACUDA_FLASHINFER_BF16 = 1,
+  BARACUDA_FLASHINFER_F32 = 2,
+  BARACUDA_FLASHINFER_F16_E4M3 = 3, /**< Q/O f16, KV fp8 e4m3 */
+  BARACUDA_FLASHINFER_F16_E5M2 = 4, /**< Q/O f16, KV fp8 e5m2 */
+  BARACUDA_FLASHINFER_BF16_E4M3 = 5, /**< Q/O bf16, KV fp8 e4m3 */
+  BARACUDA_FLASHINFER_BF16_E5M2 = 6  /**< Q/O bf16, KV fp8 e5m2 */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batched paged-KV decode                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * One query token per request attends that request's paged K/V:
+ *   o[b,h]   = sum_j softmax_j(sm_scale * q[b,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
+ *   lse[b,h] = log2 sum_j exp(sm_scale * q[b,h] . k[b,h/g,j])            (base 2)
+ * A request with no KV tokens gets o = 0 and lse = -inf.
+ *
+ * Shapes (B = batch_size, Hq = num_qo_heads, Hkv = num_kv_heads, D = head_dim, P = page_size),
+ * all dense row-major:
+ *   q, o           [B, Hq, D]                 element type of Q/O; 16-byte aligned
+ *   k_data, v_data [num_pages, Hkv, P, D]     ("HND" pages); 16-byte aligned
+ *   indices        [indptr[B]]                int32 physical page ids
+ *   indptr         [B + 1]                    int32; request b owns indices[indptr[b]..indptr[b+1])
+ *   last_page_len  [B]                        int32 in [1, P]: tokens used in the last page
+ *   lse            [B, Hq]                    float32, base 2; may be NULL (not written)
+ * kv_len(b) = (indptr[b+1] - indptr[b] - 1) * P + last_page_len[b], or 0 with no pages.
+ * Supported: D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0 and Hq <= 1024;
+ * 1 <= B <= 2^20; sum of pages * P < 2^31.
+ *
+ * Split-KV: when B * Hkv CTAs cannot fill the GPU, _run splits each request's KV into chunks on
+ * the device (no host copy of indptr, no synchronisation) and merges the partial states.
+ * Partial outputs are stored in the output type (as FlashInfer does), which adds one rounding of
+ * the output type to the result. The split needs the workspace that
+ * baracuda_kernels_flashinfer_paged_decode_get_workspace_size() reports; with a smaller
+ * workspace (for example the one-argument legacy size) _run decodes without splitting:
+ * same result, lower speed at small batch.
+ */
+
+/**
+ * Can paged decode run this problem? 0 if yes, else the status _run would return (and a
+ * message). Argument order is the seed's: (batch, Hq, Hkv, head_dim, page_size, element).
+ * Thread-safe; touches no GPU.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element);
+
+/**
+ * Workspace bytes that let _run split KV for this problem on the current device.
+ * Depends only on (batch, Hq, Hkv, head_dim, element) and the device; 0 when the problem never
+ * splits. Writes *workspace_bytes; returns a status. Queries the device once, then caches.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes);
+
+/**
+ * Legacy one-argument size: (3 * batch_size + 2) * 4 bytes, 0 if batch_size <= 0. A workspace
+ * of this size is accepted by _run, which then decodes without split-KV (correct, slower at
+ * small batch). Use _get_workspace_size() for full speed.
+ */
+BARACUDA_FLASHINFER_API size_t baracuda_kernels_flashinfer_paged_decode_workspace_size(
+    int32_t batch_size);
+
+/*
+ * Run symbols. Argument order is the existing ABI's: note head_dim before the head counts.
+ * `workspace` may be NULL when workspace_bytes is 0. Graph-capturable: the grid depends only on
+ * the sizes, so one capture stays correct when lengths and page tables change between replays.
+ */
+#define BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(NAME)                                     \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(  \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,       \
+      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,     \
+      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace, \
+      size_t workspace_bytes, baracuda_flashinfer_stream_t stream);                         \
+  BARACUDA_FLASHINFER_API int32_t                                                          \
+      baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                     \
+          int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,   \
+          int32_t num_kv_heads, float sm_scale);
+
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(f16)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(f32)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(f16_e4m3)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(f16_e5m2)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16_e4m3)
+BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16_e5m2)
+
+/**
+ * Decode with split-KV disabled (one CTA per request and KV head, the existing ABI's schedule).
+ * Same arguments as _run with an element code; for benchmarks and A/B checks. Needs no workspace.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
+    baracuda_flashinfer_stream_t stream);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* BARACUDA_FLASHINFER_H_ */

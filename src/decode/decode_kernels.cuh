@@ -1,0 +1,219 @@
+// Device side of paged decode: FlashInfer's CUDA-core batch-decode kernel, driven by our own
+// Params type, plus the on-device split-KV planner. Included only by the generated
+// instantiation TUs (decode_<element>_hd<D>.cu) and decode_plan.cu.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <flashinfer/attention/cascade.cuh>
+#include <flashinfer/attention/decode.cuh>
+#include <flashinfer/attention/variants.cuh>
+#include <flashinfer/page.cuh>
+
+#include "decode/decode_launch.hpp"
+
+namespace baracuda::flashinfer::decode {
+
+namespace fi = ::flashinfer;
+
+// The kernel reads `params.request_indices[bx]`, `params.kv_tile_indices[bx]` and
+// `*params.kv_chunk_size_ptr` unconditionally. Without split-KV these are the identity, zero and
+// "unused": these accessors answer that without a workspace and without an init kernel, so the
+// no-split path is one launch and needs no workspace at all.
+struct IndexOrIdentity {
+  const int32_t* ptr;
+  __device__ __forceinline__ int32_t operator[](uint32_t i) const {
+    return ptr != nullptr ? ptr[i] : static_cast<int32_t>(i);
+  }
+};
+struct IndexOrZero {
+  const int32_t* ptr;
+  __device__ __forceinline__ int32_t operator[](uint32_t i) const {
+    return ptr != nullptr ? ptr[i] : 0;
+  }
+};
+struct ValueOrZero {
+  const int32_t* ptr;
+  __device__ __forceinline__ int32_t operator*() const { return ptr != nullptr ? *ptr : 0; }
+};
+
+// FlashInfer's kernel addresses K/V with its block's kv-head index. We launch one "virtual" KV
+// head per `group_per_virtual` query heads (a group size the kernel is compiled for), so any
+// GQA ratio works: virtual head v reads real KV head v / virtual_per_kv_head.
+template <typename DType>
+struct GroupedPagedKV : fi::paged_kv_t<DType, int32_t> {
+  using Base = fi::paged_kv_t<DType, int32_t>;
+  fi::uint_fastdiv virtual_per_kv_head;
+
+  GroupedPagedKV() = default;
+  __host__ GroupedPagedKV(const Base& base, uint32_t virtual_per_kv_head_)
+      : Base(base), virtual_per_kv_head(virtual_per_kv_head_) {}
+
+  __device__ __forceinline__ size_t protective_get_kv_offset(int32_t page_iter, uint32_t head_idx,
+                                                             uint32_t entry_idx,
+                                                             uint32_t feat_idx,
+                                                             int32_t last_indptr) const {
+    return Base::protective_get_kv_offset(page_iter, head_idx / virtual_per_kv_head, entry_idx,
+                                          feat_idx, last_indptr);
+  }
+};
+
+template <typename DTypeQ_, typename DTypeKV_, typename DTypeO_>
+struct DecodeParams {
+  using DTypeQ = DTypeQ_;
+  using DTypeKV = DTypeKV_;
+  using DTypeO = DTypeO_;
+  using IdType = int32_t;
+
+  DTypeQ* q;
+  GroupedPagedKV<DTypeKV> paged_kv;
+  DTypeO* o;
+  float* lse;
+  float* maybe_alibi_slopes;
+  uint32_t padded_batch_size;
+  uint32_t num_qo_heads;
+  int32_t q_stride_n;
+  int32_t q_stride_h;
+  int32_t window_left;
+  float logits_soft_cap;
+  float sm_scale;
+  float rope_rcp_scale;
+  float rope_rcp_theta;
+  IndexOrIdentity request_indices;
+  IndexOrZero kv_tile_indices;
+  int32_t* o_indptr;
+  ValueOrZero kv_chunk_size_ptr;
+  bool* block_valid_mask;
+  bool partition_kv;
+
+  __host__ __device__ __forceinline__ int32_t get_qo_len(int32_t) const { return 1; }
+  __host__ __device__ __forceinline__ int32_t get_kv_len(int32_t b) const {
+    return paged_kv.get_length(b);
+  }
+};
+
+using Variant = fi::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
+                                     /*soft_cap=*/false, /*alibi=*/false>;
+
+// Launch geometry of FlashInfer's batch-decode kernel for one configuration, computed exactly
+// as BatchDecodeWithPagedKVCacheDispatched does (sm80+: two shared-memory stages).
+template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
+struct DecodeKernelTraits {
+  using DTypeO = DTypeQ;
+  using Params = DecodeParams<DTypeQ, DTypeKV, DTypeO>;
+  static constexpr uint32_t kVecSize = std::max<uint32_t>(16 / sizeof(DTypeKV), HEAD_DIM / 32);
+  static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;
+  static constexpr uint32_t kBdy = GROUP;
+  static constexpr uint32_t kThreads = std::max<uint32_t>(128, kBdx * kBdy);
+  static constexpr uint32_t kBdz = kThreads / (kBdx * kBdy);
+  static constexpr uint32_t kTilePerBdx = GROUP == 1 ? (sizeof(DTypeKV) == 1 ? 2 : 4) : 1;
+  static constexpr uint32_t kStages = 2;
+  static constexpr uint32_t kSmem =
+      std::max<uint32_t>(2 * kStages * kTilePerBdx * kBdy * kBdz * HEAD_DIM * sizeof(DTypeKV),
+                         kBdz * kBdy * HEAD_DIM * sizeof(float)) +
+      std::max<uint32_t>(kTilePerBdx * kThreads * sizeof(DTypeKV*),
+                         2 * kBdy * kBdz * sizeof(float));
+  static_assert(kBdx <= 32, "head_dim / vec_size must fit a warp");
+
+  static constexpr auto kernel =
+      fi::BatchDecodeWithPagedKVCacheKernel<fi::PosEncodingMode::kNone, kStages, kTilePerBdx,
+                                            kVecSize, kBdx, kBdy, kBdz, Variant, Params>;
+};
+
+// FlashInfer's persistent variable-length merge of split partial states (output dtype in and out).
+template <typename DTypeO, uint32_t HEAD_DIM>
+struct MergeKernelTraits {
+  static constexpr uint32_t kVecSize = std::max<uint32_t>(16 / sizeof(DTypeO), HEAD_DIM / 32);
+  static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;
+  static constexpr uint32_t kThreads = 128;
+  static constexpr uint32_t kBdy = kThreads / kBdx;
+  static constexpr uint32_t kStages = 4;
+  static constexpr uint32_t kSmem = kStages * kBdy * HEAD_DIM * sizeof(DTypeO) + kThreads * 4;
+  static constexpr auto kernel =
+      fi::PersistentVariableLengthMergeStatesKernel<kVecSize, kBdx, kBdy, kStages, DTypeO, DTypeO,
+                                                    int32_t>;
+};
+
+template <typename Traits>
+KernelInfo kernel_info() {
+  return KernelInfo{reinterpret_cast<const void*>(Traits::kernel), Traits::kThreads,
+                    Traits::kSmem};
+}
+
+// Enqueues decode (and, when split, the merge) for one compiled configuration.
+template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
+cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+  using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
+  using M = MergeKernelTraits<DTypeQ, HEAD_DIM>;
+  using Params = typename T::Params;
+  const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);
+  const uint32_t virtual_heads = static_cast<uint32_t>(p.num_qo_heads) / GROUP;
+
+  fi::paged_kv_t<DTypeKV, int32_t> base(
+      static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM,
+      static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND,
+      static_cast<DTypeKV*>(p.k_data), static_cast<DTypeKV*>(p.v_data),
+      const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
+      const_cast<int32_t*>(p.last_page_len));
+
+  Params params{};
+  params.q = static_cast<DTypeQ*>(const_cast<void*>(p.q));
+  params.paged_kv = GroupedPagedKV<DTypeKV>(base, group / GROUP);
+  params.lse = p.lse;
+  params.maybe_alibi_slopes = nullptr;
+  params.num_qo_heads = static_cast<uint32_t>(p.num_qo_heads);
+  params.q_stride_n = p.num_qo_heads * static_cast<int32_t>(HEAD_DIM);
+  params.q_stride_h = static_cast<int32_t>(HEAD_DIM);
+  params.window_left = -1;
+  params.logits_soft_cap = 0.f;
+  params.sm_scale = p.sm_scale;
+  params.rope_rcp_scale = 1.f;
+  params.rope_rcp_theta = 1e-4f;
+
+  const dim3 block(T::kBdx, T::kBdy, T::kBdz);
+  if (!s.split) {
+    params.o = static_cast<DTypeQ*>(p.o);
+    params.padded_batch_size = static_cast<uint32_t>(p.batch_size);
+    params.request_indices = IndexOrIdentity{nullptr};
+    params.kv_tile_indices = IndexOrZero{nullptr};
+    params.o_indptr = nullptr;
+    params.kv_chunk_size_ptr = ValueOrZero{nullptr};
+    params.block_valid_mask = nullptr;
+    params.partition_kv = false;
+    void* args[] = {&params};
+    return cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
+                            dim3(static_cast<uint32_t>(p.batch_size), virtual_heads), block, args,
+                            T::kSmem, stream);
+  }
+
+  params.o = static_cast<DTypeQ*>(s.tmp_o);
+  params.lse = s.tmp_lse;
+  params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
+  params.request_indices = IndexOrIdentity{s.request_indices};
+  params.kv_tile_indices = IndexOrZero{s.kv_tile_indices};
+  params.o_indptr = s.o_indptr;
+  params.kv_chunk_size_ptr = ValueOrZero{s.kv_chunk_tokens};
+  params.block_valid_mask = s.block_valid_mask;
+  params.partition_kv = true;
+  {
+    void* args[] = {&params};
+    cudaError_t err = cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
+                                       dim3(static_cast<uint32_t>(s.padded_items), virtual_heads),
+                                       block, args, T::kSmem, stream);
+    if (err != cudaSuccess) return err;
+  }
+  DTypeQ* tmp_o = static_cast<DTypeQ*>(s.tmp_o);
+  float* tmp_lse = s.tmp_lse;
+  int32_t* o_indptr = s.o_indptr;
+  DTypeQ* out = static_cast<DTypeQ*>(p.o);
+  float* lse = p.lse;
+  uint32_t rows = static_cast<uint32_t>(p.batch_size);
+  uint32_t* rows_ptr = nullptr;
+  uint32_t heads = static_cast<uint32_t>(p.num_qo_heads);
+  void* args[] = {&tmp_o, &tmp_lse, &o_indptr, &out, &lse, &rows, &rows_ptr, &heads};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(M::kernel),
+                          dim3(static_cast<uint32_t>(s.merge_ctas)), dim3(M::kBdx, M::kBdy), args,
+                          M::kSmem, stream);
+}
+
+}  // namespace baracuda::flashinfer::decode
