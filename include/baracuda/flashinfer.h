@@ -198,6 +198,18 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_nosplit
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     baracuda_flashinfer_stream_t stream);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Paged-KV append (section owned by the append family)                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Attention-state merge / cascade (section owned by the merge family)                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sort-free sampling (section owned by the sampling family)                                   */
+/* ------------------------------------------------------------------------------------------ */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
