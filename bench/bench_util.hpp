@@ -58,3 +58,7 @@ struct SectionRegistrar {
   static void bench_section_##name(::bfi_bench::Context& ctx)
 
 }  // namespace bfi_bench
+
+namespace bfi_bench {
+std::vector<std::pair<const char*, Section>>& registered_sections();
+}  // namespace bfi_bench

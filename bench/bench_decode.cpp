@@ -1,0 +1,127 @@
+// Paged decode: time and achieved bandwidth (KV bytes read / time, as a fraction of the card's
+// copy bandwidth), with the library's split-KV schedule and with split-KV off (the schedule of
+// the ABI this library replaces).
+#include <baracuda/flashinfer.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_util.hpp"
+
+using namespace bfi_bench;
+
+namespace {
+
+// Fills `bytes` of device memory with random 16-bit values in [-1, 1] (as bf16) by repeating a
+// 16 MiB random block: random data, not zeros, without a device RNG.
+void fill_random_bf16(void* dst, size_t bytes, std::mt19937& gen) {
+  static std::vector<uint16_t> block;
+  if (block.empty()) {
+    block.resize(size_t(8) << 20);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    for (auto& x : block) {
+      const float f = u(gen);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      x = static_cast<uint16_t>(bits >> 16);
+    }
+  }
+  const size_t chunk = block.size() * 2;
+  for (size_t off = 0; off < bytes; off += chunk) {
+    BENCH_CUDA(cudaMemcpy(static_cast<char*>(dst) + off, block.data(), std::min(chunk, bytes - off),
+                          cudaMemcpyHostToDevice));
+  }
+}
+
+struct DecodeCase {
+  int32_t batch, kv_len, hq, hkv;
+  const char* target;  // the target for this row, if any
+};
+
+void run_case(Context& ctx, const DecodeCase& c) {
+  const int32_t D = 128, P = 16, element = BARACUDA_FLASHINFER_BF16;
+  const int32_t pages_per_req = (c.kv_len + P - 1) / P;
+  const int32_t num_pages = c.batch * pages_per_req;
+  const size_t kv_bytes_each = size_t(num_pages) * c.hkv * P * D * 2;
+  std::mt19937 gen(1234);
+  std::vector<int32_t> indptr(c.batch + 1), lpl(c.batch, c.kv_len - (pages_per_req - 1) * P),
+      indices(num_pages);
+  for (int32_t b = 0; b <= c.batch; ++b) indptr[b] = b * pages_per_req;
+  std::iota(indices.begin(), indices.end(), 0);
+  std::shuffle(indices.begin(), indices.end(), gen);  // random page order, as a real cache
+  void *k, *v, *q, *o, *lse, *d_indptr, *d_indices, *d_lpl, *ws = nullptr;
+  BENCH_CUDA(cudaMalloc(&k, kv_bytes_each));
+  BENCH_CUDA(cudaMalloc(&v, kv_bytes_each));
+  BENCH_CUDA(cudaMalloc(&q, size_t(c.batch) * c.hq * D * 2));
+  BENCH_CUDA(cudaMalloc(&o, size_t(c.batch) * c.hq * D * 2));
+  BENCH_CUDA(cudaMalloc(&lse, size_t(c.batch) * c.hq * 4));
+  BENCH_CUDA(cudaMalloc(&d_indptr, indptr.size() * 4));
+  BENCH_CUDA(cudaMalloc(&d_indices, indices.size() * 4));
+  BENCH_CUDA(cudaMalloc(&d_lpl, lpl.size() * 4));
+  fill_random_bf16(k, kv_bytes_each, gen);
+  fill_random_bf16(v, kv_bytes_each, gen);
+  fill_random_bf16(q, size_t(c.batch) * c.hq * D * 2, gen);
+  BENCH_CUDA(cudaMemcpy(d_indptr, indptr.data(), indptr.size() * 4, cudaMemcpyHostToDevice));
+  BENCH_CUDA(cudaMemcpy(d_indices, indices.data(), indices.size() * 4, cudaMemcpyHostToDevice));
+  BENCH_CUDA(cudaMemcpy(d_lpl, lpl.data(), lpl.size() * 4, cudaMemcpyHostToDevice));
+  size_t ws_bytes = 0;
+  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.batch, c.hq, c.hkv, D, P,
+                                                                           element, &ws_bytes),
+               "paged_decode_get_workspace_size");
+  if (ws_bytes) BENCH_CUDA(cudaMalloc(&ws, ws_bytes));
+  const float sm_scale = 0.0884f;
+  auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream);
+  auto split = [&] {
+    check_status(baracuda_kernels_flashinfer_paged_decode_bf16_run(
+                     c.batch, P, D, c.hq, c.hkv, sm_scale, k, v, d_indices, d_indptr, d_lpl, q, o,
+                     lse, ws, ws_bytes, stream),
+                 "paged_decode_bf16_run");
+  };
+  auto nosplit = [&] {
+    check_status(baracuda_kernels_flashinfer_paged_decode_nosplit_run(
+                     element, c.batch, P, D, c.hq, c.hkv, sm_scale, k, v, d_indices, d_indptr,
+                     d_lpl, q, o, lse, stream),
+                 "paged_decode_nosplit_run");
+  };
+  const double us = time_us(ctx, split, 40, 5);
+  const double us_graph = time_us(ctx, split, 40, 5, /*graph=*/true);
+  const double us_nosplit = time_us(ctx, nosplit, 20, 3);
+  const double bytes = 2.0 * c.batch * c.kv_len * c.hkv * D * 2;  // K and V actually read
+  const double frac = bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps;
+  const double frac_graph = bytes / (us_graph * 1e-6) / 1e9 / ctx.copy_gbps;
+  const double frac_nosplit = bytes / (us_nosplit * 1e-6) / 1e9 / ctx.copy_gbps;
+  char name[96];
+  std::snprintf(name, sizeof(name), "bf16 %d/%d hd128 p16 B=%d L=%d", c.hq, c.hkv, c.batch, c.kv_len);
+  ctx.add({"decode", name,
+           {{"us", us}, {"frac", frac}, {"us_graph", us_graph}, {"frac_graph", frac_graph},
+            {"us_nosplit", us_nosplit}, {"frac_nosplit", frac_nosplit},
+            {"speedup_vs_nosplit", us_nosplit / us}, {"workspace_mb", ws_bytes / 1e6}},
+           c.target});
+  for (void* p : {k, v, q, o, lse, d_indptr, d_indices, d_lpl, ws}) {
+    if (p) BENCH_CUDA(cudaFree(p));
+  }
+}
+
+}  // namespace
+
+BENCH_SECTION(decode) {
+  const DecodeCase cases[] = {
+      {1, 32768, 32, 8, "target frac>=0.75, >=5x vs nosplit"},
+      {16, 4096, 32, 8, ""},
+      {64, 2048, 32, 8, "target frac>=0.85"},
+      {256, 1024, 32, 8, "target frac>=0.85"},
+      {128, 8192, 32, 8, "target frac>=0.85"},
+      {1, 4096, 32, 8, ""},
+      {8, 8192, 32, 8, ""},
+      // GQA ratios outside FlashInfer's compiled set run on virtual KV heads.
+      {64, 2048, 28, 4, "group 7 (virtual heads)"},
+      {64, 2048, 32, 2, "group 16"},
+      {64, 2048, 32, 1, "group 32 (MQA, virtual heads)"},
+      {1, 32768, 40, 8, "group 5 (virtual heads)"},
+  };
+  for (const DecodeCase& c : cases) run_case(ctx, c);
+}

@@ -1,0 +1,250 @@
+// Host-only tests of the paged-decode C ABI: validation of every argument of every symbol,
+// can_implement agreeing with run, status strings and messages. Runs without a GPU: every
+// invalid call must be refused before any CUDA call (on a machine without a GPU a CUDA call
+// would answer status 5, so receiving the validation status proves nothing was launched).
+#include <baracuda/flashinfer.h>
+
+#include <cstring>
+#include <string>
+
+#include "harness.hpp"
+
+namespace {
+
+constexpr int32_t kElements = 7;
+
+std::string last_error() { return baracuda_kernels_flashinfer_last_error(); }
+
+bool message_mentions(const char* word) { return last_error().find(word) != std::string::npos; }
+
+using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*, void*,
+                          void*, void*, const void*, void*, void*, void*, size_t,
+                          baracuda_flashinfer_stream_t);
+using CanFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float);
+
+const RunFn kRun[kElements] = {
+    baracuda_kernels_flashinfer_paged_decode_f16_run,
+    baracuda_kernels_flashinfer_paged_decode_bf16_run,
+    baracuda_kernels_flashinfer_paged_decode_f32_run,
+    baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run,
+    baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run,
+    baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run,
+    baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run};
+const CanFn kCan[kElements] = {
+    baracuda_kernels_flashinfer_paged_decode_f16_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_bf16_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_f32_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_f16_e4m3_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_f16_e5m2_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_can_implement,
+    baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_can_implement};
+
+// True when a CUDA device answers. Host tests never launch on a GPU: calls with valid sizes and
+// fake pointers are only made where no device exists (they must then fail with status 5).
+bool have_gpu() {
+  size_t bytes = 0;
+  return baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, 128, 16, 0, &bytes) == 0;
+}
+
+// Fake, aligned, never-dereferenced device addresses: validation must reject before using them.
+void* fake(uintptr_t i) { return reinterpret_cast<void*>(0x100000 + 0x1000 * i); }
+
+struct Args {
+  int32_t batch = 4, page = 16, head_dim = 128, hq = 32, hkv = 8;
+  float sm_scale = 0.088f;
+  void *k = fake(1), *v = fake(2), *indices = fake(3), *indptr = fake(4), *lpl = fake(5);
+  const void* q = fake(6);
+  void *o = fake(7), *lse = fake(8), *ws = nullptr;
+  size_t ws_bytes = 0;
+  int32_t run(int32_t element) const {
+    return kRun[element](batch, page, head_dim, hq, hkv, sm_scale, k, v, indices, indptr, lpl, q,
+                         o, lse, ws, ws_bytes, nullptr);
+  }
+};
+
+}  // namespace
+
+TEST(status_strings_are_distinct_and_never_null) {
+  for (int32_t s = 0; s <= 6; ++s) {
+    const char* name = baracuda_kernels_flashinfer_status_string(s);
+    CHECK(name != nullptr && std::strlen(name) > 0);
+    for (int32_t t = 0; t < s; ++t) CHECK(std::strcmp(name, baracuda_kernels_flashinfer_status_string(t)) != 0);
+  }
+  CHECK(std::strcmp(baracuda_kernels_flashinfer_status_string(99), "unknown status") == 0);
+  CHECK(std::strcmp(baracuda_kernels_flashinfer_status_string(-1), "unknown status") == 0);
+  CHECK(std::strcmp(baracuda_kernels_flashinfer_status_string(0), "success") == 0);
+}
+
+TEST(version_matches_header) {
+  CHECK_EQ(baracuda_kernels_flashinfer_version(), BARACUDA_FLASHINFER_VERSION);
+  const std::string v = baracuda_kernels_flashinfer_version_string();
+  CHECK_MSG(v.rfind("0.1.0 (flashinfer-python 0.7.2.post1", 0) == 0, "%s", v.c_str());
+}
+
+TEST(can_implement_accepts_every_gqa_ratio_head_dim_and_element) {
+  for (int32_t element = 0; element < kElements; ++element) {
+    for (int32_t head_dim : {64, 128, 256}) {
+      for (int32_t hkv : {1, 2, 8}) {
+        for (int32_t group : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 32, 64}) {
+          for (int32_t page : {1, 16, 64, 1000}) {
+            const int32_t st = baracuda_kernels_flashinfer_paged_decode_can_implement(
+                8192, hkv * group, hkv, head_dim, page, element);
+            CHECK_MSG(st == 0, "element %d D %d Hkv %d g %d P %d: %s", element, head_dim, hkv,
+                      group, page, last_error().c_str());
+            CHECK_EQ(kCan[element](8192, page, head_dim, hkv * group, hkv, 0.1f), st);
+          }
+        }
+      }
+    }
+  }
+  CHECK(last_error().empty());  // a successful call clears the message
+}
+
+TEST(can_implement_rejects_each_bad_size_with_a_message) {
+  struct Case {
+    int32_t batch, hq, hkv, d, page, element, status;
+    const char* word;
+  };
+  const Case cases[] = {
+      {0, 32, 8, 128, 16, 0, 2, "batch_size"},     {-1, 32, 8, 128, 16, 0, 2, "batch_size"},
+      {4, 0, 8, 128, 16, 0, 2, "num_qo_heads"},    {4, -8, 8, 128, 16, 0, 2, "num_qo_heads"},
+      {4, 32, 0, 128, 16, 0, 2, "num_kv_heads"},   {4, 32, -8, 128, 16, 0, 2, "num_kv_heads"},
+      {4, 32, 8, 0, 16, 0, 2, "head_dim"},         {4, 32, 8, -128, 16, 0, 2, "head_dim"},
+      {4, 32, 8, 128, 0, 0, 2, "page_size"},       {4, 32, 8, 128, -16, 0, 2, "page_size"},
+      {4, 32, 8, 128, 16, -1, 2, "element"},       {4, 32, 8, 128, 16, 7, 2, "element"},
+      {4, 30, 8, 128, 16, 0, 2, "multiple"},       {4, 8, 32, 128, 16, 0, 2, "multiple"},
+      {4, 32, 8, 96, 16, 0, 3, "head_dim 96"},     {4, 32, 8, 512, 16, 1, 3, "head_dim 512"},
+      {4, 32, 8, 32, 16, 2, 3, "head_dim 32"},     {(1 << 20) + 1, 32, 8, 128, 16, 0, 3, "batch_size"},
+      {4, 2048, 8, 128, 16, 0, 3, "num_qo_heads"},
+  };
+  for (const Case& c : cases) {
+    const int32_t st =
+        baracuda_kernels_flashinfer_paged_decode_can_implement(c.batch, c.hq, c.hkv, c.d, c.page, c.element);
+    CHECK_MSG(st == c.status, "(%d,%d,%d,%d,%d,%d) gave %d", c.batch, c.hq, c.hkv, c.d, c.page,
+              c.element, st);
+    CHECK_MSG(message_mentions(c.word), "message '%s' lacks '%s'", last_error().c_str(), c.word);
+    if (c.element >= 0 && c.element < kElements) {
+      CHECK_EQ(kCan[c.element](c.batch, c.page, c.d, c.hq, c.hkv, 0.1f), c.status);
+      Args a;
+      a.batch = c.batch, a.hq = c.hq, a.hkv = c.hkv, a.head_dim = c.d, a.page = c.page;
+      CHECK_EQ(a.run(c.element), c.status);
+    }
+  }
+}
+
+TEST(run_rejects_each_null_pointer) {
+  for (int32_t element = 0; element < kElements; ++element) {
+    struct Field {
+      const char* name;
+      void (*clear)(Args&);
+    };
+    const Field fields[] = {
+        {"k_data", [](Args& a) { a.k = nullptr; }},
+        {"v_data", [](Args& a) { a.v = nullptr; }},
+        {"indices", [](Args& a) { a.indices = nullptr; }},
+        {"indptr", [](Args& a) { a.indptr = nullptr; }},
+        {"last_page_len", [](Args& a) { a.lpl = nullptr; }},
+        {"q", [](Args& a) { a.q = nullptr; }},
+        {"o", [](Args& a) { a.o = nullptr; }},
+    };
+    for (const Field& f : fields) {
+      Args a;
+      f.clear(a);
+      CHECK_MSG(a.run(element) == 2, "element %d NULL %s", element, f.name);
+      CHECK_MSG(message_mentions(f.name), "'%s' lacks %s", last_error().c_str(), f.name);
+    }
+    Args a;
+    a.ws_bytes = 4096;  // NULL workspace with a size
+    CHECK_EQ(a.run(element), 2);
+    CHECK(message_mentions("workspace"));
+  }
+}
+
+TEST(run_rejects_each_misaligned_pointer) {
+  struct Field {
+    const char* name;
+    void (*shift)(Args&);
+  };
+  const Field fields[] = {
+      {"q", [](Args& a) { a.q = static_cast<const char*>(a.q) + 8; }},
+      {"o", [](Args& a) { a.o = static_cast<char*>(a.o) + 4; }},
+      {"k_data", [](Args& a) { a.k = static_cast<char*>(a.k) + 2; }},
+      {"v_data", [](Args& a) { a.v = static_cast<char*>(a.v) + 8; }},
+      {"indices", [](Args& a) { a.indices = static_cast<char*>(a.indices) + 2; }},
+      {"indptr", [](Args& a) { a.indptr = static_cast<char*>(a.indptr) + 1; }},
+      {"last_page_len", [](Args& a) { a.lpl = static_cast<char*>(a.lpl) + 3; }},
+      {"lse", [](Args& a) { a.lse = static_cast<char*>(a.lse) + 2; }},
+      {"workspace", [](Args& a) { a.ws = static_cast<char*>(fake(9)) + 4; a.ws_bytes = 1 << 20; }},
+  };
+  for (int32_t element = 0; element < kElements; ++element) {
+    for (const Field& f : fields) {
+      Args a;
+      f.shift(a);
+      CHECK_MSG(a.run(element) == 1, "element %d misaligned %s", element, f.name);
+      CHECK_MSG(message_mentions(f.name), "'%s' lacks %s", last_error().c_str(), f.name);
+    }
+  }
+}
+
+TEST(run_rejects_non_finite_sm_scale) {
+  for (float bad : {1.f / 0.f, -1.f / 0.f, 0.f / 0.f}) {
+    Args a;
+    a.sm_scale = bad;
+    CHECK_EQ(a.run(0), 2);
+    CHECK(message_mentions("sm_scale"));
+  }
+}
+
+TEST(lse_may_be_null) {
+  // A NULL lse passes validation: without a GPU the call reaches the device and reports a CUDA
+  // error (5) rather than a validation failure.
+  if (have_gpu()) return;  // covered by the GPU tests
+  Args a;
+  a.lse = nullptr;
+  CHECK_EQ(a.run(0), 5);
+  CHECK(message_mentions("CUDA error"));
+}
+
+TEST(can_implement_agrees_with_run_over_a_sweep) {
+  int agreed = 0;
+  const bool gpu = have_gpu();
+  for (int32_t element = -1; element <= kElements; ++element) {
+    for (int32_t batch : {-1, 0, 1, 513, 8192}) {
+      for (int32_t head_dim : {0, 64, 80, 128, 256, 512}) {
+        for (int32_t hkv : {0, 1, 3, 8}) {
+          for (int32_t hq : {1, 8, 24, 56, 64}) {
+            const int32_t can = baracuda_kernels_flashinfer_paged_decode_can_implement(
+                batch, hq, hkv, head_dim, 16, element);
+            if (element < 0 || element >= kElements) {
+              CHECK_EQ(can, 2);
+              continue;
+            }
+            if (can == 0 && gpu) continue;  // valid sizes + fake pointers: only without a GPU
+            Args a;
+            a.batch = batch, a.head_dim = head_dim, a.hkv = hkv, a.hq = hq;
+            const int32_t run = a.run(element);
+            // Without a GPU, valid sizes pass validation and stop at the device (status 5).
+            CHECK_EQ(run, can == 0 ? 5 : can);
+            ++agreed;
+          }
+        }
+      }
+    }
+  }
+  CHECK(agreed > 500);
+}
+
+TEST(workspace_size_queries) {
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_workspace_size(0), 0u);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_workspace_size(-5), 0u);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_workspace_size(10), (3u * 10 + 2) * 4);
+  size_t bytes = 0;
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, nullptr), 2);
+  CHECK(message_mentions("workspace_bytes"));
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 96, 16, 0, &bytes), 3);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(0, 32, 8, 128, 16, 0, &bytes), 2);
+  const int32_t st = baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, &bytes);
+  CHECK_MSG(st == 0 || st == 5, "status %d: %s", st, last_error().c_str());
+}
+
+TEST_MAIN()
