@@ -201,10 +201,163 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_nosplit
 /* ------------------------------------------------------------------------------------------ */
 /* Paged-KV append (section owned by the append family)                                        */
 /* ------------------------------------------------------------------------------------------ */
+/*
+ * Writes new K/V tokens into the paged cache that paged decode reads (same HND page layout):
+ *   k_data, v_data [num_pages, H, P, D]   element type T; 16-byte aligned; written
+ *   indices        [indptr[B]]            int32 physical page ids (as in decode); read only
+ *   indptr         [B + 1]                int32 page indptr (as in decode); read only
+ * H = num_heads (the KV heads), D = head_dim, P = page_size, T in {f16, bf16, f32}.
+ * Only the 2*H*D elements of each new token's slot are written; every other slot is untouched.
+ * The page metadata is never modified: the caller owns it and updates it itself.
+ * Supported: D in {64, 128, 256}; 1 <= H <= 1024; 1 <= B <= 2^20; any P >= 1. It is a pure copy
+ * (16-byte vector loads and stores), bandwidth bound, with no launch limit from H * D.
+ * A token whose position falls outside its request's pages, or whose request has no pages, is
+ * skipped (nothing written): bad metadata never writes outside the pages it names.
+ */
+
+/*
+ * Single-token (decode) append: request b's new token is appended at the END of its sequence.
+ *
+ * last_page_len convention (FlashInfer's): the page metadata must ALREADY COUNT the new token.
+ * Grow the request first (increment last_page_len[b], or add a page with last_page_len[b] = 1),
+ * then call. With len = (indptr[b+1] - indptr[b] - 1) * P + last_page_len[b], the token goes to
+ *   page indices[indptr[b] + (len - 1) / P], slot (len - 1) % P
+ * which is slot last_page_len[b] - 1 of the request's last page. last_page_len[b] must be in
+ * [1, P]; a request with no pages or last_page_len outside [1, P] is skipped.
+ *   key, value [B, H, D]   T; 16-byte aligned; read
+ * Argument order is the existing ABI's (note num_heads before head_dim).
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(
+    int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
+
+#define BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(NAME)                                          \
+  BARACUDA_FLASHINFER_API int32_t                                                                \
+      baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_run(                           \
+          int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim,            \
+          void* k_data, void* v_data, void* indices, void* indptr, void* last_page_len,          \
+          const void* key, const void* value, baracuda_flashinfer_stream_t stream);              \
+  BARACUDA_FLASHINFER_API int32_t                                                                \
+      baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(                 \
+          int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
+
+BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(f16)
+BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(bf16)
+BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(f32)
+
+/*
+ * Multi-token append (prefill chunks, speculative tokens; FlashInfer's AppendPagedKVCache):
+ * token i (0 <= i < num_tokens) goes to request batch_indices[i] at absolute position
+ * positions[i] (0-based, counted from the request's first token):
+ *   page indices[indptr[b] + positions[i] / P], slot positions[i] % P,   b = batch_indices[i]
+ * Positions are absolute, so last_page_len is not needed; the caller sizes the page lists to
+ * hold the new tokens before the call (and sets its own last_page_len as it likes).
+ *   batch_indices [num_tokens]   int32 in [0, B); others are skipped
+ *   positions     [num_tokens]   int32 >= 0 and < (indptr[b+1]-indptr[b]) * P; others skipped
+ *   key, value    [num_tokens, H, D]   T; 16-byte aligned; read
+ * Two tokens with the same (request, position) race: one of them wins.
+ * Argument order: the sizes (num_tokens, batch_size, page_size, num_heads, head_dim), the cache
+ * (k_data, v_data, indices, indptr), the token placement (batch_indices, positions), the data.
+ * Supported: 1 <= num_tokens < 2^31, the rest as above.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(
+    int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,
+    int32_t head_dim);
+
+#define BARACUDA_FLASHINFER_DECLARE_APPEND(NAME)                                                 \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(      \
+      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
+      int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr,     \
+      const void* batch_indices, const void* positions, const void* key, const void* value,      \
+      baracuda_flashinfer_stream_t stream);                                                      \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement( \
+      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
+      int32_t head_dim);
+
+BARACUDA_FLASHINFER_DECLARE_APPEND(f16)
+BARACUDA_FLASHINFER_DECLARE_APPEND(bf16)
+BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Attention-state merge / cascade (section owned by the merge family)                         */
 /* ------------------------------------------------------------------------------------------ */
+/*
+ * An attention state over a set of KV tokens is (o, lse): o = softmax-weighted sum of V over
+ * that set, lse = log2 sum_j exp(sm_scale * q.k_j) (BASE 2, as paged decode writes it). States
+ * over disjoint sets merge exactly into the state over their union (cascade / split-KV):
+ *   m = max_i lse_i,  w_i = 2^(lse_i - m),  o = sum_i w_i o_i / sum_i w_i,  lse = m + log2 sum_i w_i
+ * Natural-log LSEs (FlashAttention, vLLM): lse2 = lse_e / ln(2) (= lse_e * log2(e)); back:
+ * lse_e = lse2 * ln(2). An empty state is (o = 0, lse = -inf) and is the identity of the merge;
+ * merging only empty states gives o = 0, lse = -inf, never NaN. LSE values must be finite or
+ * -inf (+inf and NaN give unspecified results).
+ * Rows (position, head) are independent. Shapes, all dense row-major, H = num_heads,
+ * D = head_dim, T in {f16, bf16, f32} (o in T, lse in float32):
+ *   o tensors [.., H, D] T, 16-byte aligned;  lse tensors [.., H] float32, 4-byte aligned.
+ * Supported: D in {64, 128, 256}; seq_len * num_heads < 2^31; any number of states >= 1.
+ * The math runs in float32; o is rounded to T once, on the final store.
+ */
+
+/**
+ * In place: (v, s) <- merge((v, s), (v_other, s_other)).
+ *   v, v_other [seq_len, H, D] T;  s, s_other [seq_len, H] float32 (s is read and written).
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_state_in_place_can_implement(
+    int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(NAME)                                         \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run( \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                   \
+      const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream);           \
+  BARACUDA_FLASHINFER_API int32_t                                                                \
+      baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_can_implement(                   \
+          int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(f16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(bf16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(f32)
+
+/**
+ * N = num_index_sets states per position:
+ *   v [seq_len, N, H, D] T;  s [seq_len, N, H] float32  ->  v_merged [seq_len, H, D] T,
+ *   s_merged [seq_len, H] float32 (may be NULL: not written). N == 1 copies.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_can_implement(
+    int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(NAME)                                           \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_run(         \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,              \
+      const void* v, const void* s, void* v_merged, void* s_merged,                              \
+      baracuda_flashinfer_stream_t stream);                                                      \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_can_implement( \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(f16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(bf16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(f32)
+
+/**
+ * Variable number of states per position (FlashInfer's persistent VariableLengthMergeStates):
+ * position p merges state rows indptr[p] .. indptr[p+1]-1 (zero rows give o = 0, lse = -inf).
+ *   indptr   [seq_len + 1] int32, non-decreasing, indptr[0] = 0 (not checked: device memory)
+ *   v        [indptr[seq_len], H, D] T;  s [indptr[seq_len], H] float32
+ *   v_merged [seq_len, H, D] T;  s_merged [seq_len, H] float32 (may be NULL: not written)
+ * Extra limits (FlashInfer's 32-bit indexing): seq_len * H * D < 2^31, and the caller keeps
+ * indptr[seq_len] * H * D < 2^32. Merged partials are rounded to T once more inside the kernel.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(
+    int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(NAME)                                           \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run(  \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,        \
+      const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream);  \
+  BARACUDA_FLASHINFER_API int32_t                                                                \
+      baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_can_implement(                    \
+          int32_t seq_len, int32_t num_heads, int32_t head_dim);
+
+BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(bf16)
+BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sort-free sampling (section owned by the sampling family)                                   */

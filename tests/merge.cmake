@@ -1,0 +1,1 @@
+bfi_add_test(NAME test_merge_host SOURCES test_merge_host.cpp)
