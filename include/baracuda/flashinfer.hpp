@@ -1,0 +1,833 @@
+/*
+ * baracuda-flashinfer: a header-only C++17 layer over the C ABI in <baracuda/flashinfer.h>.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Adds no exported symbol and needs no CUDA header (streams are baracuda_flashinfer_stream_t,
+ * which is ABI-identical to cudaStream_t). docs/cpp.md is the guide.
+ *
+ *   namespace bfi = baracuda::flashinfer;
+ *   bfi::DecodePlan plan = bfi::check(bfi::DecodePlan::create(desc));  // validated once
+ *   std::size_t bytes = plan.workspace_size();
+ *   bfi::check(plan.run(stream, q, k_cache, v_cache, indices, indptr, last_page_len, o,
+ *                       lse, {workspace, bytes}));
+ *
+ * Errors: every fallible call returns a [[nodiscard]] Status (or Result<T>). check() turns a
+ * failure into a thrown baracuda::flashinfer::Error; built with -fno-exceptions (or with
+ * BARACUDA_FLASHINFER_NO_EXCEPTIONS defined) there is no Error type and check() prints the
+ * message and aborts, so status-returning code works unchanged in both builds.
+ *
+ * Plans are immutable values that own nothing (no handle, no memory): copy them freely and use
+ * one plan from several threads and streams, each run with its own workspace and outputs.
+ * Tensor views never own memory either. run() checks every tensor's dtype, shape, strides
+ * (dense row-major) and alignment, and the workspace, before anything is enqueued; a failure
+ * names the tensor and the dimension.
+ */
+#ifndef BARACUDA_FLASHINFER_HPP_
+#define BARACUDA_FLASHINFER_HPP_
+
+#include <baracuda/flashinfer.h>
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+
+#if !defined(BARACUDA_FLASHINFER_NO_EXCEPTIONS) && \
+    (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
+#define BARACUDA_FLASHINFER_HAS_EXCEPTIONS 1
+#include <stdexcept>
+#else
+#define BARACUDA_FLASHINFER_HAS_EXCEPTIONS 0
+#endif
+
+namespace baracuda {
+namespace flashinfer {
+
+/* ----------------------------------------------------------------------------------------- */
+/* Library information                                                                        */
+/* ----------------------------------------------------------------------------------------- */
+
+/** Version the library was built as (MAJOR * 10000 + MINOR * 100 + PATCH). */
+inline uint32_t version() noexcept { return baracuda_kernels_flashinfer_version(); }
+/** "MAJOR.MINOR.PATCH (flashinfer-python X, ...)". */
+inline const char* version_string() noexcept {
+  return baracuda_kernels_flashinfer_version_string();
+}
+/** Static name of a status code; never NULL. */
+inline const char* status_string(int32_t code) noexcept {
+  return baracuda_kernels_flashinfer_status_string(code);
+}
+/** The calling thread's message for the last failing C call ("" if none). */
+inline const char* last_error() noexcept { return baracuda_kernels_flashinfer_last_error(); }
+
+/* ----------------------------------------------------------------------------------------- */
+/* Status, Result, Error, check                                                               */
+/* ----------------------------------------------------------------------------------------- */
+
+/** Status codes: the C enum baracuda_flashinfer_status. */
+namespace status {
+inline constexpr int32_t kSuccess = BARACUDA_FLASHINFER_SUCCESS;
+inline constexpr int32_t kMisalignedOperand = BARACUDA_FLASHINFER_MISALIGNED_OPERAND;
+inline constexpr int32_t kInvalidProblem = BARACUDA_FLASHINFER_INVALID_PROBLEM;
+inline constexpr int32_t kUnsupported = BARACUDA_FLASHINFER_UNSUPPORTED;
+inline constexpr int32_t kWorkspaceTooSmall = BARACUDA_FLASHINFER_WORKSPACE_TOO_SMALL;
+inline constexpr int32_t kCudaError = BARACUDA_FLASHINFER_CUDA_ERROR;
+inline constexpr int32_t kInternal = BARACUDA_FLASHINFER_INTERNAL;
+}  // namespace status
+
+/** A status code with its message. Default-constructed: success. */
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  Status(int32_t code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  /** Wraps a code returned by a C function; the message is the library's last_error(). */
+  static Status from_c(int32_t code) {
+    return code == status::kSuccess ? Status() : Status(code, last_error());
+  }
+
+  bool ok() const noexcept { return code_ == status::kSuccess; }
+  int32_t code() const noexcept { return code_; }
+  /** The status' static name ("invalid problem", ...). */
+  const char* name() const noexcept { return status_string(code_); }
+  const std::string& message() const noexcept { return message_; }
+  /** "<name>: <message>" ("success" when ok). */
+  std::string to_string() const {
+    return message_.empty() ? std::string(name()) : std::string(name()) + ": " + message_;
+  }
+  /** Marks a status as deliberately ignored. */
+  void ignore() const noexcept {}
+
+ private:
+  int32_t code_ = status::kSuccess;
+  std::string message_;
+};
+
+#if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
+/** Thrown by check() and Result::value() on failure: the status and the library's message. */
+class Error : public std::runtime_error {
+ public:
+  explicit Error(Status s) : std::runtime_error(s.to_string()), status_(std::move(s)) {}
+  int32_t code() const noexcept { return status_.code(); }
+  const Status& status() const noexcept { return status_; }
+
+ private:
+  Status status_;
+};
+#endif
+
+namespace detail {
+[[noreturn]] inline void raise(const Status& s) {
+#if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
+  throw Error(s);
+#else
+  std::fprintf(stderr, "baracuda::flashinfer: %s\n", s.to_string().c_str());
+  std::abort();
+#endif
+}
+}  // namespace detail
+
+/** A value or the Status that prevented it. */
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status s) : status_(std::move(s)) {     // NOLINT(google-explicit-constructor)
+    if (status_.ok()) status_ = Status(status::kInternal, "Result built from a success Status");
+  }
+
+  bool ok() const noexcept { return value_.has_value(); }
+  const Status& status() const noexcept { return status_; }
+
+  /** The value; on failure throws Error (aborts with -fno-exceptions). */
+  T& value() & {
+    if (!ok()) detail::raise(status_);
+    return *value_;
+  }
+  const T& value() const& {
+    if (!ok()) detail::raise(status_);
+    return *value_;
+  }
+  T&& value() && {
+    if (!ok()) detail::raise(status_);
+    return std::move(*value_);
+  }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::optional<T> value_;
+  Status status_;
+};
+
+/** Throws Error on failure (with -fno-exceptions: prints the message and aborts). */
+inline void check(const Status& s) {
+  if (!s.ok()) detail::raise(s);
+}
+/** The value of a Result, or throws Error (with -fno-exceptions: prints and aborts). */
+template <class T>
+T check(Result<T>&& r) {
+  return std::move(r).value();
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Dtypes, element codes, tensor views                                                        */
+/* ----------------------------------------------------------------------------------------- */
+
+/** Element type of one tensor. */
+enum class Dtype : int32_t { f16, bf16, f32, f8_e4m3, f8_e5m2, i32, i64, u8 };
+
+inline const char* dtype_name(Dtype d) noexcept {
+  switch (d) {
+    case Dtype::f16: return "f16";
+    case Dtype::bf16: return "bf16";
+    case Dtype::f32: return "f32";
+    case Dtype::f8_e4m3: return "f8_e4m3";
+    case Dtype::f8_e5m2: return "f8_e5m2";
+    case Dtype::i32: return "i32";
+    case Dtype::i64: return "i64";
+    case Dtype::u8: return "u8";
+  }
+  return "?";
+}
+
+inline std::size_t dtype_size(Dtype d) noexcept {
+  switch (d) {
+    case Dtype::f16:
+    case Dtype::bf16: return 2;
+    case Dtype::f32:
+    case Dtype::i32: return 4;
+    case Dtype::i64: return 8;
+    case Dtype::f8_e4m3:
+    case Dtype::f8_e5m2:
+    case Dtype::u8: return 1;
+  }
+  return 0;
+}
+
+/** The C element codes (baracuda_flashinfer_element): the attention kernels' type pair. */
+enum class Element : int32_t {
+  f16 = BARACUDA_FLASHINFER_F16,
+  bf16 = BARACUDA_FLASHINFER_BF16,
+  f32 = BARACUDA_FLASHINFER_F32,
+  f16_e4m3 = BARACUDA_FLASHINFER_F16_E4M3,  ///< Q/O f16, KV fp8 e4m3
+  f16_e5m2 = BARACUDA_FLASHINFER_F16_E5M2,  ///< Q/O f16, KV fp8 e5m2
+  bf16_e4m3 = BARACUDA_FLASHINFER_BF16_E4M3,
+  bf16_e5m2 = BARACUDA_FLASHINFER_BF16_E5M2,
+};
+
+inline const char* element_name(Element e) noexcept {
+  switch (e) {
+    case Element::f16: return "f16";
+    case Element::bf16: return "bf16";
+    case Element::f32: return "f32";
+    case Element::f16_e4m3: return "f16_e4m3";
+    case Element::f16_e5m2: return "f16_e5m2";
+    case Element::bf16_e4m3: return "bf16_e4m3";
+    case Element::bf16_e5m2: return "bf16_e5m2";
+  }
+  return "?";
+}
+/** Dtype of Q and O (and of everything else but the KV cache). */
+inline Dtype query_dtype(Element e) noexcept {
+  switch (e) {
+    case Element::bf16:
+    case Element::bf16_e4m3:
+    case Element::bf16_e5m2: return Dtype::bf16;
+    case Element::f32: return Dtype::f32;
+    default: return Dtype::f16;
+  }
+}
+/** Dtype of the K/V cache. */
+inline Dtype kv_dtype(Element e) noexcept {
+  switch (e) {
+    case Element::f16_e4m3:
+    case Element::bf16_e4m3: return Dtype::f8_e4m3;
+    case Element::f16_e5m2:
+    case Element::bf16_e5m2: return Dtype::f8_e5m2;
+    default: return query_dtype(e);
+  }
+}
+
+/**
+ * A non-owning view of a device tensor: pointer, dtype, shape and strides (in elements).
+ * The library's kernels need dense row-major tensors; contiguous() builds one.
+ */
+template <int N>
+struct TensorView {
+  static_assert(N >= 1, "TensorView needs at least one dimension");
+  void* data = nullptr;
+  Dtype dtype = Dtype::f32;
+  std::array<int64_t, N> shape{};
+  std::array<int64_t, N> stride{};
+
+  /** Dense row-major strides for `shape`. */
+  static std::array<int64_t, N> contiguous_strides(const std::array<int64_t, N>& shape) noexcept {
+    std::array<int64_t, N> s{};
+    int64_t step = 1;
+    for (int i = N - 1; i >= 0; --i) {
+      s[i] = step;
+      step *= shape[i];
+    }
+    return s;
+  }
+  /** A dense row-major view (const pointers are accepted: inputs are never written). */
+  static TensorView contiguous(const void* data, Dtype dtype,
+                               const std::array<int64_t, N>& shape) noexcept {
+    return TensorView{const_cast<void*>(data), dtype, shape, contiguous_strides(shape)};
+  }
+  int64_t numel() const noexcept {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  std::size_t bytes() const noexcept {
+    return static_cast<std::size_t>(numel()) * dtype_size(dtype);
+  }
+};
+
+/** Makes a dense row-major view: contiguous<3>(ptr, Dtype::f16, {B, H, D}). */
+template <int N>
+TensorView<N> contiguous(const void* data, Dtype dtype, const std::array<int64_t, N>& shape) {
+  return TensorView<N>::contiguous(data, dtype, shape);
+}
+
+/** Caller-owned device scratch memory for one run at a time. */
+struct Workspace {
+  void* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+namespace detail {
+
+inline constexpr int64_t kAny = -1;  // a dimension any size >= 0 satisfies
+
+/** Validates tensors against a plan; keeps the first failure. */
+class Checker {
+ public:
+  explicit Checker(const char* where) : where_(where) {}
+  const Status& status() const noexcept { return status_; }
+  bool ok() const noexcept { return status_.ok(); }
+
+  /**
+   * `name` must have `dtype`, shape `expect` (kAny: free) and dense row-major strides;
+   * `dims[i]` names dimension i. `alignment` applies to the pointer; a NULL pointer fails
+   * unless the tensor is empty.
+   */
+  template <int N>
+  void tensor(const char* name, const TensorView<N>& t, Dtype dtype,
+              const std::array<int64_t, N>& expect, const std::array<const char*, N>& dims,
+              std::size_t alignment) {
+    if (!ok()) return;
+    if (t.dtype != dtype) {
+      return fail(status::kInvalidProblem, "%s: dtype is %s, expected %s", name,
+                  dtype_name(t.dtype), dtype_name(dtype));
+    }
+    for (int i = 0; i < N; ++i) {
+      if (t.shape[i] < 0 || (expect[i] != kAny && t.shape[i] != expect[i])) {
+        if (expect[i] == kAny) {
+          return fail(status::kInvalidProblem, "%s: dimension %d (%s) is %lld, must be >= 0", name,
+                      i, dims[i], ll(t.shape[i]));
+        }
+        return fail(status::kInvalidProblem, "%s: dimension %d (%s) is %lld, expected %lld", name,
+                    i, dims[i], ll(t.shape[i]), ll(expect[i]));
+      }
+    }
+    const std::array<int64_t, N> dense = TensorView<N>::contiguous_strides(t.shape);
+    for (int i = 0; i < N; ++i) {
+      if (t.shape[i] > 1 && t.stride[i] != dense[i]) {
+        return fail(status::kInvalidProblem,
+                    "%s: stride of dimension %d (%s) is %lld, expected %lld (dense row-major)",
+                    name, i, dims[i], ll(t.stride[i]), ll(dense[i]));
+      }
+    }
+    if (t.data == nullptr) {
+      if (t.numel() != 0) fail(status::kInvalidProblem, "%s: data is NULL", name);
+      return;
+    }
+    if (reinterpret_cast<uintptr_t>(t.data) % alignment != 0) {
+      fail(status::kMisalignedOperand, "%s: data %p is not %zu-byte aligned", name, t.data,
+           alignment);
+    }
+  }
+
+  /** Dimension `dim` of `name` must equal `value`, which `other` fixed. */
+  void same(const char* name, int dim, const char* dim_name, int64_t got, const char* other,
+            int64_t value) {
+    if (ok() && got != value) {
+      fail(status::kInvalidProblem, "%s: dimension %d (%s) is %lld, expected %lld (as %s)", name,
+           dim, dim_name, ll(got), ll(value), other);
+    }
+  }
+
+  void workspace(const Workspace& w, std::size_t required, const char* plan) {
+    if (!ok()) return;
+    if (w.data == nullptr && w.bytes != 0) {
+      return fail(status::kInvalidProblem, "workspace: data is NULL but bytes is %zu", w.bytes);
+    }
+    if (w.data == nullptr && required != 0) {
+      return fail(status::kWorkspaceTooSmall,
+                  "workspace: missing; this %s needs %zu bytes (workspace_size())", plan,
+                  required);
+    }
+    if (w.bytes < required) {
+      return fail(status::kWorkspaceTooSmall,
+                  "workspace: %zu bytes is too small; this %s needs %zu bytes (workspace_size())",
+                  w.bytes, plan, required);
+    }
+    if (w.data != nullptr && reinterpret_cast<uintptr_t>(w.data) % 16 != 0) {
+      fail(status::kMisalignedOperand, "workspace: data %p is not 16-byte aligned", w.data);
+    }
+  }
+
+  template <class... Args>
+  void fail(int32_t code, const char* fmt, Args... args) {
+    char msg[512];
+    int n = std::snprintf(msg, sizeof(msg), "%s: ", where_);
+    if (n < 0 || n >= static_cast<int>(sizeof(msg))) n = 0;
+    std::snprintf(msg + n, sizeof(msg) - static_cast<std::size_t>(n), fmt, args...);
+    status_ = Status(code, msg);
+  }
+
+ private:
+  static long long ll(int64_t v) noexcept { return static_cast<long long>(v); }
+  const char* where_;
+  Status status_;
+};
+
+inline bool is_finite(float x) noexcept { return std::isfinite(x); }
+
+}  // namespace detail
+
+/* ----------------------------------------------------------------------------------------- */
+/* Batched paged-KV decode                                                                    */
+/* ----------------------------------------------------------------------------------------- */
+
+/** What a DecodePlan is for; the C header's "Batched paged-KV decode" section has the math. */
+struct DecodeDesc {
+  int32_t batch_size = 0;    ///< B
+  int32_t num_qo_heads = 0;  ///< Hq
+  int32_t num_kv_heads = 0;  ///< Hkv; Hq % Hkv == 0
+  int32_t head_dim = 0;      ///< D
+  int32_t page_size = 0;     ///< P: tokens per KV page
+  Element element = Element::f16;
+  std::optional<float> sm_scale;  ///< softmax scale; default 1 / sqrt(head_dim)
+  /** Split long KV across CTAs when the batch cannot fill the GPU (needs a workspace). With
+   * false, the plan needs no workspace and runs one CTA per (request, KV head). */
+  bool split_kv = true;
+};
+
+/**
+ * A validated decode problem. create() asks the C _can_implement (and, with split_kv, the
+ * device-dependent workspace size: that query needs a GPU); run() checks the tensors:
+ *   q, o            [B, Hq, D]                query_dtype(element), 16-byte aligned
+ *   k_cache, v_cache [num_pages, Hkv, P, D]   kv_dtype(element), 16-byte aligned
+ *   kv_indices      [nnz]                     i32 page ids
+ *   kv_indptr       [B + 1]                   i32
+ *   kv_last_page_len [B]                      i32 in [1, P]
+ *   lse             [B, Hq]                   f32 (base 2), optional
+ */
+class DecodePlan {
+ public:
+  static Result<DecodePlan> create(const DecodeDesc& desc) {
+    const int32_t code = baracuda_kernels_flashinfer_paged_decode_can_implement(
+        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
+        static_cast<int32_t>(desc.element));
+    if (code != status::kSuccess) return Status::from_c(code);
+    DecodePlan plan;
+    plan.desc_ = desc;
+    plan.sm_scale_ = desc.sm_scale ? *desc.sm_scale
+                                   : 1.0f / std::sqrt(static_cast<float>(desc.head_dim));
+    if (!detail::is_finite(plan.sm_scale_)) {
+      return Status(status::kInvalidProblem, "DecodePlan::create: sm_scale must be finite");
+    }
+    plan.desc_.sm_scale = plan.sm_scale_;
+    if (desc.split_kv) {
+      const int32_t ws = baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
+          desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
+          static_cast<int32_t>(desc.element), &plan.workspace_bytes_);
+      if (ws != status::kSuccess) return Status::from_c(ws);
+    }
+    return plan;
+  }
+
+  const DecodeDesc& desc() const noexcept { return desc_; }
+  float sm_scale() const noexcept { return sm_scale_; }
+  /** Bytes the workspace passed to run() must have (0: none needed). */
+  std::size_t workspace_size() const noexcept { return workspace_bytes_; }
+
+  /** Checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
+               const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len,
+               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+               const Workspace& workspace) const {
+    const int64_t b = desc_.batch_size, hq = desc_.num_qo_heads, hkv = desc_.num_kv_heads;
+    const int64_t d = desc_.head_dim, p = desc_.page_size, any = detail::kAny;
+    const Dtype qt = query_dtype(desc_.element), kvt = kv_dtype(desc_.element);
+    detail::Checker c("DecodePlan::run");
+    c.tensor<3>("q", q, qt, {b, hq, d}, {"batch", "num_qo_heads", "head_dim"}, 16);
+    c.tensor<4>("k_cache", k_cache, kvt, {any, hkv, p, d},
+                {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
+    c.tensor<4>("v_cache", v_cache, kvt, {any, hkv, p, d},
+                {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
+    c.same("v_cache", 0, "num_pages", v_cache.shape[0], "k_cache", k_cache.shape[0]);
+    c.tensor<1>("kv_indices", kv_indices, Dtype::i32, {any}, {"nnz_pages"}, 4);
+    c.tensor<1>("kv_indptr", kv_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<1>("kv_last_page_len", kv_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
+    c.tensor<3>("o", o, qt, {b, hq, d}, {"batch", "num_qo_heads", "head_dim"}, 16);
+    if (lse) c.tensor<2>("lse", *lse, Dtype::f32, {b, hq}, {"batch", "num_qo_heads"}, 4);
+    c.workspace(workspace, workspace_bytes_, "DecodePlan");
+    return c.status();
+  }
+
+  /** Checks everything (see check()), then enqueues the decode on `stream` (NULL: per-thread
+   * default stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+             const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
+             const TensorView<1>& kv_last_page_len, const TensorView<3>& o,
+             const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    Status s = check(q, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len, o, lse,
+                     workspace);
+    if (!s.ok()) return s;
+    void* lse_ptr = lse ? lse->data : nullptr;
+    const DecodeDesc& x = desc_;
+    if (!x.split_kv) {
+      return Status::from_c(baracuda_kernels_flashinfer_paged_decode_nosplit_run(
+          static_cast<int32_t>(x.element), x.batch_size, x.page_size, x.head_dim,
+          x.num_qo_heads, x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data,
+          kv_indices.data, kv_indptr.data, kv_last_page_len.data, q.data, o.data, lse_ptr,
+          stream));
+    }
+    return Status::from_c(run_fn(x.element)(
+        x.batch_size, x.page_size, x.head_dim, x.num_qo_heads, x.num_kv_heads, sm_scale_,
+        k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data, kv_last_page_len.data,
+        q.data, o.data, lse_ptr, workspace.data, workspace.bytes, stream));
+  }
+
+ private:
+  DecodePlan() = default;
+  using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*,
+                            void*, void*, void*, const void*, void*, void*, void*, std::size_t,
+                            baracuda_flashinfer_stream_t);
+  static RunFn run_fn(Element e) noexcept {
+    switch (e) {
+      case Element::bf16: return &baracuda_kernels_flashinfer_paged_decode_bf16_run;
+      case Element::f32: return &baracuda_kernels_flashinfer_paged_decode_f32_run;
+      case Element::f16_e4m3: return &baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run;
+      case Element::f16_e5m2: return &baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run;
+      case Element::bf16_e4m3: return &baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run;
+      case Element::bf16_e5m2: return &baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run;
+      default: return &baracuda_kernels_flashinfer_paged_decode_f16_run;
+    }
+  }
+
+  DecodeDesc desc_{};
+  float sm_scale_ = 0.f;
+  std::size_t workspace_bytes_ = 0;
+};
+
+/* ----------------------------------------------------------------------------------------- */
+/* Paged-KV append (decode: one new token per request)                                        */
+/* ----------------------------------------------------------------------------------------- */
+
+/** What an AppendPlan is for: writes each request's new token into the paged KV cache. */
+struct AppendDesc {
+  int32_t batch_size = 0;  ///< B
+  int32_t num_heads = 0;   ///< H (the KV heads)
+  int32_t head_dim = 0;    ///< D
+  int32_t page_size = 0;   ///< P
+  Dtype dtype = Dtype::f16;  ///< f16, bf16 or f32 (cache and new tokens)
+};
+
+/**
+ * Decode-time KV append (the C paged_kv_append_decode_*): the page metadata must already count
+ * the new token (grow last_page_len / add a page first). Tensors:
+ *   key, value       [B, H, D]                dtype, 16-byte aligned
+ *   k_cache, v_cache [num_pages, H, P, D]     dtype, 16-byte aligned (written)
+ *   kv_indices [nnz] i32, kv_indptr [B + 1] i32, kv_last_page_len [B] i32
+ * Needs no workspace.
+ */
+class AppendPlan {
+ public:
+  static Result<AppendPlan> create(const AppendDesc& desc) {
+    const auto can = can_fn(desc.dtype);
+    if (can == nullptr) {
+      return Status(status::kUnsupported, std::string("AppendPlan::create: dtype ") +
+                                              dtype_name(desc.dtype) +
+                                              " is not supported (f16, bf16, f32)");
+    }
+    const int32_t code = can(desc.batch_size, desc.page_size, desc.num_heads, desc.head_dim);
+    if (code != status::kSuccess) return Status::from_c(code);
+    AppendPlan plan;
+    plan.desc_ = desc;
+    return plan;
+  }
+  const AppendDesc& desc() const noexcept { return desc_; }
+  std::size_t workspace_size() const noexcept { return 0; }
+
+  Status check(const TensorView<3>& key, const TensorView<3>& value,
+               const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+               const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
+               const TensorView<1>& kv_last_page_len) const {
+    const int64_t b = desc_.batch_size, h = desc_.num_heads, d = desc_.head_dim;
+    const int64_t p = desc_.page_size, any = detail::kAny;
+    detail::Checker c("AppendPlan::run");
+    c.tensor<3>("key", key, desc_.dtype, {b, h, d}, {"batch", "num_heads", "head_dim"}, 16);
+    c.tensor<3>("value", value, desc_.dtype, {b, h, d}, {"batch", "num_heads", "head_dim"}, 16);
+    c.tensor<4>("k_cache", k_cache, desc_.dtype, {any, h, p, d},
+                {"num_pages", "num_heads", "page_size", "head_dim"}, 16);
+    c.tensor<4>("v_cache", v_cache, desc_.dtype, {any, h, p, d},
+                {"num_pages", "num_heads", "page_size", "head_dim"}, 16);
+    c.same("v_cache", 0, "num_pages", v_cache.shape[0], "k_cache", k_cache.shape[0]);
+    c.tensor<1>("kv_indices", kv_indices, Dtype::i32, {any}, {"nnz_pages"}, 4);
+    c.tensor<1>("kv_indptr", kv_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<1>("kv_last_page_len", kv_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
+    return c.status();
+  }
+
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& key,
+             const TensorView<3>& value, const TensorView<4>& k_cache,
+             const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
+             const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len) const {
+    Status s = check(key, value, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len);
+    if (!s.ok()) return s;
+    using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, void*, void*, void*, void*,
+                              void*, const void*, const void*, baracuda_flashinfer_stream_t);
+    RunFn fn = desc_.dtype == Dtype::bf16  ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_run
+               : desc_.dtype == Dtype::f32 ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_run
+                                           : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_run;
+    return Status::from_c(fn(desc_.batch_size, desc_.page_size, desc_.num_heads, desc_.head_dim,
+                             k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data,
+                             kv_last_page_len.data, key.data, value.data, stream));
+  }
+
+ private:
+  AppendPlan() = default;
+  using CanFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t);
+  static CanFn can_fn(Dtype d) noexcept {
+    switch (d) {
+      case Dtype::f16: return &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
+      case Dtype::bf16: return &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement;
+      case Dtype::f32: return &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement;
+      default: return nullptr;
+    }
+  }
+  AppendDesc desc_{};
+};
+
+/* ----------------------------------------------------------------------------------------- */
+/* Attention-state merge                                                                      */
+/* ----------------------------------------------------------------------------------------- */
+
+/** What a MergePlan is for. LSEs are base 2 (as paged decode writes them). */
+struct MergeDesc {
+  int32_t seq_len = 0;    ///< rows (positions)
+  int32_t num_heads = 0;  ///< H
+  int32_t head_dim = 0;   ///< D
+  Dtype dtype = Dtype::f16;  ///< of the o tensors: f16, bf16 or f32 (lse is always f32)
+  /** 0: run_in_place() merges two states, (v, s) <- merge((v, s), (v_other, s_other)).
+   * N >= 1: run() merges N states per row: v [seq, N, H, D] -> v_merged [seq, H, D]. */
+  int32_t num_states = 0;
+};
+
+class MergePlan {
+ public:
+  static Result<MergePlan> create(const MergeDesc& desc) {
+    if (desc.dtype != Dtype::f16 && desc.dtype != Dtype::bf16 && desc.dtype != Dtype::f32) {
+      return Status(status::kUnsupported, std::string("MergePlan::create: dtype ") +
+                                              dtype_name(desc.dtype) +
+                                              " is not supported (f16, bf16, f32)");
+    }
+    const int e = desc.dtype == Dtype::f16 ? 0 : desc.dtype == Dtype::bf16 ? 1 : 2;
+    int32_t code;
+    if (desc.num_states == 0) {
+      static constexpr int32_t (*kCan[])(int32_t, int32_t, int32_t) = {
+          &baracuda_kernels_flashinfer_merge_state_in_place_f16_can_implement,
+          &baracuda_kernels_flashinfer_merge_state_in_place_bf16_can_implement,
+          &baracuda_kernels_flashinfer_merge_state_in_place_f32_can_implement};
+      code = kCan[e](desc.seq_len, desc.num_heads, desc.head_dim);
+    } else {
+      static constexpr int32_t (*kCan[])(int32_t, int32_t, int32_t, int32_t) = {
+          &baracuda_kernels_flashinfer_merge_states_f16_can_implement,
+          &baracuda_kernels_flashinfer_merge_states_bf16_can_implement,
+          &baracuda_kernels_flashinfer_merge_states_f32_can_implement};
+      code = kCan[e](desc.num_states, desc.seq_len, desc.num_heads, desc.head_dim);
+    }
+    if (code != status::kSuccess) return Status::from_c(code);
+    MergePlan plan;
+    plan.desc_ = desc;
+    return plan;
+  }
+  const MergeDesc& desc() const noexcept { return desc_; }
+  std::size_t workspace_size() const noexcept { return 0; }
+
+  /** num_states == 0: v, v_other [seq, H, D] dtype; s, s_other [seq, H] f32 (s is updated). */
+  Status run_in_place(baracuda_flashinfer_stream_t stream, const TensorView<3>& v,
+                      const TensorView<2>& s, const TensorView<3>& v_other,
+                      const TensorView<2>& s_other) const {
+    const int64_t n = desc_.seq_len, h = desc_.num_heads, d = desc_.head_dim;
+    detail::Checker c("MergePlan::run_in_place");
+    if (desc_.num_states != 0) {
+      c.fail(status::kInvalidProblem, "the plan merges %d states: use run()", desc_.num_states);
+    }
+    c.tensor<3>("v", v, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
+    c.tensor<2>("s", s, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
+    c.tensor<3>("v_other", v_other, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
+    c.tensor<2>("s_other", s_other, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
+    if (!c.ok()) return c.status();
+    using Fn = int32_t (*)(int32_t, int32_t, int32_t, void*, void*, const void*, const void*,
+                           baracuda_flashinfer_stream_t);
+    Fn fn = desc_.dtype == Dtype::bf16  ? &baracuda_kernels_flashinfer_merge_state_in_place_bf16_run
+            : desc_.dtype == Dtype::f32 ? &baracuda_kernels_flashinfer_merge_state_in_place_f32_run
+                                        : &baracuda_kernels_flashinfer_merge_state_in_place_f16_run;
+    return Status::from_c(fn(desc_.seq_len, desc_.num_heads, desc_.head_dim, v.data, s.data,
+                             v_other.data, s_other.data, stream));
+  }
+
+  /** num_states N >= 1: v [seq, N, H, D], s [seq, N, H] f32 -> v_merged [seq, H, D],
+   * s_merged [seq, H] f32 (optional). */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<4>& v, const TensorView<3>& s,
+             const TensorView<3>& v_merged,
+             const std::optional<TensorView<2>>& s_merged) const {
+    const int64_t n = desc_.seq_len, k = desc_.num_states, h = desc_.num_heads, d = desc_.head_dim;
+    detail::Checker c("MergePlan::run");
+    if (desc_.num_states == 0) c.fail(status::kInvalidProblem, "%s", "the plan merges in place: use run_in_place()");
+    c.tensor<4>("v", v, desc_.dtype, {n, k, h, d}, {"seq_len", "num_states", "num_heads", "head_dim"}, 16);
+    c.tensor<3>("s", s, Dtype::f32, {n, k, h}, {"seq_len", "num_states", "num_heads"}, 4);
+    c.tensor<3>("v_merged", v_merged, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
+    if (s_merged) c.tensor<2>("s_merged", *s_merged, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
+    if (!c.ok()) return c.status();
+    using Fn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, const void*, const void*, void*,
+                           void*, baracuda_flashinfer_stream_t);
+    Fn fn = desc_.dtype == Dtype::bf16  ? &baracuda_kernels_flashinfer_merge_states_bf16_run
+            : desc_.dtype == Dtype::f32 ? &baracuda_kernels_flashinfer_merge_states_f32_run
+                                        : &baracuda_kernels_flashinfer_merge_states_f16_run;
+    return Status::from_c(fn(desc_.num_states, desc_.seq_len, desc_.num_heads, desc_.head_dim,
+                             v.data, s.data, v_merged.data, s_merged ? s_merged->data : nullptr,
+                             stream));
+  }
+
+ private:
+  MergePlan() = default;
+  MergeDesc desc_{};
+};
+
+/* ----------------------------------------------------------------------------------------- */
+/* Sort-free sampling                                                                         */
+/* ----------------------------------------------------------------------------------------- */
+
+enum class SamplingKind : int32_t { from_probs, top_k, top_p, min_p, top_k_top_p };
+
+/** What a SamplingPlan is for: one token per row of a [batch, vocab] f32 probability matrix. */
+struct SamplingDesc {
+  int32_t batch_size = 0;
+  int32_t vocab_size = 0;
+  SamplingKind kind = SamplingKind::from_probs;
+  int32_t top_k = 0;     ///< top_k, top_k_top_p: >= 1
+  float top_p = 1.0f;    ///< top_p, top_k_top_p: in (0, 1]
+  float min_p = 0.0f;    ///< min_p: in (0, 1]
+  bool deterministic = true;  ///< fixed-order CDF scan (see the C header)
+};
+
+/**
+ * Tensors: probs [B, V] f32 (rows sum to 1), output [B] i32 (written), valid [B] u8
+ * (optional, written). Randomness: Philox with `seed` and `offset`; advance offset by
+ * offset_step() between calls that must draw fresh numbers.
+ */
+class SamplingPlan {
+ public:
+  static Result<SamplingPlan> create(const SamplingDesc& desc) {
+    const int32_t b = desc.batch_size, v = desc.vocab_size;
+    int32_t code = status::kSuccess;
+    switch (desc.kind) {
+      case SamplingKind::from_probs:
+        code = baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(b, v);
+        break;
+      case SamplingKind::top_k:
+        code = baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(b, v, desc.top_k);
+        break;
+      case SamplingKind::top_p:
+        code = baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(b, v, desc.top_p);
+        break;
+      case SamplingKind::min_p:
+        code = baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(b, v, desc.min_p);
+        break;
+      case SamplingKind::top_k_top_p:
+        code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(b, v, desc.top_k,
+                                                                                 desc.top_p);
+        break;
+      default:
+        return Status(status::kInvalidProblem, "SamplingPlan::create: unknown SamplingKind");
+    }
+    if (code != status::kSuccess) return Status::from_c(code);
+    SamplingPlan plan;
+    plan.desc_ = desc;
+    return plan;
+  }
+  const SamplingDesc& desc() const noexcept { return desc_; }
+  std::size_t workspace_size() const noexcept { return 0; }
+  /** 32-bit draws per row one run may consume: the minimum offset advance between runs. */
+  uint64_t offset_step() const noexcept {
+    return desc_.kind == SamplingKind::from_probs || desc_.kind == SamplingKind::min_p
+               ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
+               : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION;
+  }
+
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<2>& probs,
+             const TensorView<1>& output, const std::optional<TensorView<1>>& valid,
+             uint64_t seed, uint64_t offset) const {
+    const int64_t b = desc_.batch_size, v = desc_.vocab_size;
+    detail::Checker c("SamplingPlan::run");
+    c.tensor<2>("probs", probs, Dtype::f32, {b, v}, {"batch", "vocab"}, 4);
+    c.tensor<1>("output", output, Dtype::i32, {b}, {"batch"}, 4);
+    if (valid) c.tensor<1>("valid", *valid, Dtype::u8, {b}, {"batch"}, 1);
+    if (!c.ok()) return c.status();
+    const int32_t det = desc_.deterministic ? 1 : 0;
+    void* ok = valid ? valid->data : nullptr;
+    const int32_t bi = desc_.batch_size, vi = desc_.vocab_size;
+    int32_t code = status::kInternal;
+    switch (desc_.kind) {
+      case SamplingKind::from_probs:
+        code = baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
+            bi, vi, det, seed, offset, probs.data, output.data, ok, stream);
+        break;
+      case SamplingKind::top_k:
+        code = baracuda_kernels_flashinfer_top_k_sampling_f32_run(
+            bi, vi, desc_.top_k, det, seed, offset, probs.data, output.data, ok, stream);
+        break;
+      case SamplingKind::top_p:
+        code = baracuda_kernels_flashinfer_top_p_sampling_f32_run(
+            bi, vi, desc_.top_p, det, seed, offset, probs.data, output.data, ok, stream);
+        break;
+      case SamplingKind::min_p:
+        code = baracuda_kernels_flashinfer_min_p_sampling_f32_run(
+            bi, vi, desc_.min_p, det, seed, offset, probs.data, output.data, ok, stream);
+        break;
+      case SamplingKind::top_k_top_p:
+        code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
+            bi, vi, desc_.top_k, desc_.top_p, det, seed, offset, probs.data, output.data, ok,
+            stream);
+        break;
+    }
+    return Status::from_c(code);
+  }
+
+ private:
+  SamplingPlan() = default;
+  SamplingDesc desc_{};
+};
+
+}  // namespace flashinfer
+}  // namespace baracuda
+
+#endif  // BARACUDA_FLASHINFER_HPP_
