@@ -83,7 +83,7 @@ TEST(version_matches_header) {
 
 TEST(can_implement_accepts_every_gqa_ratio_head_dim_and_element) {
   for (int32_t element = 0; element < kElements; ++element) {
-    for (int32_t head_dim : {64, 128, 256}) {
+    for (int32_t head_dim : {BFI_TEST_HEAD_DIMS}) {  // the configured BFI_DECODE_HEAD_DIMS
       for (int32_t hkv : {1, 2, 8}) {
         for (int32_t group : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 32, 64}) {
           for (int32_t page : {1, 16, 64, 1000}) {

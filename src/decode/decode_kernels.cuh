@@ -128,16 +128,18 @@ struct MergeKernelTraits {
   static constexpr uint32_t kThreads = 128;
   static constexpr uint32_t kBdy = kThreads / kBdx;
   static constexpr uint32_t kStages = 4;
+  static constexpr uint32_t kBdz = 1;
   static constexpr uint32_t kSmem = kStages * kBdy * HEAD_DIM * sizeof(DTypeO) + kThreads * 4;
   static constexpr auto kernel =
       fi::PersistentVariableLengthMergeStatesKernel<kVecSize, kBdx, kBdy, kStages, DTypeO, DTypeO,
                                                     int32_t>;
 };
 
+// Threads actually launched: bdx * bdy * bdz (below kThreads when bdx * bdy does not divide it).
 template <typename Traits>
 KernelInfo kernel_info() {
-  return KernelInfo{reinterpret_cast<const void*>(Traits::kernel), Traits::kThreads,
-                    Traits::kSmem};
+  return KernelInfo{reinterpret_cast<const void*>(Traits::kernel),
+                    Traits::kBdx * Traits::kBdy * Traits::kBdz, Traits::kSmem};
 }
 
 // Enqueues decode (and, when split, the merge) for one compiled configuration.
