@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The two set-up commands of the README:
+#   bash tools/build.sh example   # fetch FlashInfer, build, run the end-to-end decode example
+#   bash tools/build.sh test      # fetch FlashInfer, build, run every test (GPU tests skip without a GPU)
+# Environment: BUILD_DIR (default build), CUDA_ARCHS (default "80-real;90"),
+#              BARACUDA_FLASHINFER_ROOT (an extracted FlashInfer copy, for offline machines),
+#              JOBS (default: all cores).
+set -euo pipefail
+mode=${1:-test}
+cd "$(dirname "$0")/.."
+
+# Tools a fresh machine may lack (Debian): install them if missing and we are allowed to.
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v ninja >/dev/null || need+=(ninja-build)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v g++ >/dev/null || need+=(g++)
+if ((${#need[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing tools: ${need[*]} (install them and rerun)" >&2
+    exit 1
+  fi
+fi
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+
+build=${BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80-real;90}" \
+  ${BARACUDA_FLASHINFER_ROOT:+-DBARACUDA_FLASHINFER_ROOT="$BARACUDA_FLASHINFER_ROOT"}
+cmake --build "$build" -j "${JOBS:-$(nproc)}"
+
+case "$mode" in
+  example) "$build/examples/decode_example" ;;
+  test) ctest --test-dir "$build" --output-on-failure ;;
+  *) echo "usage: $0 example|test" >&2; exit 2 ;;
+esac
