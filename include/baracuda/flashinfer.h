@@ -337,7 +337,8 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(f32)
 
 /**
  * Variable number of states per position (FlashInfer's persistent VariableLengthMergeStates):
- * position p merges state rows indptr[p] .. indptr[p+1]-1 (zero rows give o = 0, lse = -inf).
+ * position p merges state rows indptr[p] .. indptr[p+1]-1 (zero rows give o = 0, lse = -inf;
+ * exactly one row is copied as it is, so give empty states o = 0 as paged decode does).
  *   indptr   [seq_len + 1] int32, non-decreasing, indptr[0] = 0 (not checked: device memory)
  *   v        [indptr[seq_len], H, D] T;  s [indptr[seq_len], H] float32
  *   v_merged [seq_len, H, D] T;  s_merged [seq_len, H] float32 (may be NULL: not written)
