@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/kernel_cache.hpp"
 #include "common/status.hpp"
@@ -15,6 +16,18 @@ namespace {
 constexpr int32_t kMaxBatch = 1 << 20;
 constexpr int32_t kMaxQoHeads = 1024;
 constexpr size_t kAlign = 16;
+
+// Tuning overrides for benchmarks (read once; not part of the ABI): BFI_DECODE_MIN_CHUNK_TOKENS
+// (smallest split chunk, default 128 tokens, as FlashInfer's planner) and BFI_DECODE_MAX_GROUP
+// (cap on the compiled GQA group a CTA serves; smaller values trade KV re-reads for occupancy).
+int32_t env_int(const char* name, int32_t fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
+}
+int32_t min_chunk_tokens() {
+  static const int32_t tokens = env_int("BFI_DECODE_MIN_CHUNK_TOKENS", 128);
+  return tokens;
+}
 
 struct DecodeShape {
   int32_t batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element;
@@ -48,7 +61,8 @@ Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** v
     return fail(kUnsupported, "%s: num_qo_heads %d exceeds the supported maximum %d", fn,
                 s.num_qo_heads, kMaxQoHeads);
   }
-  *variant = find_decode_variant(s.element, s.head_dim, s.num_qo_heads / s.num_kv_heads);
+  static const int32_t max_group = env_int("BFI_DECODE_MAX_GROUP", 1 << 30);
+  *variant = find_decode_variant(s.element, s.head_dim, s.num_qo_heads / s.num_kv_heads, max_group);
   if (*variant == nullptr) {
     int32_t dims[8];
     const int32_t n = decode_head_dims(s.element, dims, 8);
@@ -185,7 +199,7 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
     schedule.block_valid_mask = reinterpret_cast<bool*>(ws + layout.valid_mask);
     schedule.tmp_o = ws + layout.tmp_o;
     schedule.tmp_lse = reinterpret_cast<float*>(ws + layout.tmp_lse);
-    const int32_t min_chunk_pages = std::max(128 / s.page_size, 1);
+    const int32_t min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
     BFI_CHECK(cuda_status(launch_plan(problem.indptr, s.batch_size, s.page_size, min_chunk_pages,
                                       schedule, cuda_stream),
                           "launching the split-KV planner"));

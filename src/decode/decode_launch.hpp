@@ -51,8 +51,9 @@ struct DecodeVariant {
 
 // The compiled configurations (decode_table.cpp, from the lists in CMakeLists.txt).
 // The variant for (element, head_dim) whose group is the largest compiled group dividing
-// `gqa_group`; nullptr if that (element, head_dim) is not compiled.
-const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group);
+// `gqa_group` and not above `max_group`; nullptr if that (element, head_dim) is not compiled.
+const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group,
+                                         int32_t max_group);
 // Writes the compiled head dims (ascending) of `element`; returns how many.
 int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity);
 

@@ -18,11 +18,12 @@ const DecodeVariant* const kSets[] = {BFI_DECODE_SETS(BFI_SET_ENTRY)};
 constexpr int32_t kGroupsPerSet = BFI_DECODE_NUM_GROUPS;
 }  // namespace
 
-const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group) {
+const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group,
+                                         int32_t max_group) {
   for (const DecodeVariant* set : kSets) {
     if (set[0].element != element || set[0].head_dim != head_dim) continue;
     for (int32_t i = kGroupsPerSet - 1; i >= 0; --i) {
-      if (gqa_group % set[i].group == 0) return &set[i];
+      if (gqa_group % set[i].group == 0 && (set[i].group <= max_group || i == 0)) return &set[i];
     }
   }
   return nullptr;
