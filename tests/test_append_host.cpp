@@ -15,8 +15,15 @@ namespace {
 
 // True when a CUDA device answers. Valid sizes with fake pointers are only run without a device.
 bool have_gpu() {
-  size_t bytes = 0;
-  return baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, 128, 16, 0, &bytes) == 0;
+  // A device query through the library: 0 with a device, 5 without; 3 only when that decode head
+  // dim is not built, so try each. When unsure, assume a GPU (never launch on fake pointers).
+  for (int32_t head_dim : {64, 128, 256}) {
+    size_t bytes = 0;
+    const int32_t st =
+        baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, head_dim, 16, 0, &bytes);
+    if (st == 0 || st == 5) return st == 0;
+  }
+  return true;
 }
 
 // Fake, aligned, never-dereferenced addresses: validation must reject before using them.
