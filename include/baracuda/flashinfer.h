@@ -364,6 +364,208 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 /* Sort-free sampling (section owned by the sampling family)                                   */
 /* ------------------------------------------------------------------------------------------ */
 
+/*
+ * One CTA per row draws one token id from row b of a [batch, vocab] f32 probability matrix
+ * (dense row-major), without sorting: FlashInfer's inverse-transform sampler and its dual-pivot
+ * rejection samplers for top-k / top-p / top-k+top-p (a few passes over the row, each round at
+ * least halves the pivot interval), min-p in one pass, Gumbel-max for logits.
+ *
+ * Target distributions (p = the row; ties at a threshold are all kept, never split):
+ *   from_probs   : p(i) / sum(p).
+ *   top_k        : p restricted to {i : #{j : p(j) > p(i)} < k}, renormalised. k >= vocab (or
+ *                  >= the number of non-zero entries) means no truncation.
+ *   top_p        : p restricted to {i : sum_{j : p(j) > p(i)} p(j) < top_p}, renormalised
+ *                  (the smallest head of the sorted row whose mass reaches top_p, plus ties).
+ *   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised.
+ *   top_k_top_p  : both conditions at once (FlashInfer's "joint" order), renormalised.
+ *   from_logits  : softmax(logits) (Gumbel-max: argmax_i logits(i) + Gumbel noise).
+ *
+ * Inputs and outputs:
+ *   probs     [batch, vocab] f32, entries >= 0, each row summing to 1 (within float rounding):
+ *             the samplers assume total mass 1 (NaN and negative entries count as 0; a row with a
+ *             visibly smaller mass biases draws towards its last non-zero entry).
+ *             Alignment: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0), else status 1.
+ *   logits    [batch, vocab] f32 / f16 / bf16, alignment esize * gcd(16 / esize, vocab) bytes.
+ *   output    [batch] int32 token ids, always in [0, vocab).
+ *   valid     [batch] 1-byte booleans, optional (NULL: not written, nothing allocated). valid[b]
+ *             is 0 (and output[b] = 0) when no entry of row b can be drawn: a row that is all
+ *             zero, NaN or negative, or a per-row threshold that admits no entry (see below).
+ *             Exception (FlashInfer 0.7.2 min-p): a min-p row with no positive entry but with a
+ *             0 entry draws its last 0 entry with valid = 1.
+ *   top_k_arr [batch] int32, top_p_arr / min_p_arr [batch] f32: per-row thresholds (*_arr, or
+ *             non-NULL in _ex, where they replace the scalar).
+ *
+ * Sizes: batch, vocab >= 1 (else status 2); batch <= 2^20 and batch * vocab <= 2^32 (else 3).
+ * Scalar thresholds (status 2 and nothing launched otherwise): top_k_val >= 1 (k >= vocab: no
+ * truncation); top_p_val and min_p_val in (0, 1], NaN rejected.
+ * Per-row thresholds are read on the device and never range-checked; what the kernels do with
+ * each value (defined, never an out-of-range token or a hang):
+ *   top_k_arr[b] >= 1: as the scalar.  top_k_arr[b] < 0: read as an unsigned count >= 2^31:
+ *     no truncation.  top_k_arr[b] == 0: admits nothing: valid[b] = 0 (except a row with an
+ *     entry equal to 1.0, which draws it).
+ *   top_p_arr[b] in (0, 1]: as the scalar; > 1: no truncation; <= 0 or NaN: admits nothing
+ *     (valid[b] = 0, except a row with an entry equal to 1.0).
+ *   min_p_arr[b] in (0, 1]: as the scalar; <= 0: no truncation; > 1 or NaN: admits nothing
+ *     (valid[b] = 0).
+ *
+ * Randomness: row b draws from Philox4x32-10 with key `seed`, subsequence b (from_logits:
+ * subsequence b * vocab + i for token i) and a start `offset` counted in 32-bit draws. Same
+ * inputs, seed, offset and `deterministic` give bit-identical tokens on the same GPU model.
+ * The kernels never advance the offset: between two calls that must draw fresh numbers, advance
+ * it by at least the call's offset step (below); a smaller step re-uses random numbers.
+ *   - *_run: seed and offset are values (baked into a captured CUDA graph: every replay
+ *     repeats the same draws).
+ *   - *_ex: seed_ptr / offset_ptr, when non-NULL, are device uint64 (8-byte aligned) read by
+ *     every row (element 0) when the kernel runs; NULL uses seed_val / offset_val. With
+ *     offset_ptr, the same call also enqueues (after the sampler, on the same stream) a 1-thread
+ *     kernel doing *offset_ptr += step: a captured graph draws fresh tokens on every replay, and
+ *     resetting *offset_ptr replays the same sequence.
+ * Offset steps (32-bit draws per row, an upper bound of what one call consumes):
+ *   from_probs, min_p, from_logits: BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE (4);
+ *   top_k, top_p, top_k_top_p: BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION (256; each
+ *     rejection round draws one number and float32 bounds the rounds below 152);
+ *   chain speculative: 4 * ceil((num_speculative_tokens + 2) / 4).
+ * `deterministic` (non-zero) selects FlashInfer's fixed-order (Blelloch) block scan for the
+ * running CDF instead of cub::BlockScan, whose float summation order is an implementation
+ * detail of the CUB version built in. With either setting the same call of the same build on
+ * the same GPU model repeats bit-exactly; deterministic = 1 also pins the summation order
+ * across CUB versions. It has no effect on from_logits. It is not a
+ * tie-breaker: ties are resolved by the lowest index crossing the drawn CDF value.
+ *
+ * _can_implement(sizes, scalar thresholds) returns what _run returns for the same arguments
+ * before any pointer is looked at. An _ex call answers as the scalar _can_implement when its
+ * threshold arrays are NULL, as the *_arr one when they are given.
+ * Validation order: extents (2), size limits (3), scalar thresholds (2), NULL pointers (2),
+ * alignment (1); then CUDA failures (5).
+ */
+
+#define BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE 4
+#define BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION 256
+
+/* Sampling from probabilities with no filter. */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
+    int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, uint64_t offset_val,
+    const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(
+    int32_t batch, int32_t vocab);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_ex(
+    int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
+    uint64_t offset_val, void* offset_ptr, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream);
+
+/* Top-k. Argument order of the existing ABI. */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_run(
+    int32_t batch, int32_t vocab, int32_t top_k_val, int32_t deterministic, uint64_t seed_val,
+    uint64_t offset_val, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(
+    int32_t batch, int32_t vocab, int32_t top_k_val);
+/* Per-row k (int32 [batch], honoured: the existing ABI read it as floats and ignored it). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_arr_run(
+    int32_t batch, int32_t vocab, const void* top_k_arr, int32_t deterministic, uint64_t seed_val,
+    uint64_t offset_val, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_arr_can_implement(
+    int32_t batch, int32_t vocab);
+/* top_k_arr NULL: top_k_val for every row. */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_ex(
+    int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, int32_t deterministic,
+    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
+    const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
+
+/* Top-p and min-p: same arguments (p_val is top_p_val / min_p_val, p_arr f32 [batch]). */
+#define BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(NAME)                                           \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(      \
+      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,     \
+      uint64_t offset_val, const void* probs, void* output, void* valid,                      \
+      baracuda_flashinfer_stream_t stream);                                                   \
+  BARACUDA_FLASHINFER_API int32_t                                                             \
+      baracuda_kernels_flashinfer_##NAME##_sampling_f32_can_implement(int32_t batch,          \
+                                                                      int32_t vocab,          \
+                                                                      float p_val);           \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_run(  \
+      int32_t batch, int32_t vocab, const void* p_arr, int32_t deterministic,                 \
+      uint64_t seed_val, uint64_t offset_val, const void* probs, void* output, void* valid,   \
+      baracuda_flashinfer_stream_t stream);                                                   \
+  BARACUDA_FLASHINFER_API int32_t                                                             \
+      baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_can_implement(int32_t batch,      \
+                                                                          int32_t vocab);     \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_ex(       \
+      int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,    \
+      uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,         \
+      const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
+
+BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(top_p)
+BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(min_p)
+
+/* Joint top-k + top-p. Either array may be NULL in _ex (that row threshold is the scalar). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
+    int32_t batch, int32_t vocab, int32_t top_k_val, float top_p_val, int32_t deterministic,
+    uint64_t seed_val, uint64_t offset_val, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(
+    int32_t batch, int32_t vocab, int32_t top_k_val, float top_p_val);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_run(
+    int32_t batch, int32_t vocab, const void* top_k_arr, const void* top_p_arr,
+    int32_t deterministic, uint64_t seed_val, uint64_t offset_val, const void* probs,
+    void* output, void* valid, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t
+    baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_can_implement(int32_t batch,
+                                                                           int32_t vocab);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
+    int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, float top_p_val,
+    const void* top_p_arr, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
+    uint64_t offset_val, void* offset_ptr, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream);
+
+/* Sampling from logits (softmax implied, no softmax pass). No `valid`: every row yields a token
+ * in [0, vocab); -inf logits are never drawn unless the whole row is -inf; logits must not be
+ * NaN (a NaN may win the argmax). */
+#define BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(NAME)                                          \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_run( \
+      int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits, \
+      void* output, baracuda_flashinfer_stream_t stream);                                     \
+  BARACUDA_FLASHINFER_API int32_t                                                             \
+      baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_can_implement(int32_t batch,  \
+                                                                              int32_t vocab); \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_ex( \
+      int32_t batch, int32_t vocab, uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, \
+      void* offset_ptr, const void* logits, void* output, baracuda_flashinfer_stream_t stream);
+
+BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f32)
+BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f16)
+BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(bf16)
+
+/*
+ * Chain speculative sampling (verification of S = num_speculative_tokens draft tokens):
+ *   draft_probs [batch, S, vocab] f32, draft_token_ids [batch, S] int32 in [0, vocab) (not
+ *   checked: an id outside reads out of bounds), target_probs [batch, S + 1, vocab] f32.
+ *   Row b accepts draft token i while u * draft(i) < target(i) (u uniform in (0, 1]); at the
+ *   first rejection pos it draws output[pos] from relu(target[pos] - draft[pos]) renormalised
+ *   (pos == S: the bonus token from target[S]) and sets output[pos+1..S] = -1.
+ *   output_token_ids [batch, S + 1] int32, written.
+ *   output_accepted_token_num [batch] int32: WRITTEN (this library zeroes both counters in the
+ *     same enqueue; the existing ABI accumulated with +=): pos plus the later draft tokens that
+ *     would also have passed.
+ *   output_emitted_draft_token_num [batch] int32: WRITTEN: pos.
+ *   The output distribution of token pos equals the target's (the speculative-sampling theorem).
+ *   Sizes: batch, S, vocab >= 1 (2); batch <= 2^20, batch * (S + 1) * vocab <= 2^32 (3).
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_chain_speculative_sampling_f32_run(
+    int32_t batch, int32_t num_speculative_tokens, int32_t vocab, int32_t deterministic,
+    uint64_t seed_val, uint64_t offset_val, const void* draft_probs, const void* draft_token_ids,
+    const void* target_probs, void* output_token_ids, void* output_accepted_token_num,
+    void* output_emitted_draft_token_num, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t
+    baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement(
+        int32_t batch, int32_t num_speculative_tokens, int32_t vocab);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_chain_speculative_sampling_f32_ex(
+    int32_t batch, int32_t num_speculative_tokens, int32_t vocab, int32_t deterministic,
+    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
+    const void* draft_probs, const void* draft_token_ids, const void* target_probs,
+    void* output_token_ids, void* output_accepted_token_num, void* output_emitted_draft_token_num,
+    baracuda_flashinfer_stream_t stream);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,0 +1,14 @@
+// Sampling from probabilities with no filter (inverse transform, one draw per row).
+// Its own TU because sampling.cuh is heavy: the samplers compile in parallel.
+#include "sampling/sampling_kernels.cuh"
+
+namespace baracuda::flashinfer::sampling {
+
+BFI_DEFINE_SAMPLER(from_probs, float, kProbSmem,
+                   (fis::SamplingFromProbKernel<kThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC,
+                                                DET, float, int32_t>),
+                   mut(static_cast<const float*>(c.input)), c.output, c.valid,
+                   static_cast<int32_t*>(nullptr), c.vocab, mut(c.rng.seed_ptr), c.rng.seed,
+                   c.rng.offset_ptr, c.rng.offset, 0u, 0u)
+
+}  // namespace baracuda::flashinfer::sampling

@@ -1,0 +1,14 @@
+// Min-p sampling (one pass: pivot = max_prob * min_p, then one draw).
+// Its own TU because sampling.cuh is heavy: the samplers compile in parallel.
+#include "sampling/sampling_kernels.cuh"
+
+namespace baracuda::flashinfer::sampling {
+
+BFI_DEFINE_SAMPLER(min_p, float, kProbSmem,
+                   (fis::MinPSamplingFromProbKernel<kThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC,
+                                                    DET, float, int32_t>),
+                   mut(static_cast<const float*>(c.input)), mut(c.p_arr), c.output, c.valid,
+                   static_cast<int32_t*>(nullptr), c.p, c.vocab, mut(c.rng.seed_ptr), c.rng.seed,
+                   c.rng.offset_ptr, c.rng.offset, 0u, 0u)
+
+}  // namespace baracuda::flashinfer::sampling

@@ -1,0 +1,696 @@
+// GPU tests of the sort-free sampling family (exit 77 without a GPU):
+//  - statistics: for every sampler, random and heavy-tailed rows at vocab {7, 1000, 32000,
+//    128256}, >= 1e5 draws per case (many identical rows, each row its own Philox subsequence,
+//    several offsets), chi-square against the exact renormalised target distribution, cells
+//    pooled (in decreasing target order) until each expects >= 10 draws. Each case fails when its
+//    p-value is below kAlphaPerCase = 1e-8; with at most kMaxCases = 100 cases the probability
+//    that a correct implementation fails anywhere is <= 1e-6 (Bonferroni).
+//    f16/bf16 logits: FlashInfer adds the Gumbel noise in the logits' own precision, which biases
+//    the distribution (coarse rounding of logit + noise); those cases check a total-variation
+//    bound over the pooled cells instead and print the measured value.
+//  - support: no draw outside the top-k / top-p / min-p set (ties at the threshold included);
+//  - chain speculative sampling: the first output token is distributed as the target;
+//  - determinism (both `deterministic` settings), graph capture/replay with a device offset
+//    that the call advances, invalid rows (all zero / NaN / negative), valid = NULL, per-row k.
+#include <baracuda/flashinfer.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "gpu_util.hpp"
+
+using namespace bfi_test;
+
+namespace {
+
+constexpr double kAlphaPerCase = 1e-8;
+constexpr int kMaxCases = 100;
+int g_cases = 0;
+constexpr int64_t kDraws = 100000;
+constexpr size_t kBudgetBytes = size_t(1) << 30;  // device bytes for replicated input rows
+
+#define FI(NAME) baracuda_kernels_flashinfer_##NAME
+#define ST_OK(call)                                                       \
+  do {                                                                    \
+    const int32_t st_ = (call);                                           \
+    if (st_ != 0) {                                                       \
+      std::printf("%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #call, st_, \
+                  baracuda_kernels_flashinfer_last_error());              \
+      std::exit(2);                                                       \
+    }                                                                     \
+  } while (0)
+
+// ---- chi-square survival function: Q(a, x) = Gamma(a, x) / Gamma(a) (Numerical Recipes) ----
+double gamma_q(double a, double x) {
+  if (x <= 0) return 1.0;
+  const double gln = std::lgamma(a);
+  if (x < a + 1) {  // series for P
+    double sum = 1.0 / a, del = sum, ap = a;
+    for (int n = 0; n < 100000; ++n) {
+      ap += 1;
+      del *= x / ap;
+      sum += del;
+      if (std::fabs(del) < std::fabs(sum) * 1e-15) break;
+    }
+    return 1.0 - sum * std::exp(-x + a * std::log(x) - gln);
+  }
+  double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;  // continued fraction for Q
+  for (int i = 1; i < 100000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::fabs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (std::fabs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const double del = d * c;
+    h *= del;
+    if (std::fabs(del - 1) < 1e-15) break;
+  }
+  return std::exp(-x + a * std::log(x) - gln) * h;
+}
+
+struct Fit {
+  double chi2 = 0, p_value = 1, tv = 0;
+  int bins = 0;
+};
+
+// Pools cells in decreasing target order until each expects >= 10 draws; chi-square and
+// total variation over the pooled cells.
+Fit goodness_of_fit(const std::vector<double>& target, const std::vector<int64_t>& counts) {
+  int64_t n = 0;
+  for (int64_t c : counts) n += c;
+  std::vector<int> order(target.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return target[a] > target[b]; });
+  std::vector<double> expected, observed;
+  double e = 0, o = 0;
+  for (int i : order) {
+    if (target[i] <= 0) break;
+    e += target[i] * n;
+    o += counts[i];
+    if (e >= 10) {
+      expected.push_back(e);
+      observed.push_back(o);
+      e = o = 0;
+    }
+  }
+  if (e > 0) {
+    if (expected.empty()) {
+      expected.push_back(e);
+      observed.push_back(o);
+    } else {
+      expected.back() += e;
+      observed.back() += o;
+    }
+  }
+  Fit f;
+  f.bins = static_cast<int>(expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    f.chi2 += (observed[i] - expected[i]) * (observed[i] - expected[i]) / expected[i];
+    f.tv += 0.5 * std::fabs(observed[i] - expected[i]) / n;
+  }
+  f.p_value = f.bins > 1 ? gamma_q(0.5 * (f.bins - 1), 0.5 * f.chi2) : 1.0;
+  return f;
+}
+
+// ---- samplers under test ----
+enum class Kind { kFromProbs, kTopK, kTopP, kMinP, kTopKTopP, kLogitsF32, kLogitsF16, kLogitsBF16 };
+const char* kind_name(Kind k) {
+  static const char* const names[] = {"from_probs",  "top_k",      "top_p",      "min_p",
+                                      "top_k_top_p", "logits_f32", "logits_f16", "logits_bf16"};
+  return names[static_cast<int>(k)];
+}
+bool is_logits(Kind k) { return k >= Kind::kLogitsF32; }
+int32_t logits_element(Kind k) {
+  return k == Kind::kLogitsF16 ? 0 : k == Kind::kLogitsBF16 ? 1 : 2;
+}
+
+struct Filter {
+  int32_t k = 0;
+  float p = 0;  // top-p or min-p
+};
+
+int32_t sample(Kind kind, const Filter& f, int32_t batch, int32_t vocab, int32_t det, uint64_t seed,
+               uint64_t offset, const void* input, int32_t* out, void* valid, cudaStream_t s) {
+  auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
+  switch (kind) {
+    case Kind::kFromProbs:
+      return FI(sampling_from_probs_f32_run)(batch, vocab, det, seed, offset, input, out, valid,
+                                             st);
+    case Kind::kTopK:
+      return FI(top_k_sampling_f32_run)(batch, vocab, f.k, det, seed, offset, input, out, valid,
+                                        st);
+    case Kind::kTopP:
+      return FI(top_p_sampling_f32_run)(batch, vocab, f.p, det, seed, offset, input, out, valid,
+                                        st);
+    case Kind::kMinP:
+      return FI(min_p_sampling_f32_run)(batch, vocab, f.p, det, seed, offset, input, out, valid,
+                                        st);
+    case Kind::kTopKTopP:
+      return FI(top_k_top_p_sampling_f32_run)(batch, vocab, f.k, f.p, det, seed, offset, input, out,
+                                              valid, st);
+    case Kind::kLogitsF32:
+      return FI(sampling_from_logits_f32_run)(batch, vocab, seed, offset, input, out, st);
+    case Kind::kLogitsF16:
+      return FI(sampling_from_logits_f16_run)(batch, vocab, seed, offset, input, out, st);
+    case Kind::kLogitsBF16:
+      return FI(sampling_from_logits_bf16_run)(batch, vocab, seed, offset, input, out, st);
+  }
+  return -1;
+}
+
+// ---- rows ----
+std::vector<float> normalised(const std::vector<double>& w) {
+  double sum = 0;
+  for (double x : w) sum += x;
+  std::vector<float> p(w.size());
+  for (size_t i = 0; i < w.size(); ++i) p[i] = static_cast<float>(w[i] / sum);
+  return p;
+}
+std::vector<float> random_probs(int vocab) {
+  std::vector<double> w(vocab);
+  for (double& x : w) x = uniform(0.f, 1.f);
+  return normalised(w);
+}
+// Zipf(1.2) over a random permutation: a few large entries and a long tail of tiny ones.
+std::vector<float> heavy_probs(int vocab) {
+  std::vector<int> rank(vocab);
+  std::iota(rank.begin(), rank.end(), 0);
+  std::shuffle(rank.begin(), rank.end(), rng());
+  std::vector<double> w(vocab);
+  for (int i = 0; i < vocab; ++i) w[i] = std::pow(rank[i] + 1.0, -1.2);
+  return normalised(w);
+}
+// Logits: N(0, 3^2) ("random") or log of the heavy-tailed probabilities.
+std::vector<float> logits_of(bool heavy, int vocab) {
+  std::vector<float> l(vocab);
+  if (heavy) {
+    const std::vector<float> p = heavy_probs(vocab);
+    for (int i = 0; i < vocab; ++i) l[i] = std::log(p[i]);
+  } else {
+    std::normal_distribution<float> normal(0.f, 3.f);
+    for (float& x : l) x = normal(rng());
+  }
+  return l;
+}
+
+// Target of a probability sampler, computed from the float row in double. `allowed` marks the
+// tokens a correct kernel may draw: the target's support plus tokens within float rounding of a
+// top-p boundary (the kernel sums in float).
+std::vector<double> probs_target(Kind kind, const Filter& f, const std::vector<float>& p,
+                                 std::vector<char>* allowed) {
+  const int v = static_cast<int>(p.size());
+  std::vector<int> order(v);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+  std::vector<double> mass_above(v), count_above(v);
+  double mass = 0;
+  for (int i = 0; i < v;) {
+    int j = i;
+    while (j < v && p[order[j]] == p[order[i]]) ++j;  // a group of ties
+    for (int t = i; t < j; ++t) {
+      mass_above[order[t]] = mass;
+      count_above[order[t]] = i;
+    }
+    for (int t = i; t < j; ++t) mass += p[order[t]];
+    i = j;
+  }
+  const float pmax = p[order[0]];
+  const float min_p_pivot = pmax * f.p;  // the kernel's float product
+  std::vector<double> t(v, 0.0);
+  allowed->assign(v, 0);
+  double sum = 0;
+  for (int i = 0; i < v; ++i) {
+    if (!(p[i] > 0)) continue;
+    bool keep = true, edge = false;
+    if (kind == Kind::kTopK || kind == Kind::kTopKTopP) keep = keep && count_above[i] < f.k;
+    if (kind == Kind::kTopP || kind == Kind::kTopKTopP) {
+      keep = keep && mass_above[i] < f.p;
+      edge = std::fabs(mass_above[i] - f.p) < 2e-5;
+    }
+    if (kind == Kind::kMinP) keep = p[i] >= min_p_pivot;
+    if (keep) {
+      t[i] = p[i];
+      sum += p[i];
+    }
+    (*allowed)[i] = keep || edge;
+  }
+  for (double& x : t) x /= sum;
+  return t;
+}
+
+// A top-p threshold with margin: the midpoint of the mass step of the first token (in
+// decreasing order) at which the cumulative mass reaches `level`.
+float top_p_for(const std::vector<float>& p, double level) {
+  std::vector<float> s(p);
+  std::sort(s.begin(), s.end(), std::greater<float>());
+  double c = 0;
+  for (float x : s) {
+    if (c + x >= level) return static_cast<float>(c + 0.5 * x);
+    c += x;
+  }
+  return 1.f;
+}
+
+// `rows` copies of `row` (of `esize`-byte elements) on the device, by doubling copies.
+DeviceBuffer replicate(const void* row, size_t row_bytes, int rows) {
+  DeviceBuffer d(row_bytes * rows);
+  CUDA_OK(cudaMemcpy(d.ptr, row, row_bytes, cudaMemcpyHostToDevice));
+  for (int have = 1; have < rows;) {
+    const int n = std::min(have, rows - have);
+    CUDA_OK(cudaMemcpy(static_cast<char*>(d.ptr) + row_bytes * have, d.ptr, row_bytes * n,
+                       cudaMemcpyDeviceToDevice));
+    have += n;
+  }
+  return d;
+}
+
+std::vector<uint8_t> encode(Kind kind, const std::vector<float>& values,
+                            std::vector<double>* rounded) {
+  const int32_t element = is_logits(kind) ? logits_element(kind) : 2;
+  std::vector<uint8_t> bytes(values.size() * element_bytes(element));
+  rounded->resize(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    store_element(element, bytes.data(), i, values[i]);
+    (*rounded)[i] = load_element(element, bytes.data(), i);
+  }
+  return bytes;
+}
+
+// Draws kDraws tokens of one case and tests them.
+void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
+  ++g_cases;
+  std::vector<float> values = is_logits(kind) ? logits_of(heavy, vocab)
+                                              : (heavy ? heavy_probs(vocab) : random_probs(vocab));
+  Filter f;
+  f.k = vocab <= 8 ? 3 : 50;
+  if (kind == Kind::kTopP || kind == Kind::kTopKTopP)
+    f.p = top_p_for(values, vocab <= 8 ? 0.5 : 0.6);
+  if (kind == Kind::kMinP) f.p = vocab <= 8 ? 0.3f : 0.05f;
+
+  std::vector<double> rounded;
+  const std::vector<uint8_t> bytes = encode(kind, values, &rounded);
+  std::vector<double> target;
+  std::vector<char> allowed;
+  if (is_logits(kind)) {
+    const double mx = *std::max_element(rounded.begin(), rounded.end());
+    double sum = 0;
+    target.resize(vocab);
+    for (int i = 0; i < vocab; ++i) sum += target[i] = std::exp(rounded[i] - mx);
+    for (double& x : target) x /= sum;
+    allowed.assign(vocab, 1);
+  } else {
+    target = probs_target(kind, f, values, &allowed);
+  }
+
+  const size_t row_bytes = bytes.size();
+  const int rows =
+      static_cast<int>(std::min<size_t>(kDraws, std::max<size_t>(1, kBudgetBytes / row_bytes)));
+  const int calls = static_cast<int>((kDraws + rows - 1) / rows);
+  DeviceBuffer input = replicate(bytes.data(), row_bytes, rows);
+  DeviceBuffer out(rows * sizeof(int32_t)), valid(rows);
+  std::vector<int64_t> counts(vocab, 0);
+  int64_t invalid = 0, out_of_range = 0, outside = 0;
+  const uint64_t seed = rng()();
+  for (int c = 0; c < calls; ++c) {
+    poison(out);
+    CUDA_OK(cudaMemset(valid.ptr, 0x55, rows));
+    ST_OK(sample(kind, f, rows, vocab, det, seed,
+                 uint64_t(c) * BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION, input.ptr,
+                 out.as<int32_t>(), is_logits(kind) ? nullptr : valid.ptr, nullptr));
+    const std::vector<int32_t> tokens = to_host<int32_t>(out, rows);
+    const std::vector<uint8_t> ok = to_host<uint8_t>(valid, rows);
+    for (int r = 0; r < rows; ++r) {
+      if (!is_logits(kind) && ok[r] != 1) ++invalid;
+      const int32_t t = tokens[r];
+      if (t < 0 || t >= vocab) {
+        ++out_of_range;
+        continue;
+      }
+      ++counts[t];
+      if (!allowed[t]) ++outside;
+    }
+  }
+  const Fit fit = goodness_of_fit(target, counts);
+  const bool half = kind == Kind::kLogitsF16 || kind == Kind::kLogitsBF16;
+  const double tv_bound = kind == Kind::kLogitsBF16 ? 0.05 : 0.02;
+  std::printf(
+      "  %-12s V=%-6d %-6s det=%d k=%d p=%.6g: %lld draws, %d cells, chi2=%.1f p=%.3g tv=%.4f%s\n",
+      kind_name(kind), vocab, heavy ? "heavy" : "random", det, f.k, static_cast<double>(f.p),
+      static_cast<long long>(int64_t(rows) * calls), fit.bins, fit.chi2, fit.p_value, fit.tv,
+      half ? " (tv-bounded)" : "");
+  CHECK_MSG(out_of_range == 0, "%s: %lld tokens outside [0, %d)", kind_name(kind),
+            static_cast<long long>(out_of_range), vocab);
+  CHECK_MSG(invalid == 0, "%s: %lld rows flagged invalid", kind_name(kind),
+            static_cast<long long>(invalid));
+  CHECK_MSG(outside == 0, "%s V=%d: %lld draws outside the filter's support", kind_name(kind),
+            vocab, static_cast<long long>(outside));
+  if (half) {
+    CHECK_MSG(fit.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind), vocab,
+              fit.tv, tv_bound);
+  } else {
+    CHECK_MSG(fit.p_value >= kAlphaPerCase,
+              "%s V=%d %s: chi-square p-value %.3g < %.0e (chi2 %.1f, %d cells)", kind_name(kind),
+              vocab, heavy ? "heavy" : "random", fit.p_value, kAlphaPerCase, fit.chi2, fit.bins);
+  }
+}
+
+const int kVocabs[] = {7, 1000, 32000, 128256};
+
+void statistical_suite(Kind kind) {
+  int i = 0;
+  for (int vocab : kVocabs) {
+    for (bool heavy : {false, true}) statistical_case(kind, vocab, heavy, (i++) % 2);
+  }
+}
+
+}  // namespace
+
+TEST(from_probs_distribution) { statistical_suite(Kind::kFromProbs); }
+TEST(top_k_distribution) { statistical_suite(Kind::kTopK); }
+TEST(top_p_distribution) { statistical_suite(Kind::kTopP); }
+TEST(min_p_distribution) { statistical_suite(Kind::kMinP); }
+TEST(top_k_top_p_distribution) { statistical_suite(Kind::kTopKTopP); }
+TEST(from_logits_f32_distribution) { statistical_suite(Kind::kLogitsF32); }
+TEST(from_logits_f16_distribution) { statistical_suite(Kind::kLogitsF16); }
+TEST(from_logits_bf16_distribution) { statistical_suite(Kind::kLogitsBF16); }
+
+TEST(ties_at_the_threshold_are_kept) {
+  // Entries: 0.3, then six ties at 0.1, then a tail. top-k with k = 3 must keep all six ties
+  // (fewer than 3 entries are strictly greater), each with the same probability.
+  ++g_cases;
+  const int vocab = 1000, rows = 100000;
+  std::vector<double> w(vocab, 0.1 / (vocab - 7));
+  w[500] = 0.3;
+  for (int i = 0; i < 6; ++i) w[100 * i + 7] = 0.1;
+  const std::vector<float> p = normalised(w);
+  Filter f;
+  f.k = 3;
+  std::vector<char> allowed;
+  const std::vector<double> target = probs_target(Kind::kTopK, f, p, &allowed);
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer out(rows * sizeof(int32_t));
+  ST_OK(
+      FI(top_k_sampling_f32_run)(rows, vocab, 3, 1, 123, 0, input.ptr, out.ptr, nullptr, nullptr));
+  std::vector<int64_t> counts(vocab, 0);
+  int64_t outside = 0;
+  for (int32_t t : to_host<int32_t>(out, rows)) {
+    if (t < 0 || t >= vocab || !allowed[t])
+      ++outside;
+    else
+      ++counts[t];
+  }
+  const Fit fit = goodness_of_fit(target, counts);
+  CHECK_MSG(outside == 0, "%lld draws outside {0.3, six ties}", static_cast<long long>(outside));
+  CHECK_MSG(fit.p_value >= kAlphaPerCase, "ties: p-value %.3g", fit.p_value);
+  for (int i = 0; i < 6; ++i) CHECK_MSG(counts[100 * i + 7] > 0, "tie %d never drawn", i);
+}
+
+TEST(per_row_top_k_is_honoured) {
+  // Row r has k = 1 + r % 4: rows with k = 1 always draw the argmax, others stay in their top-k.
+  const int vocab = 1000, rows = 4096;
+  const std::vector<float> p = random_probs(vocab);
+  std::vector<int> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return p[a] > p[b]; });
+  std::vector<int> rank(vocab);
+  for (int i = 0; i < vocab; ++i) rank[order[i]] = i;
+  std::vector<int32_t> k(rows);
+  for (int r = 0; r < rows; ++r) k[r] = 1 + r % 4;
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer karr = to_device(k), out(rows * 4), valid(rows);
+  for (int path = 0; path < 2; ++path) {
+    poison(out);
+    if (path == 0) {
+      ST_OK(FI(top_k_sampling_f32_arr_run)(rows, vocab, karr.ptr, 1, 7, 0, input.ptr, out.ptr,
+                                           valid.ptr, nullptr));
+    } else {
+      ST_OK(FI(top_k_sampling_f32_ex)(rows, vocab, 1000, karr.ptr, 0, 7, nullptr, 0, nullptr,
+                                      input.ptr, out.ptr, valid.ptr, nullptr));
+    }
+    const std::vector<int32_t> t = to_host<int32_t>(out, rows);
+    const std::vector<uint8_t> ok = to_host<uint8_t>(valid, rows);
+    int bad = 0, seen_rank3 = 0;
+    for (int r = 0; r < rows; ++r) {
+      if (ok[r] != 1 || t[r] < 0 || t[r] >= vocab || rank[t[r]] >= k[r]) ++bad;
+      if (t[r] >= 0 && t[r] < vocab && rank[t[r]] == 3) ++seen_rank3;
+    }
+    CHECK_MSG(bad == 0, "path %d: %d rows outside their per-row top-k", path, bad);
+    CHECK_MSG(seen_rank3 > 0, "path %d: k = 4 rows never drew their 4th token", path);
+  }
+  // Per-row top-p and min-p arrays are read per row: p = 1e-6 rows draw only the argmax.
+  std::vector<float> parr(rows);
+  for (int r = 0; r < rows; ++r) parr[r] = r % 2 ? 1e-6f : 1.f;
+  DeviceBuffer pdev = to_device(parr);
+  for (int which = 0; which < 3; ++which) {
+    std::vector<float> mp(rows);
+    for (int r = 0; r < rows; ++r) mp[r] = r % 2 ? 1.f : 1e-6f;  // min-p 1: only the max
+    DeviceBuffer mpdev = to_device(mp);
+    if (which == 0)
+      ST_OK(FI(top_p_sampling_f32_arr_run)(rows, vocab, pdev.ptr, 1, 9, 0, input.ptr, out.ptr,
+                                           valid.ptr, nullptr));
+    if (which == 1)
+      ST_OK(FI(min_p_sampling_f32_arr_run)(rows, vocab, mpdev.ptr, 1, 9, 0, input.ptr, out.ptr,
+                                           valid.ptr, nullptr));
+    if (which == 2)
+      ST_OK(FI(top_k_top_p_sampling_f32_arr_run)(rows, vocab, karr.ptr, pdev.ptr, 1, 9, 0,
+                                                 input.ptr, out.ptr, valid.ptr, nullptr));
+    const std::vector<int32_t> t = to_host<int32_t>(out, rows);
+    int bad = 0;
+    for (int r = 1; r < rows; r += 2) bad += t[r] != order[0];
+    CHECK_MSG(bad == 0, "per-row p (%d): %d restricted rows did not draw the argmax", which, bad);
+  }
+}
+
+TEST(determinism_and_offsets) {
+  const int vocab = 32000, rows = 512;
+  const std::vector<float> p = heavy_probs(vocab);
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer a(rows * 4), b(rows * 4);
+  for (int det = 0; det < 2; ++det) {
+    for (Kind kind : {Kind::kFromProbs, Kind::kTopK, Kind::kTopP, Kind::kMinP, Kind::kTopKTopP}) {
+      Filter f;
+      f.k = 50;
+      f.p = kind == Kind::kMinP ? 0.01f : 0.9f;
+      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, a.as<int32_t>(), nullptr,
+                   nullptr));
+      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, b.as<int32_t>(), nullptr,
+                   nullptr));
+      const auto ta = to_host<int32_t>(a, rows), tb = to_host<int32_t>(b, rows);
+      CHECK_MSG(ta == tb, "%s det=%d: same seed/offset gave different tokens", kind_name(kind),
+                det);
+      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000 + 256, input.ptr, b.as<int32_t>(), nullptr,
+                   nullptr));
+      const auto tc = to_host<int32_t>(b, rows);
+      int same = 0;
+      for (int r = 0; r < rows; ++r) same += ta[r] == tc[r];
+      CHECK_MSG(same < rows, "%s det=%d: a new offset repeated every token", kind_name(kind), det);
+      // The rows are identical, so distinct subsequences must give distinct draws.
+      int distinct_rows = 0;
+      for (int r = 1; r < rows; ++r) distinct_rows += ta[r] != ta[0];
+      CHECK_MSG(distinct_rows > 0, "%s det=%d: all rows drew the same token", kind_name(kind), det);
+    }
+  }
+}
+
+TEST(graph_replay_advances_the_device_offset) {
+  const int vocab = 32000, rows = 256, replays = 3;
+  const std::vector<float> p = random_probs(vocab);
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer out(rows * 4), valid(rows);
+  DeviceBuffer seed = to_device(std::vector<uint64_t>{1234}),
+               offset = to_device(std::vector<uint64_t>{0});
+  cudaStream_t s;
+  CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
+  struct Case {
+    const char* name;
+    uint64_t step;
+    std::function<int32_t()> call;
+  };
+  const std::vector<Case> cases = {
+      {"top_k_top_p_ex", BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION,
+       [&] {
+         return FI(top_k_top_p_sampling_f32_ex)(rows, vocab, 50, nullptr, 0.9f, nullptr, 1, 0,
+                                                seed.ptr, 0, offset.ptr, input.ptr, out.ptr,
+                                                valid.ptr, st);
+       }},
+      {"min_p_ex", BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE,
+       [&] {
+         return FI(min_p_sampling_f32_ex)(rows, vocab, 0.05f, nullptr, 1, 0, seed.ptr, 0,
+                                          offset.ptr, input.ptr, out.ptr, nullptr, st);
+       }},
+      {"logits_f32_ex", BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE,
+       [&] {
+         return FI(sampling_from_logits_f32_ex)(rows, vocab, 0, seed.ptr, 0, offset.ptr, input.ptr,
+                                                out.ptr, st);
+       }},
+  };
+  for (const Case& c : cases) {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    // Warm-up outside the capture: the first call per device and kernel variant caches the
+    // kernel's attributes (as an engine's warm-up step does before capturing).
+    ST_OK(c.call());
+    CUDA_OK(cudaStreamSynchronize(s));
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    const int32_t status = c.call();
+    CUDA_OK(cudaStreamEndCapture(s, &graph));
+    CHECK_MSG(status == 0, "%s captured: %d %s", c.name, status,
+              baracuda_kernels_flashinfer_last_error());
+    if (status != 0) continue;
+    CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+    std::vector<std::vector<int32_t>> first, second;
+    for (int pass = 0; pass < 2; ++pass) {
+      CUDA_OK(cudaMemset(offset.ptr, 0, 8));
+      for (int i = 0; i < replays; ++i) {
+        CUDA_OK(cudaGraphLaunch(exec, s));
+        CUDA_OK(cudaStreamSynchronize(s));
+        (pass == 0 ? first : second).push_back(to_host<int32_t>(out, rows));
+      }
+      const uint64_t end = to_host<uint64_t>(offset, 1)[0];
+      CHECK_MSG(end == replays * c.step, "%s: offset %llu after %d replays, want %llu", c.name,
+                static_cast<unsigned long long>(end), replays,
+                static_cast<unsigned long long>(replays * c.step));
+    }
+    CHECK_MSG(first == second, "%s: replays from the same offset differ", c.name);
+    for (int i = 1; i < replays; ++i) {
+      CHECK_MSG(first[i] != first[i - 1], "%s: replay %d repeated the previous tokens", c.name, i);
+    }
+    // Replay i equals a value-seeded call at offset i * step; a new device seed changes tokens.
+    DeviceBuffer ref(rows * 4);
+    if (std::string(c.name) == "min_p_ex") {
+      ST_OK(FI(min_p_sampling_f32_run)(rows, vocab, 0.05f, 1, 1234, c.step, input.ptr, ref.ptr,
+                                       nullptr, nullptr));
+      CHECK_MSG(to_host<int32_t>(ref, rows) == first[1], "%s: replay 1 != run(offset = step)",
+                c.name);
+    }
+    CUDA_OK(cudaMemcpy(seed.ptr, std::vector<uint64_t>{999}.data(), 8, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemset(offset.ptr, 0, 8));
+    CUDA_OK(cudaGraphLaunch(exec, s));
+    CUDA_OK(cudaStreamSynchronize(s));
+    CHECK_MSG(to_host<int32_t>(out, rows) != first[0], "%s: a new device seed repeated the tokens",
+              c.name);
+    CUDA_OK(cudaMemcpy(seed.ptr, std::vector<uint64_t>{1234}.data(), 8, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaGraphExecDestroy(exec));
+    CUDA_OK(cudaGraphDestroy(graph));
+  }
+  CUDA_OK(cudaStreamDestroy(s));
+}
+
+TEST(invalid_rows_are_flagged) {
+  // Rows: 0 all zero, 1 all NaN, 2 all negative, 3 a good row; valid must be 0 (token 0) for
+  // rows 0-2 and 1 for row 3; never a hang or an out-of-range token. Documented exception:
+  // min-p draws the last 0 entry of an all-zero row (valid = 1).
+  for (int vocab : {7, 1000, 128256}) {
+    std::vector<float> rows(4 * size_t(vocab));
+    const std::vector<float> good = random_probs(vocab);
+    for (int i = 0; i < vocab; ++i) {
+      rows[i] = 0.f;
+      rows[vocab + i] = std::numeric_limits<float>::quiet_NaN();
+      rows[2 * vocab + i] = -0.5f;
+      rows[3 * vocab + i] = good[i];
+    }
+    DeviceBuffer input = to_device(rows), out(16), valid(4);
+    for (Kind kind : {Kind::kFromProbs, Kind::kTopK, Kind::kTopP, Kind::kMinP, Kind::kTopKTopP}) {
+      Filter f;
+      f.k = 5;
+      f.p = kind == Kind::kMinP ? 0.1f : 0.9f;
+      poison(out);
+      CUDA_OK(cudaMemset(valid.ptr, 0x55, 4));
+      ST_OK(sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out.as<int32_t>(), valid.ptr, nullptr));
+      CUDA_OK(cudaDeviceSynchronize());
+      const auto t = to_host<int32_t>(out, 4);
+      const auto ok = to_host<uint8_t>(valid, 4);
+      for (int r = 0; r < 3; ++r) {
+        if (kind == Kind::kMinP && r == 0) {
+          CHECK_MSG(ok[0] == 1 && t[0] == vocab - 1,
+                    "min_p all-zero row: valid %d token %d (documented: 1, vocab-1)", ok[0], t[0]);
+          continue;
+        }
+        CHECK_MSG(ok[r] == 0 && t[r] == 0, "%s V=%d row %d: valid %d token %d, want 0 0",
+                  kind_name(kind), vocab, r, ok[r], t[r]);
+      }
+      CHECK_MSG(ok[3] == 1 && t[3] >= 0 && t[3] < vocab, "%s V=%d good row: valid %d token %d",
+                kind_name(kind), vocab, ok[3], t[3]);
+      // valid = NULL: nothing allocated, same tokens.
+      DeviceBuffer out2(16);
+      ST_OK(sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out2.as<int32_t>(), nullptr, nullptr));
+      CHECK_MSG(to_host<int32_t>(out2, 4) == t, "%s: valid = NULL changed the tokens",
+                kind_name(kind));
+    }
+  }
+}
+
+TEST(speculative_output_follows_the_target) {
+  // S = 2 draft tokens per row, draft ids drawn on the host from the draft distribution; the
+  // first output token must be distributed as target[0]. Counters are written, not accumulated.
+  const int spec = 2;
+  for (int vocab : {7, 1000, 32000}) {
+    ++g_cases;
+    const std::vector<float> draft_row = random_probs(vocab), target_row = heavy_probs(vocab);
+    const int rows = static_cast<int>(
+        std::min<size_t>(kDraws, kBudgetBytes / (size_t(vocab) * 4 * (2 * spec + 1))));
+    const int calls = static_cast<int>((kDraws + rows - 1) / rows);
+    std::vector<float> draft(size_t(spec) * vocab), target(size_t(spec + 1) * vocab);
+    for (int s = 0; s < spec; ++s)
+      std::copy(draft_row.begin(), draft_row.end(), draft.begin() + size_t(s) * vocab);
+    for (int s = 0; s <= spec; ++s)
+      std::copy(target_row.begin(), target_row.end(), target.begin() + size_t(s) * vocab);
+    DeviceBuffer d_draft = replicate(draft.data(), draft.size() * 4, rows);
+    DeviceBuffer d_target = replicate(target.data(), target.size() * 4, rows);
+    DeviceBuffer ids(size_t(rows) * spec * 4), out(size_t(rows) * (spec + 1) * 4), acc(rows * 4),
+        emit(rows * 4);
+    std::discrete_distribution<int> draft_dist(draft_row.begin(), draft_row.end());
+    std::vector<int64_t> counts(vocab, 0);
+    int bad = 0;
+    for (int c = 0; c < calls; ++c) {
+      std::vector<int32_t> h_ids(size_t(rows) * spec);
+      for (int32_t& x : h_ids) x = draft_dist(rng());
+      CUDA_OK(cudaMemcpy(ids.ptr, h_ids.data(), h_ids.size() * 4, cudaMemcpyHostToDevice));
+      CUDA_OK(cudaMemset(acc.ptr, 0x7F, rows * 4));  // garbage: the counters must be written
+      CUDA_OK(cudaMemset(emit.ptr, 0x7F, rows * 4));
+      ST_OK(FI(chain_speculative_sampling_f32_run)(rows, spec, vocab, c % 2, 77, uint64_t(c) * 4,
+                                                   d_draft.ptr, ids.ptr, d_target.ptr, out.ptr,
+                                                   acc.ptr, emit.ptr, nullptr));
+      const auto o = to_host<int32_t>(out, size_t(rows) * (spec + 1));
+      const auto a = to_host<int32_t>(acc, rows), e = to_host<int32_t>(emit, rows);
+      for (int r = 0; r < rows; ++r) {
+        const int32_t* row = &o[size_t(r) * (spec + 1)];
+        const int em = e[r];
+        bool ok = em >= 0 && em <= spec && a[r] >= em && a[r] <= spec;
+        for (int i = 0; ok && i < em; ++i) ok = row[i] == h_ids[size_t(r) * spec + i];
+        ok = ok && row[em] >= 0 && row[em] < vocab;
+        for (int i = em + 1; ok && i <= spec; ++i) ok = row[i] == -1;
+        bad += !ok;
+        if (row[0] >= 0 && row[0] < vocab) ++counts[row[0]];
+      }
+    }
+    std::vector<double> t(target_row.begin(), target_row.end());
+    double sum = std::accumulate(t.begin(), t.end(), 0.0);
+    for (double& x : t) x /= sum;
+    const Fit fit = goodness_of_fit(t, counts);
+    std::printf("  speculative V=%d: %d cells chi2=%.1f p=%.3g\n", vocab, fit.bins, fit.chi2,
+                fit.p_value);
+    CHECK_MSG(bad == 0, "speculative V=%d: %d rows with inconsistent outputs/counters", vocab, bad);
+    CHECK_MSG(fit.p_value >= kAlphaPerCase, "speculative V=%d: p-value %.3g", vocab, fit.p_value);
+  }
+}
+
+TEST(case_budget) {
+  CHECK_MSG(g_cases <= kMaxCases, "%d statistical cases exceed the Bonferroni budget %d", g_cases,
+            kMaxCases);
+}
+
+int main(int argc, char** argv) {
+  require_gpu_or_skip(argv[0]);
+  return run_all(argc, argv);
+}

@@ -1,0 +1,406 @@
+// Host tests of the sampling family's validation: every argument of every symbol with a bad
+// value gives the documented status and a message naming it, before anything is launched (the
+// pointers are fake: a launch would fault). can_implement agrees with run over a size sweep.
+#include <baracuda/flashinfer.h>
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+namespace {
+
+void* fake(uintptr_t address) { return reinterpret_cast<void*>(address); }
+
+// Every argument any sampling symbol takes; defaults are valid (with fake, aligned pointers).
+struct Args {
+  int32_t batch = 4, vocab = 1000, top_k = 50, spec = 3, det = 1;
+  float p = 0.9f;
+  uint64_t seed = 1, offset = 0;
+  const void* seed_ptr = nullptr;
+  void* offset_ptr = nullptr;
+  const void* probs = fake(0x10000);
+  void* output = fake(0x20000);
+  void* valid = nullptr;
+  const void* k_arr = fake(0x30000);
+  const void* p_arr = fake(0x40000);
+  const void* draft_ids = fake(0x50000);
+  const void* target = fake(0x60000);
+  void* accepted = fake(0x70000);
+  void* emitted = fake(0x80000);
+};
+
+using Call = std::function<int32_t(const Args&)>;
+
+struct Symbol {
+  std::string name;
+  Call run, can;  // can: the matching can_implement
+  bool k, p, arrays, ex, spec, logits;
+  const char* p_name;      // "top_p_val" / "min_p_val"
+  const char* p_arr_name;  // "top_p_arr" / "min_p_arr"
+};
+
+#define FI(NAME) baracuda_kernels_flashinfer_##NAME
+
+std::vector<Symbol> symbols() {
+  std::vector<Symbol> s;
+  s.push_back(
+      {"sampling_from_probs_f32_run",
+       [](const Args& a) {
+         return FI(sampling_from_probs_f32_run)(a.batch, a.vocab, a.det, a.seed, a.offset, a.probs,
+                                                a.output, a.valid, nullptr);
+       },
+       [](const Args& a) { return FI(sampling_from_probs_f32_can_implement)(a.batch, a.vocab); },
+       false, false, false, false, false, false, nullptr, nullptr});
+  s.push_back(
+      {"sampling_from_probs_f32_ex",
+       [](const Args& a) {
+         return FI(sampling_from_probs_f32_ex)(a.batch, a.vocab, a.det, a.seed, a.seed_ptr,
+                                               a.offset, a.offset_ptr, a.probs, a.output, a.valid,
+                                               nullptr);
+       },
+       [](const Args& a) { return FI(sampling_from_probs_f32_can_implement)(a.batch, a.vocab); },
+       false, false, false, true, false, false, nullptr, nullptr});
+  s.push_back({"top_k_sampling_f32_run",
+               [](const Args& a) {
+                 return FI(top_k_sampling_f32_run)(a.batch, a.vocab, a.top_k, a.det, a.seed,
+                                                   a.offset, a.probs, a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(top_k_sampling_f32_can_implement)(a.batch, a.vocab, a.top_k);
+               },
+               true, false, false, false, false, false, nullptr, nullptr});
+  s.push_back(
+      {"top_k_sampling_f32_arr_run",
+       [](const Args& a) {
+         return FI(top_k_sampling_f32_arr_run)(a.batch, a.vocab, a.k_arr, a.det, a.seed, a.offset,
+                                               a.probs, a.output, a.valid, nullptr);
+       },
+       [](const Args& a) { return FI(top_k_sampling_f32_arr_can_implement)(a.batch, a.vocab); },
+       true, false, true, false, false, false, nullptr, nullptr});
+  s.push_back({"top_k_sampling_f32_ex",
+               [](const Args& a) {
+                 return FI(top_k_sampling_f32_ex)(a.batch, a.vocab, a.top_k, nullptr, a.det, a.seed,
+                                                  a.seed_ptr, a.offset, a.offset_ptr, a.probs,
+                                                  a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(top_k_sampling_f32_can_implement)(a.batch, a.vocab, a.top_k);
+               },
+               true, false, false, true, false, false, nullptr, nullptr});
+  s.push_back(
+      {"top_k_sampling_f32_ex(arr)",
+       [](const Args& a) {
+         return FI(top_k_sampling_f32_ex)(a.batch, a.vocab, -7, a.k_arr, a.det, a.seed, a.seed_ptr,
+                                          a.offset, a.offset_ptr, a.probs, a.output, a.valid,
+                                          nullptr);
+       },
+       [](const Args& a) { return FI(top_k_sampling_f32_arr_can_implement)(a.batch, a.vocab); },
+       false, false, false, true, false, false, nullptr, nullptr});
+#define P_SYMBOLS(NAME, PN, PAN)                                                                   \
+  s.push_back(                                                                                     \
+      {#NAME "_sampling_f32_run",                                                                  \
+       [](const Args& a) {                                                                         \
+         return FI(NAME##_sampling_f32_run)(a.batch, a.vocab, a.p, a.det, a.seed, a.offset,        \
+                                            a.probs, a.output, a.valid, nullptr);                  \
+       },                                                                                          \
+       [](const Args& a) { return FI(NAME##_sampling_f32_can_implement)(a.batch, a.vocab, a.p); }, \
+       false, true, false, false, false, false, PN, PAN});                                         \
+  s.push_back(                                                                                     \
+      {#NAME "_sampling_f32_arr_run",                                                              \
+       [](const Args& a) {                                                                         \
+         return FI(NAME##_sampling_f32_arr_run)(a.batch, a.vocab, a.p_arr, a.det, a.seed,          \
+                                                a.offset, a.probs, a.output, a.valid, nullptr);    \
+       },                                                                                          \
+       [](const Args& a) { return FI(NAME##_sampling_f32_arr_can_implement)(a.batch, a.vocab); },  \
+       false, true, true, false, false, false, PN, PAN});                                          \
+  s.push_back(                                                                                     \
+      {#NAME "_sampling_f32_ex",                                                                   \
+       [](const Args& a) {                                                                         \
+         return FI(NAME##_sampling_f32_ex)(a.batch, a.vocab, a.p, nullptr, a.det, a.seed,          \
+                                           a.seed_ptr, a.offset, a.offset_ptr, a.probs, a.output,  \
+                                           a.valid, nullptr);                                      \
+       },                                                                                          \
+       [](const Args& a) { return FI(NAME##_sampling_f32_can_implement)(a.batch, a.vocab, a.p); }, \
+       false, true, false, true, false, false, PN, PAN});
+  P_SYMBOLS(top_p, "top_p_val", "top_p_arr")
+  P_SYMBOLS(min_p, "min_p_val", "min_p_arr")
+  s.push_back({"top_k_top_p_sampling_f32_run",
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_run)(a.batch, a.vocab, a.top_k, a.p, a.det,
+                                                         a.seed, a.offset, a.probs, a.output,
+                                                         a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_can_implement)(a.batch, a.vocab, a.top_k, a.p);
+               },
+               true, true, false, false, false, false, "top_p_val", "top_p_arr"});
+  s.push_back({"top_k_top_p_sampling_f32_arr_run",
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_arr_run)(a.batch, a.vocab, a.k_arr, a.p_arr,
+                                                             a.det, a.seed, a.offset, a.probs,
+                                                             a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_arr_can_implement)(a.batch, a.vocab);
+               },
+               true, true, true, false, false, false, "top_p_val", "top_p_arr"});
+  s.push_back({"top_k_top_p_sampling_f32_ex",
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_ex)(
+                     a.batch, a.vocab, a.top_k, nullptr, a.p, nullptr, a.det, a.seed, a.seed_ptr,
+                     a.offset, a.offset_ptr, a.probs, a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(top_k_top_p_sampling_f32_can_implement)(a.batch, a.vocab, a.top_k, a.p);
+               },
+               true, true, false, true, false, false, "top_p_val", "top_p_arr"});
+#define LOGITS_SYMBOLS(T)                                                                       \
+  s.push_back({"sampling_from_logits_" #T "_run",                                               \
+               [](const Args& a) {                                                              \
+                 return FI(sampling_from_logits_##T##_run)(a.batch, a.vocab, a.seed, a.offset,  \
+                                                           a.probs, a.output, nullptr);         \
+               },                                                                               \
+               [](const Args& a) {                                                              \
+                 return FI(sampling_from_logits_##T##_can_implement)(a.batch, a.vocab);         \
+               },                                                                               \
+               false, false, false, false, false, true, nullptr, nullptr});                     \
+  s.push_back({"sampling_from_logits_" #T "_ex",                                                \
+               [](const Args& a) {                                                              \
+                 return FI(sampling_from_logits_##T##_ex)(a.batch, a.vocab, a.seed, a.seed_ptr, \
+                                                          a.offset, a.offset_ptr, a.probs,      \
+                                                          a.output, nullptr);                   \
+               },                                                                               \
+               [](const Args& a) {                                                              \
+                 return FI(sampling_from_logits_##T##_can_implement)(a.batch, a.vocab);         \
+               },                                                                               \
+               false, false, false, true, false, true, nullptr, nullptr});
+  LOGITS_SYMBOLS(f32)
+  LOGITS_SYMBOLS(f16)
+  LOGITS_SYMBOLS(bf16)
+  s.push_back({"chain_speculative_sampling_f32_run",
+               [](const Args& a) {
+                 return FI(chain_speculative_sampling_f32_run)(
+                     a.batch, a.spec, a.vocab, a.det, a.seed, a.offset, a.probs, a.draft_ids,
+                     a.target, a.output, a.accepted, a.emitted, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(chain_speculative_sampling_f32_can_implement)(a.batch, a.spec, a.vocab);
+               },
+               false, false, false, false, true, false, nullptr, nullptr});
+  s.push_back({"chain_speculative_sampling_f32_ex",
+               [](const Args& a) {
+                 return FI(chain_speculative_sampling_f32_ex)(
+                     a.batch, a.spec, a.vocab, a.det, a.seed, a.seed_ptr, a.offset, a.offset_ptr,
+                     a.probs, a.draft_ids, a.target, a.output, a.accepted, a.emitted, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(chain_speculative_sampling_f32_can_implement)(a.batch, a.spec, a.vocab);
+               },
+               false, false, false, true, true, false, nullptr, nullptr});
+  return s;
+}
+
+struct Mutation {
+  const char* what;
+  std::function<void(Args&)> apply;
+  int32_t status;
+  const char* message;  // substring the message must contain
+  bool sizes_only;      // can_implement must report it too
+};
+
+std::vector<Mutation> mutations(const Symbol& s) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<Mutation> m = {
+      {"batch = 0", [](Args& a) { a.batch = 0; }, 2, "batch", true},
+      {"batch = -1", [](Args& a) { a.batch = -1; }, 2, "batch", true},
+      {"vocab = 0", [](Args& a) { a.vocab = 0; }, 2, "vocab", true},
+      {"vocab = -5", [](Args& a) { a.vocab = -5; }, 2, "vocab", true},
+      {"batch = 2^20 + 1", [](Args& a) { a.batch = (1 << 20) + 1; }, 3, "batch", true},
+      {"batch * vocab > 2^32",
+       [](Args& a) {
+         a.batch = 1 << 20;
+         a.vocab = 1 << 13;
+       },
+       3, "2^32", true},
+      {"output = NULL", [](Args& a) { a.output = nullptr; }, 2, "output", false},
+  };
+  if (s.spec) {
+    m.push_back({"num_speculative_tokens = 0", [](Args& a) { a.spec = 0; }, 2,
+                 "num_speculative_tokens", true});
+    m.push_back({"num_speculative_tokens = -2", [](Args& a) { a.spec = -2; }, 2,
+                 "num_speculative_tokens", true});
+    m.push_back({"batch * (S+1) * vocab > 2^32",
+                 [](Args& a) {
+                   a.batch = 1 << 16;
+                   a.vocab = 1 << 15;
+                 },
+                 3, "2^32", true});
+    m.push_back(
+        {"draft_probs = NULL", [](Args& a) { a.probs = nullptr; }, 2, "draft_probs", false});
+    m.push_back({"draft_token_ids = NULL", [](Args& a) { a.draft_ids = nullptr; }, 2,
+                 "draft_token_ids", false});
+    m.push_back(
+        {"target_probs = NULL", [](Args& a) { a.target = nullptr; }, 2, "target_probs", false});
+    m.push_back({"output_accepted_token_num = NULL", [](Args& a) { a.accepted = nullptr; }, 2,
+                 "output_accepted_token_num", false});
+    m.push_back({"output_emitted_draft_token_num = NULL", [](Args& a) { a.emitted = nullptr; }, 2,
+                 "output_emitted_draft_token_num", false});
+    m.push_back({"draft_probs misaligned", [](Args& a) { a.probs = fake(0x10004); }, 1,
+                 "draft_probs", false});
+    m.push_back({"draft_token_ids misaligned", [](Args& a) { a.draft_ids = fake(0x50002); }, 1,
+                 "draft_token_ids", false});
+    m.push_back({"target_probs misaligned", [](Args& a) { a.target = fake(0x60008); }, 1,
+                 "target_probs", false});
+    m.push_back({"output_token_ids misaligned", [](Args& a) { a.output = fake(0x20001); }, 1,
+                 "output_token_ids", false});
+    m.push_back({"output_accepted_token_num misaligned",
+                 [](Args& a) { a.accepted = fake(0x70002); }, 1, "output_accepted_token_num",
+                 false});
+    m.push_back({"output_emitted_draft_token_num misaligned",
+                 [](Args& a) { a.emitted = fake(0x80002); }, 1, "output_emitted_draft_token_num",
+                 false});
+  } else {
+    const char* input = s.logits ? "logits" : "probs";
+    m.push_back({"input = NULL", [](Args& a) { a.probs = nullptr; }, 2, input, false});
+    m.push_back({"input misaligned (vocab % 4 == 0)", [](Args& a) { a.probs = fake(0x10004); }, 1,
+                 input, false});
+    m.push_back({"input misaligned (odd vocab)",
+                 [](Args& a) {
+                   a.vocab = 7;
+                   a.probs = fake(0x10001);
+                 },
+                 1, input, false});
+    m.push_back(
+        {"output misaligned", [](Args& a) { a.output = fake(0x20002); }, 1, "output", false});
+  }
+  if (s.k && !s.arrays) {
+    m.push_back({"top_k_val = 0", [](Args& a) { a.top_k = 0; }, 2, "top_k_val", true});
+    m.push_back({"top_k_val = -3", [](Args& a) { a.top_k = -3; }, 2, "top_k_val", true});
+  }
+  if (s.k && s.arrays) {
+    m.push_back({"top_k_arr = NULL", [](Args& a) { a.k_arr = nullptr; }, 2, "top_k_arr", false});
+    m.push_back(
+        {"top_k_arr misaligned", [](Args& a) { a.k_arr = fake(0x30002); }, 1, "top_k_arr", false});
+  }
+  if (s.p && !s.arrays) {
+    for (float bad : {0.f, -0.5f, 1.5f, nan, std::numeric_limits<float>::infinity()}) {
+      m.push_back({"p out of (0, 1]", [bad](Args& a) { a.p = bad; }, 2, s.p_name, true});
+    }
+  }
+  if (s.p && s.arrays) {
+    m.push_back({"p_arr = NULL", [](Args& a) { a.p_arr = nullptr; }, 2, s.p_arr_name, false});
+    m.push_back(
+        {"p_arr misaligned", [](Args& a) { a.p_arr = fake(0x40002); }, 1, s.p_arr_name, false});
+  }
+  if (s.ex) {
+    m.push_back(
+        {"seed_ptr misaligned", [](Args& a) { a.seed_ptr = fake(0x90004); }, 1, "seed_ptr", false});
+    m.push_back({"offset_ptr misaligned", [](Args& a) { a.offset_ptr = fake(0xA0004); }, 1,
+                 "offset_ptr", false});
+  }
+  return m;
+}
+
+bool has_gpu() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+}  // namespace
+
+TEST(every_bad_argument_is_rejected_with_a_message) {
+  for (const Symbol& s : symbols()) {
+    for (const Mutation& m : mutations(s)) {
+      Args a;
+      m.apply(a);
+      const int32_t status = s.run(a);
+      const std::string message = baracuda_kernels_flashinfer_last_error();
+      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(), m.what,
+                status, m.status, message.c_str());
+      CHECK_MSG(message.find(m.message) != std::string::npos,
+                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what,
+                message.c_str(), m.message);
+      const std::string symbol =
+          "baracuda_kernels_flashinfer_" + s.name.substr(0, s.name.find('('));
+      CHECK_MSG(message.find(symbol) != std::string::npos,
+                "%s with %s: message '%s' does not name the function", s.name.c_str(), m.what,
+                message.c_str());
+      const int32_t can = s.can(a);
+      if (m.sizes_only) {
+        CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(), m.what,
+                  can, m.status);
+      } else {
+        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(), m.what, can);
+      }
+    }
+  }
+}
+
+TEST(valid_arguments_pass_validation) {
+  // With valid sizes and fake aligned pointers, run fails only at the CUDA step: without a GPU
+  // (status 5 with the CUDA message). With a GPU the fake pointers must not reach a launch, so
+  // only the misaligned-input form (status 1, proving every size check passed) is exercised.
+  const bool gpu = has_gpu();
+  for (const Symbol& s : symbols()) {
+    Args a;
+    CHECK_MSG(s.can(a) == 0, "%s can_implement(valid) = %d: %s", s.name.c_str(), s.can(a),
+              baracuda_kernels_flashinfer_last_error());
+    CHECK_MSG(std::strlen(baracuda_kernels_flashinfer_last_error()) == 0,
+              "%s: a successful call leaves a message", s.name.c_str());
+    if (!gpu) {
+      const int32_t status = s.run(a);
+      CHECK_MSG(status == 5, "%s run(valid) without GPU: %d (%s)", s.name.c_str(), status,
+                baracuda_kernels_flashinfer_last_error());
+      CHECK(std::strlen(baracuda_kernels_flashinfer_last_error()) > 0);
+    }
+    a.probs = fake(0x10001);
+    CHECK_MSG(s.run(a) == 1, "%s run(misaligned input) = %d", s.name.c_str(), s.run(a));
+  }
+}
+
+TEST(k_at_least_vocab_means_no_truncation_not_an_error) {
+  CHECK_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 7), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 100000), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(4, 7, 1 << 30, 1.f),
+           0);
+  CHECK_EQ(baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(4, 7, 1.f), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1.f), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1e-30f), 0);
+}
+
+TEST(can_implement_agrees_with_run_over_a_sweep) {
+  // run with a misaligned input: where can_implement says 0, run must get past every size and
+  // threshold check and stop at the alignment check (1); elsewhere both give the same status.
+  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
+  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
+  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
+  const float ps[] = {
+      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
+  for (const Symbol& s : symbols()) {
+    for (int32_t b : batches)
+      for (int32_t v : vocabs)
+        for (int32_t k : ks)
+          for (float p : ps) {
+            Args a;
+            a.batch = b;
+            a.vocab = v;
+            a.top_k = k;
+            a.p = p;
+            a.probs = fake(0x10001);
+            const int32_t can = s.can(a);
+            const int32_t run = s.run(a);
+            CHECK_MSG(can == 0 ? run == 1 : run == can,
+                      "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d", s.name.c_str(), b, v, k,
+                      static_cast<double>(p), can, run);
+          }
+  }
+}
+
+TEST_MAIN()
