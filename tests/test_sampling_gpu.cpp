@@ -7,7 +7,8 @@
 //    that a correct implementation fails anywhere is <= 1e-6 (Bonferroni).
 //    f16/bf16 logits: FlashInfer adds the Gumbel noise in the logits' own precision, which biases
 //    the distribution (coarse rounding of logit + noise); those cases check a total-variation
-//    bound over the pooled cells instead and print the measured value.
+//    bound (cells of >= 1000 expected draws; bounds 0.03 f16 / 0.06 bf16 are estimates to
+//    confirm on the first GPU run) instead, and print the measured value.
 //  - support: no draw outside the top-k / top-p / min-p set (ties at the threshold included);
 //  - chain speculative sampling: the first output token is distributed as the target;
 //  - determinism (both `deterministic` settings), graph capture/replay with a device offset
@@ -82,9 +83,11 @@ struct Fit {
   int bins = 0;
 };
 
-// Pools cells in decreasing target order until each expects >= 10 draws; chi-square and
-// total variation over the pooled cells.
-Fit goodness_of_fit(const std::vector<double>& target, const std::vector<int64_t>& counts) {
+// Pools cells in decreasing target order until each expects >= min_expected draws; chi-square
+// and total variation over the pooled cells. (Total variation is only meaningful with coarse
+// cells: with 1e5 draws and cells of 1000 expected draws its sampling noise is about 0.013.)
+Fit goodness_of_fit(const std::vector<double>& target, const std::vector<int64_t>& counts,
+                    double min_expected = 10) {
   int64_t n = 0;
   for (int64_t c : counts) n += c;
   std::vector<int> order(target.size());
@@ -96,7 +99,7 @@ Fit goodness_of_fit(const std::vector<double>& target, const std::vector<int64_t
     if (target[i] <= 0) break;
     e += target[i] * n;
     o += counts[i];
-    if (e >= 10) {
+    if (e >= min_expected) {
       expected.push_back(e);
       observed.push_back(o);
       e = o = 0;
@@ -340,12 +343,13 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
     }
   }
   const Fit fit = goodness_of_fit(target, counts);
+  const Fit coarse = goodness_of_fit(target, counts, 1000);
   const bool half = kind == Kind::kLogitsF16 || kind == Kind::kLogitsBF16;
-  const double tv_bound = kind == Kind::kLogitsBF16 ? 0.05 : 0.02;
+  const double tv_bound = kind == Kind::kLogitsBF16 ? 0.06 : 0.03;  // estimates, see header
   std::printf(
       "  %-12s V=%-6d %-6s det=%d k=%d p=%.6g: %lld draws, %d cells, chi2=%.1f p=%.3g tv=%.4f%s\n",
       kind_name(kind), vocab, heavy ? "heavy" : "random", det, f.k, static_cast<double>(f.p),
-      static_cast<long long>(int64_t(rows) * calls), fit.bins, fit.chi2, fit.p_value, fit.tv,
+      static_cast<long long>(int64_t(rows) * calls), fit.bins, fit.chi2, fit.p_value, coarse.tv,
       half ? " (tv-bounded)" : "");
   CHECK_MSG(out_of_range == 0, "%s: %lld tokens outside [0, %d)", kind_name(kind),
             static_cast<long long>(out_of_range), vocab);
@@ -354,8 +358,8 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
   CHECK_MSG(outside == 0, "%s V=%d: %lld draws outside the filter's support", kind_name(kind),
             vocab, static_cast<long long>(outside));
   if (half) {
-    CHECK_MSG(fit.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind), vocab,
-              fit.tv, tv_bound);
+    CHECK_MSG(coarse.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind),
+              vocab, coarse.tv, tv_bound);
   } else {
     CHECK_MSG(fit.p_value >= kAlphaPerCase,
               "%s V=%d %s: chi-square p-value %.3g < %.0e (chi2 %.1f, %d cells)", kind_name(kind),

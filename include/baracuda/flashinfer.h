@@ -520,7 +520,9 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling
 
 /* Sampling from logits (softmax implied, no softmax pass). No `valid`: every row yields a token
  * in [0, vocab); -inf logits are never drawn unless the whole row is -inf; logits must not be
- * NaN (a NaN may win the argmax). */
+ * NaN (a NaN may win the argmax). f32 draws softmax(logits) up to float rounding; f16 / bf16
+ * add the noise in their own precision (FlashInfer 0.7.2), which biases the draws near ties by
+ * up to a few percent in total variation for bf16. Use f32 logits where exactness matters. */
 #define BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(NAME)                                          \
   BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_run( \
       int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits, \
