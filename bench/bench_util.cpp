@@ -24,6 +24,10 @@ void Context::add(Row row) {
 double time_us(Context& ctx, const std::function<void()>& fn, int repeats, int warmup, bool graph) {
   cudaGraphExec_t exec = nullptr;
   if (graph) {
+    // One eager call first: first-use work (kernel attributes, occupancy queries) stays out of
+    // the capture.
+    fn();
+    BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
     cudaGraph_t g;
     BENCH_CUDA(cudaStreamBeginCapture(ctx.stream, cudaStreamCaptureModeGlobal));
     fn();

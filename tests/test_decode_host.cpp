@@ -152,6 +152,9 @@ TEST(run_rejects_each_null_pointer) {
       f.clear(a);
       CHECK_MSG(a.run(element) == 2, "element %d NULL %s", element, f.name);
       CHECK_MSG(message_mentions(f.name), "'%s' lacks %s", last_error().c_str(), f.name);
+      // Messages start with the C function's name (not a lambda's).
+      CHECK_MSG(last_error().rfind("baracuda_kernels_flashinfer_paged_decode_", 0) == 0, "'%s'",
+                last_error().c_str());
     }
     Args a;
     a.ws_bytes = 4096;  // NULL workspace with a size

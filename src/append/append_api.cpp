@@ -107,8 +107,8 @@ int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(int32_t
                                                                         int32_t page_size,
                                                                         int32_t num_heads,
                                                                         int32_t head_dim) {
-  return guarded(__func__, [&] {
-    return check_shape(__func__, decode_shape(batch_size, page_size, num_heads, head_dim, 2));
+  return guarded(__func__, [&](const char* fn) {
+    return check_shape(fn, decode_shape(batch_size, page_size, num_heads, head_dim, 2));
   });
 }
 
@@ -117,8 +117,8 @@ int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(int32_t num_to
                                                                  int32_t page_size,
                                                                  int32_t num_heads,
                                                                  int32_t head_dim) {
-  return guarded(__func__, [&] {
-    return check_shape(__func__,
+  return guarded(__func__, [&](const char* fn) {
+    return check_shape(fn,
                        multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, 2));
   });
 }
@@ -128,16 +128,16 @@ int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(int32_t num_to
       int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,  \
       void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,           \
       const void* value, baracuda_flashinfer_stream_t stream) {                                  \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES),      \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES),      \
                  {k_data, v_data, indices, indptr, last_page_len, nullptr, nullptr, key, value}, \
                  stream);                                                                        \
     });                                                                                          \
   }                                                                                              \
   int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(             \
       int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim) {              \
-    return guarded(__func__, [&] {                                                               \
-      return check_shape(__func__, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES)); \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return check_shape(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES)); \
     });                                                                                          \
   }                                                                                              \
   int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(                              \
@@ -145,8 +145,8 @@ int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(int32_t num_to
       int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr,     \
       const void* batch_indices, const void* positions, const void* key, const void* value,      \
       baracuda_flashinfer_stream_t stream) {                                                     \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__,                                                                       \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn,                                                                       \
                  multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES),     \
                  {k_data, v_data, indices, indptr, nullptr, batch_indices, positions, key, value}, \
                  stream);                                                                        \
@@ -155,8 +155,8 @@ int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(int32_t num_to
   int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement(                    \
       int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
       int32_t head_dim) {                                                                        \
-    return guarded(__func__, [&] {                                                               \
-      return check_shape(__func__,                                                               \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return check_shape(fn,                                                               \
                          multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES)); \
     });                                                                                          \
   }

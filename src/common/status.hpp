@@ -29,12 +29,14 @@ Status cuda_status(cudaError_t err, const char* what);
 // Clears the calling thread's message (called on entry of every C function).
 void clear_error();
 
-// Runs `body` (a callable returning Status), turning any escaping exception into kInternal.
+// Runs `body(function)` (a callable taking the C function's name for its messages and returning
+// Status), turning any escaping exception into kInternal. Pass __func__ of the extern "C"
+// function: inside a lambda __func__ would name the lambda's operator().
 template <typename Body>
 Status guarded(const char* function, Body&& body) noexcept {
   clear_error();
   try {
-    return body();
+    return body(function);
   } catch (const std::exception& e) {
     return fail(kInternal, "%s: unexpected exception: %s", function, e.what());
   } catch (...) {

@@ -16,6 +16,8 @@ namespace {
 constexpr int32_t kMaxBatch = 1 << 20;
 constexpr int32_t kMaxQoHeads = 1024;
 constexpr size_t kAlign = 16;
+// Split KV only when batch x (virtual) KV heads gives fewer CTAs than this per SM.
+constexpr int64_t kSplitBelowCtasPerSm = 2;
 
 // Tuning overrides for benchmarks (read once; not part of the ABI): BFI_DECODE_MIN_CHUNK_TOKENS
 // (smallest split chunk, default 128 tokens, as FlashInfer's planner) and BFI_DECODE_MAX_GROUP
@@ -82,7 +84,7 @@ size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 // the problem fills the GPU without splitting.
 struct SplitLayout {
   size_t required;
-  int32_t padded_items, merge_ctas;
+  int32_t padded_items;
   size_t request_indices, kv_tile_indices, o_indptr, kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
 };
 
@@ -92,17 +94,16 @@ size_t output_element_bytes(int32_t element) {
 
 Status split_layout(const char* fn, const DecodeShape& s, const DecodeVariant& v, SplitLayout* out) {
   *out = SplitLayout{};
-  KernelResidency decode{}, merge{};
+  KernelResidency decode{};
   BFI_CHECK(kernel_residency(fn, v.decode, &decode));
   const int64_t max_ctas = int64_t(decode.blocks_per_sm) * decode.sm_count;
   const int64_t virtual_heads = s.num_qo_heads / v.group;
-  if (int64_t(s.batch_size) * virtual_heads >= max_ctas) return kSuccess;
-  BFI_CHECK(kernel_residency(fn, v.merge, &merge));
+  // Measured (docs/PERFORMANCE.md): once the unsplit grid gives every SM a few CTAs, each
+  // streaming a whole sequence, splitting only adds the planner and the merge.
+  const int64_t split_below = std::min<int64_t>(max_ctas, kSplitBelowCtasPerSm * decode.sm_count);
+  if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
   const int64_t padded = max_ctas / virtual_heads;  // > batch_size by the test above
-  const int64_t rows = int64_t(s.batch_size) * s.num_qo_heads;
   out->padded_items = static_cast<int32_t>(padded);
-  out->merge_ctas = static_cast<int32_t>(
-      merge.sm_count * std::min<int64_t>(merge.blocks_per_sm, (rows + merge.sm_count - 1) / merge.sm_count));
   size_t offset = 0;
   auto take = [&offset](size_t bytes) {
     const size_t at = offset;
@@ -191,7 +192,6 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
     char* ws = static_cast<char*>(p.workspace);
     schedule.split = true;
     schedule.padded_items = layout.padded_items;
-    schedule.merge_ctas = layout.merge_ctas;
     schedule.request_indices = reinterpret_cast<int32_t*>(ws + layout.request_indices);
     schedule.kv_tile_indices = reinterpret_cast<int32_t*>(ws + layout.kv_tile_indices);
     schedule.o_indptr = reinterpret_cast<int32_t*>(ws + layout.o_indptr);
@@ -224,17 +224,17 @@ int32_t baracuda_kernels_flashinfer_paged_decode_can_implement(int32_t batch_siz
                                                                int32_t num_kv_heads,
                                                                int32_t head_dim, int32_t page_size,
                                                                int32_t element) {
-  return guarded(__func__, [&] {
+  return guarded(__func__, [&](const char* fn) {
     const DecodeVariant* v = nullptr;
-    return check_shape(__func__, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, &v);
+    return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, &v);
   });
 }
 
 int32_t baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
-  return guarded(__func__, [&] {
-    return get_workspace_size(__func__, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+  return guarded(__func__, [&](const char* fn) {
+    return get_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
                               workspace_bytes);
   });
 }
@@ -247,8 +247,8 @@ int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
     int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
     int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices, void* indptr,
     void* last_page_len, const void* q, void* o, void* lse, baracuda_flashinfer_stream_t stream) {
-  return guarded(__func__, [&] {
-    return run(__func__, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+  return guarded(__func__, [&](const char* fn) {
+    return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
                sm_scale, {k_data, v_data, indices, indptr, last_page_len, q, o, lse, nullptr, 0},
                /*allow_split=*/false, stream);
   });
@@ -260,8 +260,8 @@ int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
       int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,           \
       void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,     \
       size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {                             \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
                  sm_scale,                                                                       \
                  {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,          \
                   workspace_bytes},                                                              \
@@ -271,9 +271,9 @@ int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
   int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                       \
       int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
       int32_t num_kv_heads, float /*sm_scale*/) {                                                \
-    return guarded(__func__, [&] {                                                               \
+    return guarded(__func__, [&](const char* fn) {                                                               \
       const DecodeVariant* v = nullptr;                                                          \
-      return check_shape(__func__, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
+      return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
                          &v);                                                                    \
     });                                                                                          \
   }

@@ -5,12 +5,12 @@
 
 #include <cuda_runtime.h>
 
-#include <flashinfer/attention/cascade.cuh>
 #include <flashinfer/attention/decode.cuh>
 #include <flashinfer/attention/variants.cuh>
 #include <flashinfer/page.cuh>
 
 #include "decode/decode_launch.hpp"
+#include "merge/merge_kernels.cuh"
 
 namespace baracuda::flashinfer::decode {
 
@@ -120,21 +120,6 @@ struct DecodeKernelTraits {
                                             kVecSize, kBdx, kBdy, kBdz, Variant, Params>;
 };
 
-// FlashInfer's persistent variable-length merge of split partial states (output dtype in and out).
-template <typename DTypeO, uint32_t HEAD_DIM>
-struct MergeKernelTraits {
-  static constexpr uint32_t kVecSize = std::max<uint32_t>(16 / sizeof(DTypeO), HEAD_DIM / 32);
-  static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;
-  static constexpr uint32_t kThreads = 128;
-  static constexpr uint32_t kBdy = kThreads / kBdx;
-  static constexpr uint32_t kStages = 4;
-  static constexpr uint32_t kBdz = 1;
-  static constexpr uint32_t kSmem = kStages * kBdy * HEAD_DIM * sizeof(DTypeO) + kThreads * 4;
-  static constexpr auto kernel =
-      fi::PersistentVariableLengthMergeStatesKernel<kVecSize, kBdx, kBdy, kStages, DTypeO, DTypeO,
-                                                    int32_t>;
-};
-
 // Threads actually launched: bdx * bdy * bdz (below kThreads when bdx * bdy does not divide it).
 template <typename Traits>
 KernelInfo kernel_info() {
@@ -146,7 +131,6 @@ KernelInfo kernel_info() {
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
 cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
-  using M = MergeKernelTraits<DTypeQ, HEAD_DIM>;
   using Params = typename T::Params;
   const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);
   const uint32_t virtual_heads = static_cast<uint32_t>(p.num_qo_heads) / GROUP;
@@ -204,18 +188,11 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
                                        block, args, T::kSmem, stream);
     if (err != cudaSuccess) return err;
   }
-  DTypeQ* tmp_o = static_cast<DTypeQ*>(s.tmp_o);
-  float* tmp_lse = s.tmp_lse;
-  int32_t* o_indptr = s.o_indptr;
-  DTypeQ* out = static_cast<DTypeQ*>(p.o);
-  float* lse = p.lse;
-  uint32_t rows = static_cast<uint32_t>(p.batch_size);
-  uint32_t* rows_ptr = nullptr;
-  uint32_t heads = static_cast<uint32_t>(p.num_qo_heads);
-  void* args[] = {&tmp_o, &tmp_lse, &o_indptr, &out, &lse, &rows, &rows_ptr, &heads};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(M::kernel),
-                          dim3(static_cast<uint32_t>(s.merge_ctas)), dim3(M::kBdx, M::kBdy), args,
-                          M::kSmem, stream);
+  // Combine the partial states: request b merges work items o_indptr[b] .. o_indptr[b+1]-1
+  // (none for an empty request: o = 0, lse = -inf).
+  const merge::MergeProblem combine{/*num_states=*/0, p.batch_size, p.num_qo_heads, s.tmp_o, s.tmp_lse,
+                                    nullptr, nullptr, s.o_indptr, p.o, p.lse};
+  return merge::launch_varlen<DTypeQ, HEAD_DIM>(combine, stream);
 }
 
 }  // namespace baracuda::flashinfer::decode

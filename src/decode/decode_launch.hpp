@@ -28,7 +28,6 @@ struct DecodeProblem {
 struct DecodeSchedule {
   bool split;
   int32_t padded_items;  // grid.x of the decode kernel when split
-  int32_t merge_ctas;
   int32_t* request_indices;
   int32_t* kv_tile_indices;
   int32_t* o_indptr;
@@ -45,7 +44,6 @@ struct DecodeVariant {
   int32_t head_dim;
   int32_t group;
   KernelInfo decode;
-  KernelInfo merge;
   cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
 };
 

@@ -86,15 +86,8 @@ Status run(const char* fn, const MergeShape& shape, const MergePointers& p,
       return cuda_status(variant->in_place(problem, cuda_stream), "launching merge_state_in_place");
     case Kind::kStacked:
       return cuda_status(variant->stacked(problem, cuda_stream), "launching merge_states");
-    case Kind::kVarlen: {
-      // FlashInfer's sizing: a persistent grid of at most one wave, no larger than the rows.
-      KernelResidency r{};
-      BFI_CHECK(kernel_residency(fn, variant->varlen_kernel, &r));
-      const int64_t rows = int64_t(shape.seq_len) * shape.num_heads;
-      const int64_t per_sm = std::min<int64_t>(r.blocks_per_sm, (rows + r.sm_count - 1) / r.sm_count);
-      return cuda_status(variant->varlen(problem, static_cast<uint32_t>(per_sm * r.sm_count), cuda_stream),
-                         "launching merge_states_varlen");
-    }
+    case Kind::kVarlen:
+      return cuda_status(variant->varlen(problem, cuda_stream), "launching merge_states_varlen");
   }
   return fail(kInternal, "%s: unknown merge kind", fn);
 }
@@ -108,7 +101,7 @@ using namespace baracuda::flashinfer::merge;
 namespace {
 // The family can_implements answer for every element type (all share the same shapes).
 int32_t can_implement(const char* fn, MergeShape shape) {
-  return guarded(fn, [&] {
+  return guarded(fn, [&](const char* fn) {
     const MergeVariant* v = nullptr;
     return check_shape(fn, shape, &v);
   });
@@ -142,8 +135,8 @@ int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(int32_t se
   int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run(                         \
       int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                    \
       const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream) {           \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT},           \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT},           \
                  {v, s, v_other, s_other, nullptr, nullptr, nullptr}, stream);                   \
     });                                                                                          \
   }                                                                                              \
@@ -155,8 +148,8 @@ int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(int32_t se
       int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,              \
       const void* v, const void* s, void* v_merged, void* s_merged,                              \
       baracuda_flashinfer_stream_t stream) {                                                     \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__,                                                                       \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn,                                                                       \
                  {Kind::kStacked, num_index_sets, seq_len, num_heads, head_dim, ELEMENT},        \
                  {v, s, nullptr, nullptr, nullptr, v_merged, s_merged}, stream);                 \
     });                                                                                          \
@@ -169,8 +162,8 @@ int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(int32_t se
   int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run(                          \
       int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,        \
       const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream) { \
-    return guarded(__func__, [&] {                                                               \
-      return run(__func__, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT},            \
+    return guarded(__func__, [&](const char* fn) {                                                               \
+      return run(fn, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT},            \
                  {v, s, nullptr, nullptr, indptr, v_merged, s_merged}, stream);                  \
     });                                                                                          \
   }                                                                                              \

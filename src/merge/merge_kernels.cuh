@@ -1,28 +1,35 @@
-// Device side of the merge family. In-place and stacked merges use one row kernel built on
-// FlashInfer's state_t (its -inf-safe online-softmax merge), with rows flattened over the grid:
-// FlashInfer's MergeStateInPlace / MergeStates (small N) put every head of a position in one
-// block of (head_dim/vec, num_heads) threads, which cannot launch above 1024 threads.
-// The variable-length merge is FlashInfer's persistent kernel, launched directly (the traits are
-// the ones decode uses for its split-KV merge). Included only by merge_<element>.cu.
+// Device side of the merge family, also used by decode to combine its split-KV partial states.
+// One row kernel built on FlashInfer's state_t (its -inf-safe online-softmax merge), with rows
+// flattened over the grid: FlashInfer's MergeStateInPlace / MergeStates (small N) put every head
+// of a position in one block of (head_dim/vec, num_heads) threads, which cannot launch above 1024
+// threads, and its persistent variable-length merge walks a row's states with one CTA, which is
+// slow both for many short rows and for a few long ones. Here a row's states are spread over
+// kGroupsPerRow thread groups (chosen from the row count at launch) and combined in shared memory.
+// Included by merge_<element>.cu and by the decode instantiation TUs.
 #pragma once
 
 #include <cuda_runtime.h>
 
-#include <flashinfer/attention/cascade.cuh>
+#include <baracuda/flashinfer.h>
+#include <flashinfer/attention/state.cuh>
+#include <flashinfer/vec_dtypes.cuh>
 
-#include "decode/decode_kernels.cuh"
 #include "merge/merge_launch.hpp"
 
 namespace baracuda::flashinfer::merge {
 
 namespace fi = ::flashinfer;
 
+// Row-count thresholds of the variable-length merge (see launch_varlen).
+constexpr uint32_t kVarlenFewRows = 2048;
+constexpr uint32_t kVarlenManyRows = 32768;
+
 template <typename T, uint32_t HEAD_DIM>
 struct RowMergeTraits {
   static constexpr uint32_t kVecSize = std::max<uint32_t>(16 / sizeof(T), HEAD_DIM / 32);
   static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;  // threads per row (<= 32)
   static constexpr uint32_t kThreads = 256;
-  static constexpr uint32_t kRowsPerBlock = kThreads / kBdx;
+  static constexpr uint32_t kGroups = kThreads / kBdx;  // thread groups of kBdx per block
 };
 
 // Where state k of a row lives.
@@ -57,53 +64,106 @@ struct StackedStates {  // v [seq_len, n, H, D], s [seq_len, n, H]
   __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const { return s[state_row(row, k)]; }
 };
 
-// Merges the states of each row (float32 math, one rounding to T on the store). Loads are issued
-// four states at a time so the bandwidth-bound loop keeps several requests in flight. v_out may
-// alias the first state (in place): each thread reads its slice before writing it.
-template <typename T, uint32_t HEAD_DIM, typename States>
+template <typename T, uint32_t HEAD_DIM>
+struct VarlenStates {  // position p merges state rows indptr[p] .. indptr[p+1]-1 of v [*, H, D]
+  const T* v;
+  const float* s;
+  const int32_t* indptr;
+  uint32_t num_heads;
+  __device__ __forceinline__ uint32_t count(uint32_t row) const {
+    const uint32_t pos = row / num_heads;
+    return static_cast<uint32_t>(indptr[pos + 1] - indptr[pos]);
+  }
+  __device__ __forceinline__ size_t state_row(uint32_t row, uint32_t k) const {
+    const uint32_t pos = row / num_heads, head = row - pos * num_heads;
+    return (size_t(indptr[pos]) + k) * num_heads + head;
+  }
+  __device__ __forceinline__ const T* v_row(uint32_t row, uint32_t k) const {
+    return v + state_row(row, k) * HEAD_DIM;
+  }
+  __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const { return s[state_row(row, k)]; }
+};
+
+// Merges the states of each row (float32 math, one rounding to T on the store). Group `part` of a
+// row takes states part, part + G, part + 2G, ... (G = kGroupsPerRow), four at a time so the
+// bandwidth-bound loop keeps several loads in flight; the groups' partial states are then merged
+// through shared memory. v_out may alias the first state (in place, G = 1): each thread reads its
+// slice before writing it.
+template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, typename States>
 __global__ void __launch_bounds__(RowMergeTraits<T, HEAD_DIM>::kThreads)
     merge_rows_kernel(States states, uint32_t num_rows, T* v_out, float* s_out) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
   constexpr uint32_t kVec = Tr::kVecSize;
-  const uint32_t tx = threadIdx.x % Tr::kBdx;
-  const uint32_t row = blockIdx.x * Tr::kRowsPerBlock + threadIdx.x / Tr::kBdx;
-  if (row >= num_rows) return;
-  const uint32_t n = states.count(row);
+  constexpr uint32_t kRowsPerBlock = Tr::kGroups / kGroupsPerRow;
+  static_assert(Tr::kGroups % kGroupsPerRow == 0, "groups per row must divide the block");
+  const uint32_t tx = threadIdx.x % Tr::kBdx, group = threadIdx.x / Tr::kBdx;
+  const uint32_t part = group % kGroupsPerRow;
+  const uint32_t row = blockIdx.x * kRowsPerBlock + group / kGroupsPerRow;
+  const bool active = row < num_rows;
   fi::state_t<kVec> st;
-  uint32_t k = 0;
-  constexpr uint32_t kBatch = 4;
-  for (; k + kBatch <= n; k += kBatch) {
-    fi::vec_t<float, kVec> v[kBatch];
-    float s[kBatch];
+  if (active) {
+    const uint32_t n = states.count(row);
+    constexpr uint32_t kBatch = 4;
+    uint32_t k = part;
+    for (; k + (kBatch - 1) * kGroupsPerRow < n; k += kBatch * kGroupsPerRow) {
+      fi::vec_t<float, kVec> v[kBatch];
+      float s[kBatch];
 #pragma unroll
-    for (uint32_t j = 0; j < kBatch; ++j) {
-      v[j].cast_load(states.v_row(row, k + j) + tx * kVec);
-      s[j] = states.lse(row, k + j);
+      for (uint32_t j = 0; j < kBatch; ++j) {
+        v[j].cast_load(states.v_row(row, k + j * kGroupsPerRow) + tx * kVec);
+        s[j] = states.lse(row, k + j * kGroupsPerRow);
+      }
+#pragma unroll
+      for (uint32_t j = 0; j < kBatch; ++j) st.merge(v[j], s[j], 1.f);
     }
-#pragma unroll
-    for (uint32_t j = 0; j < kBatch; ++j) st.merge(v[j], s[j], 1.f);
+    for (; k < n; k += kGroupsPerRow) {
+      fi::vec_t<float, kVec> v;
+      v.cast_load(states.v_row(row, k) + tx * kVec);
+      st.merge(v, states.lse(row, k), 1.f);
+    }
   }
-  for (; k < n; ++k) {
-    fi::vec_t<float, kVec> v;
-    v.cast_load(states.v_row(row, k) + tx * kVec);
-    st.merge(v, states.lse(row, k), 1.f);
+  if constexpr (kGroupsPerRow > 1) {
+    __shared__ float smem_o[Tr::kGroups][HEAD_DIM];
+    __shared__ float smem_md[Tr::kGroups][2];
+    st.o.store(&smem_o[group][tx * kVec]);
+    if (tx == 0) {
+      smem_md[group][0] = st.m;
+      smem_md[group][1] = st.d;
+    }
+    __syncthreads();
+    if (part != 0) return;
+#pragma unroll 1
+    for (uint32_t g = group + 1; g < group + kGroupsPerRow; ++g) {
+      fi::vec_t<float, kVec> o;
+      o.load(&smem_o[g][tx * kVec]);
+      st.merge(o, smem_md[g][0], smem_md[g][1]);
+    }
   }
+  if (!active) return;
   st.normalize();
   st.o.cast_store(v_out + size_t(row) * HEAD_DIM + tx * kVec);
   if (s_out != nullptr && tx == 0) s_out[row] = st.get_lse();
 }
 
+template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, typename States>
+cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_out_ptr, float* s_out,
+                             cudaStream_t stream) {
+  using Tr = RowMergeTraits<T, HEAD_DIM>;
+  constexpr uint32_t kRowsPerBlock = Tr::kGroups / kGroupsPerRow;
+  const uint32_t blocks = (num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  States states_arg = states;
+  T* v_out = static_cast<T*>(v_out_ptr);
+  void* args[] = {&states_arg, &num_rows, &v_out, &s_out};
+  return cudaLaunchKernel(
+      reinterpret_cast<const void*>(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, States>),
+      dim3(blocks), dim3(Tr::kThreads), args, 0, stream);
+}
+
+// Rows with a known, small number of states (in place, stacked): one thread group per row.
 template <typename T, uint32_t HEAD_DIM, typename States>
 cudaError_t launch_rows(const States& states, const MergeProblem& p, cudaStream_t stream) {
-  using Tr = RowMergeTraits<T, HEAD_DIM>;
-  uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
-  const uint32_t blocks = (num_rows + Tr::kRowsPerBlock - 1) / Tr::kRowsPerBlock;
-  States states_arg = states;
-  T* v_out = static_cast<T*>(p.v_out);
-  float* s_out = p.s_out;
-  void* args[] = {&states_arg, &num_rows, &v_out, &s_out};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(merge_rows_kernel<T, HEAD_DIM, States>),
-                          dim3(blocks), dim3(Tr::kThreads), args, 0, stream);
+  const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
+  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
@@ -121,28 +181,28 @@ cudaError_t launch_stacked(const MergeProblem& p, cudaStream_t stream) {
   return launch_rows<T, HEAD_DIM>(states, p, stream);
 }
 
+// Variable-length rows: the number of states per row is only on the device, so the spread is
+// chosen from the row count: few rows (a small batch split into many chunks) get a whole block
+// each, many rows (many short lists) one thread group each.
 template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_varlen(const MergeProblem& p, uint32_t ctas, cudaStream_t stream) {
-  using M = decode::MergeKernelTraits<T, HEAD_DIM>;
-  T* v = static_cast<T*>(const_cast<void*>(p.v));
-  float* s = const_cast<float*>(p.s);
-  int32_t* indptr = const_cast<int32_t*>(p.indptr);
-  T* v_out = static_cast<T*>(p.v_out);
-  float* s_out = p.s_out;
-  uint32_t rows = static_cast<uint32_t>(p.seq_len);
-  uint32_t* rows_ptr = nullptr;
-  uint32_t heads = static_cast<uint32_t>(p.num_heads);
-  void* args[] = {&v, &s, &indptr, &v_out, &s_out, &rows, &rows_ptr, &heads};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(M::kernel), dim3(ctas),
-                          dim3(M::kBdx, M::kBdy), args, M::kSmem, stream);
+cudaError_t launch_varlen(const MergeProblem& p, cudaStream_t stream) {
+  using Tr = RowMergeTraits<T, HEAD_DIM>;
+  const VarlenStates<T, HEAD_DIM> states{static_cast<const T*>(p.v), p.s, p.indptr,
+                                         static_cast<uint32_t>(p.num_heads)};
+  const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
+  if (num_rows < kVarlenFewRows) {
+    return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, stream);
+  }
+  if (num_rows < kVarlenManyRows) {
+    return launch_rows_with<T, HEAD_DIM, 4>(states, num_rows, p.v_out, p.s_out, stream);
+  }
+  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
 MergeVariant make_merge_variant(int32_t element) {
-  return MergeVariant{element, static_cast<int32_t>(HEAD_DIM),
-                      decode::kernel_info<decode::MergeKernelTraits<T, HEAD_DIM>>(),
-                      &launch_in_place<T, HEAD_DIM>, &launch_stacked<T, HEAD_DIM>,
-                      &launch_varlen<T, HEAD_DIM>};
+  return MergeVariant{element, static_cast<int32_t>(HEAD_DIM), &launch_in_place<T, HEAD_DIM>,
+                      &launch_stacked<T, HEAD_DIM>, &launch_varlen<T, HEAD_DIM>};
 }
 
 }  // namespace baracuda::flashinfer::merge

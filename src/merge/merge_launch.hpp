@@ -6,7 +6,6 @@
 
 #include <cstdint>
 
-#include "common/kernel_cache.hpp"
 
 namespace baracuda::flashinfer::merge {
 
@@ -25,14 +24,13 @@ struct MergeProblem {
   float* s_out;  // may be nullptr (not written), except in place
 };
 
-// One compiled (element, head_dim): its launchers. `varlen_kernel` sizes the persistent grid.
+// One compiled (element, head_dim): its launchers.
 struct MergeVariant {
   int32_t element;
   int32_t head_dim;
-  KernelInfo varlen_kernel;
   cudaError_t (*in_place)(const MergeProblem&, cudaStream_t);
   cudaError_t (*stacked)(const MergeProblem&, cudaStream_t);
-  cudaError_t (*varlen)(const MergeProblem&, uint32_t ctas, cudaStream_t);
+  cudaError_t (*varlen)(const MergeProblem&, cudaStream_t);
 };
 
 // The variant for (element, head_dim); nullptr if not compiled (merge_table.cpp).

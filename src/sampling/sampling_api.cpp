@@ -265,21 +265,22 @@ int32_t BFI_PREFIX(sampling_from_probs_f32_run)(int32_t batch, int32_t vocab, in
                                                 uint64_t seed_val, uint64_t offset_val,
                                                 const void* probs, void* output, void* valid,
                                                 Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, from_probs_request(batch, vocab), deterministic,
                   value_rng(seed_val, offset_val), probs, output, valid, stream);
   });
 }
 int32_t BFI_PREFIX(sampling_from_probs_f32_can_implement)(int32_t batch, int32_t vocab) {
-  return guarded(
-      __func__, [&, fn = __func__] { return check_request(fn, from_probs_request(batch, vocab)); });
+  return guarded(__func__, [&](const char* fn) {
+    return check_request(fn, from_probs_request(batch, vocab));
+  });
 }
 int32_t BFI_PREFIX(sampling_from_probs_f32_ex)(int32_t batch, int32_t vocab, int32_t deterministic,
                                                uint64_t seed_val, const void* seed_ptr,
                                                uint64_t offset_val, void* offset_ptr,
                                                const void* probs, void* output, void* valid,
                                                Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, from_probs_request(batch, vocab), deterministic,
                   device_rng(seed_val, seed_ptr, offset_val, offset_ptr), probs, output, valid,
                   stream);
@@ -291,14 +292,14 @@ int32_t BFI_PREFIX(top_k_sampling_f32_run)(int32_t batch, int32_t vocab, int32_t
                                            int32_t deterministic, uint64_t seed_val,
                                            uint64_t offset_val, const void* probs, void* output,
                                            void* valid, Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, top_k_request(batch, vocab, top_k_val, nullptr, false), deterministic,
                   value_rng(seed_val, offset_val), probs, output, valid, stream);
   });
 }
 int32_t BFI_PREFIX(top_k_sampling_f32_can_implement)(int32_t batch, int32_t vocab,
                                                      int32_t top_k_val) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return check_request(fn, top_k_request(batch, vocab, top_k_val, nullptr, false));
   });
 }
@@ -306,13 +307,13 @@ int32_t BFI_PREFIX(top_k_sampling_f32_arr_run)(int32_t batch, int32_t vocab, con
                                                int32_t deterministic, uint64_t seed_val,
                                                uint64_t offset_val, const void* probs, void* output,
                                                void* valid, Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, top_k_request(batch, vocab, 0, top_k_arr, true), deterministic,
                   value_rng(seed_val, offset_val), probs, output, valid, stream);
   });
 }
 int32_t BFI_PREFIX(top_k_sampling_f32_arr_can_implement)(int32_t batch, int32_t vocab) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return check_request(fn, top_k_request(batch, vocab, 0, nullptr, true));
   });
 }
@@ -321,7 +322,7 @@ int32_t BFI_PREFIX(top_k_sampling_f32_ex)(int32_t batch, int32_t vocab, int32_t 
                                           uint64_t seed_val, const void* seed_ptr,
                                           uint64_t offset_val, void* offset_ptr, const void* probs,
                                           void* output, void* valid, Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, top_k_request(batch, vocab, top_k_val, top_k_arr, false), deterministic,
                   device_rng(seed_val, seed_ptr, offset_val, offset_ptr), probs, output, valid,
                   stream);
@@ -333,27 +334,27 @@ int32_t BFI_PREFIX(top_k_sampling_f32_ex)(int32_t batch, int32_t vocab, int32_t 
   int32_t BFI_PREFIX(NAME##_sampling_f32_run)(                                                    \
       int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,        \
       uint64_t offset_val, const void* probs, void* output, void* valid, Stream stream) {         \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return sample(fn, REQUEST(batch, vocab, p_val, nullptr, false), deterministic,              \
                     value_rng(seed_val, offset_val), probs, output, valid, stream);               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_can_implement)(int32_t batch, int32_t vocab,             \
                                                         float p_val) {                            \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return check_request(fn, REQUEST(batch, vocab, p_val, nullptr, false));                     \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_arr_run)(                                                \
       int32_t batch, int32_t vocab, const void* p_arr, int32_t deterministic, uint64_t seed_val,  \
       uint64_t offset_val, const void* probs, void* output, void* valid, Stream stream) {         \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return sample(fn, REQUEST(batch, vocab, 0.f, p_arr, true), deterministic,                   \
                     value_rng(seed_val, offset_val), probs, output, valid, stream);               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_arr_can_implement)(int32_t batch, int32_t vocab) {       \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return check_request(fn, REQUEST(batch, vocab, 0.f, nullptr, true));                        \
     });                                                                                           \
   }                                                                                               \
@@ -361,7 +362,7 @@ int32_t BFI_PREFIX(top_k_sampling_f32_ex)(int32_t batch, int32_t vocab, int32_t 
       int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,        \
       uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,             \
       const void* probs, void* output, void* valid, Stream stream) {                              \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return sample(fn, REQUEST(batch, vocab, p_val, p_arr, false), deterministic,                \
                     device_rng(seed_val, seed_ptr, offset_val, offset_ptr), probs, output, valid, \
                     stream);                                                                      \
@@ -377,7 +378,7 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_run)(int32_t batch, int32_t vocab, i
                                                  uint64_t seed_val, uint64_t offset_val,
                                                  const void* probs, void* output, void* valid,
                                                  Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn,
                   top_k_top_p_request(batch, vocab, top_k_val, top_p_val, nullptr, nullptr, false),
                   deterministic, value_rng(seed_val, offset_val), probs, output, valid, stream);
@@ -385,7 +386,7 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_run)(int32_t batch, int32_t vocab, i
 }
 int32_t BFI_PREFIX(top_k_top_p_sampling_f32_can_implement)(int32_t batch, int32_t vocab,
                                                            int32_t top_k_val, float top_p_val) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return check_request(
         fn, top_k_top_p_request(batch, vocab, top_k_val, top_p_val, nullptr, nullptr, false));
   });
@@ -395,13 +396,13 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_arr_run)(int32_t batch, int32_t voca
                                                      int32_t deterministic, uint64_t seed_val,
                                                      uint64_t offset_val, const void* probs,
                                                      void* output, void* valid, Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(fn, top_k_top_p_request(batch, vocab, 0, 0.f, top_k_arr, top_p_arr, true),
                   deterministic, value_rng(seed_val, offset_val), probs, output, valid, stream);
   });
 }
 int32_t BFI_PREFIX(top_k_top_p_sampling_f32_arr_can_implement)(int32_t batch, int32_t vocab) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return check_request(fn, top_k_top_p_request(batch, vocab, 0, 0.f, nullptr, nullptr, true));
   });
 }
@@ -412,7 +413,7 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_ex)(int32_t batch, int32_t vocab, in
                                                 uint64_t offset_val, void* offset_ptr,
                                                 const void* probs, void* output, void* valid,
                                                 Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return sample(
         fn, top_k_top_p_request(batch, vocab, top_k_val, top_p_val, top_k_arr, top_p_arr, false),
         deterministic, device_rng(seed_val, seed_ptr, offset_val, offset_ptr), probs, output, valid,
@@ -425,20 +426,20 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_ex)(int32_t batch, int32_t vocab, in
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_run)(                                          \
       int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits,   \
       void* output, Stream stream) {                                                              \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return sample(fn, logits_request(&OPS, batch, vocab), 0, value_rng(seed_val, offset_val),   \
                     logits, output, nullptr, stream);                                             \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_can_implement)(int32_t batch, int32_t vocab) { \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return check_request(fn, logits_request(&OPS, batch, vocab));                               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_ex)(                                           \
       int32_t batch, int32_t vocab, uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, \
       void* offset_ptr, const void* logits, void* output, Stream stream) {                        \
-    return guarded(__func__, [&, fn = __func__] {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                 \
       return sample(fn, logits_request(&OPS, batch, vocab), 0,                                    \
                     device_rng(seed_val, seed_ptr, offset_val, offset_ptr), logits, output,       \
                     nullptr, stream);                                                             \
@@ -455,7 +456,7 @@ int32_t BFI_PREFIX(chain_speculative_sampling_f32_run)(
     uint64_t seed_val, uint64_t offset_val, const void* draft_probs, const void* draft_token_ids,
     const void* target_probs, void* output_token_ids, void* output_accepted_token_num,
     void* output_emitted_draft_token_num, Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return speculative(fn, batch, num_speculative_tokens, vocab, deterministic,
                        value_rng(seed_val, offset_val),
                        {draft_probs, draft_token_ids, target_probs, output_token_ids,
@@ -466,7 +467,7 @@ int32_t BFI_PREFIX(chain_speculative_sampling_f32_run)(
 int32_t BFI_PREFIX(chain_speculative_sampling_f32_can_implement)(int32_t batch,
                                                                  int32_t num_speculative_tokens,
                                                                  int32_t vocab) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return check_speculative(fn, batch, num_speculative_tokens, vocab);
   });
 }
@@ -476,7 +477,7 @@ int32_t BFI_PREFIX(chain_speculative_sampling_f32_ex)(
     const void* draft_probs, const void* draft_token_ids, const void* target_probs,
     void* output_token_ids, void* output_accepted_token_num, void* output_emitted_draft_token_num,
     Stream stream) {
-  return guarded(__func__, [&, fn = __func__] {
+  return guarded(__func__, [&](const char* fn) {
     return speculative(fn, batch, num_speculative_tokens, vocab, deterministic,
                        device_rng(seed_val, seed_ptr, offset_val, offset_ptr),
                        {draft_probs, draft_token_ids, target_probs, output_token_ids,
