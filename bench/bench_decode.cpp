@@ -4,6 +4,7 @@
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -44,6 +45,12 @@ struct DecodeCase {
 
 void run_case(Context& ctx, const DecodeCase& c) {
   const int32_t D = 128, P = 16, element = BARACUDA_FLASHINFER_BF16;
+  char name[96];
+  std::snprintf(name, sizeof(name), "bf16 %d/%d hd128 p16 B=%d L=%d", c.hq, c.hkv, c.batch, c.kv_len);
+  // BFI_BENCH_CASE=substring runs only the matching cases (for profiling one shape).
+  if (const char* only = std::getenv("BFI_BENCH_CASE")) {
+    if (std::strstr(name, only) == nullptr) return;
+  }
   const int32_t pages_per_req = (c.kv_len + P - 1) / P;
   const int32_t num_pages = c.batch * pages_per_req;
   const size_t kv_bytes_each = size_t(num_pages) * c.hkv * P * D * 2;
@@ -94,8 +101,6 @@ void run_case(Context& ctx, const DecodeCase& c) {
   const double frac = bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps;
   const double frac_graph = bytes / (us_graph * 1e-6) / 1e9 / ctx.copy_gbps;
   const double frac_nosplit = bytes / (us_nosplit * 1e-6) / 1e9 / ctx.copy_gbps;
-  char name[96];
-  std::snprintf(name, sizeof(name), "bf16 %d/%d hd128 p16 B=%d L=%d", c.hq, c.hkv, c.batch, c.kv_len);
   ctx.add({"decode", name,
            {{"us", us}, {"frac", frac}, {"us_graph", us_graph}, {"frac_graph", frac_graph},
             {"us_nosplit", us_nosplit}, {"frac_nosplit", frac_nosplit},
@@ -118,10 +123,10 @@ BENCH_SECTION(decode) {
       {1, 4096, 32, 8, ""},
       {8, 8192, 32, 8, ""},
       // GQA ratios outside FlashInfer's compiled set run on virtual KV heads.
-      {64, 2048, 28, 4, "group 7 (virtual heads)"},
+      {64, 2048, 28, 4, "group 7"},
       {64, 2048, 32, 2, "group 16"},
       {64, 2048, 32, 1, "group 32 (MQA, virtual heads)"},
-      {1, 32768, 40, 8, "group 5 (virtual heads)"},
+      {1, 32768, 40, 8, "group 5"},
   };
   for (const DecodeCase& c : cases) run_case(ctx, c);
 }

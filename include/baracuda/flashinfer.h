@@ -318,7 +318,7 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(f32)
 /**
  * N = num_index_sets states per position:
  *   v [seq_len, N, H, D] T;  s [seq_len, N, H] float32  ->  v_merged [seq_len, H, D] T,
- *   s_merged [seq_len, H] float32 (may be NULL: not written). N == 1 copies.
+ *   s_merged [seq_len, H] float32 (may be NULL: not written).
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_can_implement(
     int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim);
@@ -336,14 +336,13 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(bf16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(f32)
 
 /**
- * Variable number of states per position (FlashInfer's persistent VariableLengthMergeStates):
- * position p merges state rows indptr[p] .. indptr[p+1]-1 (zero rows give o = 0, lse = -inf;
- * exactly one row is copied as it is, so give empty states o = 0 as paged decode does).
+ * Variable number of states per position: position p merges state rows indptr[p] ..
+ * indptr[p+1]-1 (zero rows, or only empty states, give o = 0, lse = -inf).
  *   indptr   [seq_len + 1] int32, non-decreasing, indptr[0] = 0 (not checked: device memory)
  *   v        [indptr[seq_len], H, D] T;  s [indptr[seq_len], H] float32
  *   v_merged [seq_len, H, D] T;  s_merged [seq_len, H] float32 (may be NULL: not written)
  * Extra limits (FlashInfer's 32-bit indexing): seq_len * H * D < 2^31, and the caller keeps
- * indptr[seq_len] * H * D < 2^32. Merged partials are rounded to T once more inside the kernel.
+ * indptr[seq_len] * H * D < 2^32. float32 math, one rounding of o to T (as the other merges).
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(
     int32_t seq_len, int32_t num_heads, int32_t head_dim);

@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(RowMergeTraits<T, HEAD_DIM>::kThreads)
     }
   }
   if constexpr (kGroupsPerRow > 1) {
-    __shared__ float smem_o[Tr::kGroups][HEAD_DIM];
+    __shared__ alignas(16) float smem_o[Tr::kGroups][HEAD_DIM];
     __shared__ float smem_md[Tr::kGroups][2];
     st.o.store(&smem_o[group][tx * kVec]);
     if (tx == 0) {
