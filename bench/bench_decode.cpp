@@ -1,6 +1,7 @@
 // Paged decode: time and achieved bandwidth (KV bytes read / time, as a fraction of the card's
-// copy bandwidth), with the library's split-KV schedule and with split-KV off (the schedule of
-// the ABI this library replaces).
+// copy bandwidth) of the library's choice (eager and graph-replayed), of each path forced (CUDA
+// cores, tensor cores; graph-replayed), and with split-KV off (the schedule of the ABI this
+// library replaces; graph-replayed, so launch overhead does not flatter the comparison).
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
@@ -88,23 +89,27 @@ void run_case(Context& ctx, const DecodeCase& c) {
                      lse, ws, ws_bytes, stream),
                  "paged_decode_bf16_run");
   };
-  auto nosplit = [&] {
-    check_status(baracuda_kernels_flashinfer_paged_decode_nosplit_run(
-                     element, c.batch, P, D, c.hq, c.hkv, sm_scale, k, v, d_indices, d_indptr,
-                     d_lpl, q, o, lse, stream),
-                 "paged_decode_nosplit_run");
+  auto run_with = [&](int32_t flags) {
+    return [&, flags] {
+      check_status(baracuda_kernels_flashinfer_paged_decode_run_with(
+                       element, flags, c.batch, P, D, c.hq, c.hkv, sm_scale, k, v, d_indices,
+                       d_indptr, d_lpl, q, o, lse, ws, ws_bytes, stream),
+                   "paged_decode_run_with");
+    };
   };
+  const double bytes = 2.0 * c.batch * c.kv_len * c.hkv * D * 2;  // K and V actually read
+  auto frac = [&](double us) { return bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps; };
   const double us = time_us(ctx, split, 40, 5);
   const double us_graph = time_us(ctx, split, 40, 5, /*graph=*/true);
-  const double us_nosplit = time_us(ctx, nosplit, 20, 3);
-  const double bytes = 2.0 * c.batch * c.kv_len * c.hkv * D * 2;  // K and V actually read
-  const double frac = bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps;
-  const double frac_graph = bytes / (us_graph * 1e-6) / 1e9 / ctx.copy_gbps;
-  const double frac_nosplit = bytes / (us_nosplit * 1e-6) / 1e9 / ctx.copy_gbps;
+  const double us_cuda = time_us(ctx, run_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true);
+  const double us_tc = time_us(ctx, run_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true);
+  const double us_nosplit = time_us(
+      ctx, run_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT), 20, 3, true);
   ctx.add({"decode", name,
-           {{"us", us}, {"frac", frac}, {"us_graph", us_graph}, {"frac_graph", frac_graph},
-            {"us_nosplit", us_nosplit}, {"frac_nosplit", frac_nosplit},
-            {"speedup_vs_nosplit", us_nosplit / us}, {"workspace_mb", ws_bytes / 1e6}},
+           {{"us", us}, {"frac", frac(us)}, {"us_graph", us_graph}, {"frac_graph", frac(us_graph)},
+            {"frac_cuda_cores", frac(us_cuda)}, {"frac_tensor_cores", frac(us_tc)},
+            {"us_nosplit", us_nosplit}, {"frac_nosplit", frac(us_nosplit)},
+            {"speedup_vs_nosplit", us_nosplit / us_graph}, {"workspace_mb", ws_bytes / 1e6}},
            c.target});
   for (void* p : {k, v, q, o, lse, d_indptr, d_indices, d_lpl, ws}) {
     if (p) BENCH_CUDA(cudaFree(p));

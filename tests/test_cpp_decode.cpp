@@ -53,15 +53,6 @@ FAKE_RUN(f16_e4m3)
 FAKE_RUN(f16_e5m2)
 FAKE_RUN(bf16_e4m3)
 FAKE_RUN(bf16_e5m2)
-int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
-    int32_t, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
-    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices, void* indptr,
-    void* last_page_len, const void* q, void* o, void* lse, baracuda_flashinfer_stream_t) {
-  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
-                  sm_scale, k_data, v_data, indices, indptr, last_page_len, q, o, lse, nullptr,
-                  0, "nosplit"};
-  return 0;
-}
 }  // extern "C"
 
 namespace {
@@ -280,7 +271,8 @@ TEST(nosplit_plan_needs_no_workspace) {
   bfi::Status s = a.run(p);
   CHECK_MSG(s.ok(), "%s", s.to_string().c_str());
   CHECK_EQ(g_run.calls, 1);
-  CHECK(std::strcmp(g_run.which, "nosplit") == 0);
+  CHECK(std::strcmp(g_run.which, "f16") == 0);
+  CHECK(g_run.workspace == nullptr && g_run.workspace_bytes == 0);  // 0 bytes: never splits
 }
 
 TEST(plan_creation_asks_the_c_can_implement) {

@@ -166,13 +166,17 @@ double o_tolerance(int32_t element) {
 
 enum class WorkspaceMode { kFull, kNone, kLegacy };
 
+bool has_tensor_cores(int32_t element) { return element == 0 || element == 1; }
+
 struct Outputs {
   DeviceBuffer o, lse;
 };
 
 // Runs decode on `p` (outputs NaN-poisoned first) and returns the status.
+// flags < 0: the element's _run symbol; otherwise paged_decode_run_with(element, flags, ...).
 int32_t run_decode(const PagedProblem& p, float sm_scale, Outputs* out, WorkspaceMode mode,
-                   DeviceBuffer* workspace, cudaStream_t stream, bool poison_outputs = true) {
+                   DeviceBuffer* workspace, cudaStream_t stream, bool poison_outputs = true,
+                   int32_t flags = -1) {
   const Shape& s = p.s;
   if (out->o.ptr == nullptr) {
     out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(qo_element(s.element)));
@@ -192,6 +196,12 @@ int32_t run_decode(const PagedProblem& p, float sm_scale, Outputs* out, Workspac
   }
   if (workspace->bytes < ws_bytes || workspace->ptr == nullptr) *workspace = DeviceBuffer(ws_bytes);
   if (ws_bytes) poison(*workspace);  // stale workspace must never matter
+  if (flags >= 0) {
+    return baracuda_kernels_flashinfer_paged_decode_run_with(
+        s.element, flags, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
+        p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr,
+        ws_bytes ? workspace->ptr : nullptr, ws_bytes, reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
+  }
   return kRun[s.element](s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
                          p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr,
                          out->lse.ptr, ws_bytes ? workspace->ptr : nullptr, ws_bytes,
@@ -230,6 +240,8 @@ double compare(const PagedProblem& p, const Outputs& out, const std::vector<doub
   return max_err;
 }
 
+// Runs every schedule on the same problem: the auto choice, CUDA cores (split when useful),
+// tensor cores (f16/bf16), and no split at all; each must match the reference.
 void check_shape(const Shape& s, const char* label, bool also_nosplit = true) {
   PagedProblem p = make_problem(s);
   const float sm_scale = 1.f / std::sqrt(float(s.head_dim));
@@ -237,12 +249,32 @@ void check_shape(const Shape& s, const char* label, bool also_nosplit = true) {
   reference(p, sm_scale, &ref_o, &ref_lse);
   Outputs out;
   DeviceBuffer ws;
-  for (WorkspaceMode mode : {WorkspaceMode::kFull, WorkspaceMode::kNone}) {
-    if (mode == WorkspaceMode::kNone && !also_nosplit) continue;
-    const int32_t st = run_decode(p, sm_scale, &out, mode, &ws, nullptr);
-    CHECK_MSG(st == 0, "%s: status %d: %s", label, st, baracuda_kernels_flashinfer_last_error());
+  struct Schedule {
+    const char* name;
+    WorkspaceMode mode;
+    int32_t flags;
+  };
+  const Schedule schedules[] = {
+      {"auto", WorkspaceMode::kFull, -1},
+      {"cuda-cores", WorkspaceMode::kFull, BARACUDA_FLASHINFER_DECODE_CUDA_CORES},
+      {"tensor-cores", WorkspaceMode::kFull, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES},
+      {"tensor-cores no-split", WorkspaceMode::kFull,
+       BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
+      {"no-split", WorkspaceMode::kNone, -1},
+  };
+  for (const Schedule& sc : schedules) {
+    if (sc.mode == WorkspaceMode::kNone && !also_nosplit) continue;
+    if (sc.flags >= 0 && (sc.flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES) &&
+        !has_tensor_cores(s.element)) {
+      continue;
+    }
+    const int32_t st = run_decode(p, sm_scale, &out, sc.mode, &ws, nullptr, true, sc.flags);
+    CHECK_MSG(st == 0, "%s %s: status %d: %s", label, sc.name, st,
+              baracuda_kernels_flashinfer_last_error());
     CUDA_OK(cudaDeviceSynchronize());
-    compare(p, out, ref_o, ref_lse, mode == WorkspaceMode::kFull ? label : "no-split");
+    char what[96];
+    std::snprintf(what, sizeof(what), "%s/%s", label, sc.name);
+    compare(p, out, ref_o, ref_lse, what);
   }
 }
 
@@ -257,7 +289,7 @@ TEST(every_element_and_head_dim_with_edge_lengths) {
 }
 
 TEST(every_gqa_ratio) {
-  for (int32_t group : {1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 32}) {
+  for (int32_t group : {1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 32}) {
     const int32_t hkv = group == 32 ? 1 : 2;  // 32: MQA
     check_shape({0, 64, hkv * group, hkv, 128, 16, 200, true}, "gqa");
     check_shape({1, 3, hkv * group, hkv, 64, 1, 700, true}, "gqa");
@@ -272,6 +304,7 @@ TEST(batch_sizes_and_page_sizes) {
   check_shape({1, 4096, 8, 8, 64, 16, 40, true}, "batch4096");
   check_shape({2, 4096, 4, 1, 128, 16, 24, true}, "batch4096-f32");
   check_shape({0, 8192, 8, 8, 128, 1, 8, true}, "batch8192", /*also_nosplit=*/false);
+  check_shape({1, 300, 64, 2, 128, 16, 200, true}, "batch300-group32");
 }
 
 TEST(long_context_splits_into_many_chunks) {

@@ -189,14 +189,32 @@ BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16_e4m3)
 BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16_e5m2)
 
 /**
- * Decode with split-KV disabled (one CTA per request and KV head, the existing ABI's schedule).
- * Same arguments as _run with an element code; for benchmarks and A/B checks. Needs no workspace.
+ * Schedule flags of paged_decode_run_with (0 = what _run does: the measured best path, split-KV
+ * when it helps). For A/B checks, benchmarks and callers who know better.
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
+enum baracuda_flashinfer_decode_flags {
+  BARACUDA_FLASHINFER_DECODE_AUTO = 0,
+  BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,     /**< one chunk per request (no merge) */
+  BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,   /**< FlashInfer's batch-decode kernel */
+  BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4  /**< FA2 prefill kernel, one query row per
+                                                    request; f16/bf16 only */
+};
+
+/**
+ * Paged decode with explicit schedule flags; otherwise the same arguments and contract as
+ * paged_decode_<element>_run. The tensor-core path needs the workspace that
+ * _get_workspace_size() reports (status 4 if smaller); CUDA cores without split need none.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
-    baracuda_flashinfer_stream_t stream);
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/** What paged_decode_run_with would answer for these sizes and flags (no GPU touched). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Paged-KV append (section owned by the append family)                                        */

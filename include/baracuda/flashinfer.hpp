@@ -501,17 +501,12 @@ class DecodePlan {
     if (!s.ok()) return s;
     void* lse_ptr = lse ? lse->data : nullptr;
     const DecodeDesc& x = desc_;
-    if (!x.split_kv) {
-      return Status::from_c(baracuda_kernels_flashinfer_paged_decode_nosplit_run(
-          static_cast<int32_t>(x.element), x.batch_size, x.page_size, x.head_dim,
-          x.num_qo_heads, x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data,
-          kv_indices.data, kv_indptr.data, kv_last_page_len.data, q.data, o.data, lse_ptr,
-          stream));
-    }
+    // Without split_kv the plan has no workspace: the C run then never splits.
     return Status::from_c(run_fn(x.element)(
         x.batch_size, x.page_size, x.head_dim, x.num_qo_heads, x.num_kv_heads, sm_scale_,
         k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data, kv_last_page_len.data,
-        q.data, o.data, lse_ptr, workspace.data, workspace.bytes, stream));
+        q.data, o.data, lse_ptr, x.split_kv ? workspace.data : nullptr,
+        x.split_kv ? workspace.bytes : 0, stream));
   }
 
  private:

@@ -16,8 +16,13 @@ namespace {
 constexpr int32_t kMaxBatch = 1 << 20;
 constexpr int32_t kMaxQoHeads = 1024;
 constexpr size_t kAlign = 16;
-// Split KV only when batch x (virtual) KV heads gives fewer CTAs than this per SM.
+// Split KV on CUDA cores only when batch x (virtual) KV heads gives fewer CTAs than this per SM.
 constexpr int64_t kSplitBelowCtasPerSm = 2;
+// Tensor-core path: resident CTAs per SM (FlashInfer's planner assumes 2), smallest split chunk,
+// and the smallest GQA group the auto rule sends there.
+constexpr int64_t kTensorCoreCtasPerSm = 2;
+constexpr int32_t kTensorCoreMinChunkTokens = 256;
+constexpr int32_t kTensorCoreMinGroup = 5;
 
 // Tuning overrides for benchmarks (read once; not part of the ABI): BFI_DECODE_MIN_CHUNK_TOKENS
 // (smallest split chunk, default 128 tokens, as FlashInfer's planner) and BFI_DECODE_MAX_GROUP
@@ -80,58 +85,112 @@ Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** v
 
 size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
-// Split-KV geometry for this device, and where it lives in the workspace. required == 0 means
-// the problem fills the GPU without splitting.
-struct SplitLayout {
-  size_t required;
-  int32_t padded_items;
-  size_t request_indices, kv_tile_indices, o_indptr, kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
-};
-
 size_t output_element_bytes(int32_t element) {
   return element == BARACUDA_FLASHINFER_F32 ? 4 : 2;
 }
 
-Status split_layout(const char* fn, const DecodeShape& s, const DecodeVariant& v, SplitLayout* out) {
-  *out = SplitLayout{};
-  KernelResidency decode{};
-  BFI_CHECK(kernel_residency(fn, v.decode, &decode));
-  const int64_t max_ctas = int64_t(decode.blocks_per_sm) * decode.sm_count;
-  const int64_t virtual_heads = s.num_qo_heads / v.group;
-  // Measured (docs/PERFORMANCE.md): once the unsplit grid gives every SM a few CTAs, each
-  // streaming a whole sequence, splitting only adds the planner and the merge.
-  const int64_t split_below = std::min<int64_t>(max_ctas, kSplitBelowCtasPerSm * decode.sm_count);
-  if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
-  const int64_t padded = max_ctas / virtual_heads;  // > batch_size by the test above
-  out->padded_items = static_cast<int32_t>(padded);
+enum class Path { kCudaCores, kTensorCores };
+
+// How one call runs on this device and where its work items live in the workspace. Everything
+// here depends only on the sizes and the device, so a captured graph stays valid when lengths
+// change. workspace == 0: nothing planned on the device (CUDA cores without split).
+struct Plan {
+  Path path;
+  bool split;
+  int32_t padded_items, qo_tiles, min_chunk_pages;
+  size_t workspace;
+  size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, kv_chunk_tokens,
+      valid_mask, tmp_o, tmp_lse;
+};
+
+// Lays out the arrays of `plan` (padded_items, qo_tiles, path and split set) in the workspace.
+void lay_out(const DecodeShape& s, Plan* plan) {
+  const size_t padded = static_cast<size_t>(plan->padded_items);
+  const bool tc = plan->path == Path::kTensorCores;
   size_t offset = 0;
   auto take = [&offset](size_t bytes) {
     const size_t at = offset;
     offset = align_up(offset + bytes);
     return at;
   };
-  out->request_indices = take(padded * sizeof(int32_t));
-  out->kv_tile_indices = take(padded * sizeof(int32_t));
-  out->o_indptr = take((s.batch_size + 1) * sizeof(int32_t));
-  out->kv_chunk_tokens = take(sizeof(int32_t));
-  out->valid_mask = take(padded);
-  out->tmp_o = take(padded * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
-  out->tmp_lse = take(padded * s.num_qo_heads * sizeof(float));
-  out->required = offset;
+  plan->request_indices = take(padded * sizeof(int32_t));
+  plan->qo_tile_indices = tc ? take(padded * sizeof(int32_t)) : 0;
+  plan->kv_tile_indices = take(padded * sizeof(int32_t));
+  plan->o_indptr = take((s.batch_size + 1) * sizeof(int32_t));
+  plan->q_indptr = tc ? take((s.batch_size + 1) * sizeof(int32_t)) : 0;
+  plan->kv_chunk_tokens = take(sizeof(int32_t));
+  plan->valid_mask = take(padded);
+  if (plan->split) {
+    plan->tmp_o = take(padded * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
+    plan->tmp_lse = take(padded * s.num_qo_heads * sizeof(float));
+  }
+  plan->workspace = offset;
+}
+
+// CUDA cores: split when batch x (virtual) KV heads gives fewer than kSplitBelowCtasPerSm CTAs
+// per SM (measured, docs/PERFORMANCE.md: above that each CTA streaming a whole sequence keeps
+// the memory busy and splitting only adds the planner and the merge); the padded grid is one
+// wave of the decode kernel.
+Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant& v,
+                       bool allow_split, Plan* plan) {
+  *plan = Plan{};
+  plan->path = Path::kCudaCores;
+  plan->qo_tiles = 1;
+  KernelResidency r{};
+  BFI_CHECK(kernel_residency(fn, v.decode, &r));
+  if (!allow_split) return kSuccess;
+  const int64_t max_ctas = int64_t(r.blocks_per_sm) * r.sm_count;
+  const int64_t virtual_heads = s.num_qo_heads / v.group;
+  const int64_t split_below = std::min<int64_t>(max_ctas, kSplitBelowCtasPerSm * r.sm_count);
+  if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
+  plan->split = true;
+  plan->padded_items = static_cast<int32_t>(max_ctas / virtual_heads);  // > batch_size
+  plan->min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
+  lay_out(s, plan);
   return kSuccess;
+}
+
+// Tensor cores: one CTA per (request, query tile of 16 packed query heads, KV head, chunk).
+// FlashInfer's FA2 kernel runs about two CTAs per SM; split when the unsplit grid is below that.
+Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split, Plan* plan) {
+  *plan = Plan{};
+  plan->path = Path::kTensorCores;
+  const int32_t group = s.num_qo_heads / s.num_kv_heads;
+  plan->qo_tiles = (group + int32_t(kTensorCoreTileQ) - 1) / int32_t(kTensorCoreTileQ);
+  KernelResidency r{};
+  BFI_CHECK(kernel_residency(fn, plan_kernel_info(), &r));  // the SM count (and a warm planner)
+  const int64_t max_ctas = int64_t(kTensorCoreCtasPerSm) * r.sm_count;
+  const int64_t items = int64_t(s.batch_size) * plan->qo_tiles;
+  plan->split = allow_split && items * s.num_kv_heads < max_ctas;
+  plan->padded_items = static_cast<int32_t>(plan->split ? max_ctas / s.num_kv_heads : items);
+  plan->min_chunk_pages = std::max(kTensorCoreMinChunkTokens / s.page_size, 1);
+  lay_out(s, plan);
+  return kSuccess;
+}
+
+// The auto rule (measured, docs/PERFORMANCE.md): tensor cores for f16/bf16 when the GQA group is
+// large, CUDA cores otherwise.
+bool prefer_tensor_cores(const DecodeShape& s) {
+  static const int32_t min_group = env_int("BFI_DECODE_TC_MIN_GROUP", kTensorCoreMinGroup);
+  return find_tensor_core_variant(s.element, s.head_dim) != nullptr &&
+         s.num_qo_heads / s.num_kv_heads >= min_group;
 }
 
 size_t legacy_workspace_bytes(int32_t batch_size) {
   return batch_size <= 0 ? 0 : (3 * size_t(batch_size) + 2) * sizeof(int32_t);
 }
 
+// Enough workspace for every path `flags` allows.
 Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
-  SplitLayout layout;
-  BFI_CHECK(split_layout(fn, s, *v, &layout));
-  *bytes = layout.required;
+  Plan cuda_cores, tensor_cores{};
+  BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/true, &cuda_cores));
+  if (find_tensor_core_variant(s.element, s.head_dim) != nullptr) {
+    BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, &tensor_cores));
+  }
+  *bytes = std::max(cuda_cores.workspace, tensor_cores.workspace);
   return kSuccess;
 }
 
@@ -142,10 +201,32 @@ struct DecodePointers {
   size_t workspace_bytes;
 };
 
+constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_DECODE_NO_SPLIT |
+                                BARACUDA_FLASHINFER_DECODE_CUDA_CORES |
+                                BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+
+// Sizes and flags only (what can_implement answers for run_with).
+Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
+  if ((flags & ~kKnownFlags) != 0) {
+    return fail(kInvalid, "%s: flags 0x%x has unknown bits (known: 0x%x)", fn, flags, kKnownFlags);
+  }
+  const bool cuda_cores = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
+  const bool tensor_cores = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+  if (cuda_cores && tensor_cores) {
+    return fail(kInvalid, "%s: flags ask for both CUDA cores and tensor cores", fn);
+  }
+  if (tensor_cores && find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
+    return fail(kUnsupported, "%s: no tensor-core decode for element %s, head_dim %d (f16 and bf16 only)",
+                fn, element_name(s.element), s.head_dim);
+  }
+  return kSuccess;
+}
+
 Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
-           bool allow_split, baracuda_flashinfer_stream_t stream) {
+           int32_t flags, baracuda_flashinfer_stream_t stream) {
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
+  BFI_CHECK(check_flags(fn, s, flags));
   BFI_CHECK(require_non_null(fn, "q", p.q));
   BFI_CHECK(require_non_null(fn, "o", p.o));
   BFI_CHECK(require_non_null(fn, "k_data", p.k_data));
@@ -169,15 +250,34 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
   BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
   BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
 
-  SplitLayout layout{};
-  if (allow_split) BFI_CHECK(split_layout(fn, s, *v, &layout));
-  const bool split = layout.required != 0 && p.workspace_bytes >= layout.required;
-  if (layout.required != 0 && !split && p.workspace_bytes != 0 &&
-      p.workspace_bytes < legacy_workspace_bytes(s.batch_size)) {
-    return fail(kWorkspaceTooSmall,
-                "%s: workspace_bytes %zu is too small: split-KV needs %zu bytes "
-                "(paged_decode_get_workspace_size); pass 0 to decode without split-KV",
-                fn, p.workspace_bytes, layout.required);
+  const bool allow_split = !(flags & BARACUDA_FLASHINFER_DECODE_NO_SPLIT);
+  const bool forced_cuda = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
+  const bool forced_tc = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+  Plan plan{};
+  if (forced_tc || (!forced_cuda && prefer_tensor_cores(s))) {
+    BFI_CHECK(plan_tensor_cores(fn, s, allow_split, &plan));
+    if (p.workspace_bytes < plan.workspace) {
+      if (forced_tc) {
+        return fail(kWorkspaceTooSmall,
+                    "%s: workspace_bytes %zu is too small: the tensor-core path needs %zu bytes "
+                    "(paged_decode_get_workspace_size)",
+                    fn, p.workspace_bytes, plan.workspace);
+      }
+      plan.workspace = SIZE_MAX;  // fall back to CUDA cores below
+    }
+  }
+  if (plan.path != Path::kTensorCores || plan.workspace == SIZE_MAX) {
+    BFI_CHECK(plan_cuda_cores(fn, s, *v, allow_split, &plan));
+    if (plan.split && p.workspace_bytes < plan.workspace) {
+      // Callers of the ABI this replaces pass (3B+2)*4 bytes: they decode without split.
+      if (p.workspace_bytes != 0 && p.workspace_bytes < legacy_workspace_bytes(s.batch_size)) {
+        return fail(kWorkspaceTooSmall,
+                    "%s: workspace_bytes %zu is too small: split-KV needs %zu bytes "
+                    "(paged_decode_get_workspace_size); pass 0 to decode without split-KV",
+                    fn, p.workspace_bytes, plan.workspace);
+      }
+      BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/false, &plan));
+    }
   }
 
   DecodeProblem problem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
@@ -187,26 +287,32 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
                         static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
                         static_cast<float*>(p.lse)};
   DecodeSchedule schedule{};
+  schedule.split = plan.split;
+  schedule.padded_items = plan.padded_items;
+  schedule.qo_tiles = plan.qo_tiles;
   const cudaStream_t cuda_stream = resolve_stream(stream);
-  if (split) {
+  if (plan.workspace != 0) {
     char* ws = static_cast<char*>(p.workspace);
-    schedule.split = true;
-    schedule.padded_items = layout.padded_items;
-    schedule.request_indices = reinterpret_cast<int32_t*>(ws + layout.request_indices);
-    schedule.kv_tile_indices = reinterpret_cast<int32_t*>(ws + layout.kv_tile_indices);
-    schedule.o_indptr = reinterpret_cast<int32_t*>(ws + layout.o_indptr);
-    schedule.kv_chunk_tokens = reinterpret_cast<int32_t*>(ws + layout.kv_chunk_tokens);
-    schedule.block_valid_mask = reinterpret_cast<bool*>(ws + layout.valid_mask);
-    schedule.tmp_o = ws + layout.tmp_o;
-    schedule.tmp_lse = reinterpret_cast<float*>(ws + layout.tmp_lse);
-    const int32_t min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
-    BFI_CHECK(cuda_status(launch_plan(problem.indptr, s.batch_size, s.page_size, min_chunk_pages,
-                                      schedule, cuda_stream),
-                          "launching the split-KV planner"));
-  } else {
-    // No split: grid (batch, heads) must be launchable and the kernel resident.
-    KernelResidency r{};
-    BFI_CHECK(kernel_residency(fn, v->decode, &r));
+    const bool tc = plan.path == Path::kTensorCores;
+    schedule.request_indices = reinterpret_cast<int32_t*>(ws + plan.request_indices);
+    schedule.qo_tile_indices = tc ? reinterpret_cast<int32_t*>(ws + plan.qo_tile_indices) : nullptr;
+    schedule.kv_tile_indices = reinterpret_cast<int32_t*>(ws + plan.kv_tile_indices);
+    schedule.o_indptr = reinterpret_cast<int32_t*>(ws + plan.o_indptr);
+    schedule.q_indptr = tc ? reinterpret_cast<int32_t*>(ws + plan.q_indptr) : nullptr;
+    schedule.kv_chunk_tokens = reinterpret_cast<int32_t*>(ws + plan.kv_chunk_tokens);
+    schedule.block_valid_mask = reinterpret_cast<bool*>(ws + plan.valid_mask);
+    schedule.tmp_o = plan.split ? ws + plan.tmp_o : nullptr;
+    schedule.tmp_lse = plan.split ? reinterpret_cast<float*>(ws + plan.tmp_lse) : nullptr;
+    const PlanArgs args{problem.indptr,        s.batch_size,           s.page_size,
+                        plan.min_chunk_pages,  plan.padded_items,      plan.qo_tiles,
+                        plan.split,            schedule.request_indices, schedule.qo_tile_indices,
+                        schedule.kv_tile_indices, schedule.o_indptr,   schedule.q_indptr,
+                        schedule.kv_chunk_tokens, schedule.block_valid_mask};
+    BFI_CHECK(cuda_status(launch_plan(args, cuda_stream), "launching the decode planner"));
+  }
+  if (plan.path == Path::kTensorCores) {
+    return cuda_status(find_tensor_core_variant(s.element, s.head_dim)->launch(problem, schedule, cuda_stream),
+                       "launching tensor-core paged decode");
   }
   return cuda_status(v->launch(problem, schedule, cuda_stream), "launching paged decode");
 }
@@ -243,14 +349,26 @@ size_t baracuda_kernels_flashinfer_paged_decode_workspace_size(int32_t batch_siz
   return legacy_workspace_bytes(batch_size);
 }
 
-int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
-    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices, void* indptr,
-    void* last_page_len, const void* q, void* o, void* lse, baracuda_flashinfer_stream_t stream) {
+int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-               sm_scale, {k_data, v_data, indices, indptr, last_page_len, q, o, lse, nullptr, 0},
-               /*allow_split=*/false, stream);
+    return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
+               {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes},
+               flags, stream);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads) {
+  return guarded(__func__, [&](const char* fn) {
+    const DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    const DecodeVariant* v = nullptr;
+    BFI_CHECK(check_shape(fn, shape, &v));
+    return check_flags(fn, shape, flags);
   });
 }
 
@@ -265,7 +383,7 @@ int32_t baracuda_kernels_flashinfer_paged_decode_nosplit_run(
                  sm_scale,                                                                       \
                  {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,          \
                   workspace_bytes},                                                              \
-                 /*allow_split=*/true, stream);                                                  \
+                 /*flags=*/0, stream);                                                           \
     });                                                                                          \
   }                                                                                              \
   int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                       \

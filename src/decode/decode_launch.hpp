@@ -24,17 +24,35 @@ struct DecodeProblem {
   float* lse;
 };
 
-// Where split-KV work items and partial states live (all inside the caller's workspace).
+// Where the device-planned work items and split partial states live (all inside the caller's
+// workspace). The CUDA-core path without split needs none of it (all pointers NULL).
 struct DecodeSchedule {
   bool split;
-  int32_t padded_items;  // grid.x of the decode kernel when split
+  int32_t padded_items;  // grid.x of the kernel when planned
+  int32_t qo_tiles;      // query tiles per request (tensor-core path; 1 on CUDA cores)
   int32_t* request_indices;
+  int32_t* qo_tile_indices;  // tensor-core path only
   int32_t* kv_tile_indices;
   int32_t* o_indptr;
+  int32_t* q_indptr;  // tensor-core path only: the identity, one query row per request
   int32_t* kv_chunk_tokens;
   bool* block_valid_mask;
   void* tmp_o;
   float* tmp_lse;
+};
+
+// What the on-device planner reads and writes (see decode_plan.cu).
+struct PlanArgs {
+  const int32_t* indptr;
+  int32_t batch_size, page_size, min_chunk_pages, padded_items, qo_tiles;
+  bool split;
+  int32_t* request_indices;
+  int32_t* qo_tile_indices;  // may be NULL
+  int32_t* kv_tile_indices;
+  int32_t* o_indptr;
+  int32_t* q_indptr;  // may be NULL
+  int32_t* kv_chunk_tokens;
+  bool* block_valid_mask;
 };
 
 // One compiled configuration: (element, head_dim, group) -> kernels and launcher. `group` is
@@ -47,6 +65,18 @@ struct DecodeVariant {
   cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
 };
 
+// Tensor-core path: query rows (packed query heads of one KV head) per CTA, the smallest FA2 tile.
+constexpr uint32_t kTensorCoreTileQ = 16;
+
+// One compiled tensor-core configuration (element f16 or bf16, head_dim): any GQA group.
+struct TensorCoreVariant {
+  int32_t element;
+  int32_t head_dim;
+  cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
+};
+// nullptr if (element, head_dim) has no tensor-core build.
+const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_dim);
+
 // The compiled configurations (decode_table.cpp, from the lists in CMakeLists.txt).
 // The variant for (element, head_dim) whose group is the largest compiled group dividing
 // `gqa_group` and not above `max_group`; nullptr if that (element, head_dim) is not compiled.
@@ -55,10 +85,8 @@ const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int3
 // Writes the compiled head dims (ascending) of `element`; returns how many.
 int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity);
 
-// The planner kernel (decode_plan.cu): lays out split-KV work items on the device.
+// The planner kernel (decode_plan.cu): lays out work items on the device.
 KernelInfo plan_kernel_info();
-cudaError_t launch_plan(const int32_t* indptr, int32_t batch_size, int32_t page_size,
-                        int32_t min_chunk_pages,
-                        const DecodeSchedule& s, cudaStream_t stream);
+cudaError_t launch_plan(const PlanArgs& args, cudaStream_t stream);
 
 }  // namespace baracuda::flashinfer::decode

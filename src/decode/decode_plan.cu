@@ -1,6 +1,5 @@
 // On-device split-KV planner: chooses the KV chunk size from the page table in device memory
 // and writes FlashInfer's work-item arrays, so _run never copies indptr to the host.
-#include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
 
 #include "decode/decode_launch.hpp"
@@ -16,97 +15,134 @@ __device__ __forceinline__ int32_t pages_of(const int32_t* indptr, int32_t b) {
 
 __device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
 
-// One block. Finds the smallest chunk (in pages, >= min_chunk_pages) with
-//   sum_b ceil(pages_b / chunk) <= padded_items,
-// then writes one work item per (request, chunk): request_indices, kv_tile_indices, o_indptr
-// (the per-request item prefix sum the merge reads), the chunk size in tokens and the valid mask.
-// Requests with no pages get no item; the merge writes o = 0, lse = -inf for them.
-__global__ void __launch_bounds__(kPlanThreads)
-    plan_split_kernel(const int32_t* __restrict__ indptr, int32_t batch_size, int32_t page_size,
-                      int32_t min_chunk_pages, int32_t padded_items,
-                      int32_t* __restrict__ request_indices, int32_t* __restrict__ kv_tile_indices,
-                      int32_t* __restrict__ o_indptr, int32_t* __restrict__ kv_chunk_tokens,
-                      bool* __restrict__ block_valid_mask) {
-  using Reduce = cub::BlockReduce<int32_t, kPlanThreads>;
+// One block of 32 warps.
+//
+// Split (args.split): finds the smallest chunk (in pages, >= min_chunk_pages) with
+//   qo_tiles * sum_b ceil(pages_b / chunk) <= padded_items
+// by a 32-ary search (each warp evaluates one candidate per round, so a 2^15-page range takes
+// three rounds rather than fifteen block reductions), then writes one work item per
+// (request, query tile, chunk): request_indices, qo_tile_indices, kv_tile_indices, o_indptr (the
+// per-request chunk prefix sum: where its partial states go and what the merge reads), the chunk
+// size in tokens and the valid mask. Requests with no pages get no item; the merge writes o = 0,
+// lse = -inf for them.
+// No split (tensor-core path only): one item per (request, query tile), o_indptr[b] = b.
+// q_indptr (tensor-core path) is the identity: one query row per request.
+__global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args) {
   using Scan = cub::BlockScan<int32_t, kPlanThreads>;
-  __shared__ union {
-    typename Reduce::TempStorage reduce;
-    typename Scan::TempStorage scan;
-  } temp;
-  __shared__ int32_t s_value;
-  const int tid = threadIdx.x;
+  constexpr int kWarps = kPlanThreads / 32;
+  __shared__ typename Scan::TempStorage scan_storage;
+  __shared__ int32_t s_warp_value[kWarps];
+  __shared__ int32_t s_lo, s_hi;
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  const int32_t batch_size = args.batch_size, tiles = args.qo_tiles;
+  const int32_t* __restrict__ indptr = args.indptr;
 
+  if (args.q_indptr != nullptr) {
+    for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.q_indptr[b] = b;
+  }
+  if (!args.split) {
+    for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.o_indptr[b] = b;
+    if (tid == 0) *args.kv_chunk_tokens = 0;  // read, unused without split
+    for (int32_t i = tid; i < args.padded_items; i += kPlanThreads) {
+      const bool valid = i < batch_size * tiles;
+      args.request_indices[i] = valid ? i / tiles : 0;
+      if (args.qo_tile_indices) args.qo_tile_indices[i] = valid ? i % tiles : 0;
+      args.kv_tile_indices[i] = 0;
+      args.block_valid_mask[i] = valid;
+    }
+    return;
+  }
+
+  // Largest request, in pages.
   int32_t local_max = 0;
   for (int32_t b = tid; b < batch_size; b += kPlanThreads) local_max = max(local_max, pages_of(indptr, b));
-  int32_t max_pages = Reduce(temp.reduce).Reduce(local_max, cuda::maximum<>{});
-  if (tid == 0) s_value = max_pages;
+  local_max = __reduce_max_sync(0xffffffffu, static_cast<unsigned>(local_max));
+  if (lane == 0) s_warp_value[warp] = local_max;
   __syncthreads();
-  max_pages = s_value;
-
-  // Binary search: `hi` always satisfies the bound (one item per non-empty request <= batch).
-  int32_t lo = min_chunk_pages, hi = max(max_pages, min_chunk_pages);
-  while (lo < hi) {
-    const int32_t mid = lo + (hi - lo) / 2;
-    int32_t local = 0;
-    for (int32_t b = tid; b < batch_size; b += kPlanThreads) local += ceil_div(pages_of(indptr, b), mid);
-    __syncthreads();  // temp.reduce and s_value are reused
-    const int32_t total = Reduce(temp.reduce).Sum(local);
-    if (tid == 0) s_value = total;
-    __syncthreads();
-    if (s_value <= padded_items) hi = mid; else lo = mid + 1;
+  if (tid == 0) {
+    int32_t m = 0;
+    for (int w = 0; w < kWarps; ++w) m = max(m, s_warp_value[w]);
+    s_lo = args.min_chunk_pages;
+    s_hi = max(m, args.min_chunk_pages);  // always feasible: one chunk per non-empty request
   }
-  const int32_t chunk_pages = lo;
+  __syncthreads();
 
-  // Exclusive scan of items per request, tile by tile, carrying the running total.
+  // Invariant: hi is feasible and every chunk below lo is not.
+  while (s_lo < s_hi) {
+    const int32_t lo = s_lo, hi = s_hi;
+    const int32_t candidate = lo + static_cast<int32_t>((int64_t(hi - lo) * (warp + 1)) / kWarps);
+    int32_t chunks = 0;
+    for (int32_t b = lane; b < batch_size; b += 32) chunks += ceil_div(pages_of(indptr, b), candidate);
+    chunks = static_cast<int32_t>(__reduce_add_sync(0xffffffffu, static_cast<unsigned>(chunks)));
+    __syncthreads();  // everyone has read s_lo / s_hi
+    if (lane == 0) s_warp_value[warp] = int64_t(chunks) * tiles <= args.padded_items ? candidate : INT32_MAX;
+    __syncthreads();
+    if (tid == 0) {
+      // Candidates ascend with the warp index; the first feasible one bounds the answer.
+      int w = 0;
+      while (s_warp_value[w] == INT32_MAX) ++w;  // the last warp evaluates hi: feasible
+      const int32_t prev = w == 0 ? lo - 1
+                                  : lo + static_cast<int32_t>((int64_t(hi - lo) * w) / kWarps);
+      s_hi = s_warp_value[w];
+      s_lo = max(prev + 1, lo);
+    }
+    __syncthreads();
+  }
+  const int32_t chunk_pages = s_lo;
+
+  // Exclusive scan of chunks per request, tile by tile, carrying the running total.
   int32_t carry = 0;
   for (int32_t base = 0; base < batch_size; base += kPlanThreads) {
     const int32_t b = base + tid;
-    const int32_t items = b < batch_size ? ceil_div(pages_of(indptr, b), chunk_pages) : 0;
+    const int32_t chunks = b < batch_size ? ceil_div(pages_of(indptr, b), chunk_pages) : 0;
     int32_t offset, tile_total;
     __syncthreads();
-    Scan(temp.scan).ExclusiveSum(items, offset, tile_total);
-    offset += carry;
-    if (b < batch_size) {
-      o_indptr[b] = offset;
-      for (int32_t t = 0; t < items; ++t) {
-        request_indices[offset + t] = b;
-        kv_tile_indices[offset + t] = t;
-      }
-    }
+    Scan(scan_storage).ExclusiveSum(chunks, offset, tile_total);
+    if (b < batch_size) args.o_indptr[b] = offset + carry;
     carry += tile_total;
   }
-  const int32_t total_items = carry;
+  const int32_t total_items = carry * tiles;
   if (tid == 0) {
-    o_indptr[batch_size] = total_items;
-    *kv_chunk_tokens = chunk_pages * page_size;
+    args.o_indptr[batch_size] = carry;
+    *args.kv_chunk_tokens = chunk_pages * args.page_size;
   }
-  // Padded CTAs exit on the mask; give them in-range indices too (never stale workspace).
-  for (int32_t i = tid; i < padded_items; i += kPlanThreads) {
-    block_valid_mask[i] = i < total_items;
-    if (i >= total_items) {
-      request_indices[i] = 0;
-      kv_tile_indices[i] = 0;
+  __syncthreads();  // o_indptr (global) is visible to the whole block after the barrier
+  // One item per thread: its request by binary search over tiles * o_indptr. Padded CTAs exit on
+  // the mask; they still get in-range indices (never stale workspace).
+  const int32_t* __restrict__ o_indptr = args.o_indptr;
+  for (int32_t i = tid; i < args.padded_items; i += kPlanThreads) {
+    const bool valid = i < total_items;
+    int32_t request = 0, qo_tile = 0, kv_tile = 0;
+    if (valid) {
+      int32_t lo = 0, hi = batch_size - 1;  // last request whose first item <= i
+      while (lo < hi) {
+        const int32_t mid = (lo + hi + 1) / 2;
+        if (o_indptr[mid] * tiles <= i) lo = mid; else hi = mid - 1;
+      }
+      const int32_t chunks = o_indptr[lo + 1] - o_indptr[lo];
+      const int32_t local = i - o_indptr[lo] * tiles;
+      request = lo;
+      qo_tile = local / chunks;
+      kv_tile = local - qo_tile * chunks;
     }
+    args.request_indices[i] = request;
+    if (args.qo_tile_indices) args.qo_tile_indices[i] = qo_tile;
+    args.kv_tile_indices[i] = kv_tile;
+    args.block_valid_mask[i] = valid;
   }
 }
 
 }  // namespace
 
 KernelInfo plan_kernel_info() {
-  return KernelInfo{reinterpret_cast<const void*>(plan_split_kernel), kPlanThreads, 0};
+  return KernelInfo{reinterpret_cast<const void*>(plan_kernel), kPlanThreads, 0};
 }
 
-cudaError_t launch_plan(const int32_t* indptr, int32_t batch_size, int32_t page_size,
-                        int32_t min_chunk_pages, const DecodeSchedule& s, cudaStream_t stream) {
-  void* args[] = {&indptr,           &batch_size,          &page_size,
-                  &min_chunk_pages,  const_cast<int32_t*>(&s.padded_items),
-                  const_cast<int32_t**>(&s.request_indices),
-                  const_cast<int32_t**>(&s.kv_tile_indices),
-                  const_cast<int32_t**>(&s.o_indptr),
-                  const_cast<int32_t**>(&s.kv_chunk_tokens),
-                  const_cast<bool**>(&s.block_valid_mask)};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(plan_split_kernel), dim3(1),
-                          dim3(kPlanThreads), args, 0, stream);
+cudaError_t launch_plan(const PlanArgs& args, cudaStream_t stream) {
+  PlanArgs copy = args;
+  void* kernel_args[] = {&copy};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(plan_kernel), dim3(1), dim3(kPlanThreads),
+                          kernel_args, 0, stream);
 }
 
 }  // namespace baracuda::flashinfer::decode

@@ -37,4 +37,18 @@ int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity) {
   return n;
 }
 
+#define BFI_DECLARE_TC(NAME, HEAD_DIM) extern const TensorCoreVariant kTensorCoreVariant_##NAME##_hd##HEAD_DIM;
+BFI_DECODE_TC_SETS(BFI_DECLARE_TC)
+#undef BFI_DECLARE_TC
+
+const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_dim) {
+#define BFI_TC_ENTRY(NAME, HEAD_DIM) &kTensorCoreVariant_##NAME##_hd##HEAD_DIM,
+  static const TensorCoreVariant* const kVariants[] = {BFI_DECODE_TC_SETS(BFI_TC_ENTRY) nullptr};
+#undef BFI_TC_ENTRY
+  for (const TensorCoreVariant* const* v = kVariants; *v != nullptr; ++v) {
+    if ((*v)->element == element && (*v)->head_dim == head_dim) return *v;
+  }
+  return nullptr;
+}
+
 }  // namespace baracuda::flashinfer::decode

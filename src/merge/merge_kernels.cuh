@@ -20,9 +20,9 @@ namespace baracuda::flashinfer::merge {
 
 namespace fi = ::flashinfer;
 
-// Row-count thresholds of the variable-length merge (see launch_varlen).
-constexpr uint32_t kVarlenFewRows = 2048;
-constexpr uint32_t kVarlenManyRows = 32768;
+// Row-count thresholds of launch_rows_spread.
+constexpr uint32_t kFewRows = 2048;
+constexpr uint32_t kManyRows = 32768;
 
 template <typename T, uint32_t HEAD_DIM>
 struct RowMergeTraits {
@@ -159,10 +159,26 @@ cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_ou
       dim3(blocks), dim3(Tr::kThreads), args, 0, stream);
 }
 
-// Rows with a known, small number of states (in place, stacked): one thread group per row.
+// Rows of exactly two states (in place): one thread group per row.
 template <typename T, uint32_t HEAD_DIM, typename States>
 cudaError_t launch_rows(const States& states, const MergeProblem& p, cudaStream_t stream) {
   const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
+  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
+}
+
+// Rows whose state count is unknown on the host or may be large (stacked, variable-length): the
+// spread over thread groups is chosen from the row count alone: few rows (a small batch split into
+// many chunks) get a whole block each, many rows (many short lists) one thread group each.
+template <typename T, uint32_t HEAD_DIM, typename States>
+cudaError_t launch_rows_spread(const States& states, const MergeProblem& p, cudaStream_t stream) {
+  using Tr = RowMergeTraits<T, HEAD_DIM>;
+  const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
+  if (num_rows < kFewRows) {
+    return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, stream);
+  }
+  if (num_rows < kManyRows) {
+    return launch_rows_with<T, HEAD_DIM, 4>(states, num_rows, p.v_out, p.s_out, stream);
+  }
   return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
 }
 
@@ -178,25 +194,14 @@ cudaError_t launch_stacked(const MergeProblem& p, cudaStream_t stream) {
   const StackedStates<T, HEAD_DIM> states{static_cast<const T*>(p.v), p.s,
                                           static_cast<uint32_t>(p.num_states),
                                           static_cast<uint32_t>(p.num_heads)};
-  return launch_rows<T, HEAD_DIM>(states, p, stream);
+  return launch_rows_spread<T, HEAD_DIM>(states, p, stream);
 }
 
-// Variable-length rows: the number of states per row is only on the device, so the spread is
-// chosen from the row count: few rows (a small batch split into many chunks) get a whole block
-// each, many rows (many short lists) one thread group each.
 template <typename T, uint32_t HEAD_DIM>
 cudaError_t launch_varlen(const MergeProblem& p, cudaStream_t stream) {
-  using Tr = RowMergeTraits<T, HEAD_DIM>;
   const VarlenStates<T, HEAD_DIM> states{static_cast<const T*>(p.v), p.s, p.indptr,
                                          static_cast<uint32_t>(p.num_heads)};
-  const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
-  if (num_rows < kVarlenFewRows) {
-    return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, stream);
-  }
-  if (num_rows < kVarlenManyRows) {
-    return launch_rows_with<T, HEAD_DIM, 4>(states, num_rows, p.v_out, p.s_out, stream);
-  }
-  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
+  return launch_rows_spread<T, HEAD_DIM>(states, p, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>

@@ -1,0 +1,63 @@
+// Tensor-core decode: FlashInfer's FA2 paged prefill kernel with one query row per request (its
+// "use_tensor_cores" decode). The GQA group is packed into the query rows of a tile, so any
+// Hq / Hkv runs at one KV read per (request, KV head, query tile). Work items come from the
+// on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the device's
+// shared memory and, when split, merges the partial states. Included by decode_tc_<element>_hd<D>.cu.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <flashinfer/attention/default_prefill_params.cuh>
+#include <flashinfer/attention/mask.cuh>
+#include <flashinfer/attention/prefill.cuh>
+#include <flashinfer/attention/variants.cuh>
+#include <flashinfer/page.cuh>
+
+#include "decode/decode_launch.hpp"
+
+namespace baracuda::flashinfer::decode {
+
+namespace fi = ::flashinfer;
+
+template <typename T, uint32_t HEAD_DIM>
+cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+  using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
+  using Variant = fi::DefaultAttention<false, false, false, false>;
+  fi::paged_kv_t<T, int32_t> kv(static_cast<uint32_t>(p.num_kv_heads),
+                                static_cast<uint32_t>(p.page_size), HEAD_DIM,
+                                static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND,
+                                static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
+                                const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
+                                const_cast<int32_t*>(p.last_page_len));
+  Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, s.q_indptr,
+                /*mask_indptr=*/nullptr, /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), p.lse,
+                /*alibi=*/nullptr, static_cast<uint32_t>(p.num_qo_heads),
+                p.num_qo_heads * static_cast<int32_t>(HEAD_DIM), static_cast<int32_t>(HEAD_DIM),
+                /*window_left=*/-1, /*soft_cap=*/0.f, p.sm_scale, /*rope_scale=*/1.f,
+                /*rope_theta=*/1e4f);
+  params.request_indices = s.request_indices;
+  params.qo_tile_indices = s.qo_tile_indices;
+  params.kv_tile_indices = s.kv_tile_indices;
+  params.merge_indptr = s.o_indptr;
+  params.o_indptr = s.o_indptr;
+  params.block_valid_mask = s.block_valid_mask;
+  params.kv_chunk_size_ptr = s.kv_chunk_tokens;
+  params.max_total_num_rows = static_cast<uint32_t>(p.batch_size);
+  params.total_num_rows = nullptr;
+  params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
+  return fi::BatchPrefillWithPagedKVCacheDispatched<
+      /*SAME_KV_STRIDES=*/true, kTensorCoreTileQ, HEAD_DIM, HEAD_DIM, fi::PosEncodingMode::kNone,
+      /*USE_FP16_QK_REDUCTION=*/false, fi::MaskMode::kNone, Variant, Params>(
+      params, s.split ? static_cast<T*>(s.tmp_o) : nullptr, s.split ? s.tmp_lse : nullptr,
+      /*enable_pdl=*/false, stream);
+}
+
+}  // namespace baracuda::flashinfer::decode
+
+#define BFI_TC_ARRAY_NAME_(NAME, D) kTensorCoreVariant_##NAME##_hd##D
+#define BFI_TC_ARRAY_NAME(NAME, D) BFI_TC_ARRAY_NAME_(NAME, D)
+namespace baracuda::flashinfer::decode {
+extern const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM);
+const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM) = {
+    BFI_ELEMENT_CODE, BFI_HEAD_DIM, &launch_decode_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>};
+}  // namespace baracuda::flashinfer::decode
