@@ -128,9 +128,12 @@ BENCH_SECTION(decode) {
       {1, 4096, 32, 8, ""},
       {8, 8192, 32, 8, ""},
       // GQA ratios outside FlashInfer's compiled set run on virtual KV heads.
+      {64, 2048, 32, 32, "group 1"},
+      {64, 2048, 32, 16, "group 2"},
+      {1, 32768, 32, 32, "group 1"},
       {64, 2048, 28, 4, "group 7"},
       {64, 2048, 32, 2, "group 16"},
-      {64, 2048, 32, 1, "group 32 (MQA, virtual heads)"},
+      {64, 2048, 32, 1, "group 32 (MQA)"},
       {1, 32768, 40, 8, "group 5"},
   };
   for (const DecodeCase& c : cases) run_case(ctx, c);

@@ -154,9 +154,10 @@ BENCH_SECTION(sampling) {
     BENCH_CUDA(cudaMemcpy(probs, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
     BENCH_CUDA(cudaMemset(seed, 0, 8));
     BENCH_CUDA(cudaMemset(offset, 0, 8));
+    int32_t deterministic = 1;
     const auto sort_free = [&] {
       check_status(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
-                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, /*deterministic=*/1, 0, seed,
+                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, deterministic, 0, seed,
                        0, offset, probs, out, valid, stream),
                    "top_k_top_p_sampling_f32_ex");
     };
@@ -164,6 +165,9 @@ BENCH_SECTION(sampling) {
     BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
     const double us_graph = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
     const double us_plain = time_us(ctx, sort_free, 50, 5, /*graph=*/false);
+    deterministic = 0;  // cub::BlockScan instead of the fixed-order scan
+    const double us_nondet = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
+    deterministic = 1;
     double us_sort = 0;
 #if defined(__CUDACC__)
     {
@@ -182,7 +186,7 @@ BENCH_SECTION(sampling) {
     else note += "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
     char name[96];
     std::snprintf(name, sizeof(name), "top-k 50 + top-p 0.9 f32 V=%d B=%d", kVocab, batch);
-    Row row{"sampling", name, {{"us", us_graph}, {"us_no_graph", us_plain}}, note};
+    Row row{"sampling", name, {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_nondeterministic", us_nondet}}, note};
     if (us_sort > 0) {
       row.values["us_sort"] = us_sort;
       row.values["speedup_vs_sort"] = speedup;

@@ -6,7 +6,9 @@
 //   f32 KV and output: 2e-5 (f32 accumulation, exp2.approx)
 //   f16 output:        2e-3 (output rounding 2^-11, plus one more for split partials)
 //   bf16 output:       1.6e-2 (output rounding 2^-8, plus one more for split partials)
-//   lse:               2e-4 * max(1, |lse|) (computed in f32 in every configuration)
+//   lse, relative to max(1, |lse|): f32 2e-4; f16 1e-3; bf16 4e-3. The CUDA-core kernel keeps q
+//   in f32 (measured <= 2e-6); the tensor-core (FA2) kernel scales q by sm_scale in its input
+//   type before the MMA, one rounding of q: 2^-11 (f16), 2^-8 (bf16) relative on the scores.
 // fp8 KV variants use the f16/bf16 bound of their output type: fp8 quantisation is in the
 // reference's inputs, not in the error.
 #include <baracuda/flashinfer.h>
@@ -159,6 +161,11 @@ void reference(const PagedProblem& p, float sm_scale, std::vector<double>* o, st
   }
 }
 
+double lse_tolerance(int32_t element) {
+  const int32_t e = qo_element(element);
+  return e == 2 ? 2e-4 : (e == 0 ? 1e-3 : 4e-3);
+}
+
 double o_tolerance(int32_t element) {
   const int32_t e = qo_element(element);
   return e == 2 ? 2e-5 : (e == 0 ? 2e-3 : 1.6e-2);
@@ -232,7 +239,7 @@ double compare(const PagedProblem& p, const Outputs& out, const std::vector<doub
     max_lse_err = std::max(max_lse_err, err);
   }
   const double tol = o_tolerance(s.element);
-  CHECK_MSG(max_err <= tol && max_lse_err <= 2e-4 && bad_lse == 0,
+  CHECK_MSG(max_err <= tol && max_lse_err <= lse_tolerance(s.element) && bad_lse == 0,
             "%s %s B=%d Hq=%d Hkv=%d D=%d P=%d: max|o-ref|=%.3g (tol %.3g) max lse rel err=%.3g, "
             "%zu empty rows without lse=-inf",
             label, kNames[s.element], s.batch, s.hq, s.hkv, s.head_dim, s.page, max_err, tol,

@@ -22,7 +22,7 @@ constexpr int64_t kSplitBelowCtasPerSm = 2;
 // and the smallest GQA group the auto rule sends there.
 constexpr int64_t kTensorCoreCtasPerSm = 2;
 constexpr int32_t kTensorCoreMinChunkTokens = 256;
-constexpr int32_t kTensorCoreMinGroup = 5;
+constexpr int32_t kTensorCoreMinGroup = 4;
 
 // Tuning overrides for benchmarks (read once; not part of the ABI): BFI_DECODE_MIN_CHUNK_TOKENS
 // (smallest split chunk, default 128 tokens, as FlashInfer's planner) and BFI_DECODE_MAX_GROUP
