@@ -138,3 +138,93 @@ BENCH_SECTION(decode) {
   };
   for (const DecodeCase& c : cases) run_case(ctx, c);
 }
+
+// Cascade (shared-prefix) decode: 64 requests share a 32768-token prefix and own 256-token
+// suffixes. Plain: one decode over each request's prefix + suffix pages (the prefix is read once
+// per request). Cascade: shared-prefix attention (the prefix read once per 64 packed rows), a
+// decode over the suffixes, and merge_state_in_place.
+BENCH_SECTION(cascade) {
+  const int32_t B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, prefix_len = 32768, suffix_len = 256;
+  const int32_t element = BARACUDA_FLASHINFER_BF16;
+  const int32_t prefix_pages = prefix_len / P, suffix_pages = suffix_len / P;
+  const int32_t num_pages = prefix_pages + B * suffix_pages;
+  const size_t kv_bytes_each = size_t(num_pages) * Hkv * P * D * 2;
+  std::mt19937 gen(99);
+  std::vector<int32_t> perm(num_pages);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), gen);
+  // Plain: request b = prefix pages + its suffix pages. Suffix-only and prefix-only tables.
+  std::vector<int32_t> full_indices, full_indptr{0}, suffix_indices, suffix_indptr{0};
+  for (int32_t b = 0; b < B; ++b) {
+    full_indices.insert(full_indices.end(), perm.begin(), perm.begin() + prefix_pages);
+    const auto own = perm.begin() + prefix_pages + b * suffix_pages;
+    full_indices.insert(full_indices.end(), own, own + suffix_pages);
+    suffix_indices.insert(suffix_indices.end(), own, own + suffix_pages);
+    full_indptr.push_back(int32_t(full_indices.size()));
+    suffix_indptr.push_back(int32_t(suffix_indices.size()));
+  }
+  const std::vector<int32_t> lpl(B, P), prefix_indptr{0, prefix_pages};
+  auto upload = [](const std::vector<int32_t>& h) {
+    void* d = nullptr;
+    BENCH_CUDA(cudaMalloc(&d, h.size() * 4));
+    BENCH_CUDA(cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+    return d;
+  };
+  void *k, *v, *q, *o, *lse, *o2, *lse2;
+  BENCH_CUDA(cudaMalloc(&k, kv_bytes_each));
+  BENCH_CUDA(cudaMalloc(&v, kv_bytes_each));
+  BENCH_CUDA(cudaMalloc(&q, size_t(B) * Hq * D * 2));
+  BENCH_CUDA(cudaMalloc(&o, size_t(B) * Hq * D * 2));
+  BENCH_CUDA(cudaMalloc(&o2, size_t(B) * Hq * D * 2));
+  BENCH_CUDA(cudaMalloc(&lse, size_t(B) * Hq * 4));
+  BENCH_CUDA(cudaMalloc(&lse2, size_t(B) * Hq * 4));
+  fill_random_bf16(k, kv_bytes_each, gen);
+  fill_random_bf16(v, kv_bytes_each, gen);
+  fill_random_bf16(q, size_t(B) * Hq * D * 2, gen);
+  void* d_full_indices = upload(full_indices);
+  void* d_full_indptr = upload(full_indptr);
+  void* d_suffix_indices = upload(suffix_indices);
+  void* d_suffix_indptr = upload(suffix_indptr);
+  void* d_lpl = upload(lpl);
+  void* d_prefix_indptr = upload(prefix_indptr);
+  size_t ws_decode = 0, ws_prefix = 0;
+  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_decode),
+               "paged_decode_get_workspace_size");
+  check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_prefix),
+               "shared_prefix_decode_get_workspace_size");
+  void *ws = nullptr, *ws2 = nullptr;
+  if (ws_decode) BENCH_CUDA(cudaMalloc(&ws, ws_decode));
+  if (ws_prefix) BENCH_CUDA(cudaMalloc(&ws2, ws_prefix));
+  const float sm_scale = 0.0884f;
+  auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream);
+  auto plain = [&] {
+    check_status(baracuda_kernels_flashinfer_paged_decode_bf16_run(
+                     B, P, D, Hq, Hkv, sm_scale, k, v, d_full_indices, d_full_indptr, d_lpl, q, o,
+                     lse, ws, ws_decode, stream),
+                 "paged_decode_bf16_run");
+  };
+  auto cascade = [&] {
+    check_status(baracuda_kernels_flashinfer_shared_prefix_decode_run(
+                     element, B, P, D, Hq, Hkv, sm_scale, k, v, d_full_indices, d_prefix_indptr,
+                     d_lpl, q, o, lse, ws2, ws_prefix, stream),
+                 "shared_prefix_decode_run");
+    check_status(baracuda_kernels_flashinfer_paged_decode_bf16_run(
+                     B, P, D, Hq, Hkv, sm_scale, k, v, d_suffix_indices, d_suffix_indptr, d_lpl, q,
+                     o2, lse2, ws, ws_decode, stream),
+                 "paged_decode_bf16_run");
+    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2, lse2, stream),
+                 "merge_state_in_place_bf16_run");
+  };
+  const double us_plain = time_us(ctx, plain, 10, 2, /*graph=*/true);
+  const double us_cascade = time_us(ctx, cascade, 40, 5, /*graph=*/true);
+  const double speedup = us_plain / us_cascade;
+  ctx.add({"cascade", "bf16 32/8 hd128 p16 B=64 prefix 32768 + suffix 256",
+           {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
+            {"cascade_frac_of_one_prefix_read",
+             (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) / 1e9 / ctx.copy_gbps}},
+           std::string("target >= 10x: ") + (speedup >= 10 ? "PASS" : "FAIL")});
+  for (void* p : {k, v, q, o, lse, o2, lse2, d_full_indices, d_full_indptr, d_suffix_indices,
+                  d_suffix_indptr, d_lpl, d_prefix_indptr, ws, ws2}) {
+    if (p) BENCH_CUDA(cudaFree(p));
+  }
+}

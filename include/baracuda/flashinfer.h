@@ -377,6 +377,35 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(bf16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 
+/*
+ * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
+ * shared page list in one call that reads that KV once per 64 packed (query, head) rows rather
+ * than once per request. Merge the result with each request's own suffix (decode over the suffix
+ * pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix).
+ *   q, o           [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
+ *   k_data, v_data [pages, Hkv, page_size, D] (HND), the same cache decode reads
+ *   prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2] int32 (0, number of prefix pages);
+ *   prefix_last_page_len [1] int32 in [1, page_size]
+ *   lse            [B, Hq] float32, base 2 (may be NULL; the merge needs it)
+ * FlashInfer's FA2 prefill kernel, non-causal, all queries as the rows of one request; the KV is
+ * split into chunks on the device when the rows alone cannot fill the GPU. The workspace is
+ * _get_workspace_size()'s (status 4 if smaller). An empty prefix gives o = 0, lse = -inf.
+ * Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element);
+BARACUDA_FLASHINFER_API int32_t
+baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q,
+    void* o, void* lse, void* workspace, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Sort-free sampling (section owned by the sampling family)                                   */
 /* ------------------------------------------------------------------------------------------ */

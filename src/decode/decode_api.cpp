@@ -97,16 +97,20 @@ enum class Path { kCudaCores, kTensorCores };
 struct Plan {
   Path path;
   bool split;
+  int32_t requests;      // requests in the page table (the batch; 1 for a shared prefix)
+  int32_t qo_len;        // query rows per request (1; the batch for a shared prefix)
   int32_t padded_items, qo_tiles, min_chunk_pages;
+  size_t partial_rows;   // rows of [Hq, D] partial states when split
   size_t workspace;
-  size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, kv_chunk_tokens,
-      valid_mask, tmp_o, tmp_lse;
+  size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, merge_indptr,
+      kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
 };
 
-// Lays out the arrays of `plan` (padded_items, qo_tiles, path and split set) in the workspace.
+// Lays out the arrays of `plan` (all but the offsets set) in the workspace.
 void lay_out(const DecodeShape& s, Plan* plan) {
   const size_t padded = static_cast<size_t>(plan->padded_items);
   const bool tc = plan->path == Path::kTensorCores;
+  const bool shared = plan->qo_len > 1;
   size_t offset = 0;
   auto take = [&offset](size_t bytes) {
     const size_t at = offset;
@@ -116,13 +120,14 @@ void lay_out(const DecodeShape& s, Plan* plan) {
   plan->request_indices = take(padded * sizeof(int32_t));
   plan->qo_tile_indices = tc ? take(padded * sizeof(int32_t)) : 0;
   plan->kv_tile_indices = take(padded * sizeof(int32_t));
-  plan->o_indptr = take((s.batch_size + 1) * sizeof(int32_t));
-  plan->q_indptr = tc ? take((s.batch_size + 1) * sizeof(int32_t)) : 0;
+  plan->o_indptr = take((plan->requests + 1) * sizeof(int32_t));
+  plan->q_indptr = tc ? take((plan->requests + 1) * sizeof(int32_t)) : 0;
+  plan->merge_indptr = shared ? take((size_t(plan->qo_len) + 1) * sizeof(int32_t)) : 0;
   plan->kv_chunk_tokens = take(sizeof(int32_t));
   plan->valid_mask = take(padded);
   if (plan->split) {
-    plan->tmp_o = take(padded * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
-    plan->tmp_lse = take(padded * s.num_qo_heads * sizeof(float));
+    plan->tmp_o = take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
+    plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
   }
   plan->workspace = offset;
 }
@@ -135,6 +140,8 @@ Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant
                        bool allow_split, Plan* plan) {
   *plan = Plan{};
   plan->path = Path::kCudaCores;
+  plan->requests = s.batch_size;
+  plan->qo_len = 1;
   plan->qo_tiles = 1;
   KernelResidency r{};
   BFI_CHECK(kernel_residency(fn, v.decode, &r));
@@ -145,24 +152,37 @@ Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant
   if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
   plan->split = true;
   plan->padded_items = static_cast<int32_t>(max_ctas / virtual_heads);  // > batch_size
+  plan->partial_rows = static_cast<size_t>(plan->padded_items);
   plan->min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
   lay_out(s, plan);
   return kSuccess;
 }
 
-// Tensor cores: one CTA per (request, query tile of 16 packed query heads, KV head, chunk).
-// FlashInfer's FA2 kernel runs about two CTAs per SM; split when the unsplit grid is below that.
-Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split, Plan* plan) {
+// Tensor cores: one CTA per (request, query tile of packed query heads, KV head, chunk).
+// Decode: one query row per request, 16-row tiles. Shared prefix: all batch_size queries as the
+// rows of one request, 64-row tiles. FlashInfer's FA2 kernel runs about two CTAs per SM; split
+// when the unsplit grid is below that.
+Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split,
+                         bool shared_prefix, Plan* plan) {
   *plan = Plan{};
   plan->path = Path::kTensorCores;
   const int32_t group = s.num_qo_heads / s.num_kv_heads;
-  plan->qo_tiles = (group + int32_t(kTensorCoreTileQ) - 1) / int32_t(kTensorCoreTileQ);
+  plan->requests = shared_prefix ? 1 : s.batch_size;
+  plan->qo_len = shared_prefix ? s.batch_size : 1;
+  const int64_t rows = int64_t(plan->qo_len) * group;
+  const int64_t tile = shared_prefix ? kSharedPrefixTileQ : kTensorCoreTileQ;
+  plan->qo_tiles = static_cast<int32_t>((rows + tile - 1) / tile);
   KernelResidency r{};
   BFI_CHECK(kernel_residency(fn, plan_kernel_info(), &r));  // the SM count (and a warm planner)
   const int64_t max_ctas = int64_t(kTensorCoreCtasPerSm) * r.sm_count;
-  const int64_t items = int64_t(s.batch_size) * plan->qo_tiles;
+  const int64_t items = int64_t(plan->requests) * plan->qo_tiles;
   plan->split = allow_split && items * s.num_kv_heads < max_ctas;
   plan->padded_items = static_cast<int32_t>(plan->split ? max_ctas / s.num_kv_heads : items);
+  // Partial rows: one per (request, chunk) for decode; (query row, chunk) for a shared prefix,
+  // whose chunk count is at most padded_items / qo_tiles.
+  plan->partial_rows = shared_prefix
+                           ? size_t(plan->padded_items / plan->qo_tiles) * size_t(plan->qo_len)
+                           : size_t(plan->padded_items);
   plan->min_chunk_pages = std::max(kTensorCoreMinChunkTokens / s.page_size, 1);
   lay_out(s, plan);
   return kSuccess;
@@ -174,6 +194,49 @@ bool prefer_tensor_cores(const DecodeShape& s) {
   static const int32_t min_group = env_int("BFI_DECODE_TC_MIN_GROUP", kTensorCoreMinGroup);
   return find_tensor_core_variant(s.element, s.head_dim) != nullptr &&
          s.num_qo_heads / s.num_kv_heads >= min_group;
+}
+
+// Points `schedule` into the workspace and enqueues the planner (nothing when the plan needs no
+// workspace: CUDA cores without split).
+Status enqueue_plan(const Plan& plan, const DecodeProblem& problem, void* workspace,
+                    cudaStream_t stream, DecodeSchedule* schedule) {
+  *schedule = DecodeSchedule{};
+  schedule->split = plan.split;
+  schedule->padded_items = plan.padded_items;
+  schedule->qo_tiles = plan.qo_tiles;
+  schedule->qo_len = plan.qo_len;
+  if (plan.workspace == 0) return kSuccess;
+  char* ws = static_cast<char*>(workspace);
+  const bool tc = plan.path == Path::kTensorCores;
+  const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
+  schedule->request_indices = at(plan.request_indices);
+  schedule->qo_tile_indices = tc ? at(plan.qo_tile_indices) : nullptr;
+  schedule->kv_tile_indices = at(plan.kv_tile_indices);
+  schedule->o_indptr = at(plan.o_indptr);
+  schedule->q_indptr = tc ? at(plan.q_indptr) : nullptr;
+  // Decode (one row per request): a request's partial rows are its chunks, as o_indptr says.
+  schedule->merge_indptr = plan.qo_len > 1 ? at(plan.merge_indptr) : schedule->o_indptr;
+  schedule->kv_chunk_tokens = at(plan.kv_chunk_tokens);
+  schedule->block_valid_mask = reinterpret_cast<bool*>(ws + plan.valid_mask);
+  schedule->tmp_o = plan.split ? ws + plan.tmp_o : nullptr;
+  schedule->tmp_lse = plan.split ? reinterpret_cast<float*>(ws + plan.tmp_lse) : nullptr;
+  const PlanArgs args{problem.indptr,
+                      plan.requests,
+                      problem.page_size,
+                      plan.min_chunk_pages,
+                      plan.padded_items,
+                      plan.qo_tiles,
+                      plan.qo_len,
+                      plan.split,
+                      schedule->request_indices,
+                      schedule->qo_tile_indices,
+                      schedule->kv_tile_indices,
+                      schedule->o_indptr,
+                      schedule->q_indptr,
+                      plan.qo_len > 1 ? schedule->merge_indptr : nullptr,
+                      schedule->kv_chunk_tokens,
+                      schedule->block_valid_mask};
+  return cuda_status(launch_plan(args, stream), "launching the decode planner");
 }
 
 size_t legacy_workspace_bytes(int32_t batch_size) {
@@ -188,7 +251,7 @@ Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   Plan cuda_cores, tensor_cores{};
   BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/true, &cuda_cores));
   if (find_tensor_core_variant(s.element, s.head_dim) != nullptr) {
-    BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, &tensor_cores));
+    BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/false, &tensor_cores));
   }
   *bytes = std::max(cuda_cores.workspace, tensor_cores.workspace);
   return kSuccess;
@@ -200,6 +263,34 @@ struct DecodePointers {
   void *o, *lse, *workspace;
   size_t workspace_bytes;
 };
+
+// Pointers and scalars of a run (decode and shared prefix alike).
+Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
+  BFI_CHECK(require_non_null(fn, "q", p.q));
+  BFI_CHECK(require_non_null(fn, "o", p.o));
+  BFI_CHECK(require_non_null(fn, "k_data", p.k_data));
+  BFI_CHECK(require_non_null(fn, "v_data", p.v_data));
+  BFI_CHECK(require_non_null(fn, "indices", p.indices));
+  BFI_CHECK(require_non_null(fn, "indptr", p.indptr));
+  BFI_CHECK(require_non_null(fn, "last_page_len", p.last_page_len));
+  if (p.workspace == nullptr && p.workspace_bytes != 0) {
+    return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn, p.workspace_bytes);
+  }
+  if (!(sm_scale == sm_scale) || sm_scale == 1.f / 0.f || sm_scale == -1.f / 0.f) {
+    return fail(kInvalid, "%s: sm_scale must be finite (got %g)", fn, static_cast<double>(sm_scale));
+  }
+  BFI_CHECK(require_aligned(fn, "q", p.q, kAlign));
+  BFI_CHECK(require_aligned(fn, "o", p.o, kAlign));
+  BFI_CHECK(require_aligned(fn, "k_data", p.k_data, kAlign));
+  BFI_CHECK(require_aligned(fn, "v_data", p.v_data, kAlign));
+  BFI_CHECK(require_aligned(fn, "indices", p.indices, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, "indptr", p.indptr, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, "last_page_len", p.last_page_len, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
+  BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
+
+  return kSuccess;
+}
 
 constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_DECODE_NO_SPLIT |
                                 BARACUDA_FLASHINFER_DECODE_CUDA_CORES |
@@ -227,35 +318,14 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
   BFI_CHECK(check_flags(fn, s, flags));
-  BFI_CHECK(require_non_null(fn, "q", p.q));
-  BFI_CHECK(require_non_null(fn, "o", p.o));
-  BFI_CHECK(require_non_null(fn, "k_data", p.k_data));
-  BFI_CHECK(require_non_null(fn, "v_data", p.v_data));
-  BFI_CHECK(require_non_null(fn, "indices", p.indices));
-  BFI_CHECK(require_non_null(fn, "indptr", p.indptr));
-  BFI_CHECK(require_non_null(fn, "last_page_len", p.last_page_len));
-  if (p.workspace == nullptr && p.workspace_bytes != 0) {
-    return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn, p.workspace_bytes);
-  }
-  if (!(sm_scale == sm_scale) || sm_scale == 1.f / 0.f || sm_scale == -1.f / 0.f) {
-    return fail(kInvalid, "%s: sm_scale must be finite (got %g)", fn, static_cast<double>(sm_scale));
-  }
-  BFI_CHECK(require_aligned(fn, "q", p.q, kAlign));
-  BFI_CHECK(require_aligned(fn, "o", p.o, kAlign));
-  BFI_CHECK(require_aligned(fn, "k_data", p.k_data, kAlign));
-  BFI_CHECK(require_aligned(fn, "v_data", p.v_data, kAlign));
-  BFI_CHECK(require_aligned(fn, "indices", p.indices, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "indptr", p.indptr, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "last_page_len", p.last_page_len, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
-  BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
+  BFI_CHECK(check_pointers(fn, sm_scale, p));
 
   const bool allow_split = !(flags & BARACUDA_FLASHINFER_DECODE_NO_SPLIT);
   const bool forced_cuda = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
   const bool forced_tc = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
   Plan plan{};
   if (forced_tc || (!forced_cuda && prefer_tensor_cores(s))) {
-    BFI_CHECK(plan_tensor_cores(fn, s, allow_split, &plan));
+    BFI_CHECK(plan_tensor_cores(fn, s, allow_split, /*shared_prefix=*/false, &plan));
     if (p.workspace_bytes < plan.workspace) {
       if (forced_tc) {
         return fail(kWorkspaceTooSmall,
@@ -287,34 +357,59 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
                         static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
                         static_cast<float*>(p.lse)};
   DecodeSchedule schedule{};
-  schedule.split = plan.split;
-  schedule.padded_items = plan.padded_items;
-  schedule.qo_tiles = plan.qo_tiles;
   const cudaStream_t cuda_stream = resolve_stream(stream);
-  if (plan.workspace != 0) {
-    char* ws = static_cast<char*>(p.workspace);
-    const bool tc = plan.path == Path::kTensorCores;
-    schedule.request_indices = reinterpret_cast<int32_t*>(ws + plan.request_indices);
-    schedule.qo_tile_indices = tc ? reinterpret_cast<int32_t*>(ws + plan.qo_tile_indices) : nullptr;
-    schedule.kv_tile_indices = reinterpret_cast<int32_t*>(ws + plan.kv_tile_indices);
-    schedule.o_indptr = reinterpret_cast<int32_t*>(ws + plan.o_indptr);
-    schedule.q_indptr = tc ? reinterpret_cast<int32_t*>(ws + plan.q_indptr) : nullptr;
-    schedule.kv_chunk_tokens = reinterpret_cast<int32_t*>(ws + plan.kv_chunk_tokens);
-    schedule.block_valid_mask = reinterpret_cast<bool*>(ws + plan.valid_mask);
-    schedule.tmp_o = plan.split ? ws + plan.tmp_o : nullptr;
-    schedule.tmp_lse = plan.split ? reinterpret_cast<float*>(ws + plan.tmp_lse) : nullptr;
-    const PlanArgs args{problem.indptr,        s.batch_size,           s.page_size,
-                        plan.min_chunk_pages,  plan.padded_items,      plan.qo_tiles,
-                        plan.split,            schedule.request_indices, schedule.qo_tile_indices,
-                        schedule.kv_tile_indices, schedule.o_indptr,   schedule.q_indptr,
-                        schedule.kv_chunk_tokens, schedule.block_valid_mask};
-    BFI_CHECK(cuda_status(launch_plan(args, cuda_stream), "launching the decode planner"));
-  }
+  BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
   if (plan.path == Path::kTensorCores) {
     return cuda_status(find_tensor_core_variant(s.element, s.head_dim)->launch(problem, schedule, cuda_stream),
                        "launching tensor-core paged decode");
   }
   return cuda_status(v->launch(problem, schedule, cuda_stream), "launching paged decode");
+}
+
+// A shared prefix: every one of batch_size queries attends one request's pages (cascade level 1).
+Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
+  const DecodeVariant* v = nullptr;
+  BFI_CHECK(check_shape(fn, s, &v));
+  if (find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
+    return fail(kUnsupported, "%s: no shared-prefix kernel for element %s, head_dim %d (f16 and bf16 only)",
+                fn, element_name(s.element), s.head_dim);
+  }
+  return kSuccess;
+}
+
+Status shared_prefix_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
+  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
+  BFI_CHECK(check_shared_prefix_shape(fn, s));
+  Plan plan;
+  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, &plan));
+  *bytes = plan.workspace;
+  return kSuccess;
+}
+
+Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
+                         const DecodePointers& p, baracuda_flashinfer_stream_t stream) {
+  BFI_CHECK(check_shared_prefix_shape(fn, s));
+  BFI_CHECK(check_pointers(fn, sm_scale, p));
+  Plan plan;
+  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, &plan));
+  if (p.workspace_bytes < plan.workspace) {
+    return fail(kWorkspaceTooSmall,
+                "%s: workspace_bytes %zu is too small: needs %zu bytes "
+                "(shared_prefix_decode_get_workspace_size)",
+                fn, p.workspace_bytes, plan.workspace);
+  }
+  const DecodeProblem problem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
+                              sm_scale, p.k_data, p.v_data,
+                              static_cast<const int32_t*>(p.indices),
+                              static_cast<const int32_t*>(p.indptr),
+                              static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
+                              static_cast<float*>(p.lse)};
+  DecodeSchedule schedule{};
+  const cudaStream_t cuda_stream = resolve_stream(stream);
+  BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
+  return cuda_status(
+      find_tensor_core_variant(s.element, s.head_dim)->launch_shared_prefix(problem, schedule, cuda_stream),
+      "launching shared-prefix attention");
 }
 
 }  // namespace
@@ -369,6 +464,37 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
     const DecodeVariant* v = nullptr;
     BFI_CHECK(check_shape(fn, shape, &v));
     return check_flags(fn, shape, flags);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element) {
+  return guarded(__func__, [&](const char* fn) {
+    return check_shared_prefix_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element});
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes) {
+  return guarded(__func__, [&](const char* fn) {
+    return shared_prefix_workspace_size(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, workspace_bytes);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
+    void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
+  return guarded(__func__, [&](const char* fn) {
+    return run_shared_prefix(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                             sm_scale,
+                             {k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len, q, o,
+                              lse, workspace, workspace_bytes},
+                             stream);
   });
 }
 

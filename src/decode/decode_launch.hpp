@@ -34,7 +34,9 @@ struct DecodeSchedule {
   int32_t* qo_tile_indices;  // tensor-core path only
   int32_t* kv_tile_indices;
   int32_t* o_indptr;
-  int32_t* q_indptr;  // tensor-core path only: the identity, one query row per request
+  int32_t* q_indptr;      // tensor-core path only: qo_len query rows per request
+  int32_t* merge_indptr;  // tensor-core path: which partial rows each query row merges
+  int32_t qo_len;
   int32_t* kv_chunk_tokens;
   bool* block_valid_mask;
   void* tmp_o;
@@ -45,12 +47,15 @@ struct DecodeSchedule {
 struct PlanArgs {
   const int32_t* indptr;
   int32_t batch_size, page_size, min_chunk_pages, padded_items, qo_tiles;
+  int32_t qo_len;  // query rows per request: 1 for decode, the batch for a shared prefix
   bool split;
   int32_t* request_indices;
   int32_t* qo_tile_indices;  // may be NULL
   int32_t* kv_tile_indices;
   int32_t* o_indptr;
-  int32_t* q_indptr;  // may be NULL
+  int32_t* q_indptr;      // may be NULL
+  int32_t* merge_indptr;  // may be NULL; shared prefix (one request, split): row r merges
+                          // partial rows r*n .. (r+1)*n-1
   int32_t* kv_chunk_tokens;
   bool* block_valid_mask;
 };
@@ -65,14 +70,20 @@ struct DecodeVariant {
   cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
 };
 
-// Tensor-core path: query rows (packed query heads of one KV head) per CTA, the smallest FA2 tile.
+// Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2
+// tile for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
 constexpr uint32_t kTensorCoreTileQ = 16;
+constexpr uint32_t kSharedPrefixTileQ = 64;
 
 // One compiled tensor-core configuration (element f16 or bf16, head_dim): any GQA group.
+// `launch` packs one query row per request into 16-row tiles (decode); `launch_shared_prefix`
+// runs every query of the batch against one request's pages (a shared prefix: the problem's
+// batch_size is the number of queries, its page table has one request) in 64-row tiles.
 struct TensorCoreVariant {
   int32_t element;
   int32_t head_dim;
   cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
+  cudaError_t (*launch_shared_prefix)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
 };
 // nullptr if (element, head_dim) has no tensor-core build.
 const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_dim);

@@ -26,7 +26,8 @@ __device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + 
 // size in tokens and the valid mask. Requests with no pages get no item; the merge writes o = 0,
 // lse = -inf for them.
 // No split (tensor-core path only): one item per (request, query tile), o_indptr[b] = b.
-// q_indptr (tensor-core path) is the identity: one query row per request.
+// q_indptr (tensor-core path): b * qo_len (decode: the identity, one query row per request).
+// merge_indptr (shared prefix, one request): query row r merges partial rows r*n .. (r+1)*n-1.
 __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args) {
   using Scan = cub::BlockScan<int32_t, kPlanThreads>;
   constexpr int kWarps = kPlanThreads / 32;
@@ -38,7 +39,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
   const int32_t* __restrict__ indptr = args.indptr;
 
   if (args.q_indptr != nullptr) {
-    for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.q_indptr[b] = b;
+    for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.q_indptr[b] = b * args.qo_len;
   }
   if (!args.split) {
     for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.o_indptr[b] = b;
@@ -105,6 +106,9 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
   if (tid == 0) {
     args.o_indptr[batch_size] = carry;
     *args.kv_chunk_tokens = chunk_pages * args.page_size;
+  }
+  if (args.merge_indptr != nullptr) {  // one request: its carry chunks per query row
+    for (int32_t r = tid; r <= args.qo_len; r += kPlanThreads) args.merge_indptr[r] = r * carry;
   }
   __syncthreads();  // o_indptr (global) is visible to the whole block after the barrier
   // One item per thread: its request by binary search over tiles * o_indptr. Padded CTAs exit on

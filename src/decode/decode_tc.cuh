@@ -19,13 +19,17 @@ namespace baracuda::flashinfer::decode {
 
 namespace fi = ::flashinfer;
 
-template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+// The FA2 kernel over the planned work items: `rows_per_request` query rows per request of the
+// page table (1 for decode; the whole batch of queries for a shared prefix, whose page table has
+// one request), CTA_TILE_Q packed (row, query head) pairs per CTA.
+template <typename T, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
+cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t requests,
+                      cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
   using Variant = fi::DefaultAttention<false, false, false, false>;
   fi::paged_kv_t<T, int32_t> kv(static_cast<uint32_t>(p.num_kv_heads),
-                                static_cast<uint32_t>(p.page_size), HEAD_DIM,
-                                static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND,
+                                static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
+                                fi::QKVLayout::kHND,
                                 static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
                                 const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
                                 const_cast<int32_t*>(p.last_page_len));
@@ -38,7 +42,7 @@ cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cu
   params.request_indices = s.request_indices;
   params.qo_tile_indices = s.qo_tile_indices;
   params.kv_tile_indices = s.kv_tile_indices;
-  params.merge_indptr = s.o_indptr;
+  params.merge_indptr = s.merge_indptr;
   params.o_indptr = s.o_indptr;
   params.block_valid_mask = s.block_valid_mask;
   params.kv_chunk_size_ptr = s.kv_chunk_tokens;
@@ -46,10 +50,21 @@ cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cu
   params.total_num_rows = nullptr;
   params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
   return fi::BatchPrefillWithPagedKVCacheDispatched<
-      /*SAME_KV_STRIDES=*/true, kTensorCoreTileQ, HEAD_DIM, HEAD_DIM, fi::PosEncodingMode::kNone,
+      /*SAME_KV_STRIDES=*/true, CTA_TILE_Q, HEAD_DIM, HEAD_DIM, fi::PosEncodingMode::kNone,
       /*USE_FP16_QK_REDUCTION=*/false, fi::MaskMode::kNone, Variant, Params>(
       params, s.split ? static_cast<T*>(s.tmp_o) : nullptr, s.split ? s.tmp_lse : nullptr,
       /*enable_pdl=*/false, stream);
+}
+
+template <typename T, uint32_t HEAD_DIM>
+cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+  return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size), stream);
+}
+
+template <typename T, uint32_t HEAD_DIM>
+cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeSchedule& s,
+                                    cudaStream_t stream) {
+  return launch_tc<T, HEAD_DIM, kSharedPrefixTileQ>(p, s, /*requests=*/1, stream);
 }
 
 }  // namespace baracuda::flashinfer::decode
@@ -59,5 +74,6 @@ cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cu
 namespace baracuda::flashinfer::decode {
 extern const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM);
 const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM) = {
-    BFI_ELEMENT_CODE, BFI_HEAD_DIM, &launch_decode_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>};
+    BFI_ELEMENT_CODE, BFI_HEAD_DIM, &launch_decode_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>,
+    &launch_shared_prefix_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>};
 }  // namespace baracuda::flashinfer::decode

@@ -1,0 +1,182 @@
+// GPU tests of shared-prefix attention (cascade level 1) against a float64 reference, and the
+// cascade identity end to end through the library:
+//   decode(prefix + suffix_b) == merge_state_in_place(shared_prefix(prefix), decode(suffix_b))
+// for a batch sharing one prefix page list with different suffixes (some empty).
+// Error bounds: tests/paged_problem.hpp; the cascade adds one merge (one more rounding of o).
+#include <baracuda/flashinfer.h>
+
+#include "paged_problem.hpp"
+
+using namespace bfi_test;
+
+namespace {
+
+// Runs shared-prefix attention of p's queries over the page list of p's request 0 (outputs
+// NaN-poisoned first); returns the status.
+int32_t run_shared_prefix(const PagedProblem& p, float sm_scale, Outputs* out) {
+  const Shape& s = p.s;
+  size_t ws_bytes = 0;
+  int32_t st = baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &ws_bytes);
+  if (st != 0) return st;
+  DeviceBuffer ws(ws_bytes);
+  poison(ws);
+  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
+  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
+  poison(out->o);
+  poison(out->lse);
+  // Request 0's page table is the prefix: indices[0..n), indptr[0..1], last_page_len[0].
+  st = baracuda_kernels_flashinfer_shared_prefix_decode_run(
+      s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
+      p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr,
+      ws_bytes, nullptr);
+  CUDA_OK(cudaDeviceSynchronize());
+  return st;
+}
+
+// Every request's page list becomes request 0's: the decode reference over this problem is the
+// shared-prefix truth.
+void share_request0_pages(PagedProblem& p) {
+  const int32_t n = p.indptr[1];
+  for (int32_t b = 0; b < p.s.batch; ++b) {
+    p.lens[b] = p.lens[0];
+    p.last_page_len[b] = p.last_page_len[0];
+    p.indptr[b + 1] = (b + 1) * n;
+  }
+  std::vector<int32_t> prefix(p.indices.begin(), p.indices.begin() + n);
+  p.indices.clear();
+  for (int32_t b = 0; b < p.s.batch; ++b) p.indices.insert(p.indices.end(), prefix.begin(), prefix.end());
+  upload_page_table(p);
+}
+
+}  // namespace
+
+TEST(shared_prefix_matches_float64) {
+  struct Case {
+    Shape s;
+    int32_t prefix_len;
+  };
+  const Case cases[] = {
+      {{1, 64, 32, 8, 128, 16, 0, false}, 32768},  // long prefix, batch 64: split across the GPU
+      {{0, 3, 8, 2, 64, 1, 0, false}, 777},        // page size 1, tiny batch
+      {{1, 17, 28, 4, 256, 64, 0, false}, 5000},   // group 7, partial last page
+      {{0, 200, 32, 1, 128, 16, 0, false}, 300},   // MQA: 6400 packed rows, no split
+      {{1, 5, 16, 16, 128, 16, 0, false}, 0},      // empty prefix: o = 0, lse = -inf
+  };
+  for (const Case& c : cases) {
+    PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));
+    share_request0_pages(p);
+    const Shape& s = p.s;
+    const float sm_scale = 1.f / std::sqrt(float(s.head_dim));
+    std::vector<double> ref_o, ref_lse;
+    reference(p, sm_scale, &ref_o, &ref_lse);
+    Outputs out;
+    const int32_t st = run_shared_prefix(p, sm_scale, &out);
+    CHECK_MSG(st == 0, "status %d: %s", st, baracuda_kernels_flashinfer_last_error());
+    compare(p, out, ref_o, ref_lse, "shared-prefix");
+  }
+}
+
+TEST(cascade_identity_prefix_plus_suffix) {
+  for (int32_t element : {0, 1}) {
+    const Shape s{element, 24, 32, 8, 128, 16, 0, false};
+    const int32_t prefix_pages = 96;  // 1536 shared tokens, whole pages
+    // The full problem: request b owns the prefix pages then its own suffix pages.
+    PagedProblem full = make_problem({element, s.batch, s.hq, s.hkv, s.head_dim, s.page, 600, false});
+    std::vector<int32_t> suffix_lens(s.batch);
+    for (int32_t b = 0; b < s.batch; ++b) suffix_lens[b] = b % 5 == 0 ? 0 : uniform_int(1, 600);
+    const int32_t P = s.page;
+    std::vector<int32_t> suffix_pages(s.batch);
+    int32_t total_pages = prefix_pages;
+    for (int32_t b = 0; b < s.batch; ++b) total_pages += suffix_pages[b] = (suffix_lens[b] + P - 1) / P;
+    // Rebuild the cache big enough, pages shuffled; the prefix is pages perm[0 .. prefix_pages).
+    const size_t kv_count = size_t(total_pages) * s.hkv * P * s.head_dim;
+    fill_values(element, true, kv_count, &full.k, &full.d_k, -1.f, 1.f);
+    fill_values(element, true, kv_count, &full.v, &full.d_v, -1.f, 1.f);
+    std::vector<int32_t> perm(total_pages);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng());
+    PagedProblem suffix = make_problem(s);  // q replaced below; same K/V buffers used via `full`
+    full.indptr.assign(1, 0);
+    full.indices.clear();
+    full.last_page_len.clear();
+    full.lens.clear();
+    suffix.indptr.assign(1, 0);
+    suffix.indices.clear();
+    suffix.last_page_len.clear();
+    suffix.lens.clear();
+    int32_t next = prefix_pages;
+    for (int32_t b = 0; b < s.batch; ++b) {
+      std::vector<int32_t> own(perm.begin() + next, perm.begin() + next + suffix_pages[b]);
+      next += suffix_pages[b];
+      full.indices.insert(full.indices.end(), perm.begin(), perm.begin() + prefix_pages);
+      full.indices.insert(full.indices.end(), own.begin(), own.end());
+      suffix.indices.insert(suffix.indices.end(), own.begin(), own.end());
+      const int32_t lpl = suffix_pages[b] ? suffix_lens[b] - (suffix_pages[b] - 1) * P : P;
+      full.indptr.push_back(full.indptr.back() + prefix_pages + suffix_pages[b]);
+      suffix.indptr.push_back(suffix.indptr.back() + suffix_pages[b]);
+      full.last_page_len.push_back(lpl);
+      suffix.last_page_len.push_back(suffix_pages[b] ? lpl : 1);
+      full.lens.push_back(prefix_pages * P + suffix_lens[b]);
+      suffix.lens.push_back(suffix_lens[b]);
+    }
+    upload_page_table(full);
+    upload_page_table(suffix);
+    // The prefix problem: request 0 = the prefix pages.
+    PagedProblem prefix = make_problem(s);
+    prefix.indices.assign(perm.begin(), perm.begin() + prefix_pages);
+    prefix.indptr.assign(s.batch + 1, prefix_pages);
+    prefix.indptr[0] = 0;
+    prefix.last_page_len.assign(s.batch, P);
+    upload_page_table(prefix);
+    // One q for all three.
+    const float sm_scale = 0.0884f;
+    std::vector<double> ref_o, ref_lse;
+    reference(full, sm_scale, &ref_o, &ref_lse);
+    prefix.d_k = std::move(full.d_k);
+    prefix.d_v = std::move(full.d_v);
+    prefix.d_q = std::move(full.d_q);
+
+    Outputs pre;
+    int32_t st = run_shared_prefix(prefix, sm_scale, &pre);
+    CHECK_MSG(st == 0, "shared prefix: %d %s", st, baracuda_kernels_flashinfer_last_error());
+    suffix.d_k = std::move(prefix.d_k);
+    suffix.d_v = std::move(prefix.d_v);
+    suffix.d_q = std::move(prefix.d_q);
+    Outputs suf;
+    DeviceBuffer ws;
+    st = run_decode(suffix, sm_scale, &suf, WorkspaceMode::kFull, &ws, nullptr);
+    CHECK_MSG(st == 0, "suffix decode: %d %s", st, baracuda_kernels_flashinfer_last_error());
+    using MergeFn = decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run);
+    const MergeFn merge = element == 0 ? baracuda_kernels_flashinfer_merge_state_in_place_f16_run
+                                       : baracuda_kernels_flashinfer_merge_state_in_place_bf16_run;
+    st = merge(s.batch, s.hq, s.head_dim, pre.o.ptr, pre.lse.ptr, suf.o.ptr, suf.lse.ptr, nullptr);
+    CHECK_MSG(st == 0, "merge: %d %s", st, baracuda_kernels_flashinfer_last_error());
+    CUDA_OK(cudaDeviceSynchronize());
+    compare(full, pre, ref_o, ref_lse, "cascade prefix+suffix");
+  }
+}
+
+TEST(shared_prefix_refuses_what_it_cannot_run) {
+  size_t bytes = 0;
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 32, 8, 128, 16, 2), 3);
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 32, 8, 128, 16, 3), 3);
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 30, 8, 128, 16, 0), 2);
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 32, 8, 128, 16, 1), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(8, 32, 8, 128, 16, 1, &bytes), 0);
+  DeviceBuffer o(8 * 32 * 128 * 2), lse(8 * 32 * 4), ws(bytes ? bytes : 16);
+  poison(o);
+  const int32_t st = baracuda_kernels_flashinfer_shared_prefix_decode_run(
+      1, 8, 16, 128, 32, 8, 0.1f, o.ptr, o.ptr, o.ptr, o.ptr, o.ptr, o.ptr, o.ptr, lse.ptr, ws.ptr,
+      bytes ? bytes - 1 : 0, nullptr);
+  if (bytes > 0) {
+    CHECK_EQ(st, 4);
+    std::vector<uint16_t> h = to_host<uint16_t>(o, 8 * 32 * 128);
+    CHECK(std::all_of(h.begin(), h.end(), [](uint16_t x) { return x == 0xFFFF; }));
+  }
+}
+
+int main(int argc, char** argv) {
+  require_gpu_or_skip("test_shared_prefix_gpu");
+  return bfi_test::run_all(argc, argv);
+}
