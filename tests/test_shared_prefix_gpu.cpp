@@ -57,10 +57,10 @@ TEST(shared_prefix_matches_float64) {
     int32_t prefix_len;
   };
   const Case cases[] = {
-      {{1, 64, 32, 8, 128, 16, 0, false}, 32768},  // long prefix, batch 64: split across the GPU
+      {{1, 16, 32, 8, 128, 16, 0, false}, 8192},   // long prefix: split across the GPU
       {{0, 3, 8, 2, 64, 1, 0, false}, 777},        // page size 1, tiny batch
       {{1, 17, 28, 4, 256, 64, 0, false}, 5000},   // group 7, partial last page
-      {{0, 200, 32, 1, 128, 16, 0, false}, 300},   // MQA: 6400 packed rows, no split
+      {{0, 100, 32, 1, 128, 16, 0, false}, 300},   // MQA: 3200 packed rows, no split
       {{1, 5, 16, 16, 128, 16, 0, false}, 0},      // empty prefix: o = 0, lse = -inf
   };
   for (const Case& c : cases) {

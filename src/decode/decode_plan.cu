@@ -123,11 +123,12 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
         const int32_t mid = (lo + hi + 1) / 2;
         if (o_indptr[mid] * tiles <= i) lo = mid; else hi = mid - 1;
       }
-      const int32_t chunks = o_indptr[lo + 1] - o_indptr[lo];
+      // Chunk-major: the query tiles of one KV chunk are neighbouring CTAs, so all but the
+      // first read that chunk from L2 (a shared prefix has several tiles per chunk).
       const int32_t local = i - o_indptr[lo] * tiles;
       request = lo;
-      qo_tile = local / chunks;
-      kv_tile = local - qo_tile * chunks;
+      kv_tile = local / tiles;
+      qo_tile = local - kv_tile * tiles;
     }
     args.request_indices[i] = request;
     if (args.qo_tile_indices) args.qo_tile_indices[i] = qo_tile;
