@@ -10,31 +10,12 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "host_util.hpp"
+
+using namespace bfi_test;
 
 namespace {
 
-// True when a CUDA device answers. Valid sizes with fake pointers are only run without a device.
-bool have_gpu() {
-  // A device query through the library: 0 with a device, 5 without; 3 only when that decode head
-  // dim is not built, so try each. When unsure, assume a GPU (never launch on fake pointers).
-  for (int32_t head_dim : {64, 128, 256}) {
-    size_t bytes = 0;
-    const int32_t st =
-        baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, head_dim, 16, 0, &bytes);
-    if (st == 0 || st == 5) return st == 0;
-  }
-  return true;
-}
-
-// Fake, aligned, never-dereferenced addresses: validation must reject before using them.
-void* fake(uintptr_t i) { return reinterpret_cast<void*>(0x100000 + 0x1000 * i); }
-void* offset(const void* p, uintptr_t bytes) {
-  return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) + bytes);
-}
-
-bool message_mentions(const char* word) {
-  return std::string(baracuda_kernels_flashinfer_last_error()).find(word) != std::string::npos;
-}
 
 const char* const kNames[3] = {"f16", "bf16", "f32"};
 

@@ -8,14 +8,14 @@
 #include <string>
 
 #include "harness.hpp"
+#include "host_util.hpp"
+
+using namespace bfi_test;
 
 namespace {
 
 constexpr int32_t kElements = 7;
 
-std::string last_error() { return baracuda_kernels_flashinfer_last_error(); }
-
-bool message_mentions(const char* word) { return last_error().find(word) != std::string::npos; }
 
 using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*, void*,
                           void*, void*, const void*, void*, void*, void*, size_t,
@@ -39,15 +39,6 @@ const CanFn kCan[kElements] = {
     baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_can_implement,
     baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_can_implement};
 
-// True when a CUDA device answers. Host tests never launch on a GPU: calls with valid sizes and
-// fake pointers are only made where no device exists (they must then fail with status 5).
-bool have_gpu() {
-  size_t bytes = 0;
-  return baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, 128, 16, 0, &bytes) == 0;
-}
-
-// Fake, aligned, never-dereferenced device addresses: validation must reject before using them.
-void* fake(uintptr_t i) { return reinterpret_cast<void*>(0x100000 + 0x1000 * i); }
 
 struct Args {
   int32_t batch = 4, page = 16, head_dim = 128, hq = 32, hkv = 8;

@@ -10,27 +10,12 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "host_util.hpp"
+
+using namespace bfi_test;
 
 namespace {
 
-bool have_gpu() {
-  // A device query through the library: 0 with a device, 5 without; 3 only when that decode head
-  // dim is not built, so try each. When unsure, assume a GPU (never launch on fake pointers).
-  for (int32_t head_dim : {64, 128, 256}) {
-    size_t bytes = 0;
-    const int32_t st =
-        baracuda_kernels_flashinfer_paged_decode_get_workspace_size(1, 8, 8, head_dim, 16, 0, &bytes);
-    if (st == 0 || st == 5) return st == 0;
-  }
-  return true;
-}
-void* fake(uintptr_t i) { return reinterpret_cast<void*>(0x100000 + 0x1000 * i); }
-void* offset(const void* p, uintptr_t bytes) {
-  return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(p) + bytes);
-}
-bool message_mentions(const char* word) {
-  return std::string(baracuda_kernels_flashinfer_last_error()).find(word) != std::string::npos;
-}
 
 enum Kind { kInPlace, kStates, kVarlen };
 const char* const kKindNames[3] = {"merge_state_in_place", "merge_states", "merge_states_varlen"};

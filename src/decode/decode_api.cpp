@@ -264,6 +264,14 @@ struct DecodePointers {
   size_t workspace_bytes;
 };
 
+DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePointers& p) {
+  return DecodeProblem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
+                       sm_scale, p.k_data, p.v_data, static_cast<const int32_t*>(p.indices),
+                       static_cast<const int32_t*>(p.indptr),
+                       static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
+                       static_cast<float*>(p.lse)};
+}
+
 // Pointers and scalars of a run (decode and shared prefix alike).
 Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_non_null(fn, "q", p.q));
@@ -350,12 +358,7 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
     }
   }
 
-  DecodeProblem problem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
-                        sm_scale, p.k_data, p.v_data,
-                        static_cast<const int32_t*>(p.indices),
-                        static_cast<const int32_t*>(p.indptr),
-                        static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
-                        static_cast<float*>(p.lse)};
+  const DecodeProblem problem = to_problem(s, sm_scale, p);
   DecodeSchedule schedule{};
   const cudaStream_t cuda_stream = resolve_stream(stream);
   BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
@@ -398,12 +401,7 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
                 "(shared_prefix_decode_get_workspace_size)",
                 fn, p.workspace_bytes, plan.workspace);
   }
-  const DecodeProblem problem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
-                              sm_scale, p.k_data, p.v_data,
-                              static_cast<const int32_t*>(p.indices),
-                              static_cast<const int32_t*>(p.indptr),
-                              static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
-                              static_cast<float*>(p.lse)};
+  const DecodeProblem problem = to_problem(s, sm_scale, p);
   DecodeSchedule schedule{};
   const cudaStream_t cuda_stream = resolve_stream(stream);
   BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
