@@ -39,8 +39,10 @@ T* device_copy(const std::vector<T>& host) {
 
 int main() {
   int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    std::printf("no CUDA device: nothing to run\n");
+  const cudaError_t found = cudaGetDeviceCount(&devices);
+  if (found != cudaSuccess || devices == 0) {
+    std::printf("cpp_decode_step: no CUDA device (%s); this example needs a GPU, nothing was run\n",
+                found != cudaSuccess ? cudaGetErrorString(found) : "0 devices");
     return 0;
   }
   constexpr int32_t B = 2, HQ = 8, HKV = 2, D = 128, P = 16, VOCAB = 1000;
@@ -49,7 +51,7 @@ int main() {
   CUDA_OK(cudaStreamCreate(&cuda_stream));
   auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(cuda_stream);
 
-  // Page table: request b owns pages [b*4, b*4+4) and already holds 20 + b tokens.
+  // Page table: request b uses pages 2b and 2b+1 (of NUM_PAGES) and already holds 20 + b tokens.
   std::vector<int32_t> indices(NUM_PAGES), indptr(B + 1), last_page_len(B);
   for (int i = 0; i < NUM_PAGES; ++i) indices[i] = i;
   for (int b = 0; b <= B; ++b) indptr[b] = b * 2;  // 2 pages used each (room for 32 tokens)

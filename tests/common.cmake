@@ -22,10 +22,13 @@ bfi_add_host_command_test(test_cpp_header_noexcept ${CMAKE_CXX_COMPILER} -std=c+
   -Wall -Wextra -Wshadow -Werror -fno-exceptions -fsyntax-only -I${bfi_include} -x c++
   ${bfi_include}/baracuda/flashinfer.hpp)
 
-# --- The C++ layer (the test replaces the C runs: see the file) -----------------------------
+# --- The C++ layer (the tests replace the C runs: see tests/cpp_fakes.hpp) ------------------
 bfi_add_test(NAME test_cpp_decode SOURCES test_cpp_decode.cpp)
 bfi_add_test(NAME test_cpp_decode_noexcept SOURCES test_cpp_decode.cpp)
 target_compile_options(test_cpp_decode_noexcept PRIVATE -fno-exceptions)
+bfi_add_test(NAME test_cpp_families SOURCES test_cpp_families.cpp)
+bfi_add_test(NAME test_cpp_families_noexcept SOURCES test_cpp_families.cpp)
+target_compile_options(test_cpp_families_noexcept PRIVATE -fno-exceptions)
 
 # --- Exported symbols == abi/exports.txt == the header's declarations -------------------------
 set(bfi_built_families "")

@@ -735,7 +735,8 @@ struct SamplingDesc {
 };
 
 /**
- * Tensors: probs [B, V] f32 (rows sum to 1), output [B] i32 (written), valid [B] u8
+ * Tensors: probs [B, V] f32 (rows sum to 1; 4 * gcd(4, V)-byte aligned), output [B] i32
+ * (written), valid [B] u8
  * (optional, written). Randomness: Philox with `seed` and `offset`; advance offset by
  * offset_step() between calls that must draw fresh numbers.
  */
@@ -783,7 +784,9 @@ class SamplingPlan {
              uint64_t seed, uint64_t offset) const {
     const int64_t b = desc_.batch_size, v = desc_.vocab_size;
     detail::Checker c("SamplingPlan::run");
-    c.tensor<2>("probs", probs, Dtype::f32, {b, v}, {"batch", "vocab"}, 4);
+    // The C samplers load rows as vectors: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0).
+    const std::size_t probs_align = v % 4 == 0 ? 16 : v % 2 == 0 ? 8 : 4;
+    c.tensor<2>("probs", probs, Dtype::f32, {b, v}, {"batch", "vocab"}, probs_align);
     c.tensor<1>("output", output, Dtype::i32, {b}, {"batch"}, 4);
     if (valid) c.tensor<1>("valid", *valid, Dtype::u8, {b}, {"batch"}, 1);
     if (!c.ok()) return c.status();

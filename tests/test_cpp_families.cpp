@@ -1,0 +1,519 @@
+// Host-only tests of the C++ layer (include/baracuda/flashinfer.hpp) for the families besides
+// decode: AppendPlan, MergePlan (in place and N-way) and SamplingPlan (every SamplingKind).
+// Plans are validated by the real C _can_implement (their refusals must be the C library's status
+// and message); every tensor mistake is reported, naming the tensor and dimension, before any
+// launch; a correct call reaches the C run once, with its arguments in ABI order. None of these
+// plans has a workspace (workspace_size() == 0 and run() takes none).
+//
+// Built twice: with exceptions (test_cpp_families) and with -fno-exceptions
+// (test_cpp_families_noexcept). This file defines the C run entry points (see cpp_fakes.hpp).
+#include <baracuda/flashinfer.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "cpp_fakes.hpp"
+#include "harness.hpp"
+
+namespace bfi = baracuda::flashinfer;
+namespace st = bfi::status;
+using bfi_fake::addr;
+using bfi_fake::args;
+using bfi_fake::fake_stream;
+using bfi_fake::reset;
+
+extern "C" {
+#define FAKE_APPEND_DECODE(T)                                                                   \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##T##_run(                         \
+      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,  \
+      void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,           \
+      const void* value, baracuda_flashinfer_stream_t stream) {                                 \
+    return bfi_fake::record("append_decode_" #T, batch_size, page_size, num_heads, head_dim,    \
+                            k_data, v_data, indices, indptr, last_page_len, key, value, stream); \
+  }
+#define FAKE_MERGE(T)                                                                           \
+  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##T##_run(                          \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                   \
+      const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream) {          \
+    return bfi_fake::record("merge_in_place_" #T, seq_len, num_heads, head_dim, v, s, v_other, \
+                            s_other, stream);                                                   \
+  }                                                                                             \
+  int32_t baracuda_kernels_flashinfer_merge_states_##T##_run(                                  \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,             \
+      const void* v, const void* s, void* v_merged, void* s_merged,                             \
+      baracuda_flashinfer_stream_t stream) {                                                    \
+    return bfi_fake::record("merge_states_" #T, num_index_sets, seq_len, num_heads, head_dim,  \
+                            v, s, v_merged, s_merged, stream);                                  \
+  }
+FAKE_APPEND_DECODE(f16)
+FAKE_APPEND_DECODE(bf16)
+FAKE_APPEND_DECODE(f32)
+FAKE_MERGE(f16)
+FAKE_MERGE(bf16)
+FAKE_MERGE(f32)
+
+int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
+    int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, uint64_t offset_val,
+    const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("from_probs", batch, vocab, deterministic, seed_val, offset_val, probs,
+                          output, valid, stream);
+}
+int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_run(
+    int32_t batch, int32_t vocab, int32_t top_k_val, int32_t deterministic, uint64_t seed_val,
+    uint64_t offset_val, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("top_k", batch, vocab, top_k_val, deterministic, seed_val, offset_val,
+                          probs, output, valid, stream);
+}
+#define FAKE_P_SAMPLING(NAME)                                                                   \
+  int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(                               \
+      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,      \
+      uint64_t offset_val, const void* probs, void* output, void* valid,                       \
+      baracuda_flashinfer_stream_t stream) {                                                    \
+    return bfi_fake::record(#NAME, batch, vocab, p_val, deterministic, seed_val, offset_val,   \
+                            probs, output, valid, stream);                                      \
+  }
+FAKE_P_SAMPLING(top_p)
+FAKE_P_SAMPLING(min_p)
+int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
+    int32_t batch, int32_t vocab, int32_t top_k_val, float top_p_val, int32_t deterministic,
+    uint64_t seed_val, uint64_t offset_val, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("top_k_top_p", batch, vocab, top_k_val, top_p_val, deterministic,
+                          seed_val, offset_val, probs, output, valid, stream);
+}
+}  // extern "C"
+
+namespace {
+
+const bfi::Dtype kAttentionDtypes[] = {bfi::Dtype::f16, bfi::Dtype::bf16, bfi::Dtype::f32};
+
+/* ------------------------------------------------------------------------------------------- */
+/* AppendPlan                                                                                   */
+/* ------------------------------------------------------------------------------------------- */
+
+constexpr int32_t B = 4, H = 8, D = 128, P = 16, PAGES = 64;
+
+bfi::AppendDesc append_desc(bfi::Dtype t) { return bfi::AppendDesc{B, H, D, P, t}; }
+
+struct AppendArgs {
+  bfi::TensorView<3> key, value;
+  bfi::TensorView<4> k, v;
+  bfi::TensorView<1> indices, indptr, last;
+  explicit AppendArgs(bfi::Dtype t) {
+    key = bfi::contiguous<3>(addr(0x100000), t, {B, H, D});
+    value = bfi::contiguous<3>(addr(0x200000), t, {B, H, D});
+    k = bfi::contiguous<4>(addr(0x300000), t, {PAGES, H, P, D});
+    v = bfi::contiguous<4>(addr(0x400000), t, {PAGES, H, P, D});
+    indices = bfi::contiguous<1>(addr(0x500000), bfi::Dtype::i32, {PAGES});
+    indptr = bfi::contiguous<1>(addr(0x600000), bfi::Dtype::i32, {B + 1});
+    last = bfi::contiguous<1>(addr(0x700000), bfi::Dtype::i32, {B});
+  }
+};
+
+bfi::Status run_append(const bfi::AppendPlan& p, const AppendArgs& a) {
+  return p.run(fake_stream(), a.key, a.value, a.k, a.v, a.indices, a.indptr, a.last);
+}
+
+int32_t c_append_can(bfi::Dtype t, const bfi::AppendDesc& d) {
+  auto fn = t == bfi::Dtype::bf16  ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement
+            : t == bfi::Dtype::f32 ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement
+                                   : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
+  return fn(d.batch_size, d.page_size, d.num_heads, d.head_dim);
+}
+
+TEST(append_plan_creation_is_the_c_can_implement) {
+  for (bfi::Dtype t : kAttentionDtypes) {
+    bfi::Result<bfi::AppendPlan> ok = bfi::AppendPlan::create(append_desc(t));
+    CHECK_MSG(ok.ok(), "%s: %s", bfi::dtype_name(t), ok.status().to_string().c_str());
+    CHECK(ok.ok() && ok->workspace_size() == 0 && ok->desc().dtype == t);
+    bfi::AppendDesc bad[4] = {append_desc(t), append_desc(t), append_desc(t), append_desc(t)};
+    bad[0].head_dim = 100;
+    bad[1].batch_size = 0;
+    bad[2].num_heads = 0;
+    bad[3].page_size = 0;
+    for (const bfi::AppendDesc& d : bad) {
+      const int32_t c = c_append_can(t, d);
+      EXPECT_SAME_AS_C(bfi::AppendPlan::create(d), c);
+    }
+  }
+  bfi::Result<bfi::AppendPlan> r = bfi::AppendPlan::create(append_desc(bfi::Dtype::i32));
+  CHECK_EQ(r.status().code(), st::kUnsupported);
+  CHECK_MSG(bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"),
+            "%s", r.status().message().c_str());
+}
+
+TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
+  for (bfi::Dtype t : kAttentionDtypes) {
+    const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(t)));
+    const AppendArgs a(t);
+    reset();
+    EXPECT_ONE_CALL(run_append(p, a), std::string("append_decode_") + bfi::dtype_name(t),
+                    args(B, P, H, D, a.k.data, a.v.data, a.indices.data, a.indptr.data,
+                         a.last.data, a.key.data, a.value.data, fake_stream()));
+  }
+}
+
+TEST(append_run_checks_every_tensor_before_the_c_run) {
+  const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(bfi::Dtype::bf16)));
+  const AppendArgs good(bfi::Dtype::bf16);
+  auto run = [&](const AppendArgs& a) { return run_append(p, a); };
+  const std::array<const char*, 3> token = {"batch", "num_heads", "head_dim"};
+  const std::array<const char*, 4> cache = {"num_pages", "num_heads", "page_size", "head_dim"};
+  using bfi_fake::expect_tensor_checked;
+  expect_tensor_checked<3>(good, [](AppendArgs& a) -> auto& { return a.key; }, run, "key", token, 0, 16);
+  expect_tensor_checked<3>(good, [](AppendArgs& a) -> auto& { return a.value; }, run, "value", token, 0, 16);
+  expect_tensor_checked<4>(good, [](AppendArgs& a) -> auto& { return a.k; }, run, "k_cache", cache, 1, 16);
+  expect_tensor_checked<4>(good, [](AppendArgs& a) -> auto& { return a.v; }, run, "v_cache", cache, 1, 16);
+  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.indices; }, run, "kv_indices",
+                           {"nnz_pages"}, 1, 4);
+  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.indptr; }, run, "kv_indptr",
+                           {"batch + 1"}, 0, 4);
+  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.last; }, run,
+                           "kv_last_page_len", {"batch"}, 0, 4);
+  AppendArgs a = good;  // the two caches must have as many pages
+  a.v = bfi::contiguous<4>(a.v.data, a.v.dtype, {PAGES / 2, H, P, D});
+  reset();
+  EXPECT_REJECTED(run(a), st::kInvalidProblem,
+                  "AppendPlan::run: v_cache: dimension 0 (num_pages) is 32, expected 64 (as k_cache)");
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* MergePlan                                                                                    */
+/* ------------------------------------------------------------------------------------------- */
+
+constexpr int32_t SEQ = 5, N = 3;
+
+bfi::MergeDesc merge_desc(bfi::Dtype t, int32_t num_states) {
+  return bfi::MergeDesc{SEQ, H, D, t, num_states};
+}
+
+struct InPlaceArgs {
+  bfi::TensorView<3> v, v_other;
+  bfi::TensorView<2> s, s_other;
+  explicit InPlaceArgs(bfi::Dtype t) {
+    v = bfi::contiguous<3>(addr(0x100000), t, {SEQ, H, D});
+    s = bfi::contiguous<2>(addr(0x200000), bfi::Dtype::f32, {SEQ, H});
+    v_other = bfi::contiguous<3>(addr(0x300000), t, {SEQ, H, D});
+    s_other = bfi::contiguous<2>(addr(0x400000), bfi::Dtype::f32, {SEQ, H});
+  }
+  bfi::Status run(const bfi::MergePlan& p) const {
+    return p.run_in_place(fake_stream(), v, s, v_other, s_other);
+  }
+};
+
+struct StatesArgs {
+  bfi::TensorView<4> v;
+  bfi::TensorView<3> s, v_merged;
+  std::optional<bfi::TensorView<2>> s_merged;
+  explicit StatesArgs(bfi::Dtype t) {
+    v = bfi::contiguous<4>(addr(0x100000), t, {SEQ, N, H, D});
+    s = bfi::contiguous<3>(addr(0x200000), bfi::Dtype::f32, {SEQ, N, H});
+    v_merged = bfi::contiguous<3>(addr(0x300000), t, {SEQ, H, D});
+    s_merged = bfi::contiguous<2>(addr(0x400000), bfi::Dtype::f32, {SEQ, H});
+  }
+  bfi::Status run(const bfi::MergePlan& p) const {
+    return p.run(fake_stream(), v, s, v_merged, s_merged);
+  }
+};
+
+TEST(merge_plan_creation_is_the_c_can_implement) {
+  for (bfi::Dtype t : kAttentionDtypes) {
+    const int e = t == bfi::Dtype::f16 ? 0 : t == bfi::Dtype::bf16 ? 1 : 2;
+    static constexpr int32_t (*kInPlace[])(int32_t, int32_t, int32_t) = {
+        &baracuda_kernels_flashinfer_merge_state_in_place_f16_can_implement,
+        &baracuda_kernels_flashinfer_merge_state_in_place_bf16_can_implement,
+        &baracuda_kernels_flashinfer_merge_state_in_place_f32_can_implement};
+    static constexpr int32_t (*kStates[])(int32_t, int32_t, int32_t, int32_t) = {
+        &baracuda_kernels_flashinfer_merge_states_f16_can_implement,
+        &baracuda_kernels_flashinfer_merge_states_bf16_can_implement,
+        &baracuda_kernels_flashinfer_merge_states_f32_can_implement};
+    for (int32_t n : {0, N}) {
+      bfi::Result<bfi::MergePlan> ok = bfi::MergePlan::create(merge_desc(t, n));
+      CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "%s, %d states: %s", bfi::dtype_name(t), n,
+                ok.status().to_string().c_str());
+      bfi::MergeDesc bad[3] = {merge_desc(t, n), merge_desc(t, n), merge_desc(t, n)};
+      bad[0].head_dim = 100;
+      bad[1].seq_len = -1;
+      bad[2].num_heads = 0;
+      for (const bfi::MergeDesc& d : bad) {
+        const int32_t c = n == 0 ? kInPlace[e](d.seq_len, d.num_heads, d.head_dim)
+                                 : kStates[e](d.num_states, d.seq_len, d.num_heads, d.head_dim);
+        EXPECT_SAME_AS_C(bfi::MergePlan::create(d), c);
+      }
+    }
+    const bfi::MergeDesc neg = merge_desc(t, -2);
+    const int32_t c = kStates[e](-2, SEQ, H, D);
+    EXPECT_SAME_AS_C(bfi::MergePlan::create(neg), c);
+  }
+  bfi::Result<bfi::MergePlan> r = bfi::MergePlan::create(merge_desc(bfi::Dtype::u8, 0));
+  CHECK_EQ(r.status().code(), st::kUnsupported);
+  CHECK_MSG(bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"),
+            "%s", r.status().message().c_str());
+}
+
+TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
+  for (bfi::Dtype t : kAttentionDtypes) {
+    const std::string dt = bfi::dtype_name(t);
+    const bfi::MergePlan in_place = bfi::check(bfi::MergePlan::create(merge_desc(t, 0)));
+    const InPlaceArgs a(t);
+    reset();
+    EXPECT_ONE_CALL(a.run(in_place), "merge_in_place_" + dt,
+                    args(SEQ, H, D, a.v.data, a.s.data, a.v_other.data, a.s_other.data,
+                         fake_stream()));
+    const bfi::MergePlan states = bfi::check(bfi::MergePlan::create(merge_desc(t, N)));
+    StatesArgs b(t);
+    reset();
+    EXPECT_ONE_CALL(b.run(states), "merge_states_" + dt,
+                    args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, b.s_merged->data,
+                         fake_stream()));
+    b.s_merged = std::nullopt;  // optional: NULL, not written
+    reset();
+    EXPECT_ONE_CALL(b.run(states), "merge_states_" + dt,
+                    args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, nullptr, fake_stream()));
+  }
+}
+
+TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
+  const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f16, 0)));
+  const InPlaceArgs good(bfi::Dtype::f16);
+  auto run = [&](const InPlaceArgs& a) { return a.run(p); };
+  const std::array<const char*, 3> o = {"seq_len", "num_heads", "head_dim"};
+  const std::array<const char*, 2> lse = {"seq_len", "num_heads"};
+  using bfi_fake::expect_tensor_checked;
+  expect_tensor_checked<3>(good, [](InPlaceArgs& a) -> auto& { return a.v; }, run, "v", o, 0, 16);
+  expect_tensor_checked<2>(good, [](InPlaceArgs& a) -> auto& { return a.s; }, run, "s", lse, 0, 4);
+  expect_tensor_checked<3>(good, [](InPlaceArgs& a) -> auto& { return a.v_other; }, run, "v_other", o, 0, 16);
+  expect_tensor_checked<2>(good, [](InPlaceArgs& a) -> auto& { return a.s_other; }, run, "s_other", lse, 0, 4);
+  // The N-way entry point refuses an in-place plan.
+  reset();
+  EXPECT_REJECTED(StatesArgs(bfi::Dtype::f16).run(p), st::kInvalidProblem,
+                  "MergePlan::run: the plan merges in place: use run_in_place()");
+}
+
+TEST(merge_states_run_checks_every_tensor_before_the_c_run) {
+  const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f32, N)));
+  const StatesArgs good(bfi::Dtype::f32);
+  auto run = [&](const StatesArgs& a) { return a.run(p); };
+  using bfi_fake::expect_tensor_checked;
+  expect_tensor_checked<4>(good, [](StatesArgs& a) -> auto& { return a.v; }, run, "v",
+                           {"seq_len", "num_states", "num_heads", "head_dim"}, 0, 16);
+  expect_tensor_checked<3>(good, [](StatesArgs& a) -> auto& { return a.s; }, run, "s",
+                           {"seq_len", "num_states", "num_heads"}, 0, 4);
+  expect_tensor_checked<3>(good, [](StatesArgs& a) -> auto& { return a.v_merged; }, run,
+                           "v_merged", {"seq_len", "num_heads", "head_dim"}, 0, 16);
+  expect_tensor_checked<2>(good, [](StatesArgs& a) -> auto& { return *a.s_merged; }, run,
+                           "s_merged", {"seq_len", "num_heads"}, 0, 4);
+  // The in-place entry point refuses an N-way plan.
+  reset();
+  EXPECT_REJECTED(InPlaceArgs(bfi::Dtype::f32).run(p), st::kInvalidProblem,
+                  "MergePlan::run_in_place: the plan merges 3 states: use run()");
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* SamplingPlan                                                                                 */
+/* ------------------------------------------------------------------------------------------- */
+
+constexpr int32_t V = 1000;
+constexpr uint64_t SEED = 42, OFFSET = 512;
+
+const bfi::SamplingKind kKinds[] = {bfi::SamplingKind::from_probs, bfi::SamplingKind::top_k,
+                                    bfi::SamplingKind::top_p, bfi::SamplingKind::min_p,
+                                    bfi::SamplingKind::top_k_top_p};
+
+bfi::SamplingDesc sampling_desc(bfi::SamplingKind kind, int32_t vocab = V) {
+  return bfi::SamplingDesc{B, vocab, kind, /*top_k=*/50, /*top_p=*/0.9f, /*min_p=*/0.05f,
+                           /*deterministic=*/true};
+}
+
+// What the C _can_implement of the descriptor's kind answers.
+int32_t c_sampling_can(const bfi::SamplingDesc& d) {
+  switch (d.kind) {
+    case bfi::SamplingKind::from_probs:
+      return baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(d.batch_size,
+                                                                               d.vocab_size);
+    case bfi::SamplingKind::top_k:
+      return baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(d.batch_size,
+                                                                          d.vocab_size, d.top_k);
+    case bfi::SamplingKind::top_p:
+      return baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(d.batch_size,
+                                                                          d.vocab_size, d.top_p);
+    case bfi::SamplingKind::min_p:
+      return baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(d.batch_size,
+                                                                          d.vocab_size, d.min_p);
+    case bfi::SamplingKind::top_k_top_p:
+      return baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(
+          d.batch_size, d.vocab_size, d.top_k, d.top_p);
+  }
+  return -1;
+}
+
+struct SamplingArgs {
+  bfi::TensorView<2> probs;
+  bfi::TensorView<1> output;
+  std::optional<bfi::TensorView<1>> valid;
+  explicit SamplingArgs(int32_t vocab = V) {
+    probs = bfi::contiguous<2>(addr(0x100000), bfi::Dtype::f32, {B, vocab});
+    output = bfi::contiguous<1>(addr(0x200000), bfi::Dtype::i32, {B});
+    valid = bfi::contiguous<1>(addr(0x300000), bfi::Dtype::u8, {B});
+  }
+  bfi::Status run(const bfi::SamplingPlan& p) const {
+    return p.run(fake_stream(), probs, output, valid, SEED, OFFSET);
+  }
+};
+
+TEST(sampling_plan_creation_is_the_c_can_implement) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (bfi::SamplingKind kind : kKinds) {
+    bfi::Result<bfi::SamplingPlan> ok = bfi::SamplingPlan::create(sampling_desc(kind));
+    CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "kind %d: %s", static_cast<int>(kind),
+              ok.status().to_string().c_str());
+    std::vector<bfi::SamplingDesc> bad(2, sampling_desc(kind));
+    bad[0].batch_size = 0;
+    bad[1].vocab_size = 0;
+    if (kind == bfi::SamplingKind::top_k || kind == bfi::SamplingKind::top_k_top_p) {
+      bad.push_back(sampling_desc(kind));
+      bad.back().top_k = 0;
+    }
+    if (kind == bfi::SamplingKind::top_p || kind == bfi::SamplingKind::top_k_top_p) {
+      for (float p : {0.0f, 1.5f, nan}) {
+        bad.push_back(sampling_desc(kind));
+        bad.back().top_p = p;
+      }
+    }
+    if (kind == bfi::SamplingKind::min_p) {
+      for (float p : {0.0f, 1.5f, nan}) {
+        bad.push_back(sampling_desc(kind));
+        bad.back().min_p = p;
+      }
+    }
+    for (const bfi::SamplingDesc& d : bad) {
+      const int32_t c = c_sampling_can(d);
+      EXPECT_SAME_AS_C(bfi::SamplingPlan::create(d), c);
+    }
+  }
+  bfi::SamplingDesc unknown = sampling_desc(bfi::SamplingKind::from_probs);
+  unknown.kind = static_cast<bfi::SamplingKind>(99);
+  bfi::Result<bfi::SamplingPlan> r = bfi::SamplingPlan::create(unknown);
+  CHECK_EQ(r.status().code(), st::kInvalidProblem);
+  CHECK_MSG(bfi_fake::contains(r.status().message(), "unknown SamplingKind"), "%s",
+            r.status().message().c_str());
+}
+
+TEST(sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
+  for (bfi::SamplingKind kind : kKinds) {
+    for (bool deterministic : {true, false}) {
+      bfi::SamplingDesc d = sampling_desc(kind);
+      d.deterministic = deterministic;
+      const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
+      SamplingArgs a;
+      const int32_t det = deterministic ? 1 : 0;
+      const void *probs = a.probs.data, *out = a.output.data, *valid = a.valid->data;
+      const auto s = fake_stream();
+      for (int with_valid = 1; with_valid >= 0; --with_valid) {
+        if (!with_valid) {  // optional: NULL, not written
+          a.valid = std::nullopt;
+          valid = nullptr;
+        }
+        reset();
+        const bfi::Status r = a.run(p);
+        switch (kind) {
+          case bfi::SamplingKind::from_probs:
+            EXPECT_ONE_CALL(r, "from_probs", args(B, V, det, SEED, OFFSET, probs, out, valid, s));
+            break;
+          case bfi::SamplingKind::top_k:
+            EXPECT_ONE_CALL(r, "top_k", args(B, V, 50, det, SEED, OFFSET, probs, out, valid, s));
+            break;
+          case bfi::SamplingKind::top_p:
+            EXPECT_ONE_CALL(r, "top_p", args(B, V, 0.9f, det, SEED, OFFSET, probs, out, valid, s));
+            break;
+          case bfi::SamplingKind::min_p:
+            EXPECT_ONE_CALL(r, "min_p", args(B, V, 0.05f, det, SEED, OFFSET, probs, out, valid, s));
+            break;
+          case bfi::SamplingKind::top_k_top_p:
+            EXPECT_ONE_CALL(r, "top_k_top_p",
+                            args(B, V, 50, 0.9f, det, SEED, OFFSET, probs, out, valid, s));
+            break;
+        }
+      }
+    }
+    const bool single = kind == bfi::SamplingKind::from_probs || kind == bfi::SamplingKind::min_p;
+    CHECK_EQ(bfi::check(bfi::SamplingPlan::create(sampling_desc(kind))).offset_step(),
+             single ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
+                    : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION);
+  }
+}
+
+TEST(sampling_run_checks_every_tensor_before_the_c_run) {
+  for (bfi::SamplingKind kind : kKinds) {
+    const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(sampling_desc(kind)));
+    const SamplingArgs good;
+    auto run = [&](const SamplingArgs& a) { return a.run(p); };
+    using bfi_fake::expect_tensor_checked;
+    expect_tensor_checked<2>(good, [](SamplingArgs& a) -> auto& { return a.probs; }, run, "probs",
+                             {"batch", "vocab"}, 0, 16);
+    expect_tensor_checked<1>(good, [](SamplingArgs& a) -> auto& { return a.output; }, run,
+                             "output", {"batch"}, 0, 4);
+    expect_tensor_checked<1>(good, [](SamplingArgs& a) -> auto& { return *a.valid; }, run,
+                             "valid", {"batch"}, 0, 1);
+  }
+}
+
+// The C samplers need probs aligned to 4 * gcd(4, vocab) bytes; the layer checks the same.
+TEST(sampling_probs_alignment_follows_the_vocab) {
+  const struct {
+    int32_t vocab;
+    std::size_t align;
+  } cases[] = {{1000, 16}, {1002, 8}, {1001, 4}};
+  for (const auto& c : cases) {
+    const bfi::SamplingPlan p =
+        bfi::check(bfi::SamplingPlan::create(sampling_desc(bfi::SamplingKind::top_p, c.vocab)));
+    SamplingArgs a(c.vocab);
+    a.probs.data = addr(0x100000 + c.align);  // aligned enough
+    reset();
+    const bfi::Status s = a.run(p);
+    CHECK_MSG(s.ok() && bfi_fake::calls().count == 1, "vocab %d: %s", c.vocab,
+              s.to_string().c_str());
+    if (c.align > 4) {
+      a.probs.data = addr(0x100000 + c.align / 2);
+      char msg[96];
+      std::snprintf(msg, sizeof(msg), "probs: data %p is not %zu-byte aligned", a.probs.data,
+                    c.align);
+      reset();
+      EXPECT_REJECTED(a.run(p), st::kMisalignedOperand, msg);
+    }
+  }
+}
+
+#if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
+TEST(check_throws_the_family_error) {
+  const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::bf16, 0)));
+  InPlaceArgs a(bfi::Dtype::bf16);
+  a.s.dtype = bfi::Dtype::bf16;
+  bool thrown = false;
+  reset();
+  try {
+    bfi::check(a.run(p));
+  } catch (const bfi::Error& e) {
+    thrown = e.code() == st::kInvalidProblem &&
+             bfi_fake::contains(e.what(), "invalid problem: MergePlan::run_in_place: s: dtype is bf16");
+  }
+  CHECK(thrown && bfi_fake::calls().count == 0);
+  bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::top_k);
+  d.top_k = 0;
+  thrown = false;
+  try {
+    bfi::SamplingPlan bad = bfi::check(bfi::SamplingPlan::create(d));
+    (void)bad;
+  } catch (const bfi::Error& e) {
+    thrown = e.code() != st::kSuccess;
+  }
+  CHECK(thrown);
+}
+#else
+TEST(built_without_exceptions) { CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS); }
+#endif
+
+}  // namespace
+
+TEST_MAIN()
