@@ -229,24 +229,26 @@ TEST(can_implement_agrees_with_run_over_a_sweep) {
 }
 
 TEST(run_with_flags_are_checked) {
+  constexpr int32_t kBuilt[] = {BFI_TEST_HEAD_DIMS};  // whatever this build compiled
+  const int32_t built = kBuilt[0];
   const auto can = [](int32_t element, int32_t flags, int32_t d) {
     return baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(element, flags, 4, 16, d, 32, 8);
   };
-  CHECK_EQ(can(0, 0, 128), 0);
-  CHECK_EQ(can(1, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 128), 0);
-  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, 64), 0);
-  CHECK_EQ(can(2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 128), 3);  // f32: CUDA cores only
+  CHECK_EQ(can(0, 0, built), 0);
+  CHECK_EQ(can(1, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 0);
+  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, built), 0);
+  CHECK_EQ(can(2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // f32: CUDA cores only
   CHECK(message_mentions("tensor-core"));
-  CHECK_EQ(can(3, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 128), 3);  // fp8 KV: CUDA cores only
-  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES, 128), 2);
+  CHECK_EQ(can(3, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // fp8 KV: CUDA cores only
+  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES, built), 2);
   CHECK(message_mentions("both"));
-  CHECK_EQ(can(0, 64, 128), 2);
+  CHECK_EQ(can(0, 64, built), 2);
   CHECK(message_mentions("unknown bits"));
   CHECK_EQ(can(0, 0, 96), 3);
   CHECK_EQ(can(7, 0, 128), 2);
   // run_with refuses the same way before touching anything.
   const int32_t st = baracuda_kernels_flashinfer_paged_decode_run_with(
-      2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 4, 16, 128, 32, 8, 0.1f, fake(1), fake(2), fake(3),
+      2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 4, 16, built, 32, 8, 0.1f, fake(1), fake(2), fake(3),
       fake(4), fake(5), fake(6), fake(7), fake(8), nullptr, 0, nullptr);
   CHECK_EQ(st, 3);
   CHECK(message_mentions("baracuda_kernels_flashinfer_paged_decode_run_with"));

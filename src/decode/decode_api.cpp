@@ -97,6 +97,7 @@ enum class Path { kCudaCores, kTensorCores };
 struct Plan {
   Path path;
   bool split;
+  bool single_request;   // CUDA cores, batch 1: no planner, no work-item arrays
   int32_t requests;      // requests in the page table (the batch; 1 for a shared prefix)
   int32_t qo_len;        // query rows per request (1; the batch for a shared prefix)
   int32_t padded_items, qo_tiles, min_chunk_pages;
@@ -117,6 +118,12 @@ void lay_out(const DecodeShape& s, Plan* plan) {
     offset = align_up(offset + bytes);
     return at;
   };
+  if (plan->single_request) {  // partial states only
+    plan->tmp_o = take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
+    plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
+    plan->workspace = offset;
+    return;
+  }
   plan->request_indices = take(padded * sizeof(int32_t));
   plan->qo_tile_indices = tc ? take(padded * sizeof(int32_t)) : 0;
   plan->kv_tile_indices = take(padded * sizeof(int32_t));
@@ -151,6 +158,7 @@ Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant
   const int64_t split_below = std::min<int64_t>(max_ctas, kSplitBelowCtasPerSm * r.sm_count);
   if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
   plan->split = true;
+  plan->single_request = s.batch_size == 1;
   plan->padded_items = static_cast<int32_t>(max_ctas / virtual_heads);  // > batch_size
   plan->partial_rows = static_cast<size_t>(plan->padded_items);
   plan->min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
@@ -202,11 +210,17 @@ Status enqueue_plan(const Plan& plan, const DecodeProblem& problem, void* worksp
                     cudaStream_t stream, DecodeSchedule* schedule) {
   *schedule = DecodeSchedule{};
   schedule->split = plan.split;
+  schedule->single_request = plan.single_request;
   schedule->padded_items = plan.padded_items;
   schedule->qo_tiles = plan.qo_tiles;
   schedule->qo_len = plan.qo_len;
   if (plan.workspace == 0) return kSuccess;
   char* ws = static_cast<char*>(workspace);
+  if (plan.single_request) {  // the decode kernel derives its chunks itself
+    schedule->tmp_o = ws + plan.tmp_o;
+    schedule->tmp_lse = reinterpret_cast<float*>(ws + plan.tmp_lse);
+    return kSuccess;
+  }
   const bool tc = plan.path == Path::kTensorCores;
   const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
   schedule->request_indices = at(plan.request_indices);

@@ -17,24 +17,31 @@ namespace baracuda::flashinfer::decode {
 namespace fi = ::flashinfer;
 
 // The kernel reads `params.request_indices[bx]`, `params.kv_tile_indices[bx]` and
-// `*params.kv_chunk_size_ptr` unconditionally. Without split-KV these are the identity, zero and
-// "unused": these accessors answer that without a workspace and without an init kernel, so the
-// no-split path is one launch and needs no workspace at all.
-struct IndexOrIdentity {
+// `*params.kv_chunk_size_ptr` unconditionally. These accessors read the planner's arrays when it
+// ran, and otherwise answer without a workspace and without an init kernel:
+//   no split:              request = bx, tile = 0, chunk unused;
+//   one request, split:    request = 0, tile = bx, chunk = ceil(kv_len / grid) (no planner).
+struct WorkIndex {
   const int32_t* ptr;
+  bool identity;  // without ptr: i (true) or 0 (false)
   __device__ __forceinline__ int32_t operator[](uint32_t i) const {
-    return ptr != nullptr ? ptr[i] : static_cast<int32_t>(i);
+    return ptr != nullptr ? ptr[i] : (identity ? static_cast<int32_t>(i) : 0);
   }
 };
-struct IndexOrZero {
-  const int32_t* ptr;
-  __device__ __forceinline__ int32_t operator[](uint32_t i) const {
-    return ptr != nullptr ? ptr[i] : 0;
+struct ChunkTokens {
+  const int32_t* ptr;             // the planner's chunk size, or NULL
+  const int32_t* indptr;          // one request without planner: its page table ...
+  const int32_t* last_page_len;
+  uint32_t page_size;
+  uint32_t num_chunks;            // ... split into this many chunks (0: no split)
+  __device__ __forceinline__ int32_t operator*() const {
+    if (ptr != nullptr) return *ptr;
+    if (num_chunks == 0) return 0;
+    const int32_t pages = indptr[1] - indptr[0];
+    const uint32_t kv_len = pages == 0 ? 0 : (pages - 1) * page_size + last_page_len[0];
+    const uint32_t chunk = (kv_len + num_chunks - 1) / num_chunks;
+    return static_cast<int32_t>(chunk < kMinSingleRequestChunk ? kMinSingleRequestChunk : chunk);
   }
-};
-struct ValueOrZero {
-  const int32_t* ptr;
-  __device__ __forceinline__ int32_t operator*() const { return ptr != nullptr ? *ptr : 0; }
 };
 
 // FlashInfer's kernel addresses K/V with its block's kv-head index. We launch one "virtual" KV
@@ -79,10 +86,10 @@ struct DecodeParams {
   float sm_scale;
   float rope_rcp_scale;
   float rope_rcp_theta;
-  IndexOrIdentity request_indices;
-  IndexOrZero kv_tile_indices;
+  WorkIndex request_indices;
+  WorkIndex kv_tile_indices;
   int32_t* o_indptr;
-  ValueOrZero kv_chunk_size_ptr;
+  ChunkTokens kv_chunk_size_ptr;
   bool* block_valid_mask;
   bool partition_kv;
 
@@ -160,10 +167,10 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
   if (!s.split) {
     params.o = static_cast<DTypeQ*>(p.o);
     params.padded_batch_size = static_cast<uint32_t>(p.batch_size);
-    params.request_indices = IndexOrIdentity{nullptr};
-    params.kv_tile_indices = IndexOrZero{nullptr};
+    params.request_indices = WorkIndex{nullptr, /*identity=*/true};
+    params.kv_tile_indices = WorkIndex{nullptr, /*identity=*/false};
     params.o_indptr = nullptr;
-    params.kv_chunk_size_ptr = ValueOrZero{nullptr};
+    params.kv_chunk_size_ptr = ChunkTokens{};
     params.block_valid_mask = nullptr;
     params.partition_kv = false;
     void* args[] = {&params};
@@ -175,11 +182,21 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
   params.o = static_cast<DTypeQ*>(s.tmp_o);
   params.lse = s.tmp_lse;
   params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
-  params.request_indices = IndexOrIdentity{s.request_indices};
-  params.kv_tile_indices = IndexOrZero{s.kv_tile_indices};
+  if (s.single_request) {
+    // Chunk bx of request 0, chunk size from its length on the device: no planner launch.
+    params.request_indices = WorkIndex{nullptr, /*identity=*/false};
+    params.kv_tile_indices = WorkIndex{nullptr, /*identity=*/true};
+    params.kv_chunk_size_ptr = ChunkTokens{nullptr, p.indptr, p.last_page_len,
+                                           static_cast<uint32_t>(p.page_size),
+                                           static_cast<uint32_t>(s.padded_items)};
+    params.block_valid_mask = nullptr;
+  } else {
+    params.request_indices = WorkIndex{s.request_indices, true};
+    params.kv_tile_indices = WorkIndex{s.kv_tile_indices, false};
+    params.kv_chunk_size_ptr = ChunkTokens{s.kv_chunk_tokens, nullptr, nullptr, 0, 0};
+    params.block_valid_mask = s.block_valid_mask;
+  }
   params.o_indptr = s.o_indptr;
-  params.kv_chunk_size_ptr = ValueOrZero{s.kv_chunk_tokens};
-  params.block_valid_mask = s.block_valid_mask;
   params.partition_kv = true;
   {
     void* args[] = {&params};
@@ -187,6 +204,13 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
                                        dim3(static_cast<uint32_t>(s.padded_items), virtual_heads),
                                        block, args, T::kSmem, stream);
     if (err != cudaSuccess) return err;
+  }
+  if (s.single_request) {
+    // Partial states are [1, padded_items, Hq, D]: a stacked merge (chunks past the end of the
+    // sequence are empty states: o = 0, lse = -inf).
+    const merge::MergeProblem combine{s.padded_items, 1, p.num_qo_heads, s.tmp_o, s.tmp_lse,
+                                      nullptr, nullptr, nullptr, p.o, p.lse};
+    return merge::launch_stacked<DTypeQ, HEAD_DIM>(combine, stream);
   }
   // Combine the partial states: request b merges work items o_indptr[b] .. o_indptr[b+1]-1
   // (none for an empty request: o = 0, lse = -inf).

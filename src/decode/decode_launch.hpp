@@ -28,6 +28,7 @@ struct DecodeProblem {
 // workspace). The CUDA-core path without split needs none of it (all pointers NULL).
 struct DecodeSchedule {
   bool split;
+  bool single_request;   // CUDA cores, batch 1, split: chunks from the length, no planner
   int32_t padded_items;  // grid.x of the kernel when planned
   int32_t qo_tiles;      // query tiles per request (tensor-core path; 1 on CUDA cores)
   int32_t* request_indices;
@@ -69,6 +70,9 @@ struct DecodeVariant {
   KernelInfo decode;
   cudaError_t (*launch)(const DecodeProblem&, const DecodeSchedule&, cudaStream_t);
 };
+
+// Smallest chunk (tokens) of a single request split without the planner (CUDA cores).
+constexpr uint32_t kMinSingleRequestChunk = 128;
 
 // Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2
 // tile for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
