@@ -20,7 +20,8 @@ namespace fi = ::flashinfer;
 // `*params.kv_chunk_size_ptr` unconditionally. These accessors read the planner's arrays when it
 // ran, and otherwise answer without a workspace and without an init kernel:
 //   no split:              request = bx, tile = 0, chunk unused;
-//   one request, split:    request = 0, tile = bx, chunk = ceil(kv_len / grid) (no planner).
+//   one request, split:    request = 0, tile = bx, chunk = max(ceil(kv_len / grid), 128) for
+//                          CTAs that start inside the sequence, 0 past its end (no planner).
 struct WorkIndex {
   const int32_t* ptr;
   bool identity;  // without ptr: i (true) or 0 (false)
@@ -39,8 +40,12 @@ struct ChunkTokens {
     if (num_chunks == 0) return 0;
     const int32_t pages = indptr[1] - indptr[0];
     const uint32_t kv_len = pages == 0 ? 0 : (pages - 1) * page_size + last_page_len[0];
-    const uint32_t chunk = (kv_len + num_chunks - 1) / num_chunks;
-    return static_cast<int32_t>(chunk < kMinSingleRequestChunk ? kMinSingleRequestChunk : chunk);
+    uint32_t chunk = (kv_len + num_chunks - 1) / num_chunks;
+    chunk = chunk < kMinSingleRequestChunk ? kMinSingleRequestChunk : chunk;
+    // The kernel computes its range as [bx * chunk, min((bx + 1) * chunk, kv_len)): a CTA whose
+    // start lies past the end gets chunk 0 (an empty range, an empty partial state) rather than
+    // an unsigned underflow.
+    return blockIdx.x * chunk < kv_len ? static_cast<int32_t>(chunk) : 0;
   }
 };
 
