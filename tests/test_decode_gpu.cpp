@@ -153,8 +153,11 @@ TEST(lse_may_be_null) {
 
 // One capture, replayed after the lengths and page tables change in place: the device-side
 // planner must re-split on every replay.
-TEST(cuda_graph_replay_with_changing_lengths_equals_eager) {
-  Shape s{1, 4, 32, 8, 128, 16, 6000, false};
+namespace {
+
+// Batch 4, group 4 (tensor cores, planner) and batch 1, group 2 (CUDA cores, single-request split
+// without planner).
+void graph_replay_case(const Shape& s) {
   PagedProblem p = make_problem(s);
   // Fix the page-table buffer sizes at the maximum so new tables fit the captured addresses.
   const int32_t max_pages_per_req = (s.max_len + s.page - 1) / s.page;
@@ -205,6 +208,13 @@ TEST(cuda_graph_replay_with_changing_lengths_equals_eager) {
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
   cudaStreamDestroy(stream);
+}
+
+}  // namespace
+
+TEST(cuda_graph_replay_with_changing_lengths_equals_eager) {
+  graph_replay_case({1, 4, 32, 8, 128, 16, 6000, false});
+  graph_replay_case({0, 1, 16, 8, 128, 16, 9000, false});
 }
 
 int main(int argc, char** argv) {
