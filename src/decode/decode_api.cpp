@@ -200,8 +200,10 @@ Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split,
 // large, CUDA cores otherwise.
 bool prefer_tensor_cores(const DecodeShape& s) {
   static const int32_t min_group = env_int("BFI_DECODE_TC_MIN_GROUP", kTensorCoreMinGroup);
-  return find_tensor_core_variant(s.element, s.head_dim) != nullptr &&
-         s.num_qo_heads / s.num_kv_heads >= min_group;
+  const int32_t group = s.num_qo_heads / s.num_kv_heads;
+  // Batch 1 splits on CUDA cores without the planner (one launch fewer), which wins up to group 4.
+  if (s.batch_size == 1 && group <= kTensorCoreMinGroup) return false;
+  return find_tensor_core_variant(s.element, s.head_dim) != nullptr && group >= min_group;
 }
 
 // Points `schedule` into the workspace and enqueues the planner (nothing when the plan needs no

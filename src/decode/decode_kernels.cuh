@@ -20,7 +20,7 @@ namespace fi = ::flashinfer;
 // `*params.kv_chunk_size_ptr` unconditionally. These accessors read the planner's arrays when it
 // ran, and otherwise answer without a workspace and without an init kernel:
 //   no split:              request = bx, tile = 0, chunk unused;
-//   one request, split:    request = 0, tile = bx, chunk = max(ceil(kv_len / grid), 128) for
+//   one request, split:    request = 0, tile = bx, chunk = max(ceil(kv_len / grid), 32) for
 //                          CTAs that start inside the sequence, 0 past its end (no planner).
 struct WorkIndex {
   const int32_t* ptr;

@@ -72,7 +72,7 @@ struct DecodeVariant {
 };
 
 // Smallest chunk (tokens) of a single request split without the planner (CUDA cores).
-constexpr uint32_t kMinSingleRequestChunk = 128;
+constexpr uint32_t kMinSingleRequestChunk = 32;
 
 // Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2
 // tile for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
