@@ -24,21 +24,10 @@
 #include <numeric>
 #include <string>
 
+#include "decode_symbols.hpp"
 #include "gpu_util.hpp"
 
 namespace bfi_test {
-
-using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*, void*,
-                          void*, void*, const void*, void*, void*, void*, size_t,
-                          baracuda_flashinfer_stream_t);
-inline const RunFn kRun[7] = {baracuda_kernels_flashinfer_paged_decode_f16_run,
-                       baracuda_kernels_flashinfer_paged_decode_bf16_run,
-                       baracuda_kernels_flashinfer_paged_decode_f32_run,
-                       baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run,
-                       baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run,
-                       baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run,
-                       baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run};
-inline const char* const kNames[7] = {"f16", "bf16", "f32", "f16_e4m3", "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
 
 inline int32_t qo_element(int32_t element) { return element <= 2 ? element : (element <= 4 ? 0 : 1); }
 inline int fp8_kind(int32_t element) { return element <= 2 ? -1 : (element - 3) % 2; }
@@ -215,7 +204,7 @@ inline int32_t run_decode(const PagedProblem& p, float sm_scale, Outputs* out, W
         p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr,
         ws_bytes ? workspace->ptr : nullptr, ws_bytes, reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
   }
-  return kRun[s.element](s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
+  return kDecodeRun[s.element](s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
                          p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr,
                          out->lse.ptr, ws_bytes ? workspace->ptr : nullptr, ws_bytes,
                          reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
@@ -248,7 +237,7 @@ inline double compare(const PagedProblem& p, const Outputs& out, const std::vect
   CHECK_MSG(max_err <= tol && max_lse_err <= lse_tolerance(s.element) && bad_lse == 0,
             "%s %s B=%d Hq=%d Hkv=%d D=%d P=%d: max|o-ref|=%.3g (tol %.3g) max lse rel err=%.3g, "
             "%zu empty rows without lse=-inf",
-            label, kNames[s.element], s.batch, s.hq, s.hkv, s.head_dim, s.page, max_err, tol,
+            label, kDecodeElementNames[s.element], s.batch, s.hq, s.hkv, s.head_dim, s.page, max_err, tol,
             max_lse_err, bad_lse);
   return max_err;
 }

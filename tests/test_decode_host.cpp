@@ -8,36 +8,16 @@
 #include <string>
 
 #include "harness.hpp"
+#include "decode_symbols.hpp"
 #include "host_util.hpp"
 
 using namespace bfi_test;
 
 namespace {
 
-constexpr int32_t kElements = 7;
-
-
-using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*, void*,
-                          void*, void*, const void*, void*, void*, void*, size_t,
-                          baracuda_flashinfer_stream_t);
-using CanFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float);
-
-const RunFn kRun[kElements] = {
-    baracuda_kernels_flashinfer_paged_decode_f16_run,
-    baracuda_kernels_flashinfer_paged_decode_bf16_run,
-    baracuda_kernels_flashinfer_paged_decode_f32_run,
-    baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run,
-    baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run,
-    baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run,
-    baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run};
-const CanFn kCan[kElements] = {
-    baracuda_kernels_flashinfer_paged_decode_f16_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_bf16_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_f32_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_f16_e4m3_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_f16_e5m2_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_can_implement,
-    baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_can_implement};
+constexpr int32_t kElements = kDecodeElements;
+const auto& kRun = kDecodeRun;
+const auto& kCan = kDecodeCan;
 
 
 struct Args {

@@ -18,4 +18,5 @@ ninja -C build-dev -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAIL
 echo "build: $(( $(date +%s) - start )) s"
 (cd build-dev && ctest --output-on-failure --timeout 300 2>&1) | tee "$OUT/ctest.log" | tail -40
 ./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
+./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
 ./build-dev/bench/bfi_bench --json "$OUT/bench.json" "$@" 2>&1 | tee "$OUT/bench.log"
