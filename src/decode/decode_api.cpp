@@ -259,7 +259,7 @@ size_t legacy_workspace_bytes(int32_t batch_size) {
   return batch_size <= 0 ? 0 : (3 * size_t(batch_size) + 2) * sizeof(int32_t);
 }
 
-// Enough workspace for every path `flags` allows.
+// Enough workspace for both paths (CUDA cores and, where built, tensor cores) on this device.
 Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const DecodeVariant* v = nullptr;
