@@ -1,7 +1,8 @@
 // Sort-free sampling vs the sort-based pipeline a framework user writes, same run and card:
 // vocab 128256, batch {1, 32, 128, 512}, top-k 50 + top-p 0.9 on f32 probabilities
 // (softmax of N(0, 3^2) logits). Sort-free: top_k_top_p_sampling_f32_ex with a device offset
-// (graph-replayable). Baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
+// (graph-replayable), on the threshold kernel (sm_90) and, for comparison, on FlashInfer's
+// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
 // (prob, index) per row, cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as
 // torch code masks sorted probs), a second cumsum of the masked row and a multinomial draw
 // (binary search of u * total), all temp storage allocated outside the timing.
@@ -13,6 +14,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -165,9 +167,12 @@ BENCH_SECTION(sampling) {
     BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
     const double us_graph = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
     const double us_plain = time_us(ctx, sort_free, 50, 5, /*graph=*/false);
-    deterministic = 0;  // cub::BlockScan instead of the fixed-order scan
-    const double us_nondet = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
-    deterministic = 1;
+    // The same call on FlashInfer's one-CTA-per-row rejection sampler (what sm_80 runs).
+    setenv("BFI_SAMPLING_PATH", "flashinfer", 1);
+    sort_free();
+    BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
+    const double us_flashinfer = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
+    unsetenv("BFI_SAMPLING_PATH");
     double us_sort = 0;
 #if defined(__CUDACC__)
     {
@@ -186,7 +191,7 @@ BENCH_SECTION(sampling) {
     else note += "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
     char name[96];
     std::snprintf(name, sizeof(name), "top-k 50 + top-p 0.9 f32 V=%d B=%d", kVocab, batch);
-    Row row{"sampling", name, {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_nondeterministic", us_nondet}}, note};
+    Row row{"sampling", name, {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_flashinfer_kernel", us_flashinfer}}, note};
     if (us_sort > 0) {
       row.values["us_sort"] = us_sort;
       row.values["speedup_vs_sort"] = speedup;

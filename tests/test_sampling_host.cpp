@@ -403,4 +403,174 @@ TEST(can_implement_agrees_with_run_over_a_sweep) {
   }
 }
 
+// ---- top-k / top-p renormalisation and top-k logits masking ----
+// run checks sizes, thresholds and pointers before the device; can_implement checks sizes and
+// thresholds, then the device (status 5 without a GPU).
+struct FilterArgs {
+  int32_t batch = 4, vocab = 1000, top_k = 50;
+  float p = 0.9f;
+  const void* arr = nullptr;
+  const void* input = fake(0x10000);
+  void* output = fake(0x20000);
+};
+struct FilterSymbol {
+  std::string name;
+  std::function<int32_t(const FilterArgs&)> run, can;
+  bool uses_p;
+  uint32_t element_bytes;
+  const char* input_name;
+  const char* output_name;
+};
+
+std::vector<FilterSymbol> filter_symbols() {
+  std::vector<FilterSymbol> s;
+  s.push_back({"top_k_renorm_probs_f32_run",
+               [](const FilterArgs& a) {
+                 return FI(top_k_renorm_probs_f32_run)(a.batch, a.vocab, a.top_k, a.arr, a.input,
+                                                       a.output, nullptr);
+               },
+               [](const FilterArgs& a) {
+                 return FI(top_k_renorm_probs_f32_can_implement)(a.batch, a.vocab, a.top_k);
+               },
+               false, 4, "probs", "renormed_probs"});
+  s.push_back({"top_p_renorm_probs_f32_run",
+               [](const FilterArgs& a) {
+                 return FI(top_p_renorm_probs_f32_run)(a.batch, a.vocab, a.p, a.arr, a.input,
+                                                       a.output, nullptr);
+               },
+               [](const FilterArgs& a) {
+                 return FI(top_p_renorm_probs_f32_can_implement)(a.batch, a.vocab, a.p);
+               },
+               true, 4, "probs", "renormed_probs"});
+#define BFI_MASK_SYMBOL(NAME, BYTES)                                                             \
+  s.push_back({"top_k_mask_logits_" #NAME "_run",                                               \
+               [](const FilterArgs& a) {                                                        \
+                 return FI(top_k_mask_logits_##NAME##_run)(a.batch, a.vocab, a.top_k, a.arr,    \
+                                                           a.input, a.output, nullptr);         \
+               },                                                                               \
+               [](const FilterArgs& a) {                                                        \
+                 return FI(top_k_mask_logits_##NAME##_can_implement)(a.batch, a.vocab, a.top_k); \
+               },                                                                               \
+               false, BYTES, "logits", "masked_logits"});
+  BFI_MASK_SYMBOL(f32, 4)
+  BFI_MASK_SYMBOL(f16, 2)
+  BFI_MASK_SYMBOL(bf16, 2)
+#undef BFI_MASK_SYMBOL
+  return s;
+}
+
+struct FilterMutation {
+  std::string what;
+  std::function<void(FilterArgs&)> apply;
+  int32_t status;
+  std::string message;
+  bool sizes_only;
+};
+
+std::vector<FilterMutation> filter_mutations(const FilterSymbol& s) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const char* arr_name = s.uses_p ? "top_p_arr" : "top_k_arr";
+  std::vector<FilterMutation> m = {
+      {"batch = 0", [](FilterArgs& a) { a.batch = 0; }, 2, "batch", true},
+      {"batch = -1", [](FilterArgs& a) { a.batch = -1; }, 2, "batch", true},
+      {"vocab = 0", [](FilterArgs& a) { a.vocab = 0; }, 2, "vocab", true},
+      {"vocab = -5", [](FilterArgs& a) { a.vocab = -5; }, 2, "vocab", true},
+      {"batch = 2^20 + 1", [](FilterArgs& a) { a.batch = (1 << 20) + 1; }, 3, "batch", true},
+      {"batch * vocab > 2^32",
+       [](FilterArgs& a) {
+         a.batch = 1 << 20;
+         a.vocab = 1 << 13;
+       },
+       3, "2^32", true},
+      {"input = NULL", [](FilterArgs& a) { a.input = nullptr; }, 2, s.input_name, false},
+      {"output = NULL", [](FilterArgs& a) { a.output = nullptr; }, 2, s.output_name, false},
+      {"input misaligned", [](FilterArgs& a) { a.input = fake(0x10001); }, 1, s.input_name, false},
+      {"output misaligned", [](FilterArgs& a) { a.output = fake(0x20001); }, 1, s.output_name,
+       false},
+      {"threshold array misaligned", [](FilterArgs& a) { a.arr = fake(0x30002); }, 1, arr_name,
+       false},
+  };
+  if (s.uses_p) {
+    for (float bad : {0.f, -0.5f, 1.5f, nan, std::numeric_limits<float>::infinity()}) {
+      m.push_back({"top_p_val = " + std::to_string(bad), [bad](FilterArgs& a) { a.p = bad; }, 2,
+                   "top_p_val", true});
+    }
+  } else {
+    m.push_back({"top_k_val = 0", [](FilterArgs& a) { a.top_k = 0; }, 2, "top_k_val", true});
+    m.push_back({"top_k_val = -3", [](FilterArgs& a) { a.top_k = -3; }, 2, "top_k_val", true});
+  }
+  return m;
+}
+
+TEST(row_filters_reject_every_bad_argument_with_a_message) {
+  const int32_t device_ok = has_gpu() ? 0 : 5;  // can_implement of valid arguments
+  for (const FilterSymbol& s : filter_symbols()) {
+    for (const FilterMutation& m : filter_mutations(s)) {
+      FilterArgs a;
+      m.apply(a);
+      const int32_t status = s.run(a);
+      const std::string message = baracuda_kernels_flashinfer_last_error();
+      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(),
+                m.what.c_str(), status, m.status, message.c_str());
+      CHECK_MSG(message.find(m.message) != std::string::npos,
+                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what.c_str(),
+                message.c_str(), m.message.c_str());
+      CHECK_MSG(message.find("baracuda_kernels_flashinfer_" + s.name) != std::string::npos,
+                "%s with %s: message '%s' does not name the function", s.name.c_str(),
+                m.what.c_str(), message.c_str());
+      const int32_t can = s.can(a);
+      const int32_t want = m.sizes_only ? m.status : device_ok;
+      CHECK_MSG(can == want, "%s can_implement with %s: %d, want %d", s.name.c_str(),
+                m.what.c_str(), can, want);
+    }
+    // A threshold array replaces the scalar: a bad scalar is then not checked.
+    FilterArgs a;
+    a.top_k = 0;
+    a.p = -1.f;
+    a.arr = fake(0x30000);
+    a.input = fake(0x10001);
+    CHECK_MSG(s.run(a) == 1, "%s: a per-row array must replace the bad scalar (%s)",
+              s.name.c_str(), baracuda_kernels_flashinfer_last_error());
+  }
+}
+
+TEST(row_filters_valid_arguments_and_can_implement_sweep) {
+  // can_implement == 0: run gets past every check but the (deliberately) misaligned input (1).
+  // can_implement != 0: run with aligned fake pointers stops at the same status (before any
+  // launch: a size, threshold or device limit).
+  const bool gpu = has_gpu();
+  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
+  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
+  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
+  const float ps[] = {-1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f,
+                      std::numeric_limits<float>::quiet_NaN()};
+  for (const FilterSymbol& s : filter_symbols()) {
+    FilterArgs valid;
+    const int32_t can_valid = s.can(valid);
+    CHECK_MSG(can_valid == (gpu ? 0 : 5), "%s can_implement(valid) = %d: %s", s.name.c_str(),
+              can_valid, baracuda_kernels_flashinfer_last_error());
+    for (int32_t b : batches)
+      for (int32_t v : vocabs)
+        for (int32_t k : ks)
+          for (float p : ps) {
+            FilterArgs a;
+            a.batch = b;
+            a.vocab = v;
+            a.top_k = k;
+            a.p = p;
+            const int32_t can = s.can(a);
+            if (can == 0) {
+              a.input = fake(0x10001);
+              const int32_t run = s.run(a);
+              CHECK_MSG(run == 1, "%s b=%d v=%d k=%d p=%g: can_implement 0, run %d",
+                        s.name.c_str(), b, v, k, static_cast<double>(p), run);
+            } else {
+              const int32_t run = s.run(a);
+              CHECK_MSG(run == can, "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d",
+                        s.name.c_str(), b, v, k, static_cast<double>(p), can, run);
+            }
+          }
+  }
+}
+
 TEST_MAIN()

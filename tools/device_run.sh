@@ -16,7 +16,11 @@ cmake -S . -B build-dev -G Ninja -DCMAKE_CUDA_ARCHITECTURES="${BFI_ARCHS:-90}" \
 start=$(date +%s)
 ninja -C build-dev -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
-(cd build-dev && ctest --output-on-failure --timeout 300 2>&1) | tee "$OUT/ctest.log" | tail -40
-./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
-./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
+# BFI_CTEST_REGEX narrows the tests (and skips the examples) for a quick iteration.
+(cd build-dev && ctest --output-on-failure --timeout 300 -R "${BFI_CTEST_REGEX:-.}" 2>&1) \
+  | tee "$OUT/ctest.log" | tail -40
+if [ -z "${BFI_CTEST_REGEX:-}" ]; then
+  ./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
+  ./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
+fi
 ./build-dev/bench/bfi_bench --json "$OUT/bench.json" "$@" 2>&1 | tee "$OUT/bench.log"

@@ -411,10 +411,17 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
 /* ------------------------------------------------------------------------------------------ */
 
 /*
- * One CTA per row draws one token id from row b of a [batch, vocab] f32 probability matrix
- * (dense row-major), without sorting: FlashInfer's inverse-transform sampler and its dual-pivot
- * rejection samplers for top-k / top-p / top-k+top-p (a few passes over the row, each round at
- * least halves the pivot interval), min-p in one pass, Gumbel-max for logits.
+ * Each call draws one token id from row b of a [batch, vocab] f32 probability matrix (dense
+ * row-major), without sorting. Two kernels:
+ *   - Threshold kernel (top_k, top_p, top_k_top_p on compute capability >= 9.0 when the row
+ *     fits: vocab <= about 450k on H100): the row is read once into the shared memory of a
+ *     thread-block cluster of up to 8 CTAs, an exact radix select finds the cut-off value T of
+ *     the filter (the kept set below is {i : p(i) >= T}), and an exponential race draws the
+ *     token: each kept i draws E_i ~ Exp(1), the smallest E_i / p(i) wins.
+ *   - FlashInfer 0.7.2's one-CTA-per-row kernels for everything else: the inverse-transform
+ *     sampler, the dual-pivot rejection samplers for top-k / top-p / top-k+top-p (a few passes
+ *     over the row), min-p in one pass, Gumbel-max for logits.
+ * Both draw from the same distributions (below); the tokens drawn for a given seed differ.
  *
  * Target distributions (p = the row; ties at a threshold are all kept, never split):
  *   from_probs   : p(i) / sum(p).
@@ -428,8 +435,11 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
  *
  * Inputs and outputs:
  *   probs     [batch, vocab] f32, entries >= 0, each row summing to 1 (within float rounding):
- *             the samplers assume total mass 1 (NaN and negative entries count as 0; a row with a
- *             visibly smaller mass biases draws towards its last non-zero entry).
+ *             FlashInfer's samplers assume total mass 1 (NaN and negative entries count as 0; a
+ *             row with a visibly smaller mass biases draws towards its last non-zero entry). The
+ *             threshold kernel needs no normalisation, and flags (valid = 0, token 0) any row
+ *             with a NaN, infinite or negative entry. For top-p masses it counts an entry above
+ *             64 as 64 (rows are distributions).
  *             Alignment: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0), else status 1.
  *   logits    [batch, vocab] f32 / f16 / bf16, alignment esize * gcd(16 / esize, vocab) bytes.
  *   output    [batch] int32 token ids, always in [0, vocab).
@@ -447,16 +457,17 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
  * Per-row thresholds are read on the device and never range-checked; what the kernels do with
  * each value (defined, never an out-of-range token or a hang):
  *   top_k_arr[b] >= 1: as the scalar.  top_k_arr[b] < 0: read as an unsigned count >= 2^31:
- *     no truncation.  top_k_arr[b] == 0: admits nothing: valid[b] = 0 (except a row with an
- *     entry equal to 1.0, which draws it).
+ *     no truncation.  top_k_arr[b] == 0: admits nothing: valid[b] = 0 (FlashInfer's kernel
+ *     only: except a row with an entry equal to 1.0, which draws it).
  *   top_p_arr[b] in (0, 1]: as the scalar; > 1: no truncation; <= 0 or NaN: admits nothing
- *     (valid[b] = 0, except a row with an entry equal to 1.0).
+ *     (valid[b] = 0; FlashInfer's kernel only: except a row with an entry equal to 1.0).
  *   min_p_arr[b] in (0, 1]: as the scalar; <= 0: no truncation; > 1 or NaN: admits nothing
  *     (valid[b] = 0).
  *
- * Randomness: row b draws from Philox4x32-10 with key `seed`, subsequence b (from_logits:
- * subsequence b * vocab + i for token i) and a start `offset` counted in 32-bit draws. Same
- * inputs, seed, offset and `deterministic` give bit-identical tokens on the same GPU model.
+ * Randomness: row b draws from Philox4x32-10 with key `seed`, subsequence b (from_logits and
+ * the threshold kernel: subsequence b * vocab + i for token i, one draw per kept token) and a
+ * start `offset` counted in 32-bit draws. Same inputs, seed, offset and `deterministic` give
+ * bit-identical tokens on the same GPU model and library version.
  * The kernels never advance the offset: between two calls that must draw fresh numbers, advance
  * it by at least the call's offset step (below); a smaller step re-uses random numbers.
  *   - *_run: seed and offset are values (baked into a captured CUDA graph: every replay
@@ -475,7 +486,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
  * running CDF instead of cub::BlockScan, whose float summation order is an implementation
  * detail of the CUB version built in. With either setting the same call of the same build on
  * the same GPU model repeats bit-exactly; deterministic = 1 also pins the summation order
- * across CUB versions. It has no effect on from_logits. It is not a
+ * across CUB versions. It has no effect on from_logits and on the threshold kernel (integer
+ * histograms and a fixed reduction order: always bit-reproducible). It is not a
  * tie-breaker: ties are resolved by the lowest index crossing the drawn CDF value.
  *
  * _can_implement(sizes, scalar thresholds) returns what _run returns for the same arguments
@@ -613,6 +625,55 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_chain_speculative_sa
     const void* draft_probs, const void* draft_token_ids, const void* target_probs,
     void* output_token_ids, void* output_accepted_token_num, void* output_emitted_draft_token_num,
     baracuda_flashinfer_stream_t stream);
+
+/*
+ * Top-k / top-p renormalisation of probabilities and top-k masking of logits, on the threshold
+ * kernel (one radix select per row, see the sampling notes above; one read and one write of the
+ * row). Kept sets are the samplers' (ties at the cut-off all kept, so a row may keep more than
+ * k entries):
+ *   top_k_renorm_probs : out(i) = p(i) / sum of kept p if #{j : p(j) > p(i)} < k, else 0.
+ *   top_p_renorm_probs : out(i) = p(i) / sum of kept p if sum_{j : p(j) > p(i)} p(j) < top_p,
+ *                        else 0 (rows need not be normalised).
+ *   top_k_mask_logits  : out(i) = logits(i) if #{j : logits(j) > logits(i)} < k, else -inf.
+ *                        f32 / f16 / bf16 in and out (the same type).
+ * Shapes: [batch, vocab] dense row-major; the output may be the input (in place); any other
+ * overlap is undefined. Alignment: the element size (4 or 2 bytes) for input and output, 4 for
+ * the threshold arrays (else status 1).
+ * Thresholds: as the samplers (top_k_val >= 1, k >= vocab keeps everything; top_p_val in
+ * (0, 1]); a non-NULL top_k_arr / top_p_arr [batch] replaces the scalar (then not checked;
+ * _can_implement takes the scalar: pass 1 when the array will be used). Per-row values that
+ * admit nothing (k == 0, top_p <= 0 or NaN) give a row of zeros (renorm) or of -inf (mask).
+ * Malformed rows: renorm writes zeros for a row with a NaN, infinite or negative entry or with
+ * no positive entry; mask writes NaN over a row that contains a NaN (+-inf logits are fine).
+ * Device: one CTA per row below compute capability 9.0, a cluster of up to 8 CTAs from 9.0 on;
+ * the row must fit that shared memory: vocab <= about 450k on H100, about 40k on A100 (else
+ * status 3, naming the limit). _can_implement therefore queries the current device (status 5
+ * without one) after checking sizes and thresholds.
+ * Sizes: batch, vocab >= 1 (2); batch <= 2^20, batch * vocab <= 2^32 (3).
+ * Contract: no allocation, no synchronisation, graph-capturable (make one call per device
+ * before capturing: the first call sets the kernel's shared-memory attribute); thread-safe.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_renorm_probs_f32_run(
+    int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, const void* probs,
+    void* renormed_probs, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_renorm_probs_f32_can_implement(
+    int32_t batch, int32_t vocab, int32_t top_k_val);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_p_renorm_probs_f32_run(
+    int32_t batch, int32_t vocab, float top_p_val, const void* top_p_arr, const void* probs,
+    void* renormed_probs, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_p_renorm_probs_f32_can_implement(
+    int32_t batch, int32_t vocab, float top_p_val);
+
+#define BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(NAME)                                         \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_run( \
+      int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr,                 \
+      const void* logits, void* masked_logits, baracuda_flashinfer_stream_t stream);          \
+  BARACUDA_FLASHINFER_API int32_t                                                             \
+      baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_can_implement(                   \
+          int32_t batch, int32_t vocab, int32_t top_k_val);
+BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(f32)
+BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(f16)
+BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(bf16)
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -3,11 +3,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "common/kernel_cache.hpp"
 #include "common/status.hpp"
 #include "common/stream.hpp"
 #include "sampling/sampling_launch.hpp"
+#include "sampling/threshold.hpp"
 
 namespace baracuda::flashinfer::sampling {
 namespace {
@@ -25,18 +28,30 @@ struct SamplerOps {
   uint32_t element_bytes;  // of the input (probs or logits)
   bool writes_valid;
   uint64_t offset_step;
+  // The filter when the sampler can run on the threshold kernel (sm_90), else {false, false}.
+  threshold::Filter threshold_filter;
 };
-constexpr SamplerOps kFromProbs{from_probs_kernel, launch_from_probs, 4, true, kStepSingle};
-constexpr SamplerOps kTopK{top_k_kernel, launch_top_k, 4, true, kStepRejection};
-constexpr SamplerOps kTopP{top_p_kernel, launch_top_p, 4, true, kStepRejection};
-constexpr SamplerOps kMinP{min_p_kernel, launch_min_p, 4, true, kStepSingle};
-constexpr SamplerOps kTopKTopP{top_k_top_p_kernel, launch_top_k_top_p, 4, true, kStepRejection};
+constexpr threshold::Filter kNoThreshold{false, false};
+constexpr SamplerOps kFromProbs{from_probs_kernel, launch_from_probs, 4, true, kStepSingle,
+                                kNoThreshold};
+constexpr SamplerOps kTopK{top_k_kernel, launch_top_k, 4, true, kStepRejection, {true, false}};
+constexpr SamplerOps kTopP{top_p_kernel, launch_top_p, 4, true, kStepRejection, {false, true}};
+constexpr SamplerOps kMinP{min_p_kernel, launch_min_p, 4, true, kStepSingle, kNoThreshold};
+constexpr SamplerOps kTopKTopP{top_k_top_p_kernel, launch_top_k_top_p, 4, true, kStepRejection,
+                               {true, true}};
 constexpr SamplerOps kLogitsF32{from_logits_f32_kernel, launch_from_logits_f32, 4, false,
-                                kStepSingle};
+                                kStepSingle, kNoThreshold};
 constexpr SamplerOps kLogitsF16{from_logits_f16_kernel, launch_from_logits_f16, 2, false,
-                                kStepSingle};
+                                kStepSingle, kNoThreshold};
 constexpr SamplerOps kLogitsBF16{from_logits_bf16_kernel, launch_from_logits_bf16, 2, false,
-                                 kStepSingle};
+                                 kStepSingle, kNoThreshold};
+
+// BFI_SAMPLING_PATH=flashinfer keeps top-k / top-p / top-k + top-p on FlashInfer's one-CTA-per-row
+// rejection samplers on sm_90 too (tests and benchmarks compare the two; not part of the ABI).
+bool threshold_path_allowed() {
+  const char* v = std::getenv("BFI_SAMPLING_PATH");
+  return v == nullptr || std::strcmp(v, "flashinfer") != 0;
+}
 
 // FlashInfer loads gcd(16 / element_bytes, vocab) elements at a time: rows start at multiples of
 // vocab elements, so the base pointer needs that many elements' alignment.
@@ -136,13 +151,39 @@ Status sample(const char* fn, const Request& r, int32_t deterministic, const Rng
   call.p = r.uses_p && r.p_arr == nullptr ? r.p : 0.f;
   call.rng = rng;
 
-  KernelResidency residency{};
-  BFI_CHECK(kernel_residency(fn, r.ops->kernel(call.vocab, call.deterministic), &residency));
   if (r.ops->writes_valid && call.valid == nullptr) {
     BFI_CHECK(cuda_status(valid_sink(&call.valid), "locating the valid sink"));
   }
   const cudaStream_t cuda_stream = resolve_stream(stream);
-  BFI_CHECK(cuda_status(r.ops->launch(call, cuda_stream), "launching the sampler"));
+  const threshold::Filter filter = r.ops->threshold_filter;
+  threshold::Shape shape{};
+  if ((filter.use_k || filter.use_p) && threshold_path_allowed()) {
+    BFI_CHECK(threshold::plan_shape(fn, call.vocab, &shape));
+  }
+  if (shape.feasible && shape.compute_major >= 9) {
+    threshold::Launch launch{};
+    launch.epilogue = threshold::Epilogue::kSample;
+    launch.element = threshold::Element::kF32;
+    launch.filter = filter;
+    launch.batch = call.batch;
+    launch.vocab = call.vocab;
+    launch.input = call.input;
+    launch.tokens = call.output;
+    launch.valid = call.valid;
+    launch.top_k_arr = call.top_k_arr;
+    launch.top_k = call.top_k;
+    launch.top_p_arr = call.p_arr;
+    launch.top_p = call.p;
+    launch.seed_ptr = rng.seed_ptr;
+    launch.seed = rng.seed;
+    launch.offset_ptr = rng.offset_ptr;
+    launch.offset = rng.offset;
+    BFI_CHECK(threshold::enqueue(fn, launch, shape, cuda_stream));
+  } else {
+    KernelResidency residency{};
+    BFI_CHECK(kernel_residency(fn, r.ops->kernel(call.vocab, call.deterministic), &residency));
+    BFI_CHECK(cuda_status(r.ops->launch(call, cuda_stream), "launching the sampler"));
+  }
   if (rng.offset_ptr != nullptr) {
     BFI_CHECK(cuda_status(launch_advance_offset(rng.offset_ptr, r.ops->offset_step, cuda_stream),
                           "launching the offset advance"));
@@ -247,6 +288,83 @@ Status speculative(const char* fn, int32_t batch, int32_t num_speculative_tokens
         "launching the offset advance"));
   }
   return kSuccess;
+}
+
+// Top-k / top-p renormalisation of probabilities and top-k masking of logits: the threshold
+// kernel with its renorm / mask epilogue (any device where the row fits, see threshold.hpp).
+struct RowFilter {
+  threshold::Epilogue epilogue;
+  threshold::Element element;
+  threshold::Filter filter;
+  uint32_t element_bytes;
+  const char* input_name;
+  const char* output_name;
+};
+constexpr RowFilter kTopKRenorm{threshold::Epilogue::kRenorm, threshold::Element::kF32,
+                                {true, false}, 4, "probs", "renormed_probs"};
+constexpr RowFilter kTopPRenorm{threshold::Epilogue::kRenorm, threshold::Element::kF32,
+                                {false, true}, 4, "probs", "renormed_probs"};
+constexpr RowFilter kMaskF32{threshold::Epilogue::kMask, threshold::Element::kF32,
+                             {true, false}, 4, "logits", "masked_logits"};
+constexpr RowFilter kMaskF16{threshold::Epilogue::kMask, threshold::Element::kF16,
+                             {true, false}, 2, "logits", "masked_logits"};
+constexpr RowFilter kMaskBF16{threshold::Epilogue::kMask, threshold::Element::kBF16,
+                              {true, false}, 2, "logits", "masked_logits"};
+
+// Sizes and scalar thresholds (unless the per-row array replaces them): no device needed.
+Status check_row_filter_args(const char* fn, const RowFilter& f, int32_t batch, int32_t vocab,
+                             int32_t top_k, float top_p, const void* k_arr, const void* p_arr) {
+  BFI_CHECK(check_extents(fn, batch, vocab));
+  if (f.filter.use_k && k_arr == nullptr) BFI_CHECK(check_top_k(fn, top_k));
+  if (f.filter.use_p && p_arr == nullptr) BFI_CHECK(check_probability(fn, "top_p_val", top_p));
+  return kSuccess;
+}
+
+// Whether the current device holds a row of `vocab` entries (threshold.hpp).
+Status row_filter_shape(const char* fn, int32_t vocab, threshold::Shape* shape) {
+  BFI_CHECK(threshold::plan_shape(fn, static_cast<uint32_t>(vocab), shape));
+  if (!shape->feasible) {
+    return fail(kUnsupported, "%s: vocab %d exceeds the %u entries per row this device takes (%s)",
+                fn, vocab, shape->max_vocab, shape->reason);
+  }
+  return kSuccess;
+}
+
+// can_implement: the arguments, then the device.
+Status check_row_filter(const char* fn, const RowFilter& f, int32_t batch, int32_t vocab,
+                        int32_t top_k, float top_p) {
+  BFI_CHECK(check_row_filter_args(fn, f, batch, vocab, top_k, top_p, nullptr, nullptr));
+  threshold::Shape shape{};
+  return row_filter_shape(fn, vocab, &shape);
+}
+
+// run: the arguments and every pointer (so a bad pointer is status 1 / 2 on any machine), then
+// the device.
+Status row_filter(const char* fn, const RowFilter& f, int32_t batch, int32_t vocab, int32_t top_k,
+                  float top_p, const void* k_arr, const void* p_arr, const void* input,
+                  void* output, baracuda_flashinfer_stream_t stream) {
+  BFI_CHECK(check_row_filter_args(fn, f, batch, vocab, top_k, top_p, k_arr, p_arr));
+  BFI_CHECK(require_non_null(fn, f.input_name, input));
+  BFI_CHECK(require_non_null(fn, f.output_name, output));
+  BFI_CHECK(require_aligned(fn, f.input_name, input, f.element_bytes));
+  BFI_CHECK(require_aligned(fn, f.output_name, output, f.element_bytes));
+  BFI_CHECK(require_aligned(fn, "top_k_arr", k_arr, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, "top_p_arr", p_arr, sizeof(float)));
+  threshold::Shape shape{};
+  BFI_CHECK(row_filter_shape(fn, vocab, &shape));
+  threshold::Launch launch{};
+  launch.epilogue = f.epilogue;
+  launch.element = f.element;
+  launch.filter = f.filter;
+  launch.batch = static_cast<uint32_t>(batch);
+  launch.vocab = static_cast<uint32_t>(vocab);
+  launch.input = input;
+  launch.output = output;
+  launch.top_k_arr = f.filter.use_k ? static_cast<const int32_t*>(k_arr) : nullptr;
+  launch.top_k = f.filter.use_k && k_arr == nullptr ? static_cast<uint32_t>(top_k) : 0u;
+  launch.top_p_arr = f.filter.use_p ? static_cast<const float*>(p_arr) : nullptr;
+  launch.top_p = f.filter.use_p && p_arr == nullptr ? top_p : 0.f;
+  return threshold::enqueue(fn, launch, shape, resolve_stream(stream));
 }
 
 }  // namespace
@@ -485,5 +603,55 @@ int32_t BFI_PREFIX(chain_speculative_sampling_f32_ex)(
                        stream);
   });
 }
+
+/* ---- top-k / top-p renormalisation, top-k logits mask ---- */
+int32_t BFI_PREFIX(top_k_renorm_probs_f32_run)(int32_t batch, int32_t vocab, int32_t top_k_val,
+                                               const void* top_k_arr, const void* probs,
+                                               void* renormed_probs, Stream stream) {
+  return guarded(__func__, [&](const char* fn) {
+    return row_filter(fn, kTopKRenorm, batch, vocab, top_k_val, 0.f, top_k_arr, nullptr, probs,
+                      renormed_probs, stream);
+  });
+}
+int32_t BFI_PREFIX(top_k_renorm_probs_f32_can_implement)(int32_t batch, int32_t vocab,
+                                                         int32_t top_k_val) {
+  return guarded(__func__, [&](const char* fn) {
+    return check_row_filter(fn, kTopKRenorm, batch, vocab, top_k_val, 0.f);
+  });
+}
+int32_t BFI_PREFIX(top_p_renorm_probs_f32_run)(int32_t batch, int32_t vocab, float top_p_val,
+                                               const void* top_p_arr, const void* probs,
+                                               void* renormed_probs, Stream stream) {
+  return guarded(__func__, [&](const char* fn) {
+    return row_filter(fn, kTopPRenorm, batch, vocab, 0, top_p_val, nullptr, top_p_arr, probs,
+                      renormed_probs, stream);
+  });
+}
+int32_t BFI_PREFIX(top_p_renorm_probs_f32_can_implement)(int32_t batch, int32_t vocab,
+                                                         float top_p_val) {
+  return guarded(__func__, [&](const char* fn) {
+    return check_row_filter(fn, kTopPRenorm, batch, vocab, 0, top_p_val);
+  });
+}
+#define BFI_DEFINE_MASK_LOGITS(NAME, FILTER)                                                      \
+  int32_t BFI_PREFIX(top_k_mask_logits_##NAME##_run)(int32_t batch, int32_t vocab,                \
+                                                     int32_t top_k_val, const void* top_k_arr,    \
+                                                     const void* logits, void* masked_logits,     \
+                                                     Stream stream) {                             \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return row_filter(fn, FILTER, batch, vocab, top_k_val, 0.f, top_k_arr, nullptr, logits,     \
+                        masked_logits, stream);                                                   \
+    });                                                                                           \
+  }                                                                                               \
+  int32_t BFI_PREFIX(top_k_mask_logits_##NAME##_can_implement)(int32_t batch, int32_t vocab,      \
+                                                               int32_t top_k_val) {               \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return check_row_filter(fn, FILTER, batch, vocab, top_k_val, 0.f);                          \
+    });                                                                                           \
+  }
+
+BFI_DEFINE_MASK_LOGITS(f32, kMaskF32)
+BFI_DEFINE_MASK_LOGITS(f16, kMaskF16)
+BFI_DEFINE_MASK_LOGITS(bf16, kMaskBF16)
 
 }  // extern "C"

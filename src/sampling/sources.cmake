@@ -9,6 +9,7 @@ list(APPEND BFI_SOURCES
   src/sampling/top_p.cu
   src/sampling/min_p.cu
   src/sampling/top_k_top_p.cu
+  src/sampling/threshold.cu
   src/sampling/from_logits_f32.cu
   src/sampling/from_logits_f16.cu
   src/sampling/from_logits_bf16.cu
