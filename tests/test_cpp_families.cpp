@@ -82,6 +82,24 @@ int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
   return bfi_fake::record("top_k_top_p", batch, vocab, top_k_val, top_p_val, deterministic,
                           seed_val, offset_val, probs, output, valid, stream);
 }
+// Row filters: can_implement needs the device, so it is faked too (answering g_filter_can).
+int32_t g_filter_can = 0;
+#define FAKE_FILTER(NAME, TAG, THRESHOLD_T)                                                     \
+  int32_t baracuda_kernels_flashinfer_##NAME##_can_implement(int32_t batch, int32_t vocab,      \
+                                                             THRESHOLD_T threshold) {           \
+    bfi_fake::record("can_" TAG, batch, vocab, threshold);                                      \
+    return g_filter_can;                                                                        \
+  }                                                                                             \
+  int32_t baracuda_kernels_flashinfer_##NAME##_run(                                             \
+      int32_t batch, int32_t vocab, THRESHOLD_T threshold, const void* arr, const void* input,  \
+      void* output, baracuda_flashinfer_stream_t stream) {                                      \
+    return bfi_fake::record(TAG, batch, vocab, threshold, arr, input, output, stream);          \
+  }
+FAKE_FILTER(top_k_renorm_probs_f32, "top_k_renorm", int32_t)
+FAKE_FILTER(top_p_renorm_probs_f32, "top_p_renorm", float)
+FAKE_FILTER(top_k_mask_logits_f32, "mask_f32", int32_t)
+FAKE_FILTER(top_k_mask_logits_f16, "mask_f16", int32_t)
+FAKE_FILTER(top_k_mask_logits_bf16, "mask_bf16", int32_t)
 }  // extern "C"
 
 namespace {
@@ -482,6 +500,118 @@ TEST(sampling_probs_alignment_follows_the_vocab) {
       reset();
       EXPECT_REJECTED(a.run(p), st::kMisalignedOperand, msg);
     }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* FilterPlan                                                                                   */
+/* ------------------------------------------------------------------------------------------- */
+
+struct FilterCase {
+  bfi::FilterKind kind;
+  bfi::Dtype dtype;
+  const char* tag;
+};
+const FilterCase kFilterCases[] = {
+    {bfi::FilterKind::top_k_renorm_probs, bfi::Dtype::f32, "top_k_renorm"},
+    {bfi::FilterKind::top_p_renorm_probs, bfi::Dtype::f32, "top_p_renorm"},
+    {bfi::FilterKind::top_k_mask_logits, bfi::Dtype::f32, "mask_f32"},
+    {bfi::FilterKind::top_k_mask_logits, bfi::Dtype::f16, "mask_f16"},
+    {bfi::FilterKind::top_k_mask_logits, bfi::Dtype::bf16, "mask_bf16"},
+};
+
+bfi::FilterDesc filter_desc(const FilterCase& c) {
+  return bfi::FilterDesc{B, V, c.kind, c.dtype, /*top_k=*/40, /*top_p=*/0.8f};
+}
+bool by_k(bfi::FilterKind kind) { return kind != bfi::FilterKind::top_p_renorm_probs; }
+
+struct FilterArgs {
+  bfi::TensorView<2> input, output;
+  std::optional<bfi::TensorView<1>> per_row;
+  FilterArgs(bfi::Dtype t, bfi::Dtype row_t) {
+    input = bfi::contiguous<2>(addr(0x100000), t, {B, V});
+    output = bfi::contiguous<2>(addr(0x200000), t, {B, V});
+    per_row = bfi::contiguous<1>(addr(0x300000), row_t, {B});
+  }
+  bfi::Status run(const bfi::FilterPlan& p) const {
+    return p.run(fake_stream(), input, output, per_row);
+  }
+};
+
+TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
+  for (const FilterCase& c : kFilterCases) {
+    for (int32_t code : {0, 2, 3, 5}) {
+      g_filter_can = code;
+      reset();
+      bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(filter_desc(c));
+      CHECK_MSG(r.ok() == (code == 0) && (code == 0 || r.status().code() == code),
+                "%s: C answered %d, plan %s", c.tag, code, r.status().to_string().c_str());
+      CHECK_MSG(bfi_fake::calls().count == 1 && bfi_fake::calls().which == std::string("can_") + c.tag,
+                "%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
+      const std::vector<std::string> want =
+          by_k(c.kind) ? bfi_fake::args(B, V, 40) : bfi_fake::args(B, V, 0.8f);
+      CHECK_MSG(bfi_fake::calls().args == want, "%s: arguments (%s)", c.tag,
+                bfi_fake::join(bfi_fake::calls().args).c_str());
+    }
+  }
+  g_filter_can = 0;
+  // Dtypes the C ABI has no symbol for, and an unknown kind: refused before any C call.
+  const struct {
+    bfi::FilterKind kind;
+    bfi::Dtype dtype;
+    int32_t code;
+    const char* part;
+  } bad[] = {
+      {bfi::FilterKind::top_k_renorm_probs, bfi::Dtype::f16, st::kUnsupported, "renorm takes f32"},
+      {bfi::FilterKind::top_p_renorm_probs, bfi::Dtype::bf16, st::kUnsupported, "renorm takes f32"},
+      {bfi::FilterKind::top_k_mask_logits, bfi::Dtype::i32, st::kUnsupported,
+       "masking takes f32, f16 or bf16"},
+      {static_cast<bfi::FilterKind>(9), bfi::Dtype::f32, st::kInvalidProblem, "unknown FilterKind"},
+  };
+  for (const auto& b : bad) {
+    bfi::FilterDesc d = filter_desc(kFilterCases[0]);
+    d.kind = b.kind;
+    d.dtype = b.dtype;
+    reset();
+    bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(d);
+    CHECK_MSG(!r.ok() && r.status().code() == b.code &&
+                  bfi_fake::contains(r.status().message(), b.part) && bfi_fake::calls().count == 0,
+              "%s", r.status().to_string().c_str());
+  }
+}
+
+TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
+  g_filter_can = 0;
+  for (const FilterCase& c : kFilterCases) {
+    const bfi::FilterPlan p = bfi::check(bfi::FilterPlan::create(filter_desc(c)));
+    const bfi::Dtype row_t = by_k(c.kind) ? bfi::Dtype::i32 : bfi::Dtype::f32;
+    FilterArgs a(c.dtype, row_t);
+    const auto s = fake_stream();
+    reset();
+    bfi::Status r = a.run(p);
+    if (by_k(c.kind)) {
+      EXPECT_ONE_CALL(r, c.tag, args(B, V, 40, a.per_row->data, a.input.data, a.output.data, s));
+    } else {
+      EXPECT_ONE_CALL(r, c.tag, args(B, V, 0.8f, a.per_row->data, a.input.data, a.output.data, s));
+    }
+    a.per_row = std::nullopt;  // optional: the scalar then applies
+    reset();
+    r = a.run(p);
+    if (by_k(c.kind)) {
+      EXPECT_ONE_CALL(r, c.tag, args(B, V, 40, nullptr, a.input.data, a.output.data, s));
+    } else {
+      EXPECT_ONE_CALL(r, c.tag, args(B, V, 0.8f, nullptr, a.input.data, a.output.data, s));
+    }
+    const FilterArgs good(c.dtype, row_t);
+    auto run = [&](const FilterArgs& x) { return x.run(p); };
+    const std::size_t esize = c.dtype == bfi::Dtype::f32 ? 4 : 2;
+    using bfi_fake::expect_tensor_checked;
+    expect_tensor_checked<2>(good, [](FilterArgs& x) -> auto& { return x.input; }, run, "input",
+                             {"batch", "vocab"}, 0, esize);
+    expect_tensor_checked<2>(good, [](FilterArgs& x) -> auto& { return x.output; }, run, "output",
+                             {"batch", "vocab"}, 0, esize);
+    expect_tensor_checked<1>(good, [](FilterArgs& x) -> auto& { return *x.per_row; }, run,
+                             "per_row", {"batch"}, 0, 4);
   }
 }
 

@@ -825,6 +825,111 @@ class SamplingPlan {
   SamplingDesc desc_{};
 };
 
+/* ----------------------------------------------------------------------------------------- */
+/* Top-k / top-p renormalisation and top-k logits masking                                     */
+/* ----------------------------------------------------------------------------------------- */
+
+enum class FilterKind : int32_t { top_k_renorm_probs, top_p_renorm_probs, top_k_mask_logits };
+
+/** What a FilterPlan is for: one filtered copy of each row of a [batch, vocab] matrix. */
+struct FilterDesc {
+  int32_t batch_size = 0;
+  int32_t vocab_size = 0;
+  FilterKind kind = FilterKind::top_k_renorm_probs;
+  Dtype dtype = Dtype::f32;  ///< renorm: f32; mask: f32, f16 or bf16
+  int32_t top_k = 0;         ///< top_k_*: >= 1 (>= vocab keeps everything)
+  float top_p = 1.0f;        ///< top_p_renorm_probs: in (0, 1]
+};
+
+/**
+ * Tensors: input and output [B, V] of the plan's dtype (output may be input), aligned to the
+ * element size; per_row (optional) [B] i32 k (top_k_*) or f32 p (top_p_*), replacing the
+ * scalar. Creation asks the C _can_implement, which needs the current device (see the C header).
+ */
+class FilterPlan {
+ public:
+  static Result<FilterPlan> create(const FilterDesc& desc) {
+    const int32_t b = desc.batch_size, v = desc.vocab_size;
+    int32_t code = status::kSuccess;
+    const bool renorm = desc.kind != FilterKind::top_k_mask_logits;
+    if (desc.kind != FilterKind::top_k_renorm_probs && desc.kind != FilterKind::top_p_renorm_probs &&
+        desc.kind != FilterKind::top_k_mask_logits) {
+      return Status(status::kInvalidProblem, "FilterPlan::create: unknown FilterKind");
+    }
+    if (renorm ? desc.dtype != Dtype::f32
+               : desc.dtype != Dtype::f32 && desc.dtype != Dtype::f16 && desc.dtype != Dtype::bf16) {
+      return Status(status::kUnsupported, std::string("FilterPlan::create: dtype ") +
+                                              dtype_name(desc.dtype) +
+                                              (renorm ? " (renorm takes f32)"
+                                                      : " (masking takes f32, f16 or bf16)"));
+    }
+    switch (desc.kind) {
+      case FilterKind::top_k_renorm_probs:
+        code = baracuda_kernels_flashinfer_top_k_renorm_probs_f32_can_implement(b, v, desc.top_k);
+        break;
+      case FilterKind::top_p_renorm_probs:
+        code = baracuda_kernels_flashinfer_top_p_renorm_probs_f32_can_implement(b, v, desc.top_p);
+        break;
+      case FilterKind::top_k_mask_logits:
+        code = desc.dtype == Dtype::f16
+                   ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_can_implement(b, v, desc.top_k)
+               : desc.dtype == Dtype::bf16
+                   ? baracuda_kernels_flashinfer_top_k_mask_logits_bf16_can_implement(b, v, desc.top_k)
+                   : baracuda_kernels_flashinfer_top_k_mask_logits_f32_can_implement(b, v, desc.top_k);
+        break;
+    }
+    if (code != status::kSuccess) return Status::from_c(code);
+    FilterPlan plan;
+    plan.desc_ = desc;
+    return plan;
+  }
+  const FilterDesc& desc() const noexcept { return desc_; }
+  std::size_t workspace_size() const noexcept { return 0; }
+
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<2>& input,
+             const TensorView<2>& output,
+             const std::optional<TensorView<1>>& per_row = std::nullopt) const {
+    const int64_t b = desc_.batch_size, v = desc_.vocab_size;
+    const std::size_t esize = desc_.dtype == Dtype::f32 ? 4 : 2;
+    const bool by_k = desc_.kind != FilterKind::top_p_renorm_probs;
+    detail::Checker c("FilterPlan::run");
+    c.tensor<2>("input", input, desc_.dtype, {b, v}, {"batch", "vocab"}, esize);
+    c.tensor<2>("output", output, desc_.dtype, {b, v}, {"batch", "vocab"}, esize);
+    if (per_row) {
+      c.tensor<1>("per_row", *per_row, by_k ? Dtype::i32 : Dtype::f32, {b}, {"batch"}, 4);
+    }
+    if (!c.ok()) return c.status();
+    const void* arr = per_row ? per_row->data : nullptr;
+    const int32_t bi = desc_.batch_size, vi = desc_.vocab_size, k = desc_.top_k;
+    int32_t code = status::kInternal;
+    switch (desc_.kind) {
+      case FilterKind::top_k_renorm_probs:
+        code = baracuda_kernels_flashinfer_top_k_renorm_probs_f32_run(bi, vi, k, arr, input.data,
+                                                                      output.data, stream);
+        break;
+      case FilterKind::top_p_renorm_probs:
+        code = baracuda_kernels_flashinfer_top_p_renorm_probs_f32_run(
+            bi, vi, desc_.top_p, arr, input.data, output.data, stream);
+        break;
+      case FilterKind::top_k_mask_logits:
+        code = desc_.dtype == Dtype::f16
+                   ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_run(bi, vi, k, arr, input.data,
+                                                                           output.data, stream)
+               : desc_.dtype == Dtype::bf16
+                   ? baracuda_kernels_flashinfer_top_k_mask_logits_bf16_run(
+                         bi, vi, k, arr, input.data, output.data, stream)
+                   : baracuda_kernels_flashinfer_top_k_mask_logits_f32_run(
+                         bi, vi, k, arr, input.data, output.data, stream);
+        break;
+    }
+    return Status::from_c(code);
+  }
+
+ private:
+  FilterPlan() = default;
+  FilterDesc desc_{};
+};
+
 }  // namespace flashinfer
 }  // namespace baracuda
 
