@@ -20,7 +20,7 @@
 // Warp aggregation: entries crowd into a few exponent bins, and shared-memory atomics on one
 // address serialise, so each warp first groups equal bins (match.any) and one lane adds the
 // group's count and fixed-point mass. (redux.sync with a per-group mask would also sum a group,
-// but the groups then run one after another: the whole kernel was 1.4x slower on H100.)
+// but the groups then run one after another; docs/PERFORMANCE.md has the measured steps.)
 //
 // Draw: the exponential race. Each kept entry x_i draws E_i ~ Exp(1) from its own Philox
 // subsequence (row * vocab + i, at the call's offset) and the smallest E_i / x_i wins: token i
