@@ -4,7 +4,8 @@
 // of a position in one block of (head_dim/vec, num_heads) threads, which cannot launch above 1024
 // threads, and its persistent variable-length merge walks a row's states with one CTA, which is
 // slow both for many short rows and for a few long ones. Here a row's states are spread over
-// kGroupsPerRow thread groups (chosen from the row count at launch) and combined in shared memory.
+// kGroupsPerRow thread groups (chosen from the row count at launch) and combined in shared memory
+// by a tree.
 // Included by merge_<element>.cu and by the decode instantiation TUs.
 #pragma once
 
@@ -21,6 +22,7 @@ namespace baracuda::flashinfer::merge {
 namespace fi = ::flashinfer;
 
 // Row-count thresholds of launch_rows_spread.
+constexpr uint32_t kVeryFewRows = 256;
 constexpr uint32_t kFewRows = 2048;
 constexpr uint32_t kManyRows = 32768;
 
@@ -30,6 +32,7 @@ struct RowMergeTraits {
   static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;  // threads per row (<= 32)
   static constexpr uint32_t kThreads = 256;
   static constexpr uint32_t kGroups = kThreads / kBdx;  // thread groups of kBdx per block
+  static constexpr uint32_t kWideThreads = 512;         // one row per block, for very few rows
 };
 
 // Where state k of a row lives.
@@ -84,18 +87,22 @@ struct VarlenStates {  // position p merges state rows indptr[p] .. indptr[p+1]-
   __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const { return s[state_row(row, k)]; }
 };
 
-// Merges the states of each row (float32 math, one rounding to T on the store). Group `part` of a
-// row takes states part, part + G, part + 2G, ... (G = kGroupsPerRow), four at a time so the
-// bandwidth-bound loop keeps several loads in flight; the groups' partial states are then merged
-// through shared memory. v_out may alias the first state (in place, G = 1): each thread reads its
-// slice before writing it.
-template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, typename States>
-__global__ void __launch_bounds__(RowMergeTraits<T, HEAD_DIM>::kThreads)
+// Merges the states of each row (float32 math, one rounding to T on the store). A block of
+// kThreads threads holds kThreads / kBdx thread groups; group `part` of a row takes states part,
+// part + G, part + 2G, ... (G = kGroupsPerRow), kBatch loads in flight at a time (the loop is
+// latency-bound), and the row's G partial states are then combined in shared memory by a tree
+// (log2 G levels). v_out may alias the first state (in place, G = 1): each thread reads its slice
+// before writing it.
+template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, uint32_t kThreads,
+          typename States>
+__global__ void __launch_bounds__(kThreads)
     merge_rows_kernel(States states, uint32_t num_rows, T* v_out, float* s_out) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
   constexpr uint32_t kVec = Tr::kVecSize;
-  constexpr uint32_t kRowsPerBlock = Tr::kGroups / kGroupsPerRow;
-  static_assert(Tr::kGroups % kGroupsPerRow == 0, "groups per row must divide the block");
+  constexpr uint32_t kGroups = kThreads / Tr::kBdx;
+  constexpr uint32_t kRowsPerBlock = kGroups / kGroupsPerRow;
+  static_assert(kGroups % kGroupsPerRow == 0, "groups per row must divide the block");
+  static_assert((kGroupsPerRow & (kGroupsPerRow - 1)) == 0, "the combine tree needs 2^n groups");
   const uint32_t tx = threadIdx.x % Tr::kBdx, group = threadIdx.x / Tr::kBdx;
   const uint32_t part = group % kGroupsPerRow;
   const uint32_t row = blockIdx.x * kRowsPerBlock + group / kGroupsPerRow;
@@ -104,40 +111,52 @@ __global__ void __launch_bounds__(RowMergeTraits<T, HEAD_DIM>::kThreads)
   if (active) {
     const uint32_t n = states.count(row);
     constexpr uint32_t kBatch = 4;
-    uint32_t k = part;
-    for (; k + (kBatch - 1) * kGroupsPerRow < n; k += kBatch * kGroupsPerRow) {
+    for (uint32_t k = part; k < n; k += kBatch * kGroupsPerRow) {
       fi::vec_t<float, kVec> v[kBatch];
       float s[kBatch];
+      // Past the row's end the index is clamped to its last state (a cached re-read) instead of
+      // predicating the loads, which the compiler then issued one after another (measured:
+      // merge_states N = 8 fell from 0.96 to 0.80 of copy bandwidth).
 #pragma unroll
       for (uint32_t j = 0; j < kBatch; ++j) {
-        v[j].cast_load(states.v_row(row, k + j * kGroupsPerRow) + tx * kVec);
-        s[j] = states.lse(row, k + j * kGroupsPerRow);
+        const uint32_t kj = min(k + j * kGroupsPerRow, n - 1);
+        v[j].cast_load(states.v_row(row, kj) + tx * kVec);
+        s[j] = states.lse(row, kj);
       }
 #pragma unroll
-      for (uint32_t j = 0; j < kBatch; ++j) st.merge(v[j], s[j], 1.f);
-    }
-    for (; k < n; k += kGroupsPerRow) {
-      fi::vec_t<float, kVec> v;
-      v.cast_load(states.v_row(row, k) + tx * kVec);
-      st.merge(v, states.lse(row, k), 1.f);
+      for (uint32_t j = 0; j < kBatch; ++j) {
+        if (k + j * kGroupsPerRow < n) st.merge(v[j], s[j], 1.f);
+      }
     }
   }
   if constexpr (kGroupsPerRow > 1) {
-    __shared__ alignas(16) float smem_o[Tr::kGroups][HEAD_DIM];
-    __shared__ float smem_md[Tr::kGroups][2];
+    __shared__ alignas(16) float smem_o[kGroups][HEAD_DIM];
+    __shared__ float smem_md[kGroups][2];
     st.o.store(&smem_o[group][tx * kVec]);
     if (tx == 0) {
       smem_md[group][0] = st.m;
       smem_md[group][1] = st.d;
     }
     __syncthreads();
-    if (part != 0) return;
-#pragma unroll 1
-    for (uint32_t g = group + 1; g < group + kGroupsPerRow; ++g) {
-      fi::vec_t<float, kVec> o;
-      o.load(&smem_o[g][tx * kVec]);
-      st.merge(o, smem_md[g][0], smem_md[g][1]);
+    // Level `stride`: groups part < stride fold in group part + stride (reads and writes of one
+    // level touch disjoint groups).
+#pragma unroll
+    for (uint32_t stride = kGroupsPerRow / 2; stride > 0; stride /= 2) {
+      if (part < stride) {
+        fi::vec_t<float, kVec> o;
+        o.load(&smem_o[group + stride][tx * kVec]);
+        st.merge(o, smem_md[group + stride][0], smem_md[group + stride][1]);
+        if (stride > 1) {
+          st.o.store(&smem_o[group][tx * kVec]);
+          if (tx == 0) {
+            smem_md[group][0] = st.m;
+            smem_md[group][1] = st.d;
+          }
+        }
+      }
+      __syncthreads();
     }
+    if (part != 0) return;
   }
   if (!active) return;
   st.normalize();
@@ -145,18 +164,19 @@ __global__ void __launch_bounds__(RowMergeTraits<T, HEAD_DIM>::kThreads)
   if (s_out != nullptr && tx == 0) s_out[row] = st.get_lse();
 }
 
-template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, typename States>
+template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow,
+          uint32_t kThreads = RowMergeTraits<T, HEAD_DIM>::kThreads, typename States>
 cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_out_ptr, float* s_out,
                              cudaStream_t stream) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
-  constexpr uint32_t kRowsPerBlock = Tr::kGroups / kGroupsPerRow;
+  constexpr uint32_t kRowsPerBlock = kThreads / Tr::kBdx / kGroupsPerRow;
   const uint32_t blocks = (num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
   States states_arg = states;
   T* v_out = static_cast<T*>(v_out_ptr);
   void* args[] = {&states_arg, &num_rows, &v_out, &s_out};
   return cudaLaunchKernel(
-      reinterpret_cast<const void*>(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, States>),
-      dim3(blocks), dim3(Tr::kThreads), args, 0, stream);
+      reinterpret_cast<const void*>(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>),
+      dim3(blocks), dim3(kThreads), args, 0, stream);
 }
 
 // Rows of exactly two states (in place): one thread group per row.
@@ -173,6 +193,11 @@ template <typename T, uint32_t HEAD_DIM, typename States>
 cudaError_t launch_rows_spread(const States& states, const MergeProblem& p, cudaStream_t stream) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
   const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
+  if (num_rows < kVeryFewRows) {  // e.g. batch-1 decode: 32 heads x ~130 chunks
+    constexpr uint32_t kWide = Tr::kWideThreads / Tr::kBdx;
+    return launch_rows_with<T, HEAD_DIM, kWide, Tr::kWideThreads>(states, num_rows, p.v_out,
+                                                                  p.s_out, stream);
+  }
   if (num_rows < kFewRows) {
     return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, stream);
   }
