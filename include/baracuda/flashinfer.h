@@ -413,14 +413,17 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
 /*
  * Each call draws one token id from row b of a [batch, vocab] f32 probability matrix (dense
  * row-major), without sorting. Two kernels:
- *   - Threshold kernel (top_k, top_p, top_k_top_p on compute capability >= 9.0 when the row
- *     fits: vocab <= about 450k on H100): the row is read once into the shared memory of a
- *     thread-block cluster of up to 8 CTAs, an exact radix select finds the cut-off value T of
- *     the filter (the kept set below is {i : p(i) >= T}), and an exponential race draws the
- *     token: each kept i draws E_i ~ Exp(1), the smallest E_i / p(i) wins.
+ *   - Threshold kernel (top_k, top_p, top_k_top_p and from_logits on compute capability >= 9.0
+ *     when the row fits: vocab <= about 450k on H100): the row is read once into the shared
+ *     memory of a thread-block cluster of up to 8 CTAs, an exact radix select finds the cut-off
+ *     value T of the filter (the kept set below is {i : p(i) >= T}), and an exponential race
+ *     draws the token: each kept i draws E_i ~ Exp(1), the smallest E_i / p(i) wins (logits:
+ *     the smallest log(E_i) - logit(i), i.e. Gumbel-max with the noise in float).
  *   - FlashInfer 0.7.2's one-CTA-per-row kernels for everything else: the inverse-transform
  *     sampler, the dual-pivot rejection samplers for top-k / top-p / top-k+top-p (a few passes
- *     over the row), min-p in one pass, Gumbel-max for logits.
+ *     over the row), min-p in one pass, Gumbel-max for logits (below sm_90: noise added in the
+ *     logits' type, and curand_uniform's 1.0 gives +inf noise: slightly biased, see
+ *     docs/sampling.md).
  * Both draw from the same distributions (below); the tokens drawn for a given seed differ.
  *
  * Target distributions (p = the row; ties at a threshold are all kept, never split):
@@ -442,6 +445,7 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
  *             64 as 64 (rows are distributions).
  *             Alignment: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0), else status 1.
  *   logits    [batch, vocab] f32 / f16 / bf16, alignment esize * gcd(16 / esize, vocab) bytes.
+ *             Threshold kernel: a row with a NaN logit, or with every logit -inf, draws token 0.
  *   output    [batch] int32 token ids, always in [0, vocab).
  *   valid     [batch] 1-byte booleans, optional (NULL: not written, nothing allocated). valid[b]
  *             is 0 (and output[b] = 0) when no entry of row b can be drawn: a row that is all

@@ -21,6 +21,14 @@ constexpr int64_t kMaxElements = int64_t(1) << 32;
 constexpr uint64_t kStepSingle = BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE;
 constexpr uint64_t kStepRejection = BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION;
 
+// A sampler's form on the threshold kernel.
+struct ThresholdRoute {
+  bool enabled;
+  threshold::Epilogue epilogue;
+  threshold::Element element;
+  threshold::Filter filter;
+};
+
 // The samplers and the operations each entry point needs.
 struct SamplerOps {
   KernelInfo (*kernel)(uint32_t vocab, bool deterministic);
@@ -28,23 +36,32 @@ struct SamplerOps {
   uint32_t element_bytes;  // of the input (probs or logits)
   bool writes_valid;
   uint64_t offset_step;
-  // The filter when the sampler can run on the threshold kernel (sm_90), else {false, false}.
-  threshold::Filter threshold_filter;
+  // How the sampler runs on the threshold kernel (sm_90), if it can.
+  ThresholdRoute threshold;
 };
-constexpr threshold::Filter kNoThreshold{false, false};
+constexpr ThresholdRoute kNoThreshold{false, threshold::Epilogue::kSample,
+                                      threshold::Element::kF32, {false, false}};
+constexpr ThresholdRoute probs_route(bool use_k, bool use_p) {
+  return {true, threshold::Epilogue::kSample, threshold::Element::kF32, {use_k, use_p}};
+}
+constexpr ThresholdRoute logits_route(threshold::Element element) {
+  return {true, threshold::Epilogue::kSampleLogits, element, {false, false}};
+}
 constexpr SamplerOps kFromProbs{from_probs_kernel, launch_from_probs, 4, true, kStepSingle,
                                 kNoThreshold};
-constexpr SamplerOps kTopK{top_k_kernel, launch_top_k, 4, true, kStepRejection, {true, false}};
-constexpr SamplerOps kTopP{top_p_kernel, launch_top_p, 4, true, kStepRejection, {false, true}};
+constexpr SamplerOps kTopK{top_k_kernel, launch_top_k, 4, true, kStepRejection,
+                           probs_route(true, false)};
+constexpr SamplerOps kTopP{top_p_kernel, launch_top_p, 4, true, kStepRejection,
+                           probs_route(false, true)};
 constexpr SamplerOps kMinP{min_p_kernel, launch_min_p, 4, true, kStepSingle, kNoThreshold};
 constexpr SamplerOps kTopKTopP{top_k_top_p_kernel, launch_top_k_top_p, 4, true, kStepRejection,
-                               {true, true}};
+                               probs_route(true, true)};
 constexpr SamplerOps kLogitsF32{from_logits_f32_kernel, launch_from_logits_f32, 4, false,
-                                kStepSingle, kNoThreshold};
+                                kStepSingle, logits_route(threshold::Element::kF32)};
 constexpr SamplerOps kLogitsF16{from_logits_f16_kernel, launch_from_logits_f16, 2, false,
-                                kStepSingle, kNoThreshold};
+                                kStepSingle, logits_route(threshold::Element::kF16)};
 constexpr SamplerOps kLogitsBF16{from_logits_bf16_kernel, launch_from_logits_bf16, 2, false,
-                                 kStepSingle, kNoThreshold};
+                                 kStepSingle, logits_route(threshold::Element::kBF16)};
 
 // BFI_SAMPLING_PATH=flashinfer keeps top-k / top-p / top-k + top-p on FlashInfer's one-CTA-per-row
 // rejection samplers on sm_90 too (tests and benchmarks compare the two; not part of the ABI).
@@ -151,20 +168,22 @@ Status sample(const char* fn, const Request& r, int32_t deterministic, const Rng
   call.p = r.uses_p && r.p_arr == nullptr ? r.p : 0.f;
   call.rng = rng;
 
-  if (r.ops->writes_valid && call.valid == nullptr) {
+  const ThresholdRoute& route = r.ops->threshold;
+  threshold::Shape shape{};
+  if (route.enabled && threshold_path_allowed()) {
+    BFI_CHECK(threshold::plan_shape(fn, call.vocab, &shape));
+  }
+  const bool on_threshold = shape.feasible && shape.compute_major >= 9;
+  // The kernels write valid[row] unconditionally; logits samplers have no `valid` argument.
+  if ((r.ops->writes_valid || on_threshold) && call.valid == nullptr) {
     BFI_CHECK(cuda_status(valid_sink(&call.valid), "locating the valid sink"));
   }
   const cudaStream_t cuda_stream = resolve_stream(stream);
-  const threshold::Filter filter = r.ops->threshold_filter;
-  threshold::Shape shape{};
-  if ((filter.use_k || filter.use_p) && threshold_path_allowed()) {
-    BFI_CHECK(threshold::plan_shape(fn, call.vocab, &shape));
-  }
-  if (shape.feasible && shape.compute_major >= 9) {
+  if (on_threshold) {
     threshold::Launch launch{};
-    launch.epilogue = threshold::Epilogue::kSample;
-    launch.element = threshold::Element::kF32;
-    launch.filter = filter;
+    launch.epilogue = route.epilogue;
+    launch.element = route.element;
+    launch.filter = route.filter;
     launch.batch = call.batch;
     launch.vocab = call.vocab;
     launch.input = call.input;

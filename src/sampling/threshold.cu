@@ -141,6 +141,7 @@ __device__ __forceinline__ bool logit_key(float x, uint32_t* key) {
   *key = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
   return !isnan(x);
 }
+constexpr uint32_t kMinusInfLogitKey = ~0xff800000u;  // logit_key(-inf)
 __device__ __forceinline__ float logit_of_key(uint32_t key) {
   return __uint_as_float((key & 0x80000000u) ? (key & 0x7fffffffu) : ~key);
 }
@@ -191,6 +192,8 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
   Shared& sh = *reinterpret_cast<Shared*>(smem_raw);
   uint32_t* keys = reinterpret_cast<uint32_t*>(smem_raw + sizeof(Shared));
   const Group group = this_group();
+  constexpr bool kLogits = E == Epilogue::kMask || E == Epilogue::kSampleLogits;
+  constexpr bool kFiltered = USE_K || USE_P;  // else every entry is kept (no select)
   const uint32_t row = blockIdx.x / group.size;
   const uint32_t tid = threadIdx.x, lane = tid & 31u, warp = tid >> 5;
   const uint32_t vocab = prm.vocab;
@@ -214,7 +217,7 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
       const uint32_t i = base + j * kThreads + tid;
       if (i < n) {
         uint32_t key;
-        bad |= !(E == Epilogue::kMask ? logit_key(x[j], &key) : prob_key(x[j], &key));
+        bad |= !(kLogits ? logit_key(x[j], &key) : prob_key(x[j], &key));
         keys[i] = key;
         max_key = max(max_key, key);
       }
@@ -294,13 +297,15 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
   }
   __syncthreads();
   const uint32_t floor_key = sh.floor_key;
-  // Probabilities need a positive entry; logits only need to be NaN-free.
-  const bool malformed = sh.row_bad != 0 || (E != Epilogue::kMask && sh.row_max == 0);
+  // Probabilities need a positive entry; logits to mask need no NaN, logits to sample also a
+  // finite maximum (a row of -inf has no softmax).
+  const bool malformed = sh.row_bad != 0 || (!kLogits && sh.row_max == 0) ||
+                         (E == Epilogue::kSampleLogits && sh.row_max <= kMinusInfLogitKey);
   const bool skip = malformed || admits_nothing;
 
   // Indices of the entries >= floor (warp-aggregated slots; order is irrelevant to the
   // histograms and to the race). More than kListCap: this CTA scans its whole chunk instead.
-  if (!skip) {
+  if (!skip && kFiltered) {
     for (uint32_t base = 0; base < n; base += kThreads) {
       const uint32_t i = base + tid;
       const bool take = i < n && keys[i] >= floor_key;
@@ -314,13 +319,13 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
     }
   }
   __syncthreads();
-  const bool use_list = sh.list_count <= kListCap;
+  const bool use_list = kFiltered && sh.list_count <= kListCap;
   const uint32_t visits = use_list ? sh.list_count : n;  // entries the passes look at
 
   // ---- 3. Radix select of the cut-off key T.
   uint32_t prefix = 0, above_count = 0;
   unsigned long long above_mass = 0;
-  if (!skip) {
+  if (!skip && kFiltered) {
     for (uint32_t pass = 0; pass < 4; ++pass) {
       const uint32_t shift = 24 - 8 * pass, buf = pass & 1u;
       const uint32_t high_mask = pass == 0 ? 0u : (0xffffffffu << (shift + 8));
@@ -402,7 +407,7 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
   const uint32_t cut = prefix;  // T's key: entry i is kept iff keys[i] >= cut
 
   // ---- 4. Epilogue.
-  if constexpr (E == Epilogue::kSample) {
+  if constexpr (E == Epilogue::kSample || E == Epilogue::kSampleLogits) {
     float best_s = __int_as_float(0x7f800000);
     uint32_t best_i = 0xffffffffu;
     if (!skip) {
@@ -411,14 +416,17 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
       for (uint32_t j = tid; j < visits; j += kThreads) {  // every kept entry is >= floor
         const uint32_t i = use_list ? sh.list[j] : j;
         const uint32_t key = keys[i];
-        if (key < cut || key == 0) continue;  // zero entries can never win
+        if (key < cut || (!kLogits && key == 0)) continue;  // zero entries can never win
         const uint32_t token = begin + i;
         curandStatePhilox4_32_10_t state;
         curand_init(seed, uint64_t(row) * vocab + token, offset, &state);
         // E = -log(1 - w), w in (0, 1) from all 32 bits: E > 0 and finely resolved near 0,
         // where the race is decided (curand_uniform's 1.0 would make E = 0 and win outright).
         const float w = fmaf(__uint2float_rn(~curand(&state)), 0x1p-32f, 0x1p-33f);
-        const float s = -log1pf(-w) / prob_of_key(key);
+        const float e = -log1pf(-w);
+        // Probabilities: smallest E / p. Logits: smallest log(E) - logit, the same race on
+        // exp(logit) (Gumbel-max with the noise in float, whatever the logits' type).
+        const float s = kLogits ? logf(e) - logit_of_key(key) : e / prob_of_key(key);
         if (better(s, token, best_s, best_i)) {
           best_s = s;
           best_i = token;
@@ -525,6 +533,12 @@ const void* select_kernel(Epilogue e, Element el, Filter f) {
     case Epilogue::kRenorm:
       if (f.use_k) return kernel_ptr<float, Epilogue::kRenorm, true, false>();
       return kernel_ptr<float, Epilogue::kRenorm, false, true>();
+    case Epilogue::kSampleLogits:
+      if (el == Element::kF16) return kernel_ptr<__half, Epilogue::kSampleLogits, false, false>();
+      if (el == Element::kBF16) {
+        return kernel_ptr<__nv_bfloat16, Epilogue::kSampleLogits, false, false>();
+      }
+      return kernel_ptr<float, Epilogue::kSampleLogits, false, false>();
     case Epilogue::kMask:
       if (el == Element::kF16) return kernel_ptr<__half, Epilogue::kMask, true, false>();
       if (el == Element::kBF16) return kernel_ptr<__nv_bfloat16, Epilogue::kMask, true, false>();

@@ -14,7 +14,9 @@
 
 namespace baracuda::flashinfer::sampling::threshold {
 
-enum class Epilogue : uint32_t { kSample, kRenorm, kMask };
+// kSample: a token from probabilities; kSampleLogits: a token from logits (no filter: every
+// entry kept, no select); kRenorm / kMask: the row filters.
+enum class Epilogue : uint32_t { kSample, kSampleLogits, kRenorm, kMask };
 enum class Element : uint32_t { kF32, kF16, kBF16 };
 
 // Which filter defines the kept set (see the header's sampling section for the exact rule).
