@@ -27,6 +27,18 @@ namespace bfi_test {
     }                                                                                    \
   } while (0)
 
+// A library call that must succeed (status 0); otherwise prints the status and last_error and
+// exits. The test must include <baracuda/flashinfer.h>.
+#define ST_OK(call)                                                       \
+  do {                                                                    \
+    const int32_t st_ = (call);                                           \
+    if (st_ != 0) {                                                       \
+      std::printf("%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #call, st_, \
+                  baracuda_kernels_flashinfer_last_error());              \
+      std::exit(2);                                                       \
+    }                                                                     \
+  } while (0)
+
 // Exits with kSkipExitCode (ctest: skipped) and a clear message when no CUDA device is usable.
 inline void require_gpu_or_skip(const char* program) {
   int n = 0;

@@ -26,15 +26,6 @@ using namespace bfi_test;
 namespace {
 
 #define FI(NAME) baracuda_kernels_flashinfer_##NAME
-#define ST_OK(call)                                                       \
-  do {                                                                    \
-    const int32_t st_ = (call);                                           \
-    if (st_ != 0) {                                                       \
-      std::printf("%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #call, st_, \
-                  baracuda_kernels_flashinfer_last_error());              \
-      std::exit(2);                                                       \
-    }                                                                     \
-  } while (0)
 
 constexpr double kRelTol = 1e-5, kEdge = 1e-5;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();

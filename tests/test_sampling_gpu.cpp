@@ -42,15 +42,6 @@ constexpr int64_t kDraws = 100000;
 constexpr size_t kBudgetBytes = size_t(1) << 30;  // device bytes for replicated input rows
 
 #define FI(NAME) baracuda_kernels_flashinfer_##NAME
-#define ST_OK(call)                                                       \
-  do {                                                                    \
-    const int32_t st_ = (call);                                           \
-    if (st_ != 0) {                                                       \
-      std::printf("%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #call, st_, \
-                  baracuda_kernels_flashinfer_last_error());              \
-      std::exit(2);                                                       \
-    }                                                                     \
-  } while (0)
 
 // ---- chi-square survival function: Q(a, x) = Gamma(a, x) / Gamma(a) (Numerical Recipes) ----
 double gamma_q(double a, double x) {

@@ -207,30 +207,40 @@ std::vector<Symbol> symbols() {
   return s;
 }
 
-struct Mutation {
-  const char* what;
-  std::function<void(Args&)> apply;
+// One bad argument for argument set A: what run must answer, and whether can_implement (sizes
+// and thresholds only) must answer the same.
+template <class A>
+struct MutationOf {
+  std::string what;
+  std::function<void(A&)> apply;
   int32_t status;
-  const char* message;  // substring the message must contain
+  std::string message;  // substring the message must contain
   bool sizes_only;      // can_implement must report it too
 };
+using Mutation = MutationOf<Args>;
 
-std::vector<Mutation> mutations(const Symbol& s) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::vector<Mutation> m = {
-      {"batch = 0", [](Args& a) { a.batch = 0; }, 2, "batch", true},
-      {"batch = -1", [](Args& a) { a.batch = -1; }, 2, "batch", true},
-      {"vocab = 0", [](Args& a) { a.vocab = 0; }, 2, "vocab", true},
-      {"vocab = -5", [](Args& a) { a.vocab = -5; }, 2, "vocab", true},
-      {"batch = 2^20 + 1", [](Args& a) { a.batch = (1 << 20) + 1; }, 3, "batch", true},
+// The size limits every (batch, vocab) symbol shares.
+template <class A>
+std::vector<MutationOf<A>> size_mutations() {
+  return {
+      {"batch = 0", [](A& a) { a.batch = 0; }, 2, "batch", true},
+      {"batch = -1", [](A& a) { a.batch = -1; }, 2, "batch", true},
+      {"vocab = 0", [](A& a) { a.vocab = 0; }, 2, "vocab", true},
+      {"vocab = -5", [](A& a) { a.vocab = -5; }, 2, "vocab", true},
+      {"batch = 2^20 + 1", [](A& a) { a.batch = (1 << 20) + 1; }, 3, "batch", true},
       {"batch * vocab > 2^32",
-       [](Args& a) {
+       [](A& a) {
          a.batch = 1 << 20;
          a.vocab = 1 << 13;
        },
        3, "2^32", true},
-      {"output = NULL", [](Args& a) { a.output = nullptr; }, 2, "output", false},
   };
+}
+
+std::vector<Mutation> mutations(const Symbol& s) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<Mutation> m = size_mutations<Args>();
+  m.push_back({"output = NULL", [](Args& a) { a.output = nullptr; }, 2, "output", false});
   if (s.spec) {
     m.push_back({"num_speculative_tokens = 0", [](Args& a) { a.spec = 0; }, 2,
                  "num_speculative_tokens", true});
@@ -322,22 +332,23 @@ TEST(every_bad_argument_is_rejected_with_a_message) {
       m.apply(a);
       const int32_t status = s.run(a);
       const std::string message = baracuda_kernels_flashinfer_last_error();
-      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(), m.what,
-                status, m.status, message.c_str());
+      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(),
+                m.what.c_str(), status, m.status, message.c_str());
       CHECK_MSG(message.find(m.message) != std::string::npos,
-                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what,
-                message.c_str(), m.message);
+                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what.c_str(),
+                message.c_str(), m.message.c_str());
       const std::string symbol =
           "baracuda_kernels_flashinfer_" + s.name.substr(0, s.name.find('('));
       CHECK_MSG(message.find(symbol) != std::string::npos,
-                "%s with %s: message '%s' does not name the function", s.name.c_str(), m.what,
-                message.c_str());
+                "%s with %s: message '%s' does not name the function", s.name.c_str(),
+                m.what.c_str(), message.c_str());
       const int32_t can = s.can(a);
       if (m.sizes_only) {
-        CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(), m.what,
-                  can, m.status);
+        CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(),
+                  m.what.c_str(), can, m.status);
       } else {
-        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(), m.what, can);
+        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(),
+                  m.what.c_str(), can);
       }
     }
   }
@@ -459,29 +470,13 @@ std::vector<FilterSymbol> filter_symbols() {
   return s;
 }
 
-struct FilterMutation {
-  std::string what;
-  std::function<void(FilterArgs&)> apply;
-  int32_t status;
-  std::string message;
-  bool sizes_only;
-};
+using FilterMutation = MutationOf<FilterArgs>;
 
 std::vector<FilterMutation> filter_mutations(const FilterSymbol& s) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const char* arr_name = s.uses_p ? "top_p_arr" : "top_k_arr";
-  std::vector<FilterMutation> m = {
-      {"batch = 0", [](FilterArgs& a) { a.batch = 0; }, 2, "batch", true},
-      {"batch = -1", [](FilterArgs& a) { a.batch = -1; }, 2, "batch", true},
-      {"vocab = 0", [](FilterArgs& a) { a.vocab = 0; }, 2, "vocab", true},
-      {"vocab = -5", [](FilterArgs& a) { a.vocab = -5; }, 2, "vocab", true},
-      {"batch = 2^20 + 1", [](FilterArgs& a) { a.batch = (1 << 20) + 1; }, 3, "batch", true},
-      {"batch * vocab > 2^32",
-       [](FilterArgs& a) {
-         a.batch = 1 << 20;
-         a.vocab = 1 << 13;
-       },
-       3, "2^32", true},
+  std::vector<FilterMutation> m = size_mutations<FilterArgs>();
+  const std::vector<FilterMutation> pointers = {
       {"input = NULL", [](FilterArgs& a) { a.input = nullptr; }, 2, s.input_name, false},
       {"output = NULL", [](FilterArgs& a) { a.output = nullptr; }, 2, s.output_name, false},
       {"input misaligned", [](FilterArgs& a) { a.input = fake(0x10001); }, 1, s.input_name, false},
@@ -490,6 +485,7 @@ std::vector<FilterMutation> filter_mutations(const FilterSymbol& s) {
       {"threshold array misaligned", [](FilterArgs& a) { a.arr = fake(0x30002); }, 1, arr_name,
        false},
   };
+  m.insert(m.end(), pointers.begin(), pointers.end());
   if (s.uses_p) {
     for (float bad : {0.f, -0.5f, 1.5f, nan, std::numeric_limits<float>::infinity()}) {
       m.push_back({"top_p_val = " + std::to_string(bad), [bad](FilterArgs& a) { a.p = bad; }, 2,
