@@ -63,8 +63,8 @@ constexpr SamplerOps kLogitsF16{from_logits_f16_kernel, launch_from_logits_f16, 
 constexpr SamplerOps kLogitsBF16{from_logits_bf16_kernel, launch_from_logits_bf16, 2, false,
                                  kStepSingle, logits_route(threshold::Element::kBF16)};
 
-// BFI_SAMPLING_PATH=flashinfer keeps top-k / top-p / top-k + top-p on FlashInfer's one-CTA-per-row
-// rejection samplers on sm_90 too (tests and benchmarks compare the two; not part of the ABI).
+// BFI_SAMPLING_PATH=flashinfer keeps every sampler on FlashInfer's one-CTA-per-row kernels on
+// sm_90 too (tests and benchmarks compare the two paths; not part of the ABI).
 bool threshold_path_allowed() {
   const char* v = std::getenv("BFI_SAMPLING_PATH");
   return v == nullptr || std::strcmp(v, "flashinfer") != 0;
@@ -312,30 +312,35 @@ Status speculative(const char* fn, int32_t batch, int32_t num_speculative_tokens
 // Top-k / top-p renormalisation of probabilities and top-k masking of logits: the threshold
 // kernel with its renorm / mask epilogue (any device where the row fits, see threshold.hpp).
 struct RowFilter {
-  threshold::Epilogue epilogue;
-  threshold::Element element;
-  threshold::Filter filter;
+  ThresholdRoute route;
   uint32_t element_bytes;
   const char* input_name;
   const char* output_name;
 };
-constexpr RowFilter kTopKRenorm{threshold::Epilogue::kRenorm, threshold::Element::kF32,
-                                {true, false}, 4, "probs", "renormed_probs"};
-constexpr RowFilter kTopPRenorm{threshold::Epilogue::kRenorm, threshold::Element::kF32,
-                                {false, true}, 4, "probs", "renormed_probs"};
-constexpr RowFilter kMaskF32{threshold::Epilogue::kMask, threshold::Element::kF32,
-                             {true, false}, 4, "logits", "masked_logits"};
-constexpr RowFilter kMaskF16{threshold::Epilogue::kMask, threshold::Element::kF16,
-                             {true, false}, 2, "logits", "masked_logits"};
-constexpr RowFilter kMaskBF16{threshold::Epilogue::kMask, threshold::Element::kBF16,
-                              {true, false}, 2, "logits", "masked_logits"};
+constexpr RowFilter renorm_filter(bool use_k, bool use_p) {
+  return {{true, threshold::Epilogue::kRenorm, threshold::Element::kF32, {use_k, use_p}},
+          4,
+          "probs",
+          "renormed_probs"};
+}
+constexpr RowFilter mask_filter(threshold::Element element, uint32_t element_bytes) {
+  return {{true, threshold::Epilogue::kMask, element, {true, false}},
+          element_bytes,
+          "logits",
+          "masked_logits"};
+}
+constexpr RowFilter kTopKRenorm = renorm_filter(true, false);
+constexpr RowFilter kTopPRenorm = renorm_filter(false, true);
+constexpr RowFilter kMaskF32 = mask_filter(threshold::Element::kF32, 4);
+constexpr RowFilter kMaskF16 = mask_filter(threshold::Element::kF16, 2);
+constexpr RowFilter kMaskBF16 = mask_filter(threshold::Element::kBF16, 2);
 
 // Sizes and scalar thresholds (unless the per-row array replaces them): no device needed.
 Status check_row_filter_args(const char* fn, const RowFilter& f, int32_t batch, int32_t vocab,
                              int32_t top_k, float top_p, const void* k_arr, const void* p_arr) {
   BFI_CHECK(check_extents(fn, batch, vocab));
-  if (f.filter.use_k && k_arr == nullptr) BFI_CHECK(check_top_k(fn, top_k));
-  if (f.filter.use_p && p_arr == nullptr) BFI_CHECK(check_probability(fn, "top_p_val", top_p));
+  if (f.route.filter.use_k && k_arr == nullptr) BFI_CHECK(check_top_k(fn, top_k));
+  if (f.route.filter.use_p && p_arr == nullptr) BFI_CHECK(check_probability(fn, "top_p_val", top_p));
   return kSuccess;
 }
 
@@ -372,17 +377,17 @@ Status row_filter(const char* fn, const RowFilter& f, int32_t batch, int32_t voc
   threshold::Shape shape{};
   BFI_CHECK(row_filter_shape(fn, vocab, &shape));
   threshold::Launch launch{};
-  launch.epilogue = f.epilogue;
-  launch.element = f.element;
-  launch.filter = f.filter;
+  launch.epilogue = f.route.epilogue;
+  launch.element = f.route.element;
+  launch.filter = f.route.filter;
   launch.batch = static_cast<uint32_t>(batch);
   launch.vocab = static_cast<uint32_t>(vocab);
   launch.input = input;
   launch.output = output;
-  launch.top_k_arr = f.filter.use_k ? static_cast<const int32_t*>(k_arr) : nullptr;
-  launch.top_k = f.filter.use_k && k_arr == nullptr ? static_cast<uint32_t>(top_k) : 0u;
-  launch.top_p_arr = f.filter.use_p ? static_cast<const float*>(p_arr) : nullptr;
-  launch.top_p = f.filter.use_p && p_arr == nullptr ? top_p : 0.f;
+  launch.top_k_arr = f.route.filter.use_k ? static_cast<const int32_t*>(k_arr) : nullptr;
+  launch.top_k = f.route.filter.use_k && k_arr == nullptr ? static_cast<uint32_t>(top_k) : 0u;
+  launch.top_p_arr = f.route.filter.use_p ? static_cast<const float*>(p_arr) : nullptr;
+  launch.top_p = f.route.filter.use_p && p_arr == nullptr ? top_p : 0.f;
   return threshold::enqueue(fn, launch, shape, resolve_stream(stream));
 }
 
