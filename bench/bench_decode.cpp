@@ -5,6 +5,7 @@
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -203,28 +204,113 @@ BENCH_SECTION(cascade) {
                      lse, ws, ws_decode, stream),
                  "paged_decode_bf16_run");
   };
-  auto cascade = [&] {
+  auto prefix = [&] {
     check_status(baracuda_kernels_flashinfer_shared_prefix_decode_run(
                      element, B, P, D, Hq, Hkv, sm_scale, k, v, d_full_indices, d_prefix_indptr,
                      d_lpl, q, o, lse, ws2, ws_prefix, stream),
                  "shared_prefix_decode_run");
+  };
+  auto suffix = [&] {
     check_status(baracuda_kernels_flashinfer_paged_decode_bf16_run(
                      B, P, D, Hq, Hkv, sm_scale, k, v, d_suffix_indices, d_suffix_indptr, d_lpl, q,
                      o2, lse2, ws, ws_decode, stream),
                  "paged_decode_bf16_run");
+  };
+  auto suffix_with = [&](int32_t flags) {
+    return [&, flags] {
+      check_status(baracuda_kernels_flashinfer_paged_decode_run_with(
+                       element, flags, B, P, D, Hq, Hkv, sm_scale, k, v, d_suffix_indices,
+                       d_suffix_indptr, d_lpl, q, o2, lse2, ws, ws_decode, stream),
+                   "paged_decode_run_with");
+    };
+  };
+  auto merge = [&] {
     check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2, lse2, stream),
                  "merge_state_in_place_bf16_run");
   };
+  auto cascade = [&] {
+    prefix();
+    suffix();
+    merge();
+  };
   const double us_plain = time_us(ctx, plain, 10, 2, /*graph=*/true);
   const double us_cascade = time_us(ctx, cascade, 40, 5, /*graph=*/true);
+  const double us_prefix = time_us(ctx, prefix, 40, 5, /*graph=*/true);
+  const double us_suffix = time_us(ctx, suffix, 40, 5, /*graph=*/true);
+  const double us_merge = time_us(ctx, merge, 40, 5, /*graph=*/true);
+  const double us_suffix_cc = time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true);
+  const double us_suffix_tc = time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true);
+  // The FA2 shared-prefix kernel (what runs below sm_90), for comparison on the same card.
+  setenv("BFI_SHARED_PREFIX_PATH", "fa2", 1);
+  const double us_prefix_fa2 = time_us(ctx, prefix, 20, 3, /*graph=*/true);
+  unsetenv("BFI_SHARED_PREFIX_PATH");
+  const double prefix_flop = 4.0 * double(B) * Hq * prefix_len * D;
   const double speedup = us_plain / us_cascade;
   ctx.add({"cascade", "bf16 32/8 hd128 p16 B=64 prefix 32768 + suffix 256",
            {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
+            {"us_prefix", us_prefix}, {"us_suffix", us_suffix}, {"us_merge", us_merge},
+            {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
+            {"us_prefix_fa2", us_prefix_fa2}, {"us_suffix_cuda_cores", us_suffix_cc},
+            {"us_suffix_tensor_cores", us_suffix_tc},
             {"cascade_frac_of_one_prefix_read",
              (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) / 1e9 / ctx.copy_gbps}},
            std::string("target >= 10x: ") + (speedup >= 10 ? "PASS" : "FAIL")});
   for (void* p : {k, v, q, o, lse, o2, lse2, d_full_indices, d_full_indptr, d_suffix_indices,
                   d_suffix_indptr, d_lpl, d_prefix_indptr, ws, ws2}) {
     if (p) BENCH_CUDA(cudaFree(p));
+  }
+}
+
+// Shared-prefix attention alone per head dim: the default path (the sm_90a FA3 kernel where it is
+// built and the card is sm_90) against the FA2 kernel, on the cascade case's shape.
+BENCH_SECTION(shared_prefix) {
+  const int32_t B = 64, Hq = 32, Hkv = 8, P = 16, prefix_len = 16384;
+  const int32_t element = BARACUDA_FLASHINFER_BF16;
+  const int32_t pages = prefix_len / P;
+  std::mt19937 gen(7);
+  std::vector<int32_t> indices(pages);
+  std::iota(indices.begin(), indices.end(), 0);
+  std::shuffle(indices.begin(), indices.end(), gen);
+  const std::vector<int32_t> indptr{0, pages}, lpl{P};
+  for (const int32_t D : {64, 128, 256}) {
+    const size_t kv_bytes = size_t(pages) * Hkv * P * D * 2;
+    void *k, *v, *q, *o, *lse, *d_indices, *d_indptr, *d_lpl, *ws = nullptr;
+    BENCH_CUDA(cudaMalloc(&k, kv_bytes));
+    BENCH_CUDA(cudaMalloc(&v, kv_bytes));
+    BENCH_CUDA(cudaMalloc(&q, size_t(B) * Hq * D * 2));
+    BENCH_CUDA(cudaMalloc(&o, size_t(B) * Hq * D * 2));
+    BENCH_CUDA(cudaMalloc(&lse, size_t(B) * Hq * 4));
+    BENCH_CUDA(cudaMalloc(&d_indices, indices.size() * 4));
+    BENCH_CUDA(cudaMalloc(&d_indptr, 8));
+    BENCH_CUDA(cudaMalloc(&d_lpl, 4));
+    BENCH_CUDA(cudaMemcpy(d_indices, indices.data(), indices.size() * 4, cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaMemcpy(d_indptr, indptr.data(), 8, cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaMemcpy(d_lpl, lpl.data(), 4, cudaMemcpyHostToDevice));
+    fill_random_bf16(k, kv_bytes, gen);
+    fill_random_bf16(v, kv_bytes, gen);
+    fill_random_bf16(q, size_t(B) * Hq * D * 2, gen);
+    size_t ws_bytes = 0;
+    check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_bytes),
+                 "shared_prefix_decode_get_workspace_size");
+    if (ws_bytes) BENCH_CUDA(cudaMalloc(&ws, ws_bytes));
+    auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream);
+    auto prefix = [&] {
+      check_status(baracuda_kernels_flashinfer_shared_prefix_decode_run(
+                       element, B, P, D, Hq, Hkv, 1.f / std::sqrt(float(D)), k, v, d_indices,
+                       d_indptr, d_lpl, q, o, lse, ws, ws_bytes, stream),
+                   "shared_prefix_decode_run");
+    };
+    const double us = time_us(ctx, prefix, 30, 3, /*graph=*/true);
+    setenv("BFI_SHARED_PREFIX_PATH", "fa2", 1);
+    const double us_fa2 = time_us(ctx, prefix, 30, 3, /*graph=*/true);
+    unsetenv("BFI_SHARED_PREFIX_PATH");
+    const double flop = 4.0 * B * Hq * double(prefix_len) * D;
+    ctx.add({"shared_prefix", "bf16 B=64 32/8 p16 prefix 16384 hd" + std::to_string(D),
+             {{"us", us}, {"us_fa2", us_fa2}, {"tflops", flop / (us * 1e-6) / 1e12},
+              {"tflops_fa2", flop / (us_fa2 * 1e-6) / 1e12}, {"speedup_vs_fa2", us_fa2 / us}},
+             ""});
+    for (void* p : {k, v, q, o, lse, d_indices, d_indptr, d_lpl, ws}) {
+      if (p) BENCH_CUDA(cudaFree(p));
+    }
   }
 }

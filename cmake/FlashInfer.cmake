@@ -34,3 +34,11 @@ add_library(bfi_flashinfer_headers INTERFACE)
 target_include_directories(bfi_flashinfer_headers INTERFACE
   ${bfi_root}/cccl/cub ${bfi_root}/cccl/libcudacxx/include ${bfi_root}/cccl/thrust
   ${bfi_root}/include)
+# CUTLASS/CuTe from the same wheel, for the sm_90a (FA3) kernels only.
+add_library(bfi_cutlass_headers INTERFACE)
+target_include_directories(bfi_cutlass_headers INTERFACE ${bfi_root}/cutlass/include
+                                                        ${bfi_root}/cutlass/util/include)
+set(BFI_HAVE_CUTLASS OFF)
+if(EXISTS "${bfi_root}/cutlass/include/cute/tensor.hpp")
+  set(BFI_HAVE_CUTLASS ON)
+endif()

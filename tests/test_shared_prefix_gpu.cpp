@@ -62,6 +62,8 @@ TEST(shared_prefix_matches_float64) {
       {{1, 17, 28, 4, 256, 64, 0, false}, 5000},   // group 7, partial last page
       {{0, 100, 32, 1, 128, 16, 0, false}, 300},   // MQA: 3200 packed rows, no split
       {{1, 5, 16, 16, 128, 16, 0, false}, 0},      // empty prefix: o = 0, lse = -inf
+      {{1, 70, 32, 8, 128, 16, 0, false}, 4001},   // 280 rows: 3 query tiles, the last partial
+      {{0, 9, 40, 5, 128, 32, 0, false}, 3333},    // group 8, partial last page
   };
   for (const Case& c : cases) {
     PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));

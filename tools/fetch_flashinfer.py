@@ -7,6 +7,8 @@ nothing is installed, no torch), its sha256 is checked, and only these subtrees 
     flashinfer/data/include/flashinfer      -> <dest>/include/flashinfer
     flashinfer/data/cccl/{cub,thrust}       -> <dest>/cccl/{cub,thrust}
     flashinfer/data/cccl/libcudacxx/include -> <dest>/cccl/libcudacxx/include
+    flashinfer/data/cutlass/include         -> <dest>/cutlass/include  (the sm_90a FA3 kernels)
+    flashinfer/data/cutlass/tools/util/include -> <dest>/cutlass/util/include
 
 A file <dest>/VERSION records what was extracted; an existing complete copy is reused.
 Offline machines: extract a copy elsewhere and configure with -DBARACUDA_FLASHINFER_ROOT=<dir>.
@@ -28,7 +30,13 @@ SUBTREES = {
     "flashinfer/data/cccl/cub/cub/": "cccl/cub/cub/",
     "flashinfer/data/cccl/thrust/thrust/": "cccl/thrust/thrust/",
     "flashinfer/data/cccl/libcudacxx/include/": "cccl/libcudacxx/include/",
+    "flashinfer/data/cutlass/include/": "cutlass/include/",
+    "flashinfer/data/cutlass/tools/util/include/": "cutlass/util/include/",
 }
+# One file per subtree: a copy lacking any of them (an older extraction) is extracted again.
+REQUIRED = ["include/flashinfer/attention/decode.cuh", "cccl/cub/cub/cub.cuh",
+            "cccl/libcudacxx/include/cuda/std/__cccl/version.h", "cccl/thrust/thrust/version.h",
+            "cutlass/include/cute/tensor.hpp", "cutlass/util/include/cutlass/util/command_line.h"]
 
 
 def cccl_version(dest):
@@ -46,7 +54,8 @@ def main():
     args = ap.parse_args()
     dest = os.path.abspath(args.dest)
     stamp = os.path.join(dest, "VERSION")
-    if os.path.exists(stamp) and open(stamp).read().startswith(f"flashinfer-python {PINNED_VERSION}"):
+    complete = all(os.path.exists(os.path.join(dest, f)) for f in REQUIRED)
+    if complete and os.path.exists(stamp) and open(stamp).read().startswith(f"flashinfer-python {PINNED_VERSION}"):
         print(open(stamp).read().strip())
         return 0
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "common/kernel_cache.hpp"
 #include "common/status.hpp"
@@ -396,13 +397,73 @@ Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
   return kSuccess;
 }
 
+// The sm_90a FA3 path runs where it is built for (element, head_dim) and the current device is
+// compute capability 9.0 (its machine code is sm_90a only). BFI_SHARED_PREFIX_PATH=fa2 forces the
+// FA2 kernel (tests and benchmarks compare both; read per call, not part of the ABI).
+Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Variant** variant,
+                        PrefixSm90Plan* plan) {
+  *variant = nullptr;
+  *plan = PrefixSm90Plan{};
+  const PrefixSm90Variant* v = find_prefix_sm90_variant(s.element, s.head_dim);
+  if (v == nullptr) return kSuccess;
+  const char* forced = std::getenv("BFI_SHARED_PREFIX_PATH");
+  if (forced != nullptr && std::strcmp(forced, "fa2") == 0) return kSuccess;
+  KernelResidency r{};
+  BFI_CHECK(kernel_residency(fn, plan_kernel_info(), &r));  // the device and its SM count
+  int major = 0, minor = 0;
+  BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, r.device),
+                        "cudaDeviceGetAttribute(ComputeCapabilityMajor)"));
+  BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, r.device),
+                        "cudaDeviceGetAttribute(ComputeCapabilityMinor)"));
+  if (major != 9 || minor != 0) return kSuccess;
+  const int32_t group = s.num_qo_heads / s.num_kv_heads;
+  plan->rows = s.batch_size * group;
+  plan->q_tiles = (plan->rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
+  // Enough chunks that the items fill the SMs once (each CTA then walks about one item).
+  const int32_t per_chunk = s.num_kv_heads * plan->q_tiles;
+  plan->chunks = std::clamp(r.sm_count / per_chunk, 1, kPrefixSm90MaxChunks);
+  plan->items = plan->chunks * per_chunk;
+  plan->ctas = r.sm_count;
+  plan->min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / s.page_size, 1);
+  const size_t rows_pad = size_t(plan->q_tiles) * kPrefixSm90TileQ;
+  plan->chunk_shift = static_cast<int32_t>((rows_pad + plan->chunks - 1) / plan->chunks);
+  // Layouts in prefix_sm90.cuh. The FA3 kernel's q and o bases sit `shift` rows before the packed
+  // q and the partial o: both buffers get that much workspace in front of them.
+  const size_t row_bytes = size_t(s.head_dim) * output_element_bytes(s.element);
+  const size_t shift = size_t(plan->chunks - 1) * plan->chunk_shift * row_bytes;
+  const size_t hkv = size_t(s.num_kv_heads), chunks = size_t(plan->chunks), m = plan->chunk_shift;
+  size_t at = 0;
+  const auto take = [&at](size_t front, size_t bytes) {
+    const size_t offset = align_up(at + front);
+    at = align_up(offset + bytes);
+    return offset;
+  };
+  plan->o_part = take(shift, hkv * chunks * (m + rows_pad) * row_bytes);
+  plan->q_packed = take(shift, hkv * chunks * m * row_bytes + rows_pad * row_bytes);
+  plan->lse_part = take(0, ((chunks - 1) * m + rows_pad) * hkv * chunks * sizeof(float));
+  plan->table = take(0, (7 * size_t(plan->items) + size_t(plan->ctas) + 1) * sizeof(int32_t));
+  plan->workspace = at;
+  *variant = v;
+  return kSuccess;
+}
+
+// Both paths' workspace, so a size queried under one path setting serves the other.
+Status shared_prefix_workspace(const char* fn, const DecodeShape& s, Plan* plan,
+                               const PrefixSm90Variant** sm90, PrefixSm90Plan* sm90_plan,
+                               size_t* bytes) {
+  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, plan));
+  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, sm90_plan));
+  *bytes = std::max(plan->workspace, sm90_plan->workspace);
+  return kSuccess;
+}
+
 Status shared_prefix_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   BFI_CHECK(check_shared_prefix_shape(fn, s));
   Plan plan;
-  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, &plan));
-  *bytes = plan.workspace;
-  return kSuccess;
+  const PrefixSm90Variant* sm90 = nullptr;
+  PrefixSm90Plan sm90_plan;
+  return shared_prefix_workspace(fn, s, &plan, &sm90, &sm90_plan, bytes);
 }
 
 Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
@@ -410,16 +471,23 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
   BFI_CHECK(check_shared_prefix_shape(fn, s));
   BFI_CHECK(check_pointers(fn, sm_scale, p));
   Plan plan;
-  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, &plan));
-  if (p.workspace_bytes < plan.workspace) {
+  const PrefixSm90Variant* sm90 = nullptr;
+  PrefixSm90Plan sm90_plan;
+  size_t needed = 0;
+  BFI_CHECK(shared_prefix_workspace(fn, s, &plan, &sm90, &sm90_plan, &needed));
+  if (p.workspace_bytes < needed) {
     return fail(kWorkspaceTooSmall,
                 "%s: workspace_bytes %zu is too small: needs %zu bytes "
                 "(shared_prefix_decode_get_workspace_size)",
-                fn, p.workspace_bytes, plan.workspace);
+                fn, p.workspace_bytes, needed);
   }
   const DecodeProblem problem = to_problem(s, sm_scale, p);
-  DecodeSchedule schedule{};
   const cudaStream_t cuda_stream = resolve_stream(stream);
+  if (sm90 != nullptr) {
+    return cuda_status(sm90->launch(problem, sm90_plan, p.workspace, cuda_stream),
+                       "launching shared-prefix attention (sm_90a)");
+  }
+  DecodeSchedule schedule{};
   BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
   return cuda_status(
       find_tensor_core_variant(s.element, s.head_dim)->launch_shared_prefix(problem, schedule, cuda_stream),

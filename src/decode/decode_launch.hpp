@@ -92,6 +92,33 @@ struct TensorCoreVariant {
 // nullptr if (element, head_dim) has no tensor-core build.
 const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_dim);
 
+// Shared prefix on sm_90a (prefix_sm90.cuh): FlashInfer's FA3 kernel over a work table of our
+// own — (KV chunk, KV head, query tile of batch_size * group rows) items on a persistent grid —
+// then a merge of the chunks. Built for f16 / bf16 at the head dims in CMakeLists.txt.
+constexpr int32_t kPrefixSm90TileQ = 128;   // query rows per FA3 tile (two consumer warpgroups)
+constexpr int32_t kPrefixSm90MaxChunks = 64;
+constexpr int32_t kPrefixSm90MinChunkTokens = 512;
+
+struct PrefixSm90Plan {
+  int32_t rows;         // query rows per KV head: batch_size * group
+  int32_t q_tiles;      // ceil(rows / kPrefixSm90TileQ)
+  int32_t chunks;       // KV chunks (split-KV)
+  int32_t chunk_shift;  // m = ceil(q_tiles * kPrefixSm90TileQ / chunks): see prefix_sm90.cuh
+  int32_t items;        // chunks * num_kv_heads * q_tiles
+  int32_t ctas;         // persistent grid: the SM count
+  int32_t min_chunk_pages;
+  size_t q_packed, o_part, lse_part, table;  // workspace offsets (bytes)
+  size_t workspace;                          // bytes needed
+};
+
+struct PrefixSm90Variant {
+  int32_t element;
+  int32_t head_dim;
+  cudaError_t (*launch)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace, cudaStream_t);
+};
+// nullptr if (element, head_dim) has no sm_90a shared-prefix build.
+const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_dim);
+
 // The compiled configurations (decode_table.cpp, from the lists in CMakeLists.txt).
 // The variant for (element, head_dim) whose group is the largest compiled group dividing
 // `gqa_group` and not above `max_group`; nullptr if that (element, head_dim) is not compiled.

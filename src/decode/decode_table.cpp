@@ -51,4 +51,19 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
   return nullptr;
 }
 
+#define BFI_DECLARE_PREFIX_SM90(NAME, HEAD_DIM) \
+  extern const PrefixSm90Variant kPrefixSm90Variant_##NAME##_hd##HEAD_DIM;
+BFI_PREFIX_SM90_SETS(BFI_DECLARE_PREFIX_SM90)
+#undef BFI_DECLARE_PREFIX_SM90
+
+const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_dim) {
+#define BFI_PREFIX_SM90_ENTRY(NAME, HEAD_DIM) &kPrefixSm90Variant_##NAME##_hd##HEAD_DIM,
+  static const PrefixSm90Variant* const kVariants[] = {BFI_PREFIX_SM90_SETS(BFI_PREFIX_SM90_ENTRY) nullptr};
+#undef BFI_PREFIX_SM90_ENTRY
+  for (const PrefixSm90Variant* const* v = kVariants; *v != nullptr; ++v) {
+    if ((*v)->element == element && (*v)->head_dim == head_dim) return *v;
+  }
+  return nullptr;
+}
+
 }  // namespace baracuda::flashinfer::decode

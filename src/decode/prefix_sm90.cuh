@@ -1,0 +1,254 @@
+// Shared-prefix attention on sm_90a: FlashInfer's FA3 (wgmma, warp-specialised) paged prefill
+// kernel, scheduled by us. Included by the generated prefix_sm90_<element>_hd<D>.cu TUs, which
+// compile for sm_90a only.
+//
+// Why a schedule of our own: FlashInfer 0.7.2's SM90 planner has no split-KV and no GQA packing,
+// so a shared prefix (batch_size queries x group heads against one long page list per KV head)
+// would run on a few dozen CTAs. Instead:
+//   1. prepare: the queries are packed "MHA style" — for KV head h, rows r = b * group + g hold
+//      q[b][h * group + g] — and the work table is written: one item per (chunk c, KV head h,
+//      128-row query tile), the chunk's pages and token count read from the prefix's indptr /
+//      last_page_len on the device (no host read, graph-capturable).
+//   2. FA3: a persistent grid of one CTA per SM walks its share of the items, writing one partial
+//      state (o, base-2 lse) per (chunk, row, KV head). An empty chunk writes o = 0, lse = -inf.
+//   3. merge: one warp per (request, query head) combines its chunks into the caller's o / lse.
+//
+// Chunks without copies of q: the kernel addresses q and o as ptr + (qo_indptr + row) * stride_n
+// + qo_head * stride_h with one qo_indptr per item, and finds the KV head as qo_head / group.
+// Item (c, h) uses qo_head = h * C + c (group = C) and qo_indptr = (C - 1 - c) * m, with
+// q_stride_h = m * q_stride_n: the chunk terms cancel in q's address (every chunk reads the one
+// packed copy) but not in o's (o_stride_h = (m + rows_pad) * D, so chunk c lands rows_pad rows
+// further), and the lse index (qo_indptr + row) * (H * C) + h * C + c is distinct per (c, row, h).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <flashinfer/attention/hopper/default_params.cuh>
+#include <flashinfer/attention/hopper/prefill_sm90.cuh>
+#include <flashinfer/attention/hopper/variants.cuh>
+#include <flashinfer/cutlass_utils.cuh>
+
+#include "decode/decode_launch.hpp"
+
+namespace baracuda::flashinfer::decode::prefix_sm90 {
+
+namespace fi = ::flashinfer;
+
+// The work table, 8 int32 arrays in the workspace (the FA3 scheduler's inputs, see
+// hopper/tile_scheduler.cuh): per item, then work_indptr per CTA.
+struct WorkTable {
+  int32_t *qo_tile_indices, *qo_indptr, *kv_indptr, *qo_lens, *kv_lens, *head_indices,
+      *batch_indices, *work_indptr;
+};
+
+inline WorkTable work_table(const PrefixSm90Plan& plan, void* workspace) {
+  auto* base = reinterpret_cast<int32_t*>(static_cast<char*>(workspace) + plan.table);
+  const int32_t n = plan.items;
+  return {base, base + n, base + 2 * n, base + 3 * n, base + 4 * n, base + 5 * n, base + 6 * n,
+          base + 7 * n};
+}
+
+// KV tokens per pipeline stage: FlashInfer's paged choices for D = 128 / 256 (shared memory holds
+// Q plus two stages of K and V), 128 for D = 64. Measured on H100 at D = 128 (PERFORMANCE.md):
+// 128 tokens, or 3-4 stages, change nothing (within 1 %); 64 tokens x 4 stages is 6 % slower.
+template <int D>
+constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
+
+constexpr int kPrepareThreads = 256;
+
+// Blocks [0, gridDim.x - 1): pack q, 16 bytes per thread: q_packed[h][row][D], rows_pad rows per
+// head slot of chunk_shift * chunks rows (rows past `rows` zeroed: the last tile reads them).
+// The last block: the work table.
+template <typename T, int D>
+__global__ void __launch_bounds__(kPrepareThreads)
+    prepare_kernel(const T* __restrict__ q, T* __restrict__ q_packed, int32_t batch, int32_t group,
+                   int32_t num_kv_heads, PrefixSm90Plan plan, const int32_t* __restrict__ indptr,
+                   const int32_t* __restrict__ last_page_len, int32_t page_size, WorkTable table) {
+  constexpr int kVec = 16 / sizeof(T);
+  constexpr int kVecsPerRow = D / kVec;
+  const int32_t rows = plan.rows, rows_pad = plan.q_tiles * kPrefixSm90TileQ;
+  const int32_t chunks = plan.chunks;
+  if (blockIdx.x + 1 < gridDim.x) {
+    const int64_t vec = int64_t(blockIdx.x) * kPrepareThreads + threadIdx.x;
+    if (vec >= int64_t(rows_pad) * num_kv_heads * kVecsPerRow) return;
+    const int32_t d_vec = int32_t(vec % kVecsPerRow);
+    const int32_t row = int32_t((vec / kVecsPerRow) % rows_pad);
+    const int32_t h = int32_t(vec / (int64_t(kVecsPerRow) * rows_pad));
+    uint4 value = make_uint4(0, 0, 0, 0);
+    if (row < rows) {
+      const int32_t b = row / group, g = row % group;
+      value = reinterpret_cast<const uint4*>(
+          q + (int64_t(b) * group * num_kv_heads + int64_t(h) * group + g) * D)[d_vec];
+    }
+    const int64_t slot = int64_t(plan.chunk_shift) * chunks;  // rows per head slot
+    reinterpret_cast<uint4*>(q_packed + (h * slot + row) * D)[d_vec] = value;
+    return;
+  }
+  // Chunk c covers pages [c * chunk_pages, ...) of the prefix; an item past the end is empty.
+  const int32_t first_page = indptr[0];
+  const int32_t num_pages = indptr[1] - first_page;
+  const int32_t chunk_pages = max((num_pages + chunks - 1) / chunks, plan.min_chunk_pages);
+  for (int32_t i = threadIdx.x; i < plan.items; i += blockDim.x) {
+    const int32_t t = i % plan.q_tiles;
+    const int32_t h = (i / plan.q_tiles) % num_kv_heads;
+    const int32_t c = i / (plan.q_tiles * num_kv_heads);
+    const int32_t begin = min(c * chunk_pages, num_pages);
+    const int32_t end = min(begin + chunk_pages, num_pages);
+    int32_t tokens = (end - begin) * page_size;
+    if (end == num_pages && end > begin) tokens -= page_size - last_page_len[0];
+    table.qo_tile_indices[i] = t;
+    table.qo_indptr[i] = (chunks - 1 - c) * plan.chunk_shift;
+    table.kv_indptr[i] = first_page + begin;
+    table.qo_lens[i] = rows;
+    table.kv_lens[i] = tokens;
+    table.head_indices[i] = h * chunks + c;
+    table.batch_indices[i] = c;
+  }
+  // CTA j walks items [j * items / ctas, (j + 1) * items / ctas).
+  for (int32_t j = threadIdx.x; j <= plan.ctas; j += blockDim.x) {
+    table.work_indptr[j] = int32_t(int64_t(j) * plan.items / plan.ctas);
+  }
+}
+
+// Where the FA3 kernel puts the partial state of (chunk c, row r, KV head h); see the top.
+struct PartialLayout {
+  int32_t chunks, chunk_shift, rows_pad, num_kv_heads, head_dim;
+  __host__ __device__ int64_t o_row(int32_t c, int32_t r, int32_t h) const {  // in rows of D
+    return r + int64_t(c) * rows_pad + int64_t(h) * chunks * (chunk_shift + rows_pad);
+  }
+  __host__ __device__ int64_t lse(int32_t c, int32_t r, int32_t h) const {
+    return (int64_t(chunks - 1 - c) * chunk_shift + r) * num_kv_heads * chunks + h * chunks + c;
+  }
+};
+
+inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_heads, int32_t head_dim) {
+  return {plan.chunks, plan.chunk_shift, plan.q_tiles * kPrefixSm90TileQ, num_kv_heads, head_dim};
+}
+
+// One warp per (request b, query head h * group + g): merges the chunks' partial states of row
+// b * group + g, KV head h. Base-2 LSEs; every chunk empty -> o = 0, lse = -inf.
+template <typename T, int D>
+__global__ void __launch_bounds__(256)
+    merge_kernel(const T* __restrict__ o_part, const float* __restrict__ lse_part, T* __restrict__ o,
+                 float* __restrict__ lse, int32_t batch, int32_t group, PartialLayout layout) {
+  constexpr int kPerLane = D / 32;  // 2, 4 or 8 elements: one 4-, 8- or 16-byte load
+  using Vec = std::conditional_t<kPerLane * sizeof(T) == 16, uint4,
+                                 std::conditional_t<kPerLane * sizeof(T) == 8, uint2, uint32_t>>;
+  const int32_t num_qo_heads = group * layout.num_kv_heads;
+  const int64_t warp = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (warp >= int64_t(batch) * num_qo_heads) return;
+  const int32_t b = int32_t(warp / num_qo_heads), qo_head = int32_t(warp % num_qo_heads);
+  const int32_t h = qo_head / group, r = b * group + qo_head % group;
+  // Lane c (and c + 32) holds chunk c's lse, then its weight.
+  float l0 = lane < layout.chunks ? lse_part[layout.lse(lane, r, h)] : -INFINITY;
+  float l1 = lane + 32 < layout.chunks ? lse_part[layout.lse(lane + 32, r, h)] : -INFINITY;
+  float m = fmaxf(l0, l1);
+  for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
+  const bool empty = m == -INFINITY;
+  const float w0 = empty ? 0.f : exp2f(l0 - m), w1 = empty ? 0.f : exp2f(l1 - m);
+  float denom = w0 + w1;
+  for (int off = 16; off > 0; off /= 2) denom += __shfl_xor_sync(0xffffffffu, denom, off);
+  float acc[kPerLane] = {};
+  constexpr int kUnroll = 4;
+  for (int32_t c0 = 0; c0 < layout.chunks; c0 += kUnroll) {
+    Vec v[kUnroll];
+    float w[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int32_t c = min(c0 + u, layout.chunks - 1);
+      const float wc = __shfl_sync(0xffffffffu, c < 32 ? w0 : w1, c % 32);
+      w[u] = c0 + u < layout.chunks ? wc : 0.f;
+      v[u] = reinterpret_cast<const Vec*>(o_part + layout.o_row(c, r, h) * D)[lane];
+    }
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const T* e = reinterpret_cast<const T*>(&v[u]);
+#pragma unroll
+      for (int k = 0; k < kPerLane; ++k) acc[k] += w[u] * float(e[k]);
+    }
+  }
+  const float inv = denom > 0.f ? 1.f / denom : 0.f;
+  Vec out;
+  T* e = reinterpret_cast<T*>(&out);
+#pragma unroll
+  for (int k = 0; k < kPerLane; ++k) e[k] = T(acc[k] * inv);
+  reinterpret_cast<Vec*>(o + (int64_t(b) * num_qo_heads + qo_head) * D)[lane] = out;
+  if (lane == 0 && lse != nullptr) {
+    lse[int64_t(b) * num_qo_heads + qo_head] = denom > 0.f ? m + log2f(denom) : -INFINITY;
+  }
+}
+
+// FA3 over the work table. CTA_KV: KV tokens per pipeline stage.
+template <typename T, int D, int CTA_KV>
+cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                       cudaStream_t stream) {
+  using DType = fi::cutlass_dtype_t<T>;
+  using Params = fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>;
+  using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
+                                           /*NUM_STAGES=*/2, DType, DType, DType, int32_t,
+                                           fi::StandardAttention>;
+  char* ws = static_cast<char*>(workspace);
+  const WorkTable table = work_table(plan, workspace);
+  const int64_t rows_pad = int64_t(plan.q_tiles) * kPrefixSm90TileQ;
+  // Both bases sit (chunks - 1) * chunk_shift rows before their buffers (see the top); the plan
+  // leaves that much workspace in front of each.
+  const int64_t shift = int64_t(plan.chunks - 1) * plan.chunk_shift * D;
+  Params params{};
+  params.q_ptr = reinterpret_cast<DType*>(ws + plan.q_packed) - shift;
+  params.k_ptr = static_cast<DType*>(p.k_data);
+  params.v_ptr = static_cast<DType*>(p.v_data);
+  params.o_ptr = reinterpret_cast<DType*>(ws + plan.o_part) - shift;
+  params.lse_ptr = reinterpret_cast<float*>(ws + plan.lse_part);
+  params.qo_tile_indices = table.qo_tile_indices;
+  params.qo_indptr = table.qo_indptr;
+  params.kv_indptr = table.kv_indptr;
+  params.kv_indices = const_cast<int32_t*>(p.indices);
+  params.qo_lens = table.qo_lens;
+  params.kv_lens = table.kv_lens;
+  params.head_indices = table.head_indices;
+  params.work_indptr = table.work_indptr;
+  params.batch_indices = table.batch_indices;
+  params.additional_params.logits_soft_cap = 0.f;
+  params.additional_params.sm_scale = p.sm_scale;
+  params.q_stride_n = params.o_stride_n = D;
+  params.q_stride_h = int64_t(plan.chunk_shift) * D;
+  params.o_stride_h = (plan.chunk_shift + rows_pad) * D;
+  // The cache is HND: page [num_kv_heads][page_size][D].
+  params.k_stride_n = params.v_stride_n = D;
+  params.k_stride_h = params.v_stride_h = int64_t(p.page_size) * D;
+  params.k_page_stride = params.v_page_stride = int64_t(p.num_kv_heads) * p.page_size * D;
+  params.nnz_qo = int64_t(plan.chunks - 1) * plan.chunk_shift + rows_pad;
+  params.num_qo_heads = p.num_kv_heads * plan.chunks;
+  params.num_kv_heads = p.num_kv_heads;
+  params.group_size = plan.chunks;
+  params.page_size = p.page_size;
+  params.window_left = -1;
+  params.causal = false;
+  return fi::BatchPrefillWithPagedKVCacheKernelTraitsDispatched<
+      Traits, /*LEFT_SLIDING_WINDOW=*/false, /*CAUSAL=*/false,
+      /*SAME_SCHEDULE_FOR_ALL_HEADS=*/false, Params>(params, stream);
+}
+
+template <typename T, int D, int CTA_KV>
+cudaError_t launch(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                   cudaStream_t stream) {
+  const int32_t group = p.num_qo_heads / p.num_kv_heads;
+  char* ws = static_cast<char*>(workspace);
+  const int64_t vecs = int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
+  const int64_t copy_blocks = (vecs + kPrepareThreads - 1) / kPrepareThreads;
+  prepare_kernel<T, D><<<unsigned(copy_blocks + 1), kPrepareThreads, 0, stream>>>(
+      static_cast<const T*>(p.q), reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size, group,
+      p.num_kv_heads, plan, p.indptr, p.last_page_len, p.page_size, work_table(plan, workspace));
+  cudaError_t err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream);
+  if (err != cudaSuccess) return err;
+  const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
+  merge_kernel<T, D><<<unsigned((warps * 32 + 255) / 256), 256, 0, stream>>>(
+      reinterpret_cast<const T*>(ws + plan.o_part), reinterpret_cast<const float*>(ws + plan.lse_part),
+      static_cast<T*>(p.o), p.lse, p.batch_size, group, partial_layout(plan, p.num_kv_heads, D));
+  return cudaGetLastError();
+}
+
+}  // namespace baracuda::flashinfer::decode::prefix_sm90
