@@ -379,18 +379,22 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 
 /*
  * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
- * shared page list in one call that reads that KV once per 64 packed (query, head) rows rather
- * than once per request. Merge the result with each request's own suffix (decode over the suffix
+ * shared page list in one call that reads that KV once per tile of packed (query, head) rows
+ * rather than once per request. Merge the result with each request's own suffix (decode over the suffix
  * pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix).
  *   q, o           [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
  *   k_data, v_data [pages, Hkv, page_size, D] (HND), the same cache decode reads
  *   prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2] int32 (0, number of prefix pages);
  *   prefix_last_page_len [1] int32 in [1, page_size]
  *   lse            [B, Hq] float32, base 2 (may be NULL; the merge needs it)
- * FlashInfer's FA2 prefill kernel, non-causal, all queries as the rows of one request; the KV is
- * split into chunks on the device when the rows alone cannot fill the GPU. The workspace is
- * _get_workspace_size()'s (status 4 if smaller). An empty prefix gives o = 0, lse = -inf.
- * Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
+ * Kernels: on a compute-capability 9.0 GPU (H100, H200; a build with sm_90 in its architectures)
+ * FlashInfer's FA3 (wgmma) paged prefill kernel at head dim 64, 128 and 256, scheduled by this
+ * library: the queries packed per KV head, the prefix split into chunks over all SMs, the chunks
+ * merged into o / lse. Elsewhere FlashInfer's FA2 prefill kernel, all queries as the rows of one
+ * request, split when the rows alone cannot fill the GPU. Both are non-causal and agree to within
+ * the precision bounds of docs/ABI.md (not bit for bit). The workspace is _get_workspace_size()'s
+ * (it depends on the current device; status 4 if smaller). An empty prefix gives o = 0,
+ * lse = -inf. Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
