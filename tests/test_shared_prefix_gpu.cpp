@@ -64,6 +64,7 @@ TEST(shared_prefix_matches_float64) {
       {{1, 5, 16, 16, 128, 16, 0, false}, 0},      // empty prefix: o = 0, lse = -inf
       {{1, 70, 32, 8, 128, 16, 0, false}, 4001},   // 280 rows: 3 query tiles, the last partial
       {{0, 9, 40, 5, 128, 32, 0, false}, 3333},    // group 8, partial last page
+      {{1, 600, 32, 8, 128, 16, 0, false}, 250},   // sm_90: 152 work items, some SMs take two
   };
   for (const Case& c : cases) {
     PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));
