@@ -323,6 +323,22 @@ bool has_gpu() {
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
+// A rejected call: the expected status, and a last-error message that names the function (the
+// symbol name up to any "(...)" qualifier) and the offending argument.
+void check_rejected(const std::string& name, const std::string& what, int32_t status,
+                    int32_t want_status, const std::string& want_message) {
+  const std::string message = baracuda_kernels_flashinfer_last_error();
+  CHECK_MSG(status == want_status, "%s with %s: status %d, want %d (%s)", name.c_str(),
+            what.c_str(), status, want_status, message.c_str());
+  CHECK_MSG(message.find(want_message) != std::string::npos,
+            "%s with %s: message '%s' does not name '%s'", name.c_str(), what.c_str(),
+            message.c_str(), want_message.c_str());
+  const std::string symbol = "baracuda_kernels_flashinfer_" + name.substr(0, name.find('('));
+  CHECK_MSG(message.find(symbol) != std::string::npos,
+            "%s with %s: message '%s' does not name the function", name.c_str(), what.c_str(),
+            message.c_str());
+}
+
 }  // namespace
 
 TEST(every_bad_argument_is_rejected_with_a_message) {
@@ -330,18 +346,7 @@ TEST(every_bad_argument_is_rejected_with_a_message) {
     for (const Mutation& m : mutations(s)) {
       Args a;
       m.apply(a);
-      const int32_t status = s.run(a);
-      const std::string message = baracuda_kernels_flashinfer_last_error();
-      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(),
-                m.what.c_str(), status, m.status, message.c_str());
-      CHECK_MSG(message.find(m.message) != std::string::npos,
-                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what.c_str(),
-                message.c_str(), m.message.c_str());
-      const std::string symbol =
-          "baracuda_kernels_flashinfer_" + s.name.substr(0, s.name.find('('));
-      CHECK_MSG(message.find(symbol) != std::string::npos,
-                "%s with %s: message '%s' does not name the function", s.name.c_str(),
-                m.what.c_str(), message.c_str());
+      check_rejected(s.name, m.what, s.run(a), m.status, m.message);
       const int32_t can = s.can(a);
       if (m.sizes_only) {
         CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(),
@@ -504,16 +509,7 @@ TEST(row_filters_reject_every_bad_argument_with_a_message) {
     for (const FilterMutation& m : filter_mutations(s)) {
       FilterArgs a;
       m.apply(a);
-      const int32_t status = s.run(a);
-      const std::string message = baracuda_kernels_flashinfer_last_error();
-      CHECK_MSG(status == m.status, "%s with %s: status %d, want %d (%s)", s.name.c_str(),
-                m.what.c_str(), status, m.status, message.c_str());
-      CHECK_MSG(message.find(m.message) != std::string::npos,
-                "%s with %s: message '%s' does not name '%s'", s.name.c_str(), m.what.c_str(),
-                message.c_str(), m.message.c_str());
-      CHECK_MSG(message.find("baracuda_kernels_flashinfer_" + s.name) != std::string::npos,
-                "%s with %s: message '%s' does not name the function", s.name.c_str(),
-                m.what.c_str(), message.c_str());
+      check_rejected(s.name, m.what, s.run(a), m.status, m.message);
       const int32_t can = s.can(a);
       const int32_t want = m.sizes_only ? m.status : device_ok;
       CHECK_MSG(can == want, "%s can_implement with %s: %d, want %d", s.name.c_str(),

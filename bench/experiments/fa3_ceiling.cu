@@ -5,7 +5,8 @@
 //   paged  - the sparse mainloop (cp.async gather of 16-token pages, CTA_KV 96), what
 //            shared_prefix_decode_run uses;
 //   dense  - the TMA mainloop over a contiguous copy of the prefix (CTA_KV 128 and 192).
-// The gap bounds what a TMA-per-page loader could gain. Prints µs and TFLOP/s per kernel.
+// The gap bounds what a TMA-per-page loader could gain. Prints µs and TFLOP/s per kernel. The
+// schedule, workspace layout and parameters are the library's (decode/prefix_sm90.cuh).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -14,12 +15,10 @@
 #include <random>
 #include <vector>
 
-#include <flashinfer/attention/hopper/default_params.cuh>
-#include <flashinfer/attention/hopper/prefill_sm90.cuh>
-#include <flashinfer/attention/hopper/variants.cuh>
-#include <flashinfer/cutlass_utils.cuh>
+#include "decode/prefix_sm90.cuh"
 
 namespace fi = ::flashinfer;
+namespace bfi = baracuda::flashinfer::decode;
 using T = fi::cutlass_dtype_t<__nv_bfloat16>;
 
 #define CK(x)                                                                      \
@@ -31,57 +30,21 @@ using T = fi::cutlass_dtype_t<__nv_bfloat16>;
     }                                                                              \
   } while (0)
 
-constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768, G = Hq / Hkv;
-constexpr int C = 8, Rows = B * G, TileQ = 128, Tiles = Rows / TileQ, M = Rows / C;
-constexpr int Items = C * Hkv * Tiles;
+constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768;
 
-struct Table {
-  int32_t *qo_tile, *qo_indptr, *kv_indptr, *qo_lens, *kv_lens, *heads, *batch, *work;
-};
-
-Table upload_table(bool pages, int ctas) {
-  std::vector<int32_t> h(7 * Items + ctas + 1);
-  for (int i = 0; i < Items; ++i) {
-    const int t = i % Tiles, hh = (i / Tiles) % Hkv, c = i / (Tiles * Hkv);
-    h[i] = t;
-    h[Items + i] = (C - 1 - c) * M;
-    h[2 * Items + i] = pages ? c * (L / C / P) : c * (L / C);
-    h[3 * Items + i] = Rows;
-    h[4 * Items + i] = L / C;
-    h[5 * Items + i] = hh * C + c;
-    h[6 * Items + i] = c;
+// The library's work table for a whole-page prefix, with kv_indptr in pages (paged kernel) or in
+// tokens (dense kernel over a contiguous copy of the prefix).
+void upload_table(const bfi::PrefixSm90Plan& plan, void* ws, bool pages) {
+  const int n = plan.items, chunk = L / plan.chunks;
+  std::vector<int32_t> h(7 * n + plan.ctas + 1);
+  for (int i = 0; i < n; ++i) {
+    const int t = i % plan.q_tiles, hh = (i / plan.q_tiles) % Hkv, c = i / (plan.q_tiles * Hkv);
+    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, pages ? c * chunk / P : c * chunk,
+                            plan.rows, chunk, hh * plan.chunks + c, c};
+    for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
   }
-  for (int j = 0; j <= ctas; ++j) h[7 * Items + j] = int(int64_t(j) * Items / ctas);
-  int32_t* d;
-  CK(cudaMalloc(&d, h.size() * 4));
-  CK(cudaMemcpy(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
-  return {d, d + Items, d + 2 * Items, d + 3 * Items, d + 4 * Items, d + 5 * Items, d + 6 * Items, d + 7 * Items};
-}
-
-template <typename Params>
-void common(Params& p, const Table& t, T* q, T* o, float* lse) {
-  const int64_t shift = int64_t(C - 1) * M * D;
-  p.q_ptr = q - shift;
-  p.o_ptr = o - shift;
-  p.lse_ptr = lse;
-  p.qo_tile_indices = t.qo_tile;
-  p.qo_indptr = t.qo_indptr;
-  p.kv_indptr = t.kv_indptr;
-  p.qo_lens = t.qo_lens;
-  p.kv_lens = t.kv_lens;
-  p.head_indices = t.heads;
-  p.work_indptr = t.work;
-  p.batch_indices = t.batch;
-  p.additional_params.sm_scale = 0.0884f;
-  p.q_stride_n = p.o_stride_n = D;
-  p.q_stride_h = int64_t(M) * D;
-  p.o_stride_h = int64_t(M + Rows) * D;
-  p.nnz_qo = int64_t(C - 1) * M + Rows;
-  p.num_qo_heads = Hkv * C;
-  p.num_kv_heads = Hkv;
-  p.group_size = C;
-  p.window_left = -1;
-  p.causal = false;
+  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = int(int64_t(j) * n / plan.ctas);
+  CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
 }
 
 template <typename F>
@@ -100,11 +63,12 @@ double time_us(F&& f) {
 }
 
 template <int CTA_KV>
-double run_dense(const Table& t, T* q, T* o, float* lse, T* k, T* v) {
+double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, T* k, T* v) {
   using Params = fi::BatchPrefillRaggedParams<T, T, T, int32_t>;
-  using Traits = fi::AttentionKernelTraits<true, D, D, TileQ, CTA_KV, 2, T, T, T, int32_t, fi::StandardAttention>;
+  using Traits = fi::AttentionKernelTraits<true, D, D, bfi::kPrefixSm90TileQ, CTA_KV, 2, T, T, T,
+                                           int32_t, fi::StandardAttention>;
   Params p{};
-  common(p, t, q, o, lse);
+  bfi::prefix_sm90::set_schedule<D>(p, plan, ws, Hkv, 0.0884f);
   p.k_ptr = k;
   p.v_ptr = v;
   p.k_stride_n = p.v_stride_n = D;  // [Hkv][L][D]
@@ -115,55 +79,50 @@ double run_dense(const Table& t, T* q, T* o, float* lse, T* k, T* v) {
   });
 }
 
-double run_paged(const Table& t, T* q, T* o, float* lse, T* k, T* v, int32_t* indices) {
-  using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
-  using Traits = fi::AttentionKernelTraits<false, D, D, TileQ, 96, 2, T, T, T, int32_t, fi::StandardAttention>;
-  Params p{};
-  common(p, t, q, o, lse);
-  p.k_ptr = k;
-  p.v_ptr = v;
-  p.kv_indices = indices;
-  p.k_stride_n = p.v_stride_n = D;  // HND pages [Hkv][P][D]
-  p.k_stride_h = p.v_stride_h = int64_t(P) * D;
-  p.k_page_stride = p.v_page_stride = int64_t(Hkv) * P * D;
-  p.page_size = P;
-  return time_us([&] {
-    CK((fi::BatchPrefillWithPagedKVCacheKernelTraitsDispatched<Traits, false, false, false, Params>(p, 0)));
-  });
-}
-
 int main() {
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  const size_t kv = size_t(L) * Hkv * D, qn = size_t(Hkv) * C * M * D + size_t(Rows) * D;
+  const bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, Hq / Hkv, Hkv, D, P, 2, sms);
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   auto random_buffer = [&](size_t n) {
     std::vector<__nv_bfloat16> h(n);
     for (auto& x : h) x = __float2bfloat16(u(gen));
-    T* d;
+    void* d;
     CK(cudaMalloc(&d, n * sizeof(T)));
     CK(cudaMemcpy(d, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
     return d;
   };
-  T *k = random_buffer(kv), *v = random_buffer(kv), *q = random_buffer(qn) + size_t(C - 1) * M * D;
-  T* o;
-  float* lse;
-  CK(cudaMalloc(&o, (size_t(Hkv) * C * (M + Rows) + size_t(C) * M) * D * sizeof(T)));
-  CK(cudaMalloc(&lse, size_t(C * M + Rows) * Hkv * C * sizeof(float)));
-  o += size_t(C - 1) * M * D;
+  // K/V serve as the paged cache ([L / P pages][Hkv][P][D]) and as the dense copy ([Hkv][L][D]).
+  const size_t kv = size_t(L) * Hkv * D;
+  void *k = random_buffer(kv), *v = random_buffer(kv), *ws = random_buffer(plan.workspace / 2 + 1);
   std::vector<int32_t> perm(L / P);
   std::iota(perm.begin(), perm.end(), 0);
   std::shuffle(perm.begin(), perm.end(), gen);
   int32_t* indices;
   CK(cudaMalloc(&indices, perm.size() * 4));
   CK(cudaMemcpy(indices, perm.data(), perm.size() * 4, cudaMemcpyHostToDevice));
-  const Table paged = upload_table(true, sms), dense = upload_table(false, sms);
+  bfi::DecodeProblem problem{};
+  problem.batch_size = B;
+  problem.page_size = P;
+  problem.head_dim = D;
+  problem.num_qo_heads = Hq;
+  problem.num_kv_heads = Hkv;
+  problem.sm_scale = 0.0884f;
+  problem.k_data = k;
+  problem.v_data = v;
+  problem.indices = indices;
   const double flop = 4.0 * B * Hq * double(L) * D;
-  const double us_paged = run_paged(paged, q, o, lse, k, v, indices);
-  const double us_dense128 = run_dense<128>(dense, q, o, lse, k, v);
-  const double us_dense192 = run_dense<192>(dense, q, o, lse, k, v);
-  std::printf("fa3 paged (cp.async gather, CTA_KV 96): %.1f us  %.0f TFLOP/s\n", us_paged, flop / us_paged / 1e6);
+  upload_table(plan, ws, /*pages=*/true);
+  const double us_paged = time_us([&] {
+    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
+  });
+  upload_table(plan, ws, /*pages=*/false);
+  const double us_dense128 = run_dense<128>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
+  const double us_dense192 = run_dense<192>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
+  std::printf("%d chunks, %d items on %d SMs\n", plan.chunks, plan.items, sms);
+  std::printf("fa3 paged (cp.async gather, CTA_KV %d): %.1f us  %.0f TFLOP/s\n", bfi::prefix_sm90::kCtaKv<D>,
+              us_paged, flop / us_paged / 1e6);
   std::printf("fa3 dense (TMA, CTA_KV 128):            %.1f us  %.0f TFLOP/s\n", us_dense128, flop / us_dense128 / 1e6);
   std::printf("fa3 dense (TMA, CTA_KV 192):            %.1f us  %.0f TFLOP/s\n", us_dense192, flop / us_dense192 / 1e6);
   return 0;

@@ -416,33 +416,8 @@ Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Va
   BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, r.device),
                         "cudaDeviceGetAttribute(ComputeCapabilityMinor)"));
   if (major != 9 || minor != 0) return kSuccess;
-  const int32_t group = s.num_qo_heads / s.num_kv_heads;
-  plan->rows = s.batch_size * group;
-  plan->q_tiles = (plan->rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
-  // Enough chunks that the items fill the SMs once (each CTA then walks about one item).
-  const int32_t per_chunk = s.num_kv_heads * plan->q_tiles;
-  plan->chunks = std::clamp(r.sm_count / per_chunk, 1, kPrefixSm90MaxChunks);
-  plan->items = plan->chunks * per_chunk;
-  plan->ctas = r.sm_count;
-  plan->min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / s.page_size, 1);
-  const size_t rows_pad = size_t(plan->q_tiles) * kPrefixSm90TileQ;
-  plan->chunk_shift = static_cast<int32_t>((rows_pad + plan->chunks - 1) / plan->chunks);
-  // Layouts in prefix_sm90.cuh. The FA3 kernel's q and o bases sit `shift` rows before the packed
-  // q and the partial o: both buffers get that much workspace in front of them.
-  const size_t row_bytes = size_t(s.head_dim) * output_element_bytes(s.element);
-  const size_t shift = size_t(plan->chunks - 1) * plan->chunk_shift * row_bytes;
-  const size_t hkv = size_t(s.num_kv_heads), chunks = size_t(plan->chunks), m = plan->chunk_shift;
-  size_t at = 0;
-  const auto take = [&at](size_t front, size_t bytes) {
-    const size_t offset = align_up(at + front);
-    at = align_up(offset + bytes);
-    return offset;
-  };
-  plan->o_part = take(shift, hkv * chunks * (m + rows_pad) * row_bytes);
-  plan->q_packed = take(shift, hkv * chunks * m * row_bytes + rows_pad * row_bytes);
-  plan->lse_part = take(0, ((chunks - 1) * m + rows_pad) * hkv * chunks * sizeof(float));
-  plan->table = take(0, (7 * size_t(plan->items) + size_t(plan->ctas) + 1) * sizeof(int32_t));
-  plan->workspace = at;
+  *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
+                                s.head_dim, s.page_size, output_element_bytes(s.element), r.sm_count);
   *variant = v;
   return kSuccess;
 }

@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -110,6 +111,42 @@ struct PrefixSm90Plan {
   size_t q_packed, o_part, lse_part, table;  // workspace offsets (bytes)
   size_t workspace;                          // bytes needed
 };
+
+// The schedule and workspace layout for these sizes on a GPU of `sm_count` SMs (layouts in
+// prefix_sm90.cuh). Inline: the FA3 experiment in bench/experiments uses it too.
+inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, int32_t num_kv_heads,
+                                            int32_t head_dim, int32_t page_size,
+                                            size_t element_bytes, int32_t sm_count) {
+  PrefixSm90Plan plan{};
+  plan.rows = batch_size * group;
+  plan.q_tiles = (plan.rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
+  // Enough chunks that the items fill the SMs once (each CTA then walks about one item).
+  const int32_t per_chunk = num_kv_heads * plan.q_tiles;
+  plan.chunks = std::min(std::max(sm_count / per_chunk, 1), kPrefixSm90MaxChunks);
+  plan.items = plan.chunks * per_chunk;
+  plan.ctas = sm_count;
+  plan.min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / page_size, 1);
+  const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;
+  plan.chunk_shift = static_cast<int32_t>((rows_pad + plan.chunks - 1) / plan.chunks);
+  // The FA3 kernel's q and o bases sit `shift` rows before the packed q and the partial o: both
+  // buffers get that much workspace in front of them.
+  const size_t row_bytes = size_t(head_dim) * element_bytes;
+  const size_t shift = size_t(plan.chunks - 1) * plan.chunk_shift * row_bytes;
+  const size_t hkv = size_t(num_kv_heads), chunks = size_t(plan.chunks), m = plan.chunk_shift;
+  constexpr size_t kAlign = 16;
+  size_t at = 0;
+  const auto take = [&at](size_t front, size_t bytes) {
+    const size_t offset = (at + front + kAlign - 1) / kAlign * kAlign;
+    at = (offset + bytes + kAlign - 1) / kAlign * kAlign;
+    return offset;
+  };
+  plan.o_part = take(shift, hkv * chunks * (m + rows_pad) * row_bytes);
+  plan.q_packed = take(shift, hkv * chunks * m * row_bytes + rows_pad * row_bytes);
+  plan.lse_part = take(0, ((chunks - 1) * m + rows_pad) * hkv * chunks * sizeof(float));
+  plan.table = take(0, (7 * size_t(plan.items) + size_t(plan.ctas) + 1) * sizeof(int32_t));
+  plan.workspace = at;
+  return plan;
+}
 
 struct PrefixSm90Variant {
   int32_t element;

@@ -37,6 +37,17 @@ int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity) {
   return n;
 }
 
+namespace {
+// The entry of a nullptr-terminated list with this (element, head_dim); nullptr if none.
+template <typename Variant>
+const Variant* find_element_head_dim(const Variant* const* list, int32_t element, int32_t head_dim) {
+  for (; *list != nullptr; ++list) {
+    if ((*list)->element == element && (*list)->head_dim == head_dim) return *list;
+  }
+  return nullptr;
+}
+}  // namespace
+
 #define BFI_DECLARE_TC(NAME, HEAD_DIM) extern const TensorCoreVariant kTensorCoreVariant_##NAME##_hd##HEAD_DIM;
 BFI_DECODE_TC_SETS(BFI_DECLARE_TC)
 #undef BFI_DECLARE_TC
@@ -45,10 +56,7 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
 #define BFI_TC_ENTRY(NAME, HEAD_DIM) &kTensorCoreVariant_##NAME##_hd##HEAD_DIM,
   static const TensorCoreVariant* const kVariants[] = {BFI_DECODE_TC_SETS(BFI_TC_ENTRY) nullptr};
 #undef BFI_TC_ENTRY
-  for (const TensorCoreVariant* const* v = kVariants; *v != nullptr; ++v) {
-    if ((*v)->element == element && (*v)->head_dim == head_dim) return *v;
-  }
-  return nullptr;
+  return find_element_head_dim(kVariants, element, head_dim);
 }
 
 #define BFI_DECLARE_PREFIX_SM90(NAME, HEAD_DIM) \
@@ -60,10 +68,7 @@ const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_
 #define BFI_PREFIX_SM90_ENTRY(NAME, HEAD_DIM) &kPrefixSm90Variant_##NAME##_hd##HEAD_DIM,
   static const PrefixSm90Variant* const kVariants[] = {BFI_PREFIX_SM90_SETS(BFI_PREFIX_SM90_ENTRY) nullptr};
 #undef BFI_PREFIX_SM90_ENTRY
-  for (const PrefixSm90Variant* const* v = kVariants; *v != nullptr; ++v) {
-    if ((*v)->element == element && (*v)->head_dim == head_dim) return *v;
-  }
-  return nullptr;
+  return find_element_head_dim(kVariants, element, head_dim);
 }
 
 }  // namespace baracuda::flashinfer::decode

@@ -24,6 +24,8 @@
 
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include <flashinfer/attention/hopper/default_params.cuh>
 #include <flashinfer/attention/hopper/prefill_sm90.cuh>
 #include <flashinfer/attention/hopper/variants.cuh>
@@ -187,7 +189,44 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-// FA3 over the work table. CTA_KV: KV tokens per pipeline stage.
+// The FA3 parameters that come from the schedule (the work table, the shifted q / o bases, the
+// partial lse, the MHA view of the heads): shared by the paged kernel below and the dense one of
+// bench/experiments/fa3_ceiling.cu (FlashInfer's paged and ragged parameter structs).
+template <int D, typename Params>
+void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
+                  int32_t num_kv_heads, float sm_scale) {
+  using DType = std::remove_pointer_t<decltype(params.q_ptr)>;
+  char* ws = static_cast<char*>(workspace);
+  const WorkTable table = work_table(plan, workspace);
+  const int64_t rows_pad = int64_t(plan.q_tiles) * kPrefixSm90TileQ;
+  // Both bases sit (chunks - 1) * chunk_shift rows before their buffers (see the top); the plan
+  // leaves that much workspace in front of each.
+  const int64_t shift = int64_t(plan.chunks - 1) * plan.chunk_shift * D;
+  params.q_ptr = reinterpret_cast<DType*>(ws + plan.q_packed) - shift;
+  params.o_ptr = reinterpret_cast<DType*>(ws + plan.o_part) - shift;
+  params.lse_ptr = reinterpret_cast<float*>(ws + plan.lse_part);
+  params.qo_tile_indices = table.qo_tile_indices;
+  params.qo_indptr = table.qo_indptr;
+  params.kv_indptr = table.kv_indptr;
+  params.qo_lens = table.qo_lens;
+  params.kv_lens = table.kv_lens;
+  params.head_indices = table.head_indices;
+  params.work_indptr = table.work_indptr;
+  params.batch_indices = table.batch_indices;
+  params.additional_params.logits_soft_cap = 0.f;
+  params.additional_params.sm_scale = sm_scale;
+  params.q_stride_n = params.o_stride_n = D;
+  params.q_stride_h = int64_t(plan.chunk_shift) * D;
+  params.o_stride_h = (plan.chunk_shift + rows_pad) * D;
+  params.nnz_qo = int64_t(plan.chunks - 1) * plan.chunk_shift + rows_pad;
+  params.num_qo_heads = num_kv_heads * plan.chunks;
+  params.num_kv_heads = num_kv_heads;
+  params.group_size = plan.chunks;
+  params.window_left = -1;
+  params.causal = false;
+}
+
+// FA3 over the work table, KV from the paged cache. CTA_KV: KV tokens per pipeline stage.
 template <typename T, int D, int CTA_KV>
 cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
                        cudaStream_t stream) {
@@ -196,43 +235,16 @@ cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
   using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
                                            /*NUM_STAGES=*/2, DType, DType, DType, int32_t,
                                            fi::StandardAttention>;
-  char* ws = static_cast<char*>(workspace);
-  const WorkTable table = work_table(plan, workspace);
-  const int64_t rows_pad = int64_t(plan.q_tiles) * kPrefixSm90TileQ;
-  // Both bases sit (chunks - 1) * chunk_shift rows before their buffers (see the top); the plan
-  // leaves that much workspace in front of each.
-  const int64_t shift = int64_t(plan.chunks - 1) * plan.chunk_shift * D;
   Params params{};
-  params.q_ptr = reinterpret_cast<DType*>(ws + plan.q_packed) - shift;
+  set_schedule<D>(params, plan, workspace, p.num_kv_heads, p.sm_scale);
   params.k_ptr = static_cast<DType*>(p.k_data);
   params.v_ptr = static_cast<DType*>(p.v_data);
-  params.o_ptr = reinterpret_cast<DType*>(ws + plan.o_part) - shift;
-  params.lse_ptr = reinterpret_cast<float*>(ws + plan.lse_part);
-  params.qo_tile_indices = table.qo_tile_indices;
-  params.qo_indptr = table.qo_indptr;
-  params.kv_indptr = table.kv_indptr;
   params.kv_indices = const_cast<int32_t*>(p.indices);
-  params.qo_lens = table.qo_lens;
-  params.kv_lens = table.kv_lens;
-  params.head_indices = table.head_indices;
-  params.work_indptr = table.work_indptr;
-  params.batch_indices = table.batch_indices;
-  params.additional_params.logits_soft_cap = 0.f;
-  params.additional_params.sm_scale = p.sm_scale;
-  params.q_stride_n = params.o_stride_n = D;
-  params.q_stride_h = int64_t(plan.chunk_shift) * D;
-  params.o_stride_h = (plan.chunk_shift + rows_pad) * D;
   // The cache is HND: page [num_kv_heads][page_size][D].
   params.k_stride_n = params.v_stride_n = D;
   params.k_stride_h = params.v_stride_h = int64_t(p.page_size) * D;
   params.k_page_stride = params.v_page_stride = int64_t(p.num_kv_heads) * p.page_size * D;
-  params.nnz_qo = int64_t(plan.chunks - 1) * plan.chunk_shift + rows_pad;
-  params.num_qo_heads = p.num_kv_heads * plan.chunks;
-  params.num_kv_heads = p.num_kv_heads;
-  params.group_size = plan.chunks;
   params.page_size = p.page_size;
-  params.window_left = -1;
-  params.causal = false;
   return fi::BatchPrefillWithPagedKVCacheKernelTraitsDispatched<
       Traits, /*LEFT_SLIDING_WINDOW=*/false, /*CAUSAL=*/false,
       /*SAME_SCHEDULE_FOR_ALL_HEADS=*/false, Params>(params, stream);
