@@ -228,13 +228,31 @@ BENCH_SECTION(cascade) {
     check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2, lse2, stream),
                  "merge_state_in_place_bf16_run");
   };
+  auto plain_with = [&](int32_t flags) {
+    return [&, flags] {
+      check_status(baracuda_kernels_flashinfer_paged_decode_run_with(
+                       element, flags, B, P, D, Hq, Hkv, sm_scale, k, v, d_full_indices,
+                       d_full_indptr, d_lpl, q, o, lse, ws, ws_decode, stream),
+                   "paged_decode_run_with");
+    };
+  };
+  // The recipe of docs/append-merge.md: the suffixes are short, so the suffix decode asks for the
+  // CUDA-core kernel (the auto rule, which cannot see lengths, picks tensor cores for group 4).
   auto cascade = [&] {
+    prefix();
+    suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES)();
+    merge();
+  };
+  auto cascade_auto_suffix = [&] {
     prefix();
     suffix();
     merge();
   };
   const double us_plain = time_us(ctx, plain, 10, 2, /*graph=*/true);
+  const double us_plain_cc = time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 10, 2, true);
+  const double us_plain_tc = time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 10, 2, true);
   const double us_cascade = time_us(ctx, cascade, 40, 5, /*graph=*/true);
+  const double us_cascade_auto = time_us(ctx, cascade_auto_suffix, 40, 5, /*graph=*/true);
   const double us_prefix = time_us(ctx, prefix, 40, 5, /*graph=*/true);
   const double us_suffix = time_us(ctx, suffix, 40, 5, /*graph=*/true);
   const double us_merge = time_us(ctx, merge, 40, 5, /*graph=*/true);
@@ -248,6 +266,8 @@ BENCH_SECTION(cascade) {
   const double speedup = us_plain / us_cascade;
   ctx.add({"cascade", "bf16 32/8 hd128 p16 B=64 prefix 32768 + suffix 256",
            {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
+            {"us_plain_cuda_cores", us_plain_cc}, {"us_plain_tensor_cores", us_plain_tc},
+            {"us_cascade_auto_suffix", us_cascade_auto},
             {"us_prefix", us_prefix}, {"us_suffix", us_suffix}, {"us_merge", us_merge},
             {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
             {"us_prefix_fa2", us_prefix_fa2}, {"us_suffix_cuda_cores", us_suffix_cc},

@@ -117,6 +117,31 @@ inline PagedProblem make_problem_with_lengths(const Shape& s, std::vector<int32_
   return p;
 }
 
+// NaN (all-ones bytes) into every cache slot no request owns: the slots of each request's last page
+// past last_page_len and the unreferenced pages, K and V. A kernel that lets a stale slot reach
+// its output fails the comparison (attention must never read past a request's length).
+inline void poison_stale_slots(const PagedProblem& p) {
+  const Shape& s = p.s;
+  const size_t row_bytes = size_t(s.head_dim) * kv_bytes(s.element);
+  const size_t page_bytes = size_t(s.hkv) * s.page * row_bytes;
+  std::vector<bool> owned(p.num_pages, false);
+  for (int32_t i : p.indices) owned[i] = true;
+  for (const DeviceBuffer* cache : {&p.d_k, &p.d_v}) {
+    char* base = static_cast<char*>(cache->ptr);
+    for (int32_t page = 0; page < p.num_pages; ++page) {
+      if (!owned[page]) CUDA_OK(cudaMemset(base + page * page_bytes, 0xFF, page_bytes));
+    }
+    for (int32_t b = 0; b < s.batch; ++b) {
+      if (p.indptr[b + 1] == p.indptr[b] || p.last_page_len[b] == s.page) continue;
+      const size_t page = size_t(p.indices[p.indptr[b + 1] - 1]);
+      for (int32_t h = 0; h < s.hkv; ++h) {
+        const size_t slot = (page * s.hkv + h) * s.page + p.last_page_len[b];
+        CUDA_OK(cudaMemset(base + slot * row_bytes, 0xFF, (s.page - p.last_page_len[b]) * row_bytes));
+      }
+    }
+  }
+}
+
 inline PagedProblem make_problem(const Shape& s) { return make_problem_with_lengths(s, draw_lengths(s)); }
 
 // float64 reference for request b, query head h: returns o (head_dim values) and lse (base 2).

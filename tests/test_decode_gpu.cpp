@@ -9,9 +9,11 @@ using namespace bfi_test;
 namespace {
 
 // Runs every schedule on the same problem: the auto choice, CUDA cores (split when useful),
-// tensor cores (f16/bf16), and no split at all; each must match the reference.
+// tensor cores (f16/bf16), and no split at all; each must match the reference. Cache slots no
+// request owns hold NaN.
 void check_shape(const Shape& s, const char* label, bool also_nosplit = true) {
   PagedProblem p = make_problem(s);
+  poison_stale_slots(p);  // slots past each request's length: never read
   const float sm_scale = 1.f / std::sqrt(float(s.head_dim));
   std::vector<double> ref_o, ref_lse;
   reference(p, sm_scale, &ref_o, &ref_lse);

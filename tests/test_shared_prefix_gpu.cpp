@@ -65,10 +65,13 @@ TEST(shared_prefix_matches_float64) {
       {{1, 70, 32, 8, 128, 16, 0, false}, 4001},   // 280 rows: 3 query tiles, the last partial
       {{0, 9, 40, 5, 128, 32, 0, false}, 3333},    // group 8, partial last page
       {{1, 600, 32, 8, 128, 16, 0, false}, 250},   // sm_90: 152 work items, some SMs take two
+      {{0, 12, 16, 4, 64, 8, 0, false}, 3001},     // page 8, one token on the last page
+      {{1, 6, 16, 2, 128, 24, 0, false}, 2000},    // page 24 (pages straddle KV tiles), 64 chunks
   };
   for (const Case& c : cases) {
     PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));
     share_request0_pages(p);
+    poison_stale_slots(p);  // the prefix's last page past last_page_len: never read
     const Shape& s = p.s;
     const float sm_scale = 1.f / std::sqrt(float(s.head_dim));
     std::vector<double> ref_o, ref_lse;
