@@ -128,6 +128,8 @@ TEST(cascade_identity_prefix_plus_suffix) {
     }
     upload_page_table(full);
     upload_page_table(suffix);
+    full.num_pages = total_pages;
+    poison_stale_slots(full);  // every suffix's last page past its length
     // The prefix problem: request 0 = the prefix pages.
     PagedProblem prefix = make_problem(s);
     prefix.indices.assign(perm.begin(), perm.begin() + prefix_pages);
