@@ -66,7 +66,7 @@ TEST(shared_prefix_matches_float64) {
       {{0, 9, 40, 5, 128, 32, 0, false}, 3333},    // group 8, partial last page
       {{1, 600, 32, 8, 128, 16, 0, false}, 250},   // sm_90: 152 work items, some SMs take two
       {{0, 12, 16, 4, 64, 8, 0, false}, 3001},     // page 8, one token on the last page
-      {{1, 6, 16, 2, 128, 24, 0, false}, 2000},    // page 24 (pages straddle KV tiles), 64 chunks
+      {{1, 6, 16, 2, 128, 24, 0, false}, 2000},    // page 24 (not a power of two), 64 chunks
   };
   for (const Case& c : cases) {
     PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));
@@ -128,7 +128,7 @@ TEST(cascade_identity_prefix_plus_suffix) {
     }
     upload_page_table(full);
     upload_page_table(suffix);
-    full.num_pages = total_pages;
+    full.num_pages = total_pages;  // the cache rebuilt above
     poison_stale_slots(full);  // every suffix's last page past its length
     // The prefix problem: request 0 = the prefix pages.
     PagedProblem prefix = make_problem(s);
