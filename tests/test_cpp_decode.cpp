@@ -23,6 +23,7 @@ struct RunCall {
   const void *k, *v, *indices, *indptr, *last_page_len, *q, *o, *lse, *workspace;
   size_t workspace_bytes;
   const char* which;
+  int32_t element, flags;  // paged_decode_run_with and shared_prefix_decode_run only
 };
 RunCall g_run;
 size_t g_workspace_bytes = 4096;  // what the (fake) device query answers
@@ -43,7 +44,7 @@ int32_t baracuda_kernels_flashinfer_paged_decode_get_workspace_size(int32_t, int
       size_t workspace_bytes, baracuda_flashinfer_stream_t) {                                    \
     g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads,              \
                     num_kv_heads, sm_scale, k_data, v_data, indices, indptr, last_page_len, q,   \
-                    o, lse, workspace, workspace_bytes, #NAME};                                  \
+                    o, lse, workspace, workspace_bytes, #NAME, -1, -1};                          \
     return 0;                                                                                    \
   }
 FAKE_RUN(f16)
@@ -53,6 +54,32 @@ FAKE_RUN(f16_e4m3)
 FAKE_RUN(f16_e5m2)
 FAKE_RUN(bf16_e4m3)
 FAKE_RUN(bf16_e5m2)
+int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
+  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
+                  sm_scale, k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
+                  workspace_bytes, "run_with", element, flags};
+  return 0;
+}
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(int32_t, int32_t, int32_t,
+                                                                            int32_t, int32_t, int32_t,
+                                                                            size_t* bytes) {
+  *bytes = g_workspace_bytes;
+  return 0;
+}
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
+    void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
+  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
+                  sm_scale, k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len,
+                  q, o, lse, workspace, workspace_bytes, "shared_prefix", element, -1};
+  return 0;
+}
 }  // extern "C"
 
 namespace {
@@ -111,6 +138,13 @@ void expect_rejected(const bfi::Status& s, int32_t code, const char* part) {
             s.message().c_str());
   CHECK_MSG(contains(s.message(), part), "message '%s' lacks '%s'", s.message().c_str(), part);
   CHECK_MSG(g_run.calls == 0, "the C run was reached (%d calls)", g_run.calls);
+}
+
+// `s` succeeded by reaching the C run `which` exactly once.
+void expect_reached(const bfi::Status& s, const char* which) {
+  CHECK_MSG(s.ok(), "%s", s.to_string().c_str());
+  CHECK_EQ(g_run.calls, 1);
+  CHECK_MSG(std::strcmp(g_run.which, which) == 0, "reached %s, expected %s", g_run.which, which);
 }
 
 }  // namespace
@@ -297,6 +331,115 @@ TEST(plan_creation_asks_the_c_can_implement) {
   d.sm_scale = 0.5f;
   bfi::Result<bfi::DecodePlan> ok = bfi::DecodePlan::create(d);
   CHECK(ok.ok() && ok->sm_scale() == 0.5f && *ok->desc().sm_scale == 0.5f);
+}
+
+TEST(kernel_choice_reaches_run_with_and_its_flags) {
+  struct Case {
+    bfi::DecodeKernel kernel;
+    bool split;
+    int32_t flags;
+    bool workspace;  // passed to the C run
+  };
+  const Case cases[] = {
+      {bfi::DecodeKernel::cuda_cores, true, BARACUDA_FLASHINFER_DECODE_CUDA_CORES, true},
+      {bfi::DecodeKernel::cuda_cores, false,
+       BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, false},
+      {bfi::DecodeKernel::tensor_cores, false,
+       BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, true},
+  };
+  for (const Case& c : cases) {
+    g_run = RunCall{};
+    bfi::DecodeDesc d = desc(bfi::Element::bf16, c.split);
+    d.kernel = c.kernel;
+    bfi::Result<bfi::DecodePlan> r = bfi::DecodePlan::create(d);
+    CHECK_MSG(r.ok(), "%s", r.status().to_string().c_str());
+    CHECK_EQ(r->workspace_size(), c.workspace ? g_workspace_bytes : 0);
+    Args a(bfi::Element::bf16);
+    expect_reached(a.run(*r), "run_with");
+    CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
+    CHECK_EQ(g_run.flags, c.flags);
+    CHECK(g_run.q == a.q.data && g_run.k == a.k.data && g_run.indptr == a.indptr.data);
+    CHECK(g_run.workspace == (c.workspace ? a.ws.data : nullptr));
+  }
+  // The C run_with_can_implement decides: no tensor-core kernel for f32.
+  bfi::DecodeDesc d = desc(bfi::Element::f32);
+  d.kernel = bfi::DecodeKernel::tensor_cores;
+  bfi::Result<bfi::DecodePlan> r = bfi::DecodePlan::create(d);
+  CHECK(!r.ok());
+  CHECK_EQ(r.status().code(), bfi::status::kUnsupported);
+}
+
+// A correct set of shared-prefix arguments (bf16, B x Hq x D queries, a 10-page prefix).
+struct PrefixArgs {
+  Args base{bfi::Element::bf16};
+  bfi::TensorView<1> indices = bfi::contiguous<1>(addr(0xa00000), bfi::Dtype::i32, {10});
+  bfi::TensorView<1> indptr = bfi::contiguous<1>(addr(0xb00000), bfi::Dtype::i32, {2});
+  bfi::TensorView<1> last = bfi::contiguous<1>(addr(0xc00000), bfi::Dtype::i32, {1});
+  bfi::Status run(const bfi::SharedPrefixPlan& plan) const {
+    return plan.run(nullptr, base.q, base.k, base.v, indices, indptr, last, base.o, base.lse,
+                    base.ws);
+  }
+};
+
+// The decode problem's sizes as a shared-prefix problem.
+bfi::SharedPrefixDesc prefix_desc(bfi::Element e = bfi::Element::bf16) {
+  const bfi::DecodeDesc d = desc(e);
+  return {d.batch_size, d.num_qo_heads, d.num_kv_heads, d.head_dim, d.page_size, d.element, d.sm_scale};
+}
+
+bfi::SharedPrefixPlan prefix_plan() {
+  bfi::Result<bfi::SharedPrefixPlan> r = bfi::SharedPrefixPlan::create(prefix_desc());
+  CHECK_MSG(r.ok(), "%s", r.status().to_string().c_str());
+  return std::move(r).value();
+}
+
+
+TEST(shared_prefix_plan_reaches_the_c_run_in_abi_order) {
+  g_run = RunCall{};
+  bfi::SharedPrefixPlan p = prefix_plan();
+  CHECK_EQ(p.workspace_size(), g_workspace_bytes);
+  PrefixArgs a;
+  expect_reached(a.run(p), "shared_prefix");
+  CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
+  CHECK(g_run.batch_size == B && g_run.page_size == P && g_run.head_dim == D);
+  CHECK(g_run.num_qo_heads == HQ && g_run.num_kv_heads == HKV);
+  CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
+  CHECK(g_run.k == a.base.k.data && g_run.v == a.base.v.data && g_run.indices == a.indices.data);
+  CHECK(g_run.indptr == a.indptr.data && g_run.last_page_len == a.last.data);
+  CHECK(g_run.q == a.base.q.data && g_run.o == a.base.o.data && g_run.lse == a.base.lse->data);
+  CHECK(g_run.workspace == a.base.ws.data && g_run.workspace_bytes == a.base.ws.bytes);
+}
+
+TEST(shared_prefix_plan_rejects_bad_tensors_and_elements) {
+  bfi::SharedPrefixPlan p = prefix_plan();
+  {
+    g_run = RunCall{};
+    PrefixArgs a;
+    a.indptr = bfi::contiguous<1>(addr(0xb00000), bfi::Dtype::i32, {3});
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "prefix_indptr: dimension 0");
+  }
+  {
+    g_run = RunCall{};
+    PrefixArgs a;
+    a.last = bfi::contiguous<1>(addr(0xc00000), bfi::Dtype::i64, {1});
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "prefix_last_page_len: dtype");
+  }
+  {
+    g_run = RunCall{};
+    PrefixArgs a;
+    a.base.q = bfi::contiguous<3>(addr(0x100000), bfi::Dtype::f16, {B, HQ, D});  // bf16 plan
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "q: dtype");
+  }
+  {
+    g_run = RunCall{};
+    PrefixArgs a;
+    a.base.ws.bytes = g_workspace_bytes - 1;
+    expect_rejected(a.run(p), bfi::status::kWorkspaceTooSmall, "SharedPrefixPlan needs");
+  }
+  // The C can_implement: f16 and bf16 only.
+  bfi::Result<bfi::SharedPrefixPlan> r = bfi::SharedPrefixPlan::create(prefix_desc(bfi::Element::f32));
+  CHECK_EQ(r.status().code(), bfi::status::kUnsupported);
+  CHECK_MSG(contains(r.status().message(), "f16 and bf16"), "%s", r.status().message().c_str());
 }
 
 TEST(status_and_library_information) {

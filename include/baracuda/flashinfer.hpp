@@ -405,11 +405,52 @@ class Checker {
 
 inline bool is_finite(float x) noexcept { return std::isfinite(x); }
 
+/** The softmax scale a plan uses: the caller's, or 1 / sqrt(head_dim). */
+inline float resolve_sm_scale(const std::optional<float>& sm_scale, int32_t head_dim) noexcept {
+  return sm_scale ? *sm_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
+}
+
+/** The tensors every paged attention plan shares: q, o [B, Hq, D], the K / V caches
+ * [num_pages, Hkv, P, D], the page ids, and the optional lse [B, Hq]. */
+struct AttentionSizes {
+  int64_t batch, num_qo_heads, num_kv_heads, head_dim, page_size;
+  Element element;
+};
+inline void check_attention_tensors(Checker& c, const AttentionSizes& z, const TensorView<3>& q,
+                                    const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+                                    const char* indices_name, const TensorView<1>& indices,
+                                    const TensorView<3>& o,
+                                    const std::optional<TensorView<2>>& lse) {
+  const Dtype qt = query_dtype(z.element), kvt = kv_dtype(z.element);
+  c.tensor<3>("q", q, qt, {z.batch, z.num_qo_heads, z.head_dim},
+              {"batch", "num_qo_heads", "head_dim"}, 16);
+  c.tensor<4>("k_cache", k_cache, kvt, {kAny, z.num_kv_heads, z.page_size, z.head_dim},
+              {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
+  c.tensor<4>("v_cache", v_cache, kvt, {kAny, z.num_kv_heads, z.page_size, z.head_dim},
+              {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
+  c.same("v_cache", 0, "num_pages", v_cache.shape[0], "k_cache", k_cache.shape[0]);
+  c.tensor<1>(indices_name, indices, Dtype::i32, {kAny}, {"nnz_pages"}, 4);
+  c.tensor<3>("o", o, qt, {z.batch, z.num_qo_heads, z.head_dim},
+              {"batch", "num_qo_heads", "head_dim"}, 16);
+  if (lse) {
+    c.tensor<2>("lse", *lse, Dtype::f32, {z.batch, z.num_qo_heads}, {"batch", "num_qo_heads"}, 4);
+  }
+}
+
 }  // namespace detail
 
 /* ----------------------------------------------------------------------------------------- */
 /* Batched paged-KV decode                                                                    */
 /* ----------------------------------------------------------------------------------------- */
+
+/** Which decode kernel runs (the C flags of paged_decode_run_with). automatic: the library's
+ * measured rule (tensor cores for f16 / bf16 GQA groups of 4 or more, which win at long
+ * contexts); cuda_cores suits short contexts such as a cascade's suffixes (docs/append-merge.md). */
+enum class DecodeKernel : int32_t {
+  automatic = BARACUDA_FLASHINFER_DECODE_AUTO,
+  cuda_cores = BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
+  tensor_cores = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES
+};
 
 /** What a DecodePlan is for; the C header's "Batched paged-KV decode" section has the math. */
 struct DecodeDesc {
@@ -423,6 +464,7 @@ struct DecodeDesc {
   /** Split long KV across CTAs when the batch cannot fill the GPU (needs a workspace). With
    * false, the plan needs no workspace and runs one CTA per (request, KV head). */
   bool split_kv = true;
+  DecodeKernel kernel = DecodeKernel::automatic;
 };
 
 /**
@@ -438,19 +480,23 @@ struct DecodeDesc {
 class DecodePlan {
  public:
   static Result<DecodePlan> create(const DecodeDesc& desc) {
-    const int32_t code = baracuda_kernels_flashinfer_paged_decode_can_implement(
-        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
-        static_cast<int32_t>(desc.element));
+    const int32_t code =
+        desc.kernel == DecodeKernel::automatic
+            ? baracuda_kernels_flashinfer_paged_decode_can_implement(
+                  desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim,
+                  desc.page_size, static_cast<int32_t>(desc.element))
+            : baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
+                  static_cast<int32_t>(desc.element), flags(desc), desc.batch_size,
+                  desc.page_size, desc.head_dim, desc.num_qo_heads, desc.num_kv_heads);
     if (code != status::kSuccess) return Status::from_c(code);
     DecodePlan plan;
     plan.desc_ = desc;
-    plan.sm_scale_ = desc.sm_scale ? *desc.sm_scale
-                                   : 1.0f / std::sqrt(static_cast<float>(desc.head_dim));
+    plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
     if (!detail::is_finite(plan.sm_scale_)) {
       return Status(status::kInvalidProblem, "DecodePlan::create: sm_scale must be finite");
     }
     plan.desc_.sm_scale = plan.sm_scale_;
-    if (desc.split_kv) {
+    if (needs_workspace(desc)) {
       const int32_t ws = baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
           desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
           static_cast<int32_t>(desc.element), &plan.workspace_bytes_);
@@ -470,21 +516,14 @@ class DecodePlan {
                const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len,
                const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
                const Workspace& workspace) const {
-    const int64_t b = desc_.batch_size, hq = desc_.num_qo_heads, hkv = desc_.num_kv_heads;
-    const int64_t d = desc_.head_dim, p = desc_.page_size, any = detail::kAny;
-    const Dtype qt = query_dtype(desc_.element), kvt = kv_dtype(desc_.element);
+    const DecodeDesc& x = desc_;
+    const int64_t b = x.batch_size;
     detail::Checker c("DecodePlan::run");
-    c.tensor<3>("q", q, qt, {b, hq, d}, {"batch", "num_qo_heads", "head_dim"}, 16);
-    c.tensor<4>("k_cache", k_cache, kvt, {any, hkv, p, d},
-                {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
-    c.tensor<4>("v_cache", v_cache, kvt, {any, hkv, p, d},
-                {"num_pages", "num_kv_heads", "page_size", "head_dim"}, 16);
-    c.same("v_cache", 0, "num_pages", v_cache.shape[0], "k_cache", k_cache.shape[0]);
-    c.tensor<1>("kv_indices", kv_indices, Dtype::i32, {any}, {"nnz_pages"}, 4);
+    detail::check_attention_tensors(
+        c, {b, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element}, q, k_cache,
+        v_cache, "kv_indices", kv_indices, o, lse);
     c.tensor<1>("kv_indptr", kv_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
     c.tensor<1>("kv_last_page_len", kv_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
-    c.tensor<3>("o", o, qt, {b, hq, d}, {"batch", "num_qo_heads", "head_dim"}, 16);
-    if (lse) c.tensor<2>("lse", *lse, Dtype::f32, {b, hq}, {"batch", "num_qo_heads"}, 4);
     c.workspace(workspace, workspace_bytes_, "DecodePlan");
     return c.status();
   }
@@ -501,16 +540,31 @@ class DecodePlan {
     if (!s.ok()) return s;
     void* lse_ptr = lse ? lse->data : nullptr;
     const DecodeDesc& x = desc_;
-    // Without split_kv the plan has no workspace: the C run then never splits.
+    // A plan without a workspace passes none: the automatic C run then never splits.
+    void* ws = needs_workspace(x) ? workspace.data : nullptr;
+    const std::size_t ws_bytes = needs_workspace(x) ? workspace.bytes : 0;
+    if (x.kernel != DecodeKernel::automatic) {
+      return Status::from_c(baracuda_kernels_flashinfer_paged_decode_run_with(
+          static_cast<int32_t>(x.element), flags(x), x.batch_size, x.page_size, x.head_dim,
+          x.num_qo_heads, x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data, kv_indices.data,
+          kv_indptr.data, kv_last_page_len.data, q.data, o.data, lse_ptr, ws, ws_bytes, stream));
+    }
     return Status::from_c(run_fn(x.element)(
         x.batch_size, x.page_size, x.head_dim, x.num_qo_heads, x.num_kv_heads, sm_scale_,
         k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data, kv_last_page_len.data,
-        q.data, o.data, lse_ptr, x.split_kv ? workspace.data : nullptr,
-        x.split_kv ? workspace.bytes : 0, stream));
+        q.data, o.data, lse_ptr, ws, ws_bytes, stream));
   }
 
  private:
   DecodePlan() = default;
+  // The C flags of an explicit kernel choice; without split_kv, NO_SPLIT.
+  static int32_t flags(const DecodeDesc& d) noexcept {
+    return static_cast<int32_t>(d.kernel) | (d.split_kv ? 0 : BARACUDA_FLASHINFER_DECODE_NO_SPLIT);
+  }
+  // Split-KV and the tensor-core kernel (split or not) need the device-sized workspace.
+  static bool needs_workspace(const DecodeDesc& d) noexcept {
+    return d.split_kv || d.kernel == DecodeKernel::tensor_cores;
+  }
   using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*,
                             void*, void*, void*, const void*, void*, void*, void*, std::size_t,
                             baracuda_flashinfer_stream_t);
@@ -527,6 +581,101 @@ class DecodePlan {
   }
 
   DecodeDesc desc_{};
+  float sm_scale_ = 0.f;
+  std::size_t workspace_bytes_ = 0;
+};
+
+/* ----------------------------------------------------------------------------------------- */
+/* Shared prefix (cascade level 1)                                                            */
+/* ----------------------------------------------------------------------------------------- */
+
+/** What a SharedPrefixPlan is for: every request's query against ONE shared page list. */
+struct SharedPrefixDesc {
+  int32_t batch_size = 0;    ///< B
+  int32_t num_qo_heads = 0;  ///< Hq
+  int32_t num_kv_heads = 0;  ///< Hkv; Hq % Hkv == 0
+  int32_t head_dim = 0;      ///< D
+  int32_t page_size = 0;     ///< P
+  Element element = Element::f16;  ///< f16 or bf16
+  std::optional<float> sm_scale;   ///< default 1 / sqrt(head_dim)
+};
+
+/**
+ * A validated shared-prefix problem (the C shared_prefix_decode_*). create() asks the C
+ * _can_implement and the device-dependent workspace size (a GPU query); run() checks:
+ *   q, o                 [B, Hq, D]              query_dtype(element), 16-byte aligned
+ *   k_cache, v_cache     [num_pages, Hkv, P, D]  kv_dtype(element), 16-byte aligned
+ *   prefix_indices       [nnz]                   i32 page ids of the shared prefix
+ *   prefix_indptr        [2]                     i32 {0, number of prefix pages}
+ *   prefix_last_page_len [1]                     i32 in [1, P]
+ *   lse                  [B, Hq]                 f32 (base 2), optional
+ * The cascade: this, a DecodePlan over each request's suffix (DecodeKernel::cuda_cores for
+ * short suffixes) and MergePlan::run_in_place (docs/append-merge.md).
+ */
+class SharedPrefixPlan {
+ public:
+  static Result<SharedPrefixPlan> create(const SharedPrefixDesc& desc) {
+    const int32_t code = baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
+        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
+        static_cast<int32_t>(desc.element));
+    if (code != status::kSuccess) return Status::from_c(code);
+    SharedPrefixPlan plan;
+    plan.desc_ = desc;
+    plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
+    if (!detail::is_finite(plan.sm_scale_)) {
+      return Status(status::kInvalidProblem, "SharedPrefixPlan::create: sm_scale must be finite");
+    }
+    plan.desc_.sm_scale = plan.sm_scale_;
+    const int32_t ws = baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
+        static_cast<int32_t>(desc.element), &plan.workspace_bytes_);
+    if (ws != status::kSuccess) return Status::from_c(ws);
+    return plan;
+  }
+
+  const SharedPrefixDesc& desc() const noexcept { return desc_; }
+  float sm_scale() const noexcept { return sm_scale_; }
+  /** Bytes the workspace passed to run() must have. */
+  std::size_t workspace_size() const noexcept { return workspace_bytes_; }
+
+  /** Checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& prefix_indices,
+               const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
+               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+               const Workspace& workspace) const {
+    const SharedPrefixDesc& x = desc_;
+    detail::Checker c("SharedPrefixPlan::run");
+    detail::check_attention_tensors(
+        c, {x.batch_size, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element}, q,
+        k_cache, v_cache, "prefix_indices", prefix_indices, o, lse);
+    c.tensor<1>("prefix_indptr", prefix_indptr, Dtype::i32, {2}, {"2"}, 4);
+    c.tensor<1>("prefix_last_page_len", prefix_last_page_len, Dtype::i32, {1}, {"1"}, 4);
+    c.workspace(workspace, workspace_bytes_, "SharedPrefixPlan");
+    return c.status();
+  }
+
+  /** Checks everything (see check()), then enqueues on `stream` (NULL: per-thread default
+   * stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+             const TensorView<1>& prefix_indices, const TensorView<1>& prefix_indptr,
+             const TensorView<1>& prefix_last_page_len, const TensorView<3>& o,
+             const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    Status s = check(q, k_cache, v_cache, prefix_indices, prefix_indptr, prefix_last_page_len, o,
+                     lse, workspace);
+    if (!s.ok()) return s;
+    const SharedPrefixDesc& x = desc_;
+    return Status::from_c(baracuda_kernels_flashinfer_shared_prefix_decode_run(
+        static_cast<int32_t>(x.element), x.batch_size, x.page_size, x.head_dim, x.num_qo_heads,
+        x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data, prefix_indices.data,
+        prefix_indptr.data, prefix_last_page_len.data, q.data, o.data, lse ? lse->data : nullptr,
+        workspace.data, workspace.bytes, stream));
+  }
+
+ private:
+  SharedPrefixPlan() = default;
+  SharedPrefixDesc desc_{};
   float sm_scale_ = 0.f;
   std::size_t workspace_bytes_ = 0;
 };
