@@ -69,7 +69,10 @@ TEST(shared_prefix_matches_float64) {
       {{1, 6, 16, 2, 128, 24, 0, false}, 2000},    // page 24 (not a power of two), 64 chunks
   };
   for (const Case& c : cases) {
-    PagedProblem p = make_problem_with_lengths(c.s, std::vector<int32_t>(c.s.batch, c.prefix_len));
+    // Only request 0 gets pages (and random K/V); share_request0_pages gives them to everyone.
+    std::vector<int32_t> lens(c.s.batch, 0);
+    lens[0] = c.prefix_len;
+    PagedProblem p = make_problem_with_lengths(c.s, lens);
     share_request0_pages(p);
     poison_stale_slots(p);  // the prefix's last page past last_page_len: never read
     const Shape& s = p.s;
