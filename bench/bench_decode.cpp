@@ -216,25 +216,24 @@ BENCH_SECTION(cascade) {
                      o2, lse2, ws, ws_decode, stream),
                  "paged_decode_bf16_run");
   };
-  auto suffix_with = [&](int32_t flags) {
-    return [&, flags] {
+  // paged_decode_run_with over one page table (the full lists or the suffixes) into (out, out_lse).
+  auto decode_with = [&](int32_t flags, void* indices, void* indptr, void* out, void* out_lse) {
+    return [&, flags, indices, indptr, out, out_lse] {
       check_status(baracuda_kernels_flashinfer_paged_decode_run_with(
-                       element, flags, B, P, D, Hq, Hkv, sm_scale, k, v, d_suffix_indices,
-                       d_suffix_indptr, d_lpl, q, o2, lse2, ws, ws_decode, stream),
+                       element, flags, B, P, D, Hq, Hkv, sm_scale, k, v, indices, indptr, d_lpl, q,
+                       out, out_lse, ws, ws_decode, stream),
                    "paged_decode_run_with");
     };
+  };
+  auto suffix_with = [&](int32_t flags) {
+    return decode_with(flags, d_suffix_indices, d_suffix_indptr, o2, lse2);
+  };
+  auto plain_with = [&](int32_t flags) {
+    return decode_with(flags, d_full_indices, d_full_indptr, o, lse);
   };
   auto merge = [&] {
     check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2, lse2, stream),
                  "merge_state_in_place_bf16_run");
-  };
-  auto plain_with = [&](int32_t flags) {
-    return [&, flags] {
-      check_status(baracuda_kernels_flashinfer_paged_decode_run_with(
-                       element, flags, B, P, D, Hq, Hkv, sm_scale, k, v, d_full_indices,
-                       d_full_indptr, d_lpl, q, o, lse, ws, ws_decode, stream),
-                   "paged_decode_run_with");
-    };
   };
   // The recipe of docs/append-merge.md: the suffixes are short, so the suffix decode asks for the
   // CUDA-core kernel (the auto rule, which cannot see lengths, picks tensor cores for group 4).

@@ -468,8 +468,9 @@ struct DecodeDesc {
 };
 
 /**
- * A validated decode problem. create() asks the C _can_implement (and, with split_kv, the
- * device-dependent workspace size: that query needs a GPU); run() checks the tensors:
+ * A validated decode problem. create() asks the C _can_implement (and, with split_kv or the
+ * tensor-core kernel, the device-dependent workspace size: that query needs a GPU); run()
+ * checks the tensors:
  *   q, o            [B, Hq, D]                query_dtype(element), 16-byte aligned
  *   k_cache, v_cache [num_pages, Hkv, P, D]   kv_dtype(element), 16-byte aligned
  *   kv_indices      [nnz]                     i32 page ids
