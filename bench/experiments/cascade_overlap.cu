@@ -1,0 +1,224 @@
+// Experiment (-DBFI_BUILD_EXPERIMENTS=ON, sm_90a only): can the cascade's suffix decode run BESIDE
+// the shared prefix's FA3 grid rather than after it? The cascade benchmark's shape (B=64, 32/8
+// heads, hd128, bf16, prefix 32768, suffixes 256, shuffled 16-token pages). Times:
+//   FA3 alone on the library's schedule (all SMs) and on fewer CTAs (7 chunks: 112 items);
+//   the suffix kernel (decode/cascade_suffix.cuh) alone, on all SMs and on K CTAs;
+//   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
+// Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "decode/cascade_suffix.cuh"
+#include "decode/prefix_sm90.cuh"
+
+namespace fi = ::flashinfer;
+namespace bfi = baracuda::flashinfer::decode;
+namespace cas = baracuda::flashinfer::decode::cascade;
+using T = __nv_bfloat16;
+
+#define CK(x)                                                                \
+  do {                                                                       \
+    cudaError_t e_ = (x);                                                    \
+    if (e_ != cudaSuccess) {                                                 \
+      std::printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
+      std::exit(1);                                                          \
+    }                                                                        \
+  } while (0)
+
+constexpr int B = 64, Hq = 32, Hkv = 8, G = Hq / Hkv, D = 128, P = 16, L = 32768, S = 256;
+constexpr int kPrefixPages = L / P, kSuffixPages = S / P;
+
+// Alternative tile shapes of the suffix kernel (SUFFIX_TILE=1, 2; the library's: 16 tokens,
+// 3 stages, 8 warps).
+struct Tile32x3 {
+  static constexpr int kTile = 32, kStages = 3, kWarps = 4;
+  static constexpr size_t kStageElems = size_t(2) * kTile * D;
+};
+struct Tile32x2 {
+  static constexpr int kTile = 32, kStages = 2, kWarps = 6;
+  static constexpr size_t kStageElems = size_t(2) * kTile * D;
+};
+
+void upload_table(const bfi::PrefixSm90Plan& plan, void* ws) {
+  const int n = plan.items, chunk = L / plan.chunks;
+  std::vector<int32_t> h(7 * n + plan.ctas + 1);
+  for (int i = 0; i < n; ++i) {
+    const int t = i % plan.q_tiles, hh = (i / plan.q_tiles) % Hkv, c = i / (plan.q_tiles * Hkv);
+    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, c * chunk / P, plan.rows,
+                            chunk, hh * plan.chunks + c, c};
+    for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
+  }
+  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = int(int64_t(j) * n / plan.ctas);
+  CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+}
+
+template <typename F>
+double time_us(F&& f) {
+  for (int i = 0; i < 5; ++i) f();
+  cudaEvent_t a, b;
+  CK(cudaEventCreate(&a));
+  CK(cudaEventCreate(&b));
+  CK(cudaEventRecord(a));
+  for (int i = 0; i < 50; ++i) f();
+  CK(cudaEventRecord(b));
+  CK(cudaEventSynchronize(b));
+  float ms = 0;
+  CK(cudaEventElapsedTime(&ms, a, b));
+  return ms * 1000.0 / 50;
+}
+
+int main(int argc, char** argv) {
+  int sms = 0;
+  CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  const int pages = kPrefixPages + B * kSuffixPages;
+  const size_t kv = size_t(pages) * Hkv * P * D;
+  std::vector<T> hk(kv), hv(kv), hq(size_t(B) * Hq * D);
+  for (auto& x : hk) x = __float2bfloat16(u(gen));
+  for (auto& x : hv) x = __float2bfloat16(u(gen));
+  for (auto& x : hq) x = __float2bfloat16(u(gen));
+  std::vector<int32_t> perm(pages);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), gen);
+  std::vector<int32_t> indptr(B + 1), last(B, P);
+  for (int b = 0; b <= B; ++b) indptr[b] = kPrefixPages + b * kSuffixPages;
+  auto upload = [](const void* h, size_t bytes) {
+    void* d;
+    CK(cudaMalloc(&d, bytes));
+    CK(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice));
+    return d;
+  };
+  void* k = upload(hk.data(), kv * 2);
+  void* v = upload(hv.data(), kv * 2);
+  void* q = upload(hq.data(), hq.size() * 2);
+  auto* indices = static_cast<int32_t*>(upload(perm.data(), perm.size() * 4));
+  auto* d_indptr = static_cast<int32_t*>(upload(indptr.data(), indptr.size() * 4));
+  auto* d_last = static_cast<int32_t*>(upload(last.data(), last.size() * 4));
+  float *o_s, *lse_s;
+  int32_t* done;
+  CK(cudaMalloc(&o_s, size_t(B) * Hq * D * 4));
+  CK(cudaMalloc(&lse_s, size_t(B) * Hq * 4));
+  CK(cudaMalloc(&done, 4));
+
+  bfi::DecodeProblem problem{};
+  problem.batch_size = B;
+  problem.page_size = P;
+  problem.head_dim = D;
+  problem.num_qo_heads = Hq;
+  problem.num_kv_heads = Hkv;
+  problem.sm_scale = 1.f / std::sqrt(float(D));
+  problem.k_data = k;
+  problem.v_data = v;
+  problem.indices = indices;
+
+  auto make_plan = [&](int ctas) {
+    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, ctas);
+    void* ws;
+    CK(cudaMalloc(&ws, plan.workspace));
+    CK(cudaMemset(ws, 0, plan.workspace));
+    upload_table(plan, ws);
+    return std::make_pair(plan, ws);
+  };
+  auto [plan_all, ws_all] = make_plan(sms);
+  constexpr int kCtaKv = bfi::prefix_sm90::kCtaKv<D>;
+  auto fa3 = [&](const bfi::PrefixSm90Plan& plan, void* ws, bool programmatic) {
+    CK((bfi::prefix_sm90::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
+  };
+
+  cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o_s, lse_s, done, B, Hkv, G, P,
+                       (G + 15) / 16, problem.sm_scale * 1.4426950408889634f};
+  const auto kernel = cas::suffix_kernel<T, D>;
+  constexpr size_t kSmem = cas::SuffixConfig<D>::smem_bytes<T>();
+  CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmem)));
+  const char* variant = std::getenv("SUFFIX_TILE");
+  const int tile_variant = variant ? std::atoi(variant) : 0;
+  auto launch_config = [&](auto config, int ctas) {
+    using Cfg = decltype(config);
+    const auto k = cas::suffix_kernel<T, D, Cfg>;
+    const int smem = int(Cfg::kWarps * Cfg::kStages * Cfg::kStageElems * sizeof(T));
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    k<<<ctas, Cfg::kWarps * 32, smem>>>(args);
+    CK(cudaGetLastError());
+  };
+  auto suffix = [&](int ctas) {
+    if (tile_variant == 1) return launch_config(Tile32x3{}, ctas);
+    if (tile_variant == 2) return launch_config(Tile32x2{}, ctas);
+    kernel<<<ctas, cas::SuffixConfig<D>::kWarps * 32, kSmem>>>(args);
+    CK(cudaGetLastError());
+  };
+
+  if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs only (for a profiler)
+    for (int i = 0; i < 3; ++i) suffix(std::atoi(argv[1]));
+    CK(cudaDeviceSynchronize());
+    return 0;
+  }
+  // Correctness of the suffix states.
+  CK(cudaMemset(o_s, 0xff, size_t(B) * Hq * D * 4));
+  suffix(20);
+  CK(cudaDeviceSynchronize());
+  std::vector<float> ho(size_t(B) * Hq * D), hl(size_t(B) * Hq);
+  CK(cudaMemcpy(ho.data(), o_s, ho.size() * 4, cudaMemcpyDeviceToHost));
+  CK(cudaMemcpy(hl.data(), lse_s, hl.size() * 4, cudaMemcpyDeviceToHost));
+  double worst = 0, worst_lse = 0;
+  for (int b : {0, 17, 63}) {
+    for (int qh = 0; qh < Hq; ++qh) {
+      const int h = qh / G;
+      std::vector<double> s(S);
+      double mx = -1e300;
+      for (int t = 0; t < S; ++t) {
+        const int page = perm[indptr[b] + t / P];
+        const size_t base = ((size_t(page) * Hkv + h) * P + t % P) * D;
+        double dot = 0;
+        for (int d = 0; d < D; ++d)
+          dot += double(__bfloat162float(hq[(size_t(b) * Hq + qh) * D + d])) * __bfloat162float(hk[base + d]);
+        s[t] = dot * problem.sm_scale;
+        mx = std::max(mx, s[t]);
+      }
+      double den = 0;
+      std::vector<double> o(D, 0.0);
+      for (int t = 0; t < S; ++t) {
+        const double w = std::exp(s[t] - mx);
+        den += w;
+        const int page = perm[indptr[b] + t / P];
+        const size_t base = ((size_t(page) * Hkv + h) * P + t % P) * D;
+        for (int d = 0; d < D; ++d) o[d] += w * __bfloat162float(hv[base + d]);
+      }
+      for (int d = 0; d < D; ++d)
+        worst = std::max(worst, std::fabs(o[d] / den - ho[(size_t(b) * Hq + qh) * D + d]));
+      const double lse2 = (mx + std::log(den)) / std::log(2.0);
+      worst_lse = std::max(worst_lse, std::fabs(lse2 - hl[size_t(b) * Hq + qh]));
+    }
+  }
+  std::printf("suffix kernel vs float64: max |o| err %.2e, max |lse| err %.2e (%s)\n", worst,
+              worst_lse, worst < 2e-3 && worst_lse < 1e-3 ? "ok" : "WRONG");
+
+  const double fa3_all = time_us([&] { fa3(plan_all, ws_all, false); });
+  std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan_all.ctas, plan_all.items, fa3_all);
+  for (int n : {112}) {
+    auto [plan, ws] = make_plan(n);
+    std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan.ctas, plan.items,
+                time_us([&] { fa3(plan, ws, false); }));
+    for (int ks : {sms - n - 8, sms - n - 4, sms - n}) {
+      std::printf("  suffix %3d CTAs alone: %.1f us; then FA3 %d CTAs programmatic: %.1f us\n", ks,
+                  time_us([&] { suffix(ks); }), n, time_us([&] {
+                    suffix(ks);
+                    fa3(plan, ws, true);
+                  }));
+    }
+  }
+  std::printf("suffix %d CTAs alone: %.1f us\n", sms, time_us([&] { suffix(sms); }));
+  std::printf("suffix %d CTAs then FA3 %d CTAs, plain launch: %.1f us\n", sms, plan_all.ctas,
+              time_us([&] {
+                suffix(sms);
+                fa3(plan_all, ws_all, false);
+              }));
+  return 0;
+}
