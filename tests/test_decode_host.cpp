@@ -160,13 +160,94 @@ TEST(run_rejects_each_misaligned_pointer) {
   }
 }
 
-TEST(run_rejects_non_finite_sm_scale) {
-  for (float bad : {1.f / 0.f, -1.f / 0.f, 0.f / 0.f}) {
+namespace {
+
+// Arguments of cascade_decode_run (bf16, a supported shape) with fake device pointers.
+struct CascadeArgs {
+  int32_t element = 1, batch = 4, page = 16, head_dim = 128, hq = 32, hkv = 8;
+  float sm_scale = 0.088f;
+  void *k = fake(1), *v = fake(2), *indices = fake(3), *prefix_indptr = fake(4),
+       *prefix_lpl = fake(5), *suffix_indptr = fake(10), *suffix_lpl = fake(11);
+  const void* q = fake(6);
+  void *o = fake(7), *lse = fake(8), *ws = nullptr;
+  size_t ws_bytes = 0;
+  int32_t run() const {
+    return baracuda_kernels_flashinfer_cascade_decode_run(
+        element, batch, page, head_dim, hq, hkv, sm_scale, k, v, indices, prefix_indptr, prefix_lpl,
+        suffix_indptr, suffix_lpl, q, o, lse, ws, ws_bytes, nullptr);
+  }
+};
+
+}  // namespace
+
+// Every argument of the fused cascade: refused with its status and a message naming it, before
+// any CUDA call (without a GPU a CUDA call would answer 5).
+TEST(cascade_rejects_each_bad_argument) {
+  struct Case {
+    const char* mentions;
+    int32_t status;
+    void (*edit)(CascadeArgs&);
+  };
+  const Case cases[] = {
+      {"k_data", 2, [](CascadeArgs& a) { a.k = nullptr; }},
+      {"v_data", 2, [](CascadeArgs& a) { a.v = nullptr; }},
+      {"indices", 2, [](CascadeArgs& a) { a.indices = nullptr; }},
+      {"indptr", 2, [](CascadeArgs& a) { a.prefix_indptr = nullptr; }},
+      {"last_page_len", 2, [](CascadeArgs& a) { a.prefix_lpl = nullptr; }},
+      {"suffix_indptr", 2, [](CascadeArgs& a) { a.suffix_indptr = nullptr; }},
+      {"suffix_last_page_len", 2, [](CascadeArgs& a) { a.suffix_lpl = nullptr; }},
+      {"q", 2, [](CascadeArgs& a) { a.q = nullptr; }},
+      {"o", 2, [](CascadeArgs& a) { a.o = nullptr; }},
+      {"workspace", 2, [](CascadeArgs& a) { a.ws_bytes = 4096; }},
+      {"sm_scale", 2, [](CascadeArgs& a) { a.sm_scale = 0.f / 0.f; }},
+      {"q", 1, [](CascadeArgs& a) { a.q = static_cast<const char*>(a.q) + 8; }},
+      {"o", 1, [](CascadeArgs& a) { a.o = static_cast<char*>(a.o) + 4; }},
+      {"k_data", 1, [](CascadeArgs& a) { a.k = static_cast<char*>(a.k) + 2; }},
+      {"v_data", 1, [](CascadeArgs& a) { a.v = static_cast<char*>(a.v) + 8; }},
+      {"indices", 1, [](CascadeArgs& a) { a.indices = static_cast<char*>(a.indices) + 2; }},
+      {"indptr", 1, [](CascadeArgs& a) { a.prefix_indptr = static_cast<char*>(a.prefix_indptr) + 1; }},
+      {"last_page_len", 1, [](CascadeArgs& a) { a.prefix_lpl = static_cast<char*>(a.prefix_lpl) + 3; }},
+      {"suffix_indptr", 1, [](CascadeArgs& a) { a.suffix_indptr = static_cast<char*>(a.suffix_indptr) + 1; }},
+      {"suffix_last_page_len", 1, [](CascadeArgs& a) { a.suffix_lpl = static_cast<char*>(a.suffix_lpl) + 2; }},
+      {"lse", 1, [](CascadeArgs& a) { a.lse = static_cast<char*>(a.lse) + 2; }},
+      {"workspace", 1, [](CascadeArgs& a) { a.ws = static_cast<char*>(fake(9)) + 4; a.ws_bytes = 1 << 20; }},
+      {"element", 2, [](CascadeArgs& a) { a.element = 7; }},
+      {"f16 and bf16", 3, [](CascadeArgs& a) { a.element = 2; }},
+      {"batch_size", 2, [](CascadeArgs& a) { a.batch = 0; }},
+      {"page_size", 2, [](CascadeArgs& a) { a.page = -1; }},
+      {"head_dim", 2, [](CascadeArgs& a) { a.head_dim = 0; }},
+      {"num_kv_heads", 2, [](CascadeArgs& a) { a.hq = 30; }},
+  };
+  for (const Case& c : cases) {
+    CascadeArgs a;
+    c.edit(a);
+    CHECK_MSG(a.run() == c.status, "%s: status %d, expected %d", c.mentions, a.run(), c.status);
+    CHECK_MSG(message_mentions(c.mentions), "'%s' lacks %s", last_error().c_str(), c.mentions);
+    CHECK_MSG(last_error().rfind("baracuda_kernels_flashinfer_cascade_decode_run", 0) == 0, "'%s'",
+              last_error().c_str());
+  }
+  // The sizing symbols refuse the same sizes, and a NULL size pointer.
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_can_implement(4, 32, 8, 128, 16, 2), 3);
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_can_implement(4, 30, 8, 128, 16, 1), 2);
+  CHECK(message_mentions("num_qo_heads"));
+  size_t bytes = 0;
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(0, 32, 8, 128, 16, 1, &bytes), 2);
+  CHECK(message_mentions("batch_size"));
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(4, 32, 8, 128, 16, 1, nullptr), 2);
+  CHECK(message_mentions("workspace_bytes"));
+}
+
+// FlashInfer's softmax assumes a positive scale: run and can_implement refuse the rest.
+TEST(run_rejects_non_positive_or_non_finite_sm_scale) {
+  for (float bad : {1.f / 0.f, -1.f / 0.f, 0.f / 0.f, 0.f, -0.0625f}) {
     Args a;
     a.sm_scale = bad;
     CHECK_EQ(a.run(0), 2);
     CHECK(message_mentions("sm_scale"));
+    CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, bad), 2);
+    CHECK(message_mentions("positive"));
   }
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, 0.088f), 0);
 }
 
 TEST(lse_may_be_null) {

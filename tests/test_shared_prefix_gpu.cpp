@@ -1,9 +1,14 @@
 // GPU tests of shared-prefix attention (cascade level 1) against a float64 reference, and the
 // cascade identity end to end through the library:
 //   decode(prefix + suffix_b) == merge_state_in_place(shared_prefix(prefix), decode(suffix_b))
-// for a batch sharing one prefix page list with different suffixes (some empty).
+// for a batch sharing one prefix page list with different suffixes (some empty); and the fused
+// cascade (cascade_decode_run, sm_90) against the same references.
 // Error bounds: tests/paged_problem.hpp; the cascade adds one merge (one more rounding of o).
 #include <baracuda/flashinfer.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "paged_problem.hpp"
 
@@ -32,6 +37,53 @@ int32_t run_shared_prefix(const PagedProblem& p, float sm_scale, Outputs* out) {
       ws_bytes, nullptr);
   CUDA_OK(cudaDeviceSynchronize());
   return st;
+}
+
+// Whether this device and build run the fused cascade: compute capability 9.0, unless the tests
+// force the FA2 shared-prefix path (then cascade_decode must refuse, with a message).
+bool fused_cascade_expected() {
+  int device = 0, major = 0, minor = 0;
+  CUDA_OK(cudaGetDevice(&device));
+  CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  CUDA_OK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  const char* forced = std::getenv("BFI_SHARED_PREFIX_PATH");
+  return major == 9 && minor == 0 && !(forced != nullptr && std::string(forced) == "fa2");
+}
+
+// The fused cascade: `prefix_pages` pages of p's indices, then request b's suffix pages
+// indices[suffix_indptr[b] ..) (one array, as the symbol takes it); outputs NaN-poisoned first.
+// Returns false (after checking the refusal) where the fused path is not expected to run.
+bool run_fused_cascade(const PagedProblem& p, const std::vector<int32_t>& indices, int32_t prefix_pages,
+                       int32_t prefix_last_page_len, const std::vector<int32_t>& suffix_indptr,
+                       const std::vector<int32_t>& suffix_last_page_len, float sm_scale, Outputs* out) {
+  const Shape& s = p.s;
+  const int32_t can = baracuda_kernels_flashinfer_cascade_decode_can_implement(
+      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
+  if (!fused_cascade_expected()) {
+    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
+              "fused cascade off this path: status %d", can);
+    return false;
+  }
+  CHECK_MSG(can == 0, "cascade can_implement: %d %s", can, baracuda_kernels_flashinfer_last_error());
+  size_t ws_bytes = 0;
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(s.batch, s.hq, s.hkv, s.head_dim,
+                                                                         s.page, s.element, &ws_bytes), 0);
+  DeviceBuffer ws(ws_bytes), d_indices = to_device(indices.empty() ? std::vector<int32_t>{0} : indices);
+  DeviceBuffer d_prefix_indptr = to_device(std::vector<int32_t>{0, prefix_pages});
+  DeviceBuffer d_prefix_lpl = to_device(std::vector<int32_t>{prefix_last_page_len});
+  DeviceBuffer d_suffix_indptr = to_device(suffix_indptr), d_suffix_lpl = to_device(suffix_last_page_len);
+  poison(ws);
+  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
+  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
+  poison(out->o);
+  poison(out->lse);
+  const int32_t st = baracuda_kernels_flashinfer_cascade_decode_run(
+      s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
+      d_indices.ptr, d_prefix_indptr.ptr, d_prefix_lpl.ptr, d_suffix_indptr.ptr, d_suffix_lpl.ptr,
+      p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr, ws_bytes, nullptr);
+  CUDA_OK(cudaDeviceSynchronize());
+  CHECK_MSG(st == 0, "cascade run: %d %s", st, baracuda_kernels_flashinfer_last_error());
+  return st == 0;
 }
 
 // Every request's page list becomes request 0's: the decode reference over this problem is the
@@ -83,13 +135,41 @@ TEST(shared_prefix_matches_float64) {
     const int32_t st = run_shared_prefix(p, sm_scale, &out);
     CHECK_MSG(st == 0, "status %d: %s", st, baracuda_kernels_flashinfer_last_error());
     compare(p, out, ref_o, ref_lse, "shared-prefix");
+    // The fused cascade with every suffix empty is the same attention.
+    const int32_t n = p.indptr[1];
+    const std::vector<int32_t> prefix(p.indices.begin(), p.indices.begin() + n);
+    Outputs fused;
+    if (run_fused_cascade(p, prefix, n, p.last_page_len[0], std::vector<int32_t>(s.batch + 1, n),
+                          std::vector<int32_t>(s.batch, 1), sm_scale, &fused)) {
+      compare(p, fused, ref_o, ref_lse, "fused cascade, empty suffixes");
+    }
   }
 }
 
 TEST(cascade_identity_prefix_plus_suffix) {
-  for (int32_t element : {0, 1}) {
-    const Shape s{element, 24, 32, 8, 128, 16, 0, false};
-    const int32_t prefix_pages = 96;  // 1536 shared tokens, whole pages
+  struct Case {
+    Shape s;
+    int32_t prefix_pages;  // whole pages
+    float sm_scale;
+    bool fused_only;  // scores too spread for the FA2 kernels' rounding of q: the fused call only
+  };
+  // Suffixes of 0-600 tokens (every fifth empty). The fused cascade's suffix kernel loads a tile
+  // from one page where the page size is a multiple of 16 tokens and per token otherwise; it
+  // rescales its accumulators only when a score passes the running maximum by 2^8, which the
+  // large scales exercise (scores spread over tens to hundreds in base 2).
+  const Case cases[] = {
+      {{0, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},  // 1536 shared tokens
+      {{1, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},
+      {{1, 10, 16, 1, 64, 8, 0, false}, 150, 0.125f, false},    // group 16, page 8: tiles straddle pages
+      {{0, 7, 40, 5, 256, 24, 0, false}, 50, 0.0625f, false},   // head dim 256, group 8, page 24
+      {{1, 5, 32, 1, 128, 1, 0, false}, 700, 0.0884f, false},   // group 32: two 16-row blocks; page 1
+      {{1, 9, 12, 4, 64, 32, 0, false}, 40, 0.125f, false},     // group 3, page 32
+      {{1, 9, 12, 4, 64, 32, 0, false}, 40, 2.0f, true},
+      {{0, 7, 40, 5, 256, 16, 0, false}, 50, 1.0f, true},
+  };
+  for (const Case& c : cases) {
+    const Shape& s = c.s;
+    const int32_t element = s.element, prefix_pages = c.prefix_pages;
     // The full problem: request b owns the prefix pages then its own suffix pages.
     PagedProblem full = make_problem({element, s.batch, s.hq, s.hkv, s.head_dim, s.page, 600, false});
     std::vector<int32_t> suffix_lens(s.batch);
@@ -141,30 +221,45 @@ TEST(cascade_identity_prefix_plus_suffix) {
     prefix.last_page_len.assign(s.batch, P);
     upload_page_table(prefix);
     // One q for all three.
-    const float sm_scale = 0.0884f;
+    const float sm_scale = c.sm_scale;
     std::vector<double> ref_o, ref_lse;
     reference(full, sm_scale, &ref_o, &ref_lse);
     prefix.d_k = std::move(full.d_k);
     prefix.d_v = std::move(full.d_v);
     prefix.d_q = std::move(full.d_q);
 
-    Outputs pre;
-    int32_t st = run_shared_prefix(prefix, sm_scale, &pre);
-    CHECK_MSG(st == 0, "shared prefix: %d %s", st, baracuda_kernels_flashinfer_last_error());
-    suffix.d_k = std::move(prefix.d_k);
-    suffix.d_v = std::move(prefix.d_v);
-    suffix.d_q = std::move(prefix.d_q);
-    Outputs suf;
-    DeviceBuffer ws;
-    st = run_decode(suffix, sm_scale, &suf, WorkspaceMode::kFull, &ws, nullptr);
-    CHECK_MSG(st == 0, "suffix decode: %d %s", st, baracuda_kernels_flashinfer_last_error());
-    using MergeFn = decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run);
-    const MergeFn merge = element == 0 ? baracuda_kernels_flashinfer_merge_state_in_place_f16_run
-                                       : baracuda_kernels_flashinfer_merge_state_in_place_bf16_run;
-    st = merge(s.batch, s.hq, s.head_dim, pre.o.ptr, pre.lse.ptr, suf.o.ptr, suf.lse.ptr, nullptr);
-    CHECK_MSG(st == 0, "merge: %d %s", st, baracuda_kernels_flashinfer_last_error());
-    CUDA_OK(cudaDeviceSynchronize());
-    compare(full, pre, ref_o, ref_lse, "cascade prefix+suffix");
+    if (c.fused_only) {
+      suffix.d_k = std::move(prefix.d_k);
+      suffix.d_v = std::move(prefix.d_v);
+      suffix.d_q = std::move(prefix.d_q);
+    } else {  // the three-call recipe
+      Outputs pre;
+      int32_t st = run_shared_prefix(prefix, sm_scale, &pre);
+      CHECK_MSG(st == 0, "shared prefix: %d %s", st, baracuda_kernels_flashinfer_last_error());
+      suffix.d_k = std::move(prefix.d_k);
+      suffix.d_v = std::move(prefix.d_v);
+      suffix.d_q = std::move(prefix.d_q);
+      Outputs suf;
+      DeviceBuffer ws;
+      st = run_decode(suffix, sm_scale, &suf, WorkspaceMode::kFull, &ws, nullptr);
+      CHECK_MSG(st == 0, "suffix decode: %d %s", st, baracuda_kernels_flashinfer_last_error());
+      using MergeFn = decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run);
+      const MergeFn merge = element == 0 ? baracuda_kernels_flashinfer_merge_state_in_place_f16_run
+                                         : baracuda_kernels_flashinfer_merge_state_in_place_bf16_run;
+      st = merge(s.batch, s.hq, s.head_dim, pre.o.ptr, pre.lse.ptr, suf.o.ptr, suf.lse.ptr, nullptr);
+      CHECK_MSG(st == 0, "merge: %d %s", st, baracuda_kernels_flashinfer_last_error());
+      CUDA_OK(cudaDeviceSynchronize());
+      compare(full, pre, ref_o, ref_lse, "cascade prefix+suffix");
+    }
+    // The fused cascade: the prefix pages, then the suffix lists, in one indices array.
+    std::vector<int32_t> indices(perm.begin(), perm.begin() + prefix_pages), suffix_indptr;
+    indices.insert(indices.end(), suffix.indices.begin(), suffix.indices.end());
+    for (int32_t x : suffix.indptr) suffix_indptr.push_back(prefix_pages + x);
+    Outputs fused;
+    if (run_fused_cascade(suffix, indices, prefix_pages, P, suffix_indptr, suffix.last_page_len,
+                          sm_scale, &fused)) {
+      compare(full, fused, ref_o, ref_lse, "fused cascade prefix+suffix");
+    }
   }
 }
 

@@ -115,7 +115,8 @@ enum baracuda_flashinfer_element {
  * One query token per request attends that request's paged K/V:
  *   o[b,h]   = sum_j softmax_j(sm_scale * q[b,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
  *   lse[b,h] = log2 sum_j exp(sm_scale * q[b,h] . k[b,h/g,j])            (base 2)
- * A request with no KV tokens gets o = 0 and lse = -inf.
+ * A request with no KV tokens gets o = 0 and lse = -inf. sm_scale must be positive and finite
+ * (status 2 otherwise, from _run and _can_implement alike): the kernels scale the running maximum.
  *
  * Shapes (B = batch_size, Hq = num_qo_heads, Hkv = num_kv_heads, D = head_dim, P = page_size),
  * all dense row-major:
@@ -409,6 +410,37 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
     void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q,
     void* o, void* lse, void* workspace, size_t workspace_bytes,
     baracuda_flashinfer_stream_t stream);
+
+/*
+ * Fused cascade: decode over (shared prefix + each request's own suffix) in ONE call, the state
+ * shared_prefix_decode_run + paged_decode_run over the suffixes + merge_state_in_place give.
+ *   indices                  int32 page ids of the prefix AND of every suffix (one array)
+ *   prefix_indptr [2]        the prefix's range of `indices`; prefix_last_page_len [1] in [1, page_size]
+ *   suffix_indptr [B + 1]    request b's suffix pages: indices[suffix_indptr[b] .. suffix_indptr[b+1])
+ *   suffix_last_page_len [B] in [1, page_size] (unused for an empty suffix)
+ *   q, o [B, Hq, D], lse [B, Hq] (base 2, may be NULL), k_data / v_data: as shared_prefix_decode_run
+ * How: the suffixes run on a few SMs (a tensor-core decode kernel of this library) BESIDE the
+ * prefix's FA3 grid on the others (a programmatic dependent launch), then one merge writes the
+ * prefix chunks and the suffix into o / lse. The suffix kernel holds its SMs while the prefix runs:
+ * the split of SMs assumes suffixes much shorter than the prefix (the cascade's use); for long
+ * suffixes the three calls above are faster.
+ * Runs on a compute-capability 9.0 GPU with the sm_90a build (f16 / bf16, head dim 64, 128, 256);
+ * elsewhere can_implement answers BARACUDA_FLASHINFER_UNSUPPORTED and the three calls above do the
+ * same work. can_implement and get_workspace_size query the current device. Same contract as paged
+ * decode: no allocation, no synchronisation, no device-to-host read, graph-capturable.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* indices, void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
+    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sort-free sampling (section owned by the sampling family)                                   */

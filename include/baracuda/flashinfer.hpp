@@ -493,8 +493,8 @@ class DecodePlan {
     DecodePlan plan;
     plan.desc_ = desc;
     plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
-    if (!detail::is_finite(plan.sm_scale_)) {
-      return Status(status::kInvalidProblem, "DecodePlan::create: sm_scale must be finite");
+    if (!(plan.sm_scale_ > 0.f) || !detail::is_finite(plan.sm_scale_)) {
+      return Status(status::kInvalidProblem, "DecodePlan::create: sm_scale must be positive and finite");
     }
     plan.desc_.sm_scale = plan.sm_scale_;
     if (needs_workspace(desc)) {
@@ -623,8 +623,9 @@ class SharedPrefixPlan {
     SharedPrefixPlan plan;
     plan.desc_ = desc;
     plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
-    if (!detail::is_finite(plan.sm_scale_)) {
-      return Status(status::kInvalidProblem, "SharedPrefixPlan::create: sm_scale must be finite");
+    if (!(plan.sm_scale_ > 0.f) || !detail::is_finite(plan.sm_scale_)) {
+      return Status(status::kInvalidProblem,
+                    "SharedPrefixPlan::create: sm_scale must be positive and finite");
     }
     plan.desc_.sm_scale = plan.sm_scale_;
     const int32_t ws = baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(

@@ -286,7 +286,18 @@ DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePoint
                        sm_scale, p.k_data, p.v_data, static_cast<const int32_t*>(p.indices),
                        static_cast<const int32_t*>(p.indptr),
                        static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
-                       static_cast<float*>(p.lse)};
+                       static_cast<float*>(p.lse), /*suffix_indptr=*/nullptr,
+                       /*suffix_last_page_len=*/nullptr};
+}
+
+// FlashInfer's kernels take the running maximum of the raw scores and scale it afterwards, which
+// holds for a positive scale only (a negative one gave inf on H100).
+Status check_sm_scale(const char* fn, float sm_scale) {
+  if (!(sm_scale > 0.f) || sm_scale == 1.f / 0.f) {
+    return fail(kInvalid, "%s: sm_scale must be positive and finite, usually 1/sqrt(head_dim) (got %g)",
+                fn, static_cast<double>(sm_scale));
+  }
+  return kSuccess;
 }
 
 // Pointers and scalars of a run (decode and shared prefix alike).
@@ -301,9 +312,7 @@ Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   if (p.workspace == nullptr && p.workspace_bytes != 0) {
     return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn, p.workspace_bytes);
   }
-  if (!(sm_scale == sm_scale) || sm_scale == 1.f / 0.f || sm_scale == -1.f / 0.f) {
-    return fail(kInvalid, "%s: sm_scale must be finite (got %g)", fn, static_cast<double>(sm_scale));
-  }
+  BFI_CHECK(check_sm_scale(fn, sm_scale));
   BFI_CHECK(require_aligned(fn, "q", p.q, kAlign));
   BFI_CHECK(require_aligned(fn, "o", p.o, kAlign));
   BFI_CHECK(require_aligned(fn, "k_data", p.k_data, kAlign));
@@ -401,7 +410,7 @@ Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
 // compute capability 9.0 (its machine code is sm_90a only). BFI_SHARED_PREFIX_PATH=fa2 forces the
 // FA2 kernel (tests and benchmarks compare both; read per call, not part of the ABI).
 Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Variant** variant,
-                        PrefixSm90Plan* plan) {
+                        PrefixSm90Plan* plan, bool with_suffixes = false) {
   *variant = nullptr;
   *plan = PrefixSm90Plan{};
   const PrefixSm90Variant* v = find_prefix_sm90_variant(s.element, s.head_dim);
@@ -417,7 +426,8 @@ Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Va
                         "cudaDeviceGetAttribute(ComputeCapabilityMinor)"));
   if (major != 9 || minor != 0) return kSuccess;
   *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
-                                s.head_dim, s.page_size, output_element_bytes(s.element), r.sm_count);
+                                s.head_dim, s.page_size, output_element_bytes(s.element), r.sm_count,
+                                with_suffixes);
   *variant = v;
   return kSuccess;
 }
@@ -467,6 +477,55 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
   return cuda_status(
       find_tensor_core_variant(s.element, s.head_dim)->launch_shared_prefix(problem, schedule, cuda_stream),
       "launching shared-prefix attention");
+}
+
+// The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) runs where the
+// sm_90a shared-prefix path does; elsewhere the three-call recipe (docs/append-merge.md).
+Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Variant** sm90,
+                    PrefixSm90Plan* plan) {
+  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, plan, /*with_suffixes=*/true));
+  if (*sm90 == nullptr) {
+    return fail(kUnsupported,
+                "%s: the fused cascade needs a compute-capability 9.0 GPU, a build with sm_90 and "
+                "head_dim 64, 128 or 256 (got element %s, head_dim %d); elsewhere run "
+                "shared_prefix_decode_run, paged_decode_run_with and merge_state_in_place",
+                fn, element_name(s.element), s.head_dim);
+  }
+  return kSuccess;
+}
+
+Status cascade_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
+  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
+  BFI_CHECK(check_shared_prefix_shape(fn, s));
+  const PrefixSm90Variant* sm90 = nullptr;
+  PrefixSm90Plan plan;
+  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan));
+  *bytes = plan.workspace;
+  return kSuccess;
+}
+
+Status run_cascade(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
+                   const void* suffix_indptr, const void* suffix_last_page_len,
+                   baracuda_flashinfer_stream_t stream) {
+  BFI_CHECK(check_shared_prefix_shape(fn, s));
+  BFI_CHECK(check_pointers(fn, sm_scale, p));
+  BFI_CHECK(require_non_null(fn, "suffix_indptr", suffix_indptr));
+  BFI_CHECK(require_non_null(fn, "suffix_last_page_len", suffix_last_page_len));
+  BFI_CHECK(require_aligned(fn, "suffix_indptr", suffix_indptr, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, "suffix_last_page_len", suffix_last_page_len, sizeof(int32_t)));
+  const PrefixSm90Variant* sm90 = nullptr;
+  PrefixSm90Plan plan;
+  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan));
+  if (p.workspace_bytes < plan.workspace) {
+    return fail(kWorkspaceTooSmall,
+                "%s: workspace_bytes %zu is too small: needs %zu bytes (cascade_decode_get_workspace_size)",
+                fn, p.workspace_bytes, plan.workspace);
+  }
+  DecodeProblem problem = to_problem(s, sm_scale, p);
+  problem.suffix_indptr = static_cast<const int32_t*>(suffix_indptr);
+  problem.suffix_last_page_len = static_cast<const int32_t*>(suffix_last_page_len);
+  return cuda_status(sm90->launch_cascade(problem, plan, p.workspace, resolve_stream(stream)),
+                     "launching the fused cascade (sm_90a)");
 }
 
 }  // namespace
@@ -555,6 +614,42 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
   });
 }
 
+int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element) {
+  return guarded(__func__, [&](const char* fn) {
+    const DecodeShape s{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    BFI_CHECK(check_shared_prefix_shape(fn, s));
+    const PrefixSm90Variant* sm90 = nullptr;
+    PrefixSm90Plan plan;
+    return plan_cascade(fn, s, &sm90, &plan);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes) {
+  return guarded(__func__, [&](const char* fn) {
+    return cascade_workspace_size(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, workspace_bytes);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_cascade_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,
+    void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
+    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
+  return guarded(__func__, [&](const char* fn) {
+    return run_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                       sm_scale,
+                       {k_data, v_data, indices, prefix_indptr, prefix_last_page_len, q, o, lse,
+                        workspace, workspace_bytes},
+                       suffix_indptr, suffix_last_page_len, stream);
+  });
+}
+
 #define BFI_DEFINE_PAGED_DECODE(NAME, ELEMENT)                                                   \
   int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                 \
       int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
@@ -571,8 +666,9 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
   }                                                                                              \
   int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                       \
       int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
-      int32_t num_kv_heads, float /*sm_scale*/) {                                                \
-    return guarded(__func__, [&](const char* fn) {                                                               \
+      int32_t num_kv_heads, float sm_scale) {                                                    \
+    return guarded(__func__, [&](const char* fn) {                                               \
+      BFI_CHECK(check_sm_scale(fn, sm_scale));                                                   \
       const DecodeVariant* v = nullptr;                                                          \
       return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
                          &v);                                                                    \

@@ -23,6 +23,9 @@ struct DecodeProblem {
   const void* q;
   void* o;
   float* lse;
+  // Fused cascade only (cascade_decode_run): each request's suffix pages, indexing `indices` too.
+  const int32_t* suffix_indptr;
+  const int32_t* suffix_last_page_len;
 };
 
 // Where the device-planned work items and split partial states live (all inside the caller's
@@ -106,25 +109,38 @@ struct PrefixSm90Plan {
   int32_t chunks;       // KV chunks (split-KV)
   int32_t chunk_shift;  // m = ceil(q_tiles * kPrefixSm90TileQ / chunks): see prefix_sm90.cuh
   int32_t items;        // chunks * num_kv_heads * q_tiles
-  int32_t ctas;         // persistent grid: the SM count
+  int32_t ctas;         // persistent FA3 grid
   int32_t min_chunk_pages;
+  int32_t suffix_ctas;  // fused cascade: the suffix grid beside the FA3 grid (0 without suffixes)
   size_t q_packed, o_part, lse_part, table;  // workspace offsets (bytes)
+  size_t o_suffix, lse_suffix, suffix_done;  // fused cascade: the suffix states, its CTA count
   size_t workspace;                          // bytes needed
 };
 
+// The fused cascade leaves at least 1/8 of the SMs to the suffix grid (measured on H100 at the
+// benchmark's shape, B = 64, prefix 32768, suffixes 256: FA3 on 112 SMs beside the suffixes on
+// 16-20 took 88.6-90.8 us, against 100.0 for the two one after the other on all SMs).
+constexpr int32_t kCascadeSuffixSmShare = 8;
+
 // The schedule and workspace layout for these sizes on a GPU of `sm_count` SMs (layouts in
-// prefix_sm90.cuh). Inline: the FA3 experiment in bench/experiments uses it too.
+// prefix_sm90.cuh). Inline: the FA3 experiments in bench/experiments use it too. With suffixes
+// (the fused cascade) the FA3 grid takes a whole number of chunks' items on at most 7/8 of the
+// SMs and the suffix grid the rest.
 inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, int32_t num_kv_heads,
                                             int32_t head_dim, int32_t page_size,
-                                            size_t element_bytes, int32_t sm_count) {
+                                            size_t element_bytes, int32_t sm_count,
+                                            bool with_suffixes = false) {
   PrefixSm90Plan plan{};
   plan.rows = batch_size * group;
   plan.q_tiles = (plan.rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
-  // Enough chunks that the items fill the SMs once (each CTA then walks about one item).
   const int32_t per_chunk = num_kv_heads * plan.q_tiles;
-  plan.chunks = std::min(std::max(sm_count / per_chunk, 1), kPrefixSm90MaxChunks);
+  const int32_t fa3_sms =
+      with_suffixes ? std::max(sm_count - std::max(sm_count / kCascadeSuffixSmShare, 1), 1) : sm_count;
+  // Enough chunks that the items fill the FA3 grid once (each CTA then walks about one item).
+  plan.chunks = std::min(std::max(fa3_sms / per_chunk, 1), kPrefixSm90MaxChunks);
   plan.items = plan.chunks * per_chunk;
-  plan.ctas = sm_count;
+  plan.ctas = with_suffixes ? std::min(plan.items, fa3_sms) : sm_count;
+  plan.suffix_ctas = with_suffixes ? std::max(sm_count - plan.ctas, 1) : 0;
   plan.min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / page_size, 1);
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;
   plan.chunk_shift = static_cast<int32_t>((rows_pad + plan.chunks - 1) / plan.chunks);
@@ -144,6 +160,12 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
   plan.q_packed = take(shift, hkv * chunks * m * row_bytes + rows_pad * row_bytes);
   plan.lse_part = take(0, ((chunks - 1) * m + rows_pad) * hkv * chunks * sizeof(float));
   plan.table = take(0, (7 * size_t(plan.items) + size_t(plan.ctas) + 1) * sizeof(int32_t));
+  if (with_suffixes) {
+    const size_t qo_rows = size_t(batch_size) * group * hkv;
+    plan.o_suffix = take(0, qo_rows * head_dim * sizeof(float));
+    plan.lse_suffix = take(0, qo_rows * sizeof(float));
+    plan.suffix_done = take(0, sizeof(int32_t));
+  }
   plan.workspace = at;
   return plan;
 }
@@ -152,6 +174,9 @@ struct PrefixSm90Variant {
   int32_t element;
   int32_t head_dim;
   cudaError_t (*launch)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace, cudaStream_t);
+  // The fused cascade (a plan made with suffixes; the problem's suffix pointers set).
+  cudaError_t (*launch_cascade)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace,
+                                cudaStream_t);
 };
 // nullptr if (element, head_dim) has no sm_90a shared-prefix build.
 const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_dim);

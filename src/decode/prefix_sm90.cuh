@@ -13,6 +13,10 @@
 //      state (o, base-2 lse) per (chunk, row, KV head). An empty chunk writes o = 0, lse = -inf.
 //   3. merge: one warp per (request, query head) combines its chunks into the caller's o / lse,
 //      launched as a programmatic dependent of the FA3 grid (it waits on griddepcontrol).
+// The fused cascade (cascade_decode_run) launches the suffix kernel (cascade_suffix.cuh) between
+// 1 and 2 on a few CTAs; it triggers the FA3 grid's launch as it starts, so FA3 runs on the other
+// SMs meanwhile. The merge folds each row's suffix state in with its chunks, once the suffix grid
+// has counted all its CTAs done.
 //
 // Chunks without copies of q: the kernel addresses q and o as ptr + (qo_indptr + row) * stride_n
 // + qo_head * stride_h with one qo_indptr per item, and finds the KV head as qo_head / group.
@@ -31,6 +35,7 @@
 #include <flashinfer/attention/hopper/variants.cuh>
 #include <flashinfer/cutlass_utils.cuh>
 
+#include "decode/cascade_suffix.cuh"
 #include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode::prefix_sm90 {
@@ -66,7 +71,8 @@ template <typename T, int D>
 __global__ void __launch_bounds__(kPrepareThreads)
     prepare_kernel(const T* __restrict__ q, T* __restrict__ q_packed, int32_t batch, int32_t group,
                    int32_t num_kv_heads, PrefixSm90Plan plan, const int32_t* __restrict__ indptr,
-                   const int32_t* __restrict__ last_page_len, int32_t page_size, WorkTable table) {
+                   const int32_t* __restrict__ last_page_len, int32_t page_size, WorkTable table,
+                   int32_t* suffix_done) {
   constexpr int kVec = 16 / sizeof(T);
   constexpr int kVecsPerRow = D / kVec;
   const int32_t rows = plan.rows, rows_pad = plan.q_tiles * kPrefixSm90TileQ;
@@ -87,6 +93,7 @@ __global__ void __launch_bounds__(kPrepareThreads)
     reinterpret_cast<uint4*>(q_packed + (h * slot + row) * D)[d_vec] = value;
     return;
   }
+  if (suffix_done != nullptr && threadIdx.x == 0) *suffix_done = 0;  // the cascade's CTA count
   // Chunk c covers pages [c * chunk_pages, ...) of the prefix; an item past the end is empty.
   const int32_t first_page = indptr[0];
   const int32_t num_pages = indptr[1] - first_page;
@@ -131,10 +138,19 @@ inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_h
 // One warp per (request b, query head h * group + g): merges the chunks' partial states of row
 // b * group + g, KV head h. Base-2 LSEs; every chunk empty -> o = 0, lse = -inf. Launched as a
 // programmatic dependent of the FA3 kernel: it waits for that grid before reading anything.
+// The fused cascade's suffix states ([batch * num_qo_heads] rows) and when they are complete.
+struct SuffixStates {
+  const float* o;  // NULL: no suffixes (shared_prefix_decode_run)
+  const float* lse;
+  const int32_t* done;  // the suffix grid's finished CTAs ...
+  int32_t ctas;         // ... out of this many
+};
+
 template <typename T, int D>
 __global__ void __launch_bounds__(256)
     merge_kernel(const T* __restrict__ o_part, const float* __restrict__ lse_part, T* __restrict__ o,
-                 float* __restrict__ lse, int32_t batch, int32_t group, PartialLayout layout) {
+                 float* __restrict__ lse, int32_t batch, int32_t group, PartialLayout layout,
+                 SuffixStates suffix) {
   constexpr int kPerLane = D / 32;  // 2, 4 or 8 elements: one 4-, 8- or 16-byte load
   using Vec = std::conditional_t<kPerLane * sizeof(T) == 16, uint4,
                                  std::conditional_t<kPerLane * sizeof(T) == 8, uint2, uint32_t>>;
@@ -145,6 +161,20 @@ __global__ void __launch_bounds__(256)
   if (warp >= int64_t(batch) * num_qo_heads) return;
   const int32_t b = int32_t(warp / num_qo_heads), qo_head = int32_t(warp % num_qo_heads);
   const int32_t h = qo_head / group, r = b * group + qo_head % group;
+  const int64_t qo_row = int64_t(b) * num_qo_heads + qo_head;
+  // The suffix grid started before the FA3 grid (it triggered FA3's launch), so its CTAs are
+  // resident and finish without waiting on anything: this wait ends.
+  float suffix_lse = -INFINITY;
+  if (suffix.o != nullptr) {
+    if (lane == 0) {
+      int32_t finished = 0;
+      do {
+        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(finished) : "l"(suffix.done) : "memory");
+      } while (finished < suffix.ctas);
+    }
+    __syncwarp();
+    suffix_lse = suffix.lse[qo_row];
+  }
   // Batches of kBatch chunks: every load of a batch is issued before its weights are known.
   constexpr int kBatch = 8;
   Vec v[kBatch];
@@ -161,11 +191,19 @@ __global__ void __launch_bounds__(256)
   const float l1 = lane + 32 < layout.chunks ? lse_part[layout.lse(lane + 32, r, h)] : -INFINITY;
   float m = fmaxf(l0, l1);
   for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
+  m = fmaxf(m, suffix_lse);
   const bool empty = m == -INFINITY;
   const float w0 = empty ? 0.f : exp2f(l0 - m), w1 = empty ? 0.f : exp2f(l1 - m);
   float denom = w0 + w1;
   for (int off = 16; off > 0; off /= 2) denom += __shfl_xor_sync(0xffffffffu, denom, off);
   float acc[kPerLane] = {};
+  if (suffix.o != nullptr && !empty) {
+    const float ws = exp2f(suffix_lse - m);
+    denom += ws;
+    const float* so = suffix.o + qo_row * D + lane * kPerLane;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) acc[k] = ws * so[k];
+  }
   for (int32_t c0 = 0; c0 < layout.chunks; c0 += kBatch) {
     if (c0 > 0) load_batch(c0);
 #pragma unroll
@@ -183,10 +221,8 @@ __global__ void __launch_bounds__(256)
   T* e = reinterpret_cast<T*>(&out);
 #pragma unroll
   for (int k = 0; k < kPerLane; ++k) e[k] = T(acc[k] * inv);
-  reinterpret_cast<Vec*>(o + (int64_t(b) * num_qo_heads + qo_head) * D)[lane] = out;
-  if (lane == 0 && lse != nullptr) {
-    lse[int64_t(b) * num_qo_heads + qo_head] = denom > 0.f ? m + log2f(denom) : -INFINITY;
-  }
+  reinterpret_cast<Vec*>(o + qo_row * D)[lane] = out;
+  if (lane == 0 && lse != nullptr) lse[qo_row] = denom > 0.f ? m + log2f(denom) : -INFINITY;
 }
 
 // The FA3 parameters that come from the schedule (the work table, the shifted q / o bases, the
@@ -226,43 +262,94 @@ void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
   params.causal = false;
 }
 
-// FA3 over the work table, KV from the paged cache. CTA_KV: KV tokens per pipeline stage.
+// FA3 over the work table, KV from the paged cache, on plan.ctas CTAs. CTA_KV: KV tokens per
+// pipeline stage. FlashInfer's kernel and parameter builders with our own launch (its dispatcher
+// launches one CTA per SM and plainly): `programmatic` launches it as a programmatic dependent
+// of the previous kernel (the cascade's suffix grid, which triggers at its start), so both run
+// side by side. The kernel itself never waits on griddepcontrol: whatever it reads must be
+// complete before the previous kernel started.
 template <typename T, int D, int CTA_KV>
 cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
-                       cudaStream_t stream) {
+                       cudaStream_t stream, bool programmatic = false) {
   using DType = fi::cutlass_dtype_t<T>;
   using Params = fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>;
   using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
                                            /*NUM_STAGES=*/2, DType, DType, DType, int32_t,
                                            fi::StandardAttention>;
+  using Mainloop = fi::SparseCollectiveMainloop<typename Params::AdditionalParams, Traits,
+                                                /*CAUSAL=*/false>;
+  using Epilogue = fi::CollectiveEpilogue<Traits>;
+  using Scheduler = fi::BatchPrefillPersistentTileScheduler<int32_t>;
   Params params{};
   set_schedule<D>(params, plan, workspace, p.num_kv_heads, p.sm_scale);
-  params.k_ptr = static_cast<DType*>(p.k_data);
-  params.v_ptr = static_cast<DType*>(p.v_data);
-  params.kv_indices = const_cast<int32_t*>(p.indices);
   // The cache is HND: page [num_kv_heads][page_size][D].
-  params.k_stride_n = params.v_stride_n = D;
-  params.k_stride_h = params.v_stride_h = int64_t(p.page_size) * D;
-  params.k_page_stride = params.v_page_stride = int64_t(p.num_kv_heads) * p.page_size * D;
-  params.page_size = p.page_size;
-  return fi::BatchPrefillWithPagedKVCacheKernelTraitsDispatched<
-      Traits, /*LEFT_SLIDING_WINDOW=*/false, /*CAUSAL=*/false,
-      /*SAME_SCHEDULE_FOR_ALL_HEADS=*/false, Params>(params, stream);
+  const int64_t head_stride = int64_t(p.page_size) * D;
+  const int64_t page_stride = int64_t(p.num_kv_heads) * head_stride;
+  typename Mainloop::Params mainloop = Mainloop::to_underlying_arguments(
+      {params.q_ptr, fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.q_stride_n,
+                                         params.q_stride_h),
+       static_cast<DType*>(p.k_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
+       static_cast<DType*>(p.v_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
+       const_cast<int32_t*>(p.indices), params.window_left, page_stride, page_stride,
+       static_cast<uint32_t>(p.page_size), params.additional_params});
+  typename Epilogue::Params epilogue = Epilogue::to_underlying_arguments(
+      {params.o_ptr,
+       fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.o_stride_n,
+                           params.o_stride_h),
+       params.lse_ptr, fi::get_lse_gmem_layout(params.nnz_qo, params.num_qo_heads)});
+  const typename Scheduler::Arguments scheduler_args = {
+      params.work_indptr, params.head_indices, params.qo_tile_indices, params.qo_indptr,
+      params.kv_indptr,   params.qo_lens,      params.kv_lens,          params.batch_indices,
+      cutlass::FastDivmod(params.num_qo_heads / params.num_kv_heads), params.num_qo_heads};
+  typename Scheduler::Params scheduler = Scheduler::to_underlying_arguments(scheduler_args);
+  const auto kernel = fi::PrefillWithKVCacheKernel<Mainloop, Epilogue, Traits,
+                                                   /*LEFT_SLIDING_WINDOW=*/false,
+                                                   /*CAUSAL=*/false, Scheduler>;
+  constexpr int kSmem = sizeof(typename Traits::SharedStorage);
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  if (err != cudaSuccess) return err;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(unsigned(plan.ctas));
+  config.blockDim = dim3(Traits::NUM_WARPS * 32);
+  config.dynamicSmemBytes = kSmem;
+  config.stream = stream;
+  cudaLaunchAttribute dependent{};
+  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &dependent;
+  config.numAttrs = programmatic ? 1 : 0;
+  return cudaLaunchKernelEx(&config, kernel, mainloop, epilogue, scheduler);
 }
 
+// prepare, [the cascade's suffix grid,] FA3, merge. `suffixes`: the fused cascade.
 template <typename T, int D, int CTA_KV>
-cudaError_t launch(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
-                   cudaStream_t stream) {
+cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                       cudaStream_t stream, bool suffixes) {
   const int32_t group = p.num_qo_heads / p.num_kv_heads;
   char* ws = static_cast<char*>(workspace);
+  int32_t* done = suffixes ? reinterpret_cast<int32_t*>(ws + plan.suffix_done) : nullptr;
   const int64_t vecs = int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
   const int64_t copy_blocks = (vecs + kPrepareThreads - 1) / kPrepareThreads;
   prepare_kernel<T, D><<<unsigned(copy_blocks + 1), kPrepareThreads, 0, stream>>>(
       static_cast<const T*>(p.q), reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size, group,
-      p.num_kv_heads, plan, p.indptr, p.last_page_len, p.page_size, work_table(plan, workspace));
+      p.num_kv_heads, plan, p.indptr, p.last_page_len, p.page_size, work_table(plan, workspace),
+      done);
   cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) return err;
-  err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream);
+  SuffixStates states{};
+  if (suffixes) {
+    states = {reinterpret_cast<const float*>(ws + plan.o_suffix),
+              reinterpret_cast<const float*>(ws + plan.lse_suffix), done, plan.suffix_ctas};
+    constexpr float kLog2e = 1.4426950408889634f;
+    const cascade::SuffixArgs args{p.q, p.k_data, p.v_data, p.indices, p.suffix_indptr,
+                                   p.suffix_last_page_len, reinterpret_cast<float*>(ws + plan.o_suffix),
+                                   reinterpret_cast<float*>(ws + plan.lse_suffix), done, p.batch_size,
+                                   p.num_kv_heads, group, p.page_size, (group + 15) / 16,
+                                   p.sm_scale * kLog2e};
+    err = cascade::launch_suffix<T, D>(args, plan.suffix_ctas, stream);
+    if (err != cudaSuccess) return err;
+  }
+  err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
   const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
   cudaLaunchConfig_t config{};
@@ -278,7 +365,19 @@ cudaError_t launch(const DecodeProblem& p, const PrefixSm90Plan& plan, void* wor
   return cudaLaunchKernelEx(&config, merge_kernel<T, D>,
                             reinterpret_cast<const T*>(ws + plan.o_part),
                             reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o),
-                            p.lse, p.batch_size, group, partial_layout(plan, p.num_kv_heads, D));
+                            p.lse, p.batch_size, group, partial_layout(plan, p.num_kv_heads, D), states);
+}
+
+template <typename T, int D, int CTA_KV>
+cudaError_t launch(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                   cudaStream_t stream) {
+  return launch_all<T, D, CTA_KV>(p, plan, workspace, stream, /*suffixes=*/false);
+}
+
+template <typename T, int D, int CTA_KV>
+cudaError_t launch_cascade(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                           cudaStream_t stream) {
+  return launch_all<T, D, CTA_KV>(p, plan, workspace, stream, /*suffixes=*/true);
 }
 
 }  // namespace baracuda::flashinfer::decode::prefix_sm90
