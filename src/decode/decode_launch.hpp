@@ -119,8 +119,10 @@ struct PrefixSm90Plan {
 
 // The fused cascade leaves at least 1/8 of the SMs to the suffix grid (measured on H100 at the
 // benchmark's shape, B = 64, prefix 32768, suffixes 256: FA3 on 112 SMs beside the suffixes on
-// 16-20 took 88.6-90.8 us, against 100.0 for the two one after the other on all SMs).
+// 16-20 took 88.4-90.8 us, against 100.0 for the two one after the other on all SMs).
 constexpr int32_t kCascadeSuffixSmShare = 8;
+// Warps per CTA of the cascade's suffix kernel (cascade_suffix.cuh): 192 KB of K/V stages.
+constexpr int32_t cascade_suffix_warps(int32_t head_dim) { return 1024 / head_dim; }
 
 // The schedule and workspace layout for these sizes on a GPU of `sm_count` SMs (layouts in
 // prefix_sm90.cuh). Inline: the FA3 experiments in bench/experiments use it too. With suffixes
@@ -140,7 +142,17 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
   plan.chunks = std::min(std::max(fa3_sms / per_chunk, 1), kPrefixSm90MaxChunks);
   plan.items = plan.chunks * per_chunk;
   plan.ctas = with_suffixes ? std::min(plan.items, fa3_sms) : sm_count;
-  plan.suffix_ctas = with_suffixes ? std::max(sm_count - plan.ctas, 1) : 0;
+  if (with_suffixes) {
+    // The suffix items (a warp each) take `rounds` rounds on the SMs left over; the fewest CTAs
+    // that still take that many rounds leave the rest idle, which lowers the two grids'
+    // contention for memory bandwidth (H100, the benchmark's shape: 16 CTAs beside FA3 took
+    // 88.4 us against 90.3 for 20; both take 4 rounds).
+    const int64_t items = int64_t(batch_size) * num_kv_heads * ((group + 15) / 16);
+    const int64_t warps = cascade_suffix_warps(head_dim);
+    const int64_t spare = std::max(sm_count - plan.ctas, 1);
+    const int64_t rounds = (items + spare * warps - 1) / (spare * warps);
+    plan.suffix_ctas = static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
+  }
   plan.min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / page_size, 1);
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;
   plan.chunk_shift = static_cast<int32_t>((rows_pad + plan.chunks - 1) / plan.chunks);
