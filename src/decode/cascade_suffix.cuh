@@ -7,8 +7,7 @@
 // keeps about 8 KB in flight per 128-thread CTA and reaches its bandwidth only by filling every
 // SM (and it waits on griddepcontrol first). This kernel runs one CTA per SM with up to 128 KB in
 // flight (a cp.async ring per warp) and triggers the programmatic launch of the FA3 grid as it
-// starts, so FA3 takes the SMs it leaves free. It never waits on griddepcontrol: nothing it reads
-// comes from that grid.
+// starts (once the prepare kernel before it is complete), so FA3 takes the SMs it leaves free.
 //
 // Work: one warp per item (request b, KV head h, block of 16 query heads of h's group), on tensor
 // cores (mma.sync m16n8k16, f32 accumulation): the group's query rows are the 16-row A operand
@@ -28,6 +27,8 @@
 
 #include <cstdint>
 #include <type_traits>
+
+#include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode::cascade {
 
@@ -50,7 +51,7 @@ template <int D>
 struct SuffixConfig {
   static constexpr int kTile = 16;          // tokens per pipeline stage
   static constexpr int kStages = 3;
-  static constexpr int kWarps = 1024 / D;   // 16, 8, 4: 192 KB of K/V stages per CTA at every D
+  static constexpr int kWarps = cascade_suffix_warps(D);  // 16, 8, 4: 192 KB of K/V stages
   static constexpr size_t kStageElems = size_t(2) * kTile * D;  // K then V
   template <typename T>
   static constexpr size_t smem_bytes() { return kWarps * kStages * kStageElems * sizeof(T); }
@@ -141,7 +142,10 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
   constexpr int kTokenTiles = kTile / 8;          // n-tiles of QK
   static_assert(sizeof(T) == 2 && kCopies % 32 == 0 && D % 64 == 0 && D <= 256,
                 "16-bit elements, D in 64, 128, 192, 256");
-  // The FA3 grid that follows may start now, on the SMs this grid leaves free.
+  // Launched as a programmatic dependent of the prepare kernel, so these CTAs are resident when
+  // it ends. The wait makes its writes (q packed, the work table, `done` zeroed) complete and
+  // visible; then the FA3 grid that follows may start, on the SMs this grid leaves free.
+  asm volatile("griddepcontrol.wait;" ::: "memory");
   asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 
   extern __shared__ __align__(128) unsigned char smem[];
@@ -363,15 +367,25 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
   }
 }
 
-// The suffix grid: `ctas` CTAs of one per SM (its shared memory allows no more).
+// The suffix grid: `ctas` CTAs of one per SM (its shared memory allows no more), a programmatic
+// dependent of the kernel before it.
 template <typename T, int D>
 cudaError_t launch_suffix(const SuffixArgs& args, int32_t ctas, cudaStream_t stream) {
   constexpr int kSmem = int(SuffixConfig<D>::template smem_bytes<T>());
   const auto kernel = suffix_kernel<T, D>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
-  kernel<<<unsigned(ctas), SuffixConfig<D>::kWarps * 32, kSmem, stream>>>(args);
-  return cudaGetLastError();
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(unsigned(ctas));
+  config.blockDim = dim3(SuffixConfig<D>::kWarps * 32);
+  config.dynamicSmemBytes = kSmem;
+  config.stream = stream;
+  cudaLaunchAttribute dependent{};
+  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  dependent.val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = &dependent;
+  config.numAttrs = 1;
+  return cudaLaunchKernelEx(&config, kernel, args);
 }
 
 }  // namespace baracuda::flashinfer::decode::cascade

@@ -56,11 +56,15 @@ inline WorkTable work_table(const PrefixSm90Plan& plan, void* workspace) {
           base + 7 * n};
 }
 
-// KV tokens per pipeline stage: FlashInfer's paged choices for D = 128 / 256 (shared memory holds
-// Q plus two stages of K and V), 128 for D = 64. Measured on H100 at D = 128 (PERFORMANCE.md):
-// 128 tokens, or 3-4 stages, change nothing (within 1 %); 64 tokens x 4 stages is 6 % slower.
+// KV tokens per pipeline stage: FlashInfer's paged choices for D = 128 / 256, 128 for D = 64.
+// Measured on H100 at D = 128 (PERFORMANCE.md): 128 tokens change nothing alone and cost 1 us
+// beside the cascade's suffix grid; 64 tokens x 4 stages is 6 % slower.
 template <int D>
 constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
+// Pipeline stages of K and V. Three rather than FlashInfer's two: at D = 128 on H100 the FA3 grid
+// took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
+// lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
+constexpr int kFa3Stages = 3;
 
 constexpr int kPrepareThreads = 256;
 
@@ -77,6 +81,9 @@ __global__ void __launch_bounds__(kPrepareThreads)
   constexpr int kVecsPerRow = D / kVec;
   const int32_t rows = plan.rows, rows_pad = plan.q_tiles * kPrefixSm90TileQ;
   const int32_t chunks = plan.chunks;
+  // The cascade's suffix grid may start now (it waits for this grid before triggering FA3 and
+  // before counting itself done); FA3 after the shared-prefix call's plain launch ignores this.
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
   if (blockIdx.x + 1 < gridDim.x) {
     const int64_t vec = int64_t(blockIdx.x) * kPrepareThreads + threadIdx.x;
     if (vec >= int64_t(rows_pad) * num_kv_heads * kVecsPerRow) return;
@@ -268,13 +275,13 @@ void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
 // of the previous kernel (the cascade's suffix grid, which triggers at its start), so both run
 // side by side. The kernel itself never waits on griddepcontrol: whatever it reads must be
 // complete before the previous kernel started.
-template <typename T, int D, int CTA_KV>
+template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
 cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
                        cudaStream_t stream, bool programmatic = false) {
   using DType = fi::cutlass_dtype_t<T>;
   using Params = fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>;
   using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
-                                           /*NUM_STAGES=*/2, DType, DType, DType, int32_t,
+                                           STAGES, DType, DType, DType, int32_t,
                                            fi::StandardAttention>;
   using Mainloop = fi::SparseCollectiveMainloop<typename Params::AdditionalParams, Traits,
                                                 /*CAUSAL=*/false>;
