@@ -5,14 +5,20 @@
 //   the suffix kernel (decode/cascade_suffix.cuh) alone, on all SMs and on K CTAs;
 //   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
 // Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
+// Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1|2|3 (FA3 pipeline shapes);
+// `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu.
+// Results: docs/PERFORMANCE.md (cascade, fifth session).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
+#include <utility>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "decode/cascade_suffix.cuh"
@@ -46,16 +52,22 @@ struct Tile32x2 {
   static constexpr size_t kStageElems = size_t(2) * kTile * D;
 };
 
+// Item g goes to CTA g % ctas (so with several items per CTA the two query tiles of one KV
+// chunk still run at the same time, on neighbouring CTAs); each CTA's items are contiguous.
 void upload_table(const bfi::PrefixSm90Plan& plan, void* ws) {
-  const int n = plan.items, chunk = L / plan.chunks;
+  const int n = plan.items, chunk_pages = (L / P + plan.chunks - 1) / plan.chunks;
+  const int per_cta = n / plan.ctas, extra = n % plan.ctas;
+  auto cta_start = [&](int j) { return j * per_cta + std::min(j, extra); };
   std::vector<int32_t> h(7 * n + plan.ctas + 1);
-  for (int i = 0; i < n; ++i) {
-    const int t = i % plan.q_tiles, hh = (i / plan.q_tiles) % Hkv, c = i / (plan.q_tiles * Hkv);
-    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, c * chunk / P, plan.rows,
-                            chunk, hh * plan.chunks + c, c};
+  for (int g = 0; g < n; ++g) {
+    const int t = g % plan.q_tiles, hh = (g / plan.q_tiles) % Hkv, c = g / (plan.q_tiles * Hkv);
+    const int begin = std::min(c * chunk_pages, L / P), end = std::min(begin + chunk_pages, L / P);
+    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, begin, plan.rows,
+                            (end - begin) * P, hh * plan.chunks + c, c};
+    const int i = cta_start(g % plan.ctas) + g / plan.ctas;
     for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
   }
-  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = int(int64_t(j) * n / plan.ctas);
+  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = cta_start(j);
   CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
 }
 
@@ -119,8 +131,11 @@ int main(int argc, char** argv) {
   problem.v_data = v;
   problem.indices = indices;
 
-  auto make_plan = [&](int ctas) {
-    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, ctas);
+  // The library's plan for `ctas` SMs; with `chunks`, that many chunks on `ctas` CTAs.
+  auto make_plan = [&](int ctas, int chunks = 0) {
+    bfi::PrefixSm90Plan plan =
+        bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, chunks ? chunks * Hkv * 2 : ctas);
+    plan.ctas = ctas;
     void* ws;
     CK(cudaMalloc(&ws, plan.workspace));
     CK(cudaMemset(ws, 0, plan.workspace));
@@ -129,8 +144,21 @@ int main(int argc, char** argv) {
   };
   auto [plan_all, ws_all] = make_plan(sms);
   constexpr int kCtaKv = bfi::prefix_sm90::kCtaKv<D>;
+  // FA3_VARIANT=1: 2 pipeline stages (FlashInfer's); 2: 128-token stages; 3: 64 tokens x 4 stages
+  // (the library's: 96 tokens, 3 stages).
+  const char* fa3_env = std::getenv("FA3_VARIANT");
+  const int fa3_variant = fa3_env ? std::atoi(fa3_env) : 0;
   auto fa3 = [&](const bfi::PrefixSm90Plan& plan, void* ws, bool programmatic) {
-    CK((bfi::prefix_sm90::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
+    namespace ps = bfi::prefix_sm90;
+    if (fa3_variant == 1) {
+      CK((ps::launch_fa3<T, D, kCtaKv, 2>(problem, plan, ws, 0, programmatic)));
+    } else if (fa3_variant == 2) {
+      CK((ps::launch_fa3<T, D, 128>(problem, plan, ws, 0, programmatic)));
+    } else if (fa3_variant == 3) {
+      CK((ps::launch_fa3<T, D, 64, 4>(problem, plan, ws, 0, programmatic)));
+    } else {
+      CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
+    }
   };
 
   cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o_s, lse_s, done, B, Hkv, G, P,
@@ -155,8 +183,14 @@ int main(int argc, char** argv) {
     CK(cudaGetLastError());
   };
 
-  if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs only (for a profiler)
-    for (int i = 0; i < 3; ++i) suffix(std::atoi(argv[1]));
+  if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs; `cascade_overlap fa3 N`:
+                   // FA3 alone on N CTAs (for a profiler)
+    if (std::string(argv[1]) == "fa3") {
+      auto [plan, ws] = make_plan(std::atoi(argv[2]));
+      for (int i = 0; i < 3; ++i) fa3(plan, ws, false);
+    } else {
+      for (int i = 0; i < 3; ++i) suffix(std::atoi(argv[1]));
+    }
     CK(cudaDeviceSynchronize());
     return 0;
   }
@@ -202,11 +236,11 @@ int main(int argc, char** argv) {
 
   const double fa3_all = time_us([&] { fa3(plan_all, ws_all, false); });
   std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan_all.ctas, plan_all.items, fa3_all);
-  for (int n : {112}) {
-    auto [plan, ws] = make_plan(n);
+  for (auto [n, chunks] : {std::pair{112, 7}}) {
+    auto [plan, ws] = make_plan(n, chunks);
     std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan.ctas, plan.items,
                 time_us([&] { fa3(plan, ws, false); }));
-    for (int ks : {sms - n - 8, sms - n - 4, sms - n}) {
+    for (int ks : {sms - n - 7, sms - n - 4}) {
       std::printf("  suffix %3d CTAs alone: %.1f us; then FA3 %d CTAs programmatic: %.1f us\n", ks,
                   time_us([&] { suffix(ks); }), n, time_us([&] {
                     suffix(ks);
