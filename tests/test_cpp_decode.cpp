@@ -80,6 +80,31 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
                   q, o, lse, workspace, workspace_bytes, "shared_prefix", element, -1};
   return 0;
 }
+// The fused cascade: can_implement answers success here (the library's asks the GPU).
+int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(int32_t, int32_t, int32_t, int32_t,
+                                                                 int32_t, int32_t element) {
+  return element == 0 || element == 1 ? 0 : 3;
+}
+int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(int32_t, int32_t, int32_t,
+                                                                      int32_t, int32_t, int32_t,
+                                                                      size_t* bytes) {
+  *bytes = g_workspace_bytes;
+  return 0;
+}
+const void *g_suffix_indptr, *g_suffix_last_page_len;  // the cascade's extra arguments
+int32_t baracuda_kernels_flashinfer_cascade_decode_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,
+    void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
+    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t) {
+  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
+                  sm_scale, k_data, v_data, indices, prefix_indptr, prefix_last_page_len,
+                  q, o, lse, workspace, workspace_bytes, "cascade", element, -1};
+  g_suffix_indptr = suffix_indptr;
+  g_suffix_last_page_len = suffix_last_page_len;
+  return 0;
+}
 }  // extern "C"
 
 namespace {
@@ -440,6 +465,76 @@ TEST(shared_prefix_plan_rejects_bad_tensors_and_elements) {
   bfi::Result<bfi::SharedPrefixPlan> r = bfi::SharedPrefixPlan::create(prefix_desc(bfi::Element::f32));
   CHECK_EQ(r.status().code(), bfi::status::kUnsupported);
   CHECK_MSG(contains(r.status().message(), "f16 and bf16"), "%s", r.status().message().c_str());
+}
+
+// A correct set of fused-cascade arguments: the shared-prefix ones plus the suffix lists.
+struct CascadeArgs {
+  PrefixArgs prefix;
+  bfi::TensorView<1> suffix_indptr = bfi::contiguous<1>(addr(0xd00000), bfi::Dtype::i32, {B + 1});
+  bfi::TensorView<1> suffix_last = bfi::contiguous<1>(addr(0xe00000), bfi::Dtype::i32, {B});
+  bfi::Status run(const bfi::CascadePlan& plan) const {
+    const Args& a = prefix.base;
+    return plan.run(nullptr, a.q, a.k, a.v, prefix.indices, prefix.indptr, prefix.last,
+                    suffix_indptr, suffix_last, a.o, a.lse, a.ws);
+  }
+};
+
+bfi::CascadePlan cascade_plan() {
+  bfi::Result<bfi::CascadePlan> r = bfi::CascadePlan::create(prefix_desc());
+  CHECK_MSG(r.ok(), "%s", r.status().to_string().c_str());
+  return std::move(r).value();
+}
+
+TEST(cascade_plan_reaches_the_c_run_in_abi_order) {
+  g_run = RunCall{};
+  bfi::CascadePlan p = cascade_plan();
+  CHECK_EQ(p.workspace_size(), g_workspace_bytes);
+  CascadeArgs a;
+  expect_reached(a.run(p), "cascade");
+  CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
+  CHECK(g_run.batch_size == B && g_run.page_size == P && g_run.head_dim == D);
+  CHECK(g_run.num_qo_heads == HQ && g_run.num_kv_heads == HKV);
+  CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
+  CHECK(g_run.indices == a.prefix.indices.data && g_run.indptr == a.prefix.indptr.data);
+  CHECK(g_run.last_page_len == a.prefix.last.data);
+  CHECK(g_suffix_indptr == a.suffix_indptr.data && g_suffix_last_page_len == a.suffix_last.data);
+  CHECK(g_run.q == a.prefix.base.q.data && g_run.o == a.prefix.base.o.data);
+  CHECK(g_run.workspace == a.prefix.base.ws.data);
+}
+
+TEST(cascade_plan_rejects_bad_suffix_tensors_and_scales) {
+  bfi::CascadePlan p = cascade_plan();
+  {
+    g_run = RunCall{};
+    CascadeArgs a;
+    a.suffix_indptr = bfi::contiguous<1>(addr(0xd00000), bfi::Dtype::i32, {B});
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "suffix_indptr: dimension 0");
+  }
+  {
+    g_run = RunCall{};
+    CascadeArgs a;
+    a.suffix_last = bfi::contiguous<1>(addr(0xe00000), bfi::Dtype::f32, {B});
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "suffix_last_page_len: dtype");
+  }
+  {
+    g_run = RunCall{};
+    CascadeArgs a;
+    a.prefix.indptr = bfi::contiguous<1>(addr(0xb00000), bfi::Dtype::i32, {3});
+    expect_rejected(a.run(p), bfi::status::kInvalidProblem, "prefix_indptr: dimension 0");
+  }
+  {
+    g_run = RunCall{};
+    CascadeArgs a;
+    a.prefix.base.ws.bytes = g_workspace_bytes - 1;
+    expect_rejected(a.run(p), bfi::status::kWorkspaceTooSmall, "CascadePlan needs");
+  }
+  bfi::SharedPrefixDesc d = prefix_desc();
+  d.sm_scale = -0.5f;
+  bfi::Result<bfi::CascadePlan> r = bfi::CascadePlan::create(d);
+  CHECK_EQ(r.status().code(), bfi::status::kInvalidProblem);
+  CHECK_MSG(contains(r.status().message(), "positive"), "%s", r.status().message().c_str());
+  CHECK_EQ(bfi::CascadePlan::create(prefix_desc(bfi::Element::f32)).status().code(),
+           bfi::status::kUnsupported);
 }
 
 TEST(status_and_library_information) {

@@ -601,6 +601,61 @@ struct SharedPrefixDesc {
   std::optional<float> sm_scale;   ///< default 1 / sqrt(head_dim)
 };
 
+namespace detail {
+
+/** What SharedPrefixPlan and CascadePlan share: the sizes, the resolved scale, the workspace
+ * size, and the checks of q / k / v / the prefix's page list / o / lse / workspace. Their
+ * create() differ only in the C _can_implement and _get_workspace_size asked. */
+class PrefixPlanBase {
+ public:
+  const SharedPrefixDesc& desc() const noexcept { return desc_; }
+  float sm_scale() const noexcept { return sm_scale_; }
+  /** Bytes the workspace passed to run() must have. */
+  std::size_t workspace_size() const noexcept { return workspace_bytes_; }
+
+ protected:
+  using CanImplement = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t);
+  using WorkspaceSize = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t,
+                                    std::size_t*);
+
+  Status init(const SharedPrefixDesc& desc, const char* who, CanImplement can_implement,
+              WorkspaceSize query_workspace) {
+    const int32_t code = can_implement(desc.batch_size, desc.num_qo_heads, desc.num_kv_heads,
+                                       desc.head_dim, desc.page_size, static_cast<int32_t>(desc.element));
+    if (code != status::kSuccess) return Status::from_c(code);
+    desc_ = desc;
+    sm_scale_ = resolve_sm_scale(desc.sm_scale, desc.head_dim);
+    if (!(sm_scale_ > 0.f) || !is_finite(sm_scale_)) {
+      return Status(status::kInvalidProblem, std::string(who) + ": sm_scale must be positive and finite");
+    }
+    desc_.sm_scale = sm_scale_;
+    return Status::from_c(query_workspace(desc.batch_size, desc.num_qo_heads, desc.num_kv_heads,
+                                          desc.head_dim, desc.page_size,
+                                          static_cast<int32_t>(desc.element), &workspace_bytes_));
+  }
+
+  void check_prefix(Checker& c, const char* plan, const TensorView<3>& q,
+                    const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+                    const char* indices_name, const TensorView<1>& indices,
+                    const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
+                    const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+                    const Workspace& workspace) const {
+    const SharedPrefixDesc& x = desc_;
+    check_attention_tensors(
+        c, {x.batch_size, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element}, q,
+        k_cache, v_cache, indices_name, indices, o, lse);
+    c.tensor<1>("prefix_indptr", prefix_indptr, Dtype::i32, {2}, {"2"}, 4);
+    c.tensor<1>("prefix_last_page_len", prefix_last_page_len, Dtype::i32, {1}, {"1"}, 4);
+    c.workspace(workspace, workspace_bytes_, plan);
+  }
+
+  SharedPrefixDesc desc_{};
+  float sm_scale_ = 0.f;
+  std::size_t workspace_bytes_ = 0;
+};
+
+}  // namespace detail
+
 /**
  * A validated shared-prefix problem (the C shared_prefix_decode_*). create() asks the C
  * _can_implement and the device-dependent workspace size (a GPU query); run() checks:
@@ -611,34 +666,18 @@ struct SharedPrefixDesc {
  *   prefix_last_page_len [1]                     i32 in [1, P]
  *   lse                  [B, Hq]                 f32 (base 2), optional
  * The cascade: this, a DecodePlan over each request's suffix (DecodeKernel::cuda_cores for
- * short suffixes) and MergePlan::run_in_place (docs/append-merge.md).
+ * short suffixes) and MergePlan::run_in_place (docs/append-merge.md); or, on sm_90, CascadePlan.
  */
-class SharedPrefixPlan {
+class SharedPrefixPlan : public detail::PrefixPlanBase {
  public:
   static Result<SharedPrefixPlan> create(const SharedPrefixDesc& desc) {
-    const int32_t code = baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
-        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
-        static_cast<int32_t>(desc.element));
-    if (code != status::kSuccess) return Status::from_c(code);
     SharedPrefixPlan plan;
-    plan.desc_ = desc;
-    plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
-    if (!(plan.sm_scale_ > 0.f) || !detail::is_finite(plan.sm_scale_)) {
-      return Status(status::kInvalidProblem,
-                    "SharedPrefixPlan::create: sm_scale must be positive and finite");
-    }
-    plan.desc_.sm_scale = plan.sm_scale_;
-    const int32_t ws = baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
-        desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim, desc.page_size,
-        static_cast<int32_t>(desc.element), &plan.workspace_bytes_);
-    if (ws != status::kSuccess) return Status::from_c(ws);
+    Status s = plan.init(desc, "SharedPrefixPlan::create",
+                         &baracuda_kernels_flashinfer_shared_prefix_decode_can_implement,
+                         &baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size);
+    if (!s.ok()) return s;
     return plan;
   }
-
-  const SharedPrefixDesc& desc() const noexcept { return desc_; }
-  float sm_scale() const noexcept { return sm_scale_; }
-  /** Bytes the workspace passed to run() must have. */
-  std::size_t workspace_size() const noexcept { return workspace_bytes_; }
 
   /** Checks tensors and workspace against the plan; nothing is enqueued. */
   Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
@@ -646,14 +685,9 @@ class SharedPrefixPlan {
                const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
                const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
                const Workspace& workspace) const {
-    const SharedPrefixDesc& x = desc_;
     detail::Checker c("SharedPrefixPlan::run");
-    detail::check_attention_tensors(
-        c, {x.batch_size, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element}, q,
-        k_cache, v_cache, "prefix_indices", prefix_indices, o, lse);
-    c.tensor<1>("prefix_indptr", prefix_indptr, Dtype::i32, {2}, {"2"}, 4);
-    c.tensor<1>("prefix_last_page_len", prefix_last_page_len, Dtype::i32, {1}, {"1"}, 4);
-    c.workspace(workspace, workspace_bytes_, "SharedPrefixPlan");
+    check_prefix(c, "SharedPrefixPlan", q, k_cache, v_cache, "prefix_indices", prefix_indices,
+                 prefix_indptr, prefix_last_page_len, o, lse, workspace);
     return c.status();
   }
 
@@ -677,9 +711,67 @@ class SharedPrefixPlan {
 
  private:
   SharedPrefixPlan() = default;
-  SharedPrefixDesc desc_{};
-  float sm_scale_ = 0.f;
-  std::size_t workspace_bytes_ = 0;
+};
+
+/**
+ * The fused cascade (the C cascade_decode_*, sm_90): decode over the shared prefix plus each
+ * request's own suffix in one call. create() answers kUnsupported where the C symbol does (no
+ * compute-capability 9.0 GPU, or no sm_90 build): use the three plans then. run() checks, beside
+ * q, k_cache, v_cache, o, lse and the workspace as SharedPrefixPlan does:
+ *   indices              [nnz]    i32 page ids of the prefix and of every suffix
+ *   prefix_indptr        [2]      i32 the prefix's range of `indices`
+ *   prefix_last_page_len [1]      i32 in [1, P]
+ *   suffix_indptr        [B + 1]  i32 request b's suffix: indices[suffix_indptr[b] ..)
+ *   suffix_last_page_len [B]      i32 in [1, P]
+ */
+class CascadePlan : public detail::PrefixPlanBase {
+ public:
+  static Result<CascadePlan> create(const SharedPrefixDesc& desc) {
+    CascadePlan plan;
+    Status s = plan.init(desc, "CascadePlan::create",
+                         &baracuda_kernels_flashinfer_cascade_decode_can_implement,
+                         &baracuda_kernels_flashinfer_cascade_decode_get_workspace_size);
+    if (!s.ok()) return s;
+    return plan;
+  }
+
+  /** Checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& indices,
+               const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
+               const TensorView<1>& suffix_indptr, const TensorView<1>& suffix_last_page_len,
+               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+               const Workspace& workspace) const {
+    detail::Checker c("CascadePlan::run");
+    check_prefix(c, "CascadePlan", q, k_cache, v_cache, "indices", indices, prefix_indptr,
+                 prefix_last_page_len, o, lse, workspace);
+    const int64_t b = desc_.batch_size;
+    c.tensor<1>("suffix_indptr", suffix_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<1>("suffix_last_page_len", suffix_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
+    return c.status();
+  }
+
+  /** Checks everything (see check()), then enqueues on `stream` (NULL: per-thread default
+   * stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+             const TensorView<1>& indices, const TensorView<1>& prefix_indptr,
+             const TensorView<1>& prefix_last_page_len, const TensorView<1>& suffix_indptr,
+             const TensorView<1>& suffix_last_page_len, const TensorView<3>& o,
+             const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    Status s = check(q, k_cache, v_cache, indices, prefix_indptr, prefix_last_page_len,
+                     suffix_indptr, suffix_last_page_len, o, lse, workspace);
+    if (!s.ok()) return s;
+    const SharedPrefixDesc& x = desc_;
+    return Status::from_c(baracuda_kernels_flashinfer_cascade_decode_run(
+        static_cast<int32_t>(x.element), x.batch_size, x.page_size, x.head_dim, x.num_qo_heads,
+        x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data, indices.data, prefix_indptr.data,
+        prefix_last_page_len.data, suffix_indptr.data, suffix_last_page_len.data, q.data, o.data,
+        lse ? lse->data : nullptr, workspace.data, workspace.bytes, stream));
+  }
+
+ private:
+  CascadePlan() = default;
 };
 
 /* ----------------------------------------------------------------------------------------- */
