@@ -169,19 +169,6 @@ __global__ void __launch_bounds__(256)
   const int32_t b = int32_t(warp / num_qo_heads), qo_head = int32_t(warp % num_qo_heads);
   const int32_t h = qo_head / group, r = b * group + qo_head % group;
   const int64_t qo_row = int64_t(b) * num_qo_heads + qo_head;
-  // The suffix grid started before the FA3 grid (it triggered FA3's launch), so its CTAs are
-  // resident and finish without waiting on anything: this wait ends.
-  float suffix_lse = -INFINITY;
-  if (suffix.o != nullptr) {
-    if (lane == 0) {
-      int32_t finished = 0;
-      do {
-        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(finished) : "l"(suffix.done) : "memory");
-      } while (finished < suffix.ctas);
-    }
-    __syncwarp();
-    suffix_lse = suffix.lse[qo_row];
-  }
   // Batches of kBatch chunks: every load of a batch is issued before its weights are known.
   constexpr int kBatch = 8;
   Vec v[kBatch];
@@ -196,6 +183,23 @@ __global__ void __launch_bounds__(256)
   // Lane c (and c + 32) holds chunk c's lse, then its weight.
   const float l0 = lane < layout.chunks ? lse_part[layout.lse(lane, r, h)] : -INFINITY;
   const float l1 = lane + 32 < layout.chunks ? lse_part[layout.lse(lane + 32, r, h)] : -INFINITY;
+  // The suffix state, read once the suffix grid has counted all its CTAs done (while the loads
+  // above are in flight). That grid started before the FA3 grid (it triggered FA3's launch), so
+  // its CTAs are resident and finish without waiting on anything: this wait ends.
+  float suffix_lse = -INFINITY, suffix_o[kPerLane] = {};
+  if (suffix.o != nullptr) {
+    if (lane == 0) {
+      int32_t finished = 0;
+      do {
+        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(finished) : "l"(suffix.done) : "memory");
+      } while (finished < suffix.ctas);
+    }
+    __syncwarp();
+    suffix_lse = suffix.lse[qo_row];
+    const float* so = suffix.o + qo_row * D + lane * kPerLane;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) suffix_o[k] = so[k];
+  }
   float m = fmaxf(l0, l1);
   for (int off = 16; off > 0; off /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
   m = fmaxf(m, suffix_lse);
@@ -207,9 +211,8 @@ __global__ void __launch_bounds__(256)
   if (suffix.o != nullptr && !empty) {
     const float ws = exp2f(suffix_lse - m);
     denom += ws;
-    const float* so = suffix.o + qo_row * D + lane * kPerLane;
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k) acc[k] = ws * so[k];
+    for (int k = 0; k < kPerLane; ++k) acc[k] = ws * suffix_o[k];
   }
   for (int32_t c0 = 0; c0 < layout.chunks; c0 += kBatch) {
     if (c0 > 0) load_batch(c0);
