@@ -13,32 +13,23 @@
 
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
-#include <cstdlib>
-#include <utility>
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "decode/cascade_suffix.cuh"
 #include "decode/prefix_sm90.cuh"
+#include "experiment.hpp"
 
 namespace fi = ::flashinfer;
 namespace bfi = baracuda::flashinfer::decode;
 namespace cas = baracuda::flashinfer::decode::cascade;
 using T = __nv_bfloat16;
 
-#define CK(x)                                                                \
-  do {                                                                       \
-    cudaError_t e_ = (x);                                                    \
-    if (e_ != cudaSuccess) {                                                 \
-      std::printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
-      std::exit(1);                                                          \
-    }                                                                        \
-  } while (0)
-
-constexpr int B = 64, Hq = 32, Hkv = 8, G = Hq / Hkv, D = 128, P = 16, L = 32768, S = 256;
+using namespace experiment;
+constexpr int G = Hq / Hkv, S = 256;  // GQA group, suffix tokens
 constexpr int kPrefixPages = L / P, kSuffixPages = S / P;
 
 // Alternative tile shapes of the suffix kernel (SUFFIX_TILE=1, 2; the library's: 16 tokens,
@@ -51,40 +42,6 @@ struct Tile32x2 {
   static constexpr int kTile = 32, kStages = 2, kWarps = 6;
   static constexpr size_t kStageElems = size_t(2) * kTile * D;
 };
-
-// Item g goes to CTA g % ctas (so with several items per CTA the two query tiles of one KV
-// chunk still run at the same time, on neighbouring CTAs); each CTA's items are contiguous.
-void upload_table(const bfi::PrefixSm90Plan& plan, void* ws) {
-  const int n = plan.items, chunk_pages = (L / P + plan.chunks - 1) / plan.chunks;
-  const int per_cta = n / plan.ctas, extra = n % plan.ctas;
-  auto cta_start = [&](int j) { return j * per_cta + std::min(j, extra); };
-  std::vector<int32_t> h(7 * n + plan.ctas + 1);
-  for (int g = 0; g < n; ++g) {
-    const int t = g % plan.q_tiles, hh = (g / plan.q_tiles) % Hkv, c = g / (plan.q_tiles * Hkv);
-    const int begin = std::min(c * chunk_pages, L / P), end = std::min(begin + chunk_pages, L / P);
-    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, begin, plan.rows,
-                            (end - begin) * P, hh * plan.chunks + c, c};
-    const int i = cta_start(g % plan.ctas) + g / plan.ctas;
-    for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
-  }
-  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = cta_start(j);
-  CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
-}
-
-template <typename F>
-double time_us(F&& f) {
-  for (int i = 0; i < 5; ++i) f();
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  CK(cudaEventRecord(a));
-  for (int i = 0; i < 50; ++i) f();
-  CK(cudaEventRecord(b));
-  CK(cudaEventSynchronize(b));
-  float ms = 0;
-  CK(cudaEventElapsedTime(&ms, a, b));
-  return ms * 1000.0 / 50;
-}
 
 int main(int argc, char** argv) {
   int sms = 0;
@@ -139,7 +96,7 @@ int main(int argc, char** argv) {
     void* ws;
     CK(cudaMalloc(&ws, plan.workspace));
     CK(cudaMemset(ws, 0, plan.workspace));
-    upload_table(plan, ws);
+    upload_table(plan, ws, /*pages=*/true);
     return std::make_pair(plan, ws);
   };
   auto [plan_all, ws_all] = make_plan(sms);

@@ -17,51 +17,13 @@
 #include <vector>
 
 #include "decode/prefix_sm90.cuh"
+#include "experiment.hpp"
 
 namespace fi = ::flashinfer;
 namespace bfi = baracuda::flashinfer::decode;
 using T = fi::cutlass_dtype_t<__nv_bfloat16>;
 
-#define CK(x)                                                                      \
-  do {                                                                             \
-    cudaError_t e_ = (x);                                                          \
-    if (e_ != cudaSuccess) {                                                       \
-      std::printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));       \
-      std::exit(1);                                                                \
-    }                                                                              \
-  } while (0)
-
-constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768;
-
-// The library's work table for a whole-page prefix, with kv_indptr in pages (paged kernel) or in
-// tokens (dense kernel over a contiguous copy of the prefix).
-void upload_table(const bfi::PrefixSm90Plan& plan, void* ws, bool pages) {
-  const int n = plan.items, chunk = L / plan.chunks;
-  std::vector<int32_t> h(7 * n + plan.ctas + 1);
-  for (int i = 0; i < n; ++i) {
-    const int t = i % plan.q_tiles, hh = (i / plan.q_tiles) % Hkv, c = i / (plan.q_tiles * Hkv);
-    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, pages ? c * chunk / P : c * chunk,
-                            plan.rows, chunk, hh * plan.chunks + c, c};
-    for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
-  }
-  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = int(int64_t(j) * n / plan.ctas);
-  CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
-}
-
-template <typename F>
-double time_us(F&& f) {
-  for (int i = 0; i < 5; ++i) f();
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  CK(cudaEventRecord(a));
-  for (int i = 0; i < 50; ++i) f();
-  CK(cudaEventRecord(b));
-  CK(cudaEventSynchronize(b));
-  float ms = 0;
-  CK(cudaEventElapsedTime(&ms, a, b));
-  return ms * 1000.0 / 50;
-}
+using namespace experiment;
 
 template <int CTA_KV>
 double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, T* k, T* v) {

@@ -479,10 +479,12 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
       "launching shared-prefix attention");
 }
 
-// The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) runs where the
-// sm_90a shared-prefix path does; elsewhere the three-call recipe (docs/append-merge.md).
+// The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) takes the shapes
+// the shared prefix takes and runs where its sm_90a path does; elsewhere the three-call recipe
+// (docs/append-merge.md).
 Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Variant** sm90,
                     PrefixSm90Plan* plan) {
+  BFI_CHECK(check_shared_prefix_shape(fn, s));
   BFI_CHECK(plan_prefix_sm90(fn, s, sm90, plan, /*with_suffixes=*/true));
   if (*sm90 == nullptr) {
     return fail(kUnsupported,
@@ -496,7 +498,6 @@ Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Varian
 
 Status cascade_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
-  BFI_CHECK(check_shared_prefix_shape(fn, s));
   const PrefixSm90Variant* sm90 = nullptr;
   PrefixSm90Plan plan;
   BFI_CHECK(plan_cascade(fn, s, &sm90, &plan));
@@ -507,7 +508,7 @@ Status cascade_workspace_size(const char* fn, const DecodeShape& s, size_t* byte
 Status run_cascade(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
                    const void* suffix_indptr, const void* suffix_last_page_len,
                    baracuda_flashinfer_stream_t stream) {
-  BFI_CHECK(check_shared_prefix_shape(fn, s));
+  // Every argument before the device query in plan_cascade.
   BFI_CHECK(check_pointers(fn, sm_scale, p));
   BFI_CHECK(require_non_null(fn, "suffix_indptr", suffix_indptr));
   BFI_CHECK(require_non_null(fn, "suffix_last_page_len", suffix_last_page_len));
@@ -618,11 +619,10 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    const DecodeShape s{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
-    BFI_CHECK(check_shared_prefix_shape(fn, s));
     const PrefixSm90Variant* sm90 = nullptr;
     PrefixSm90Plan plan;
-    return plan_cascade(fn, s, &sm90, &plan);
+    return plan_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                        &sm90, &plan);
   });
 }
 
