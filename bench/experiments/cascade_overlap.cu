@@ -6,7 +6,10 @@
 //   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
 // Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
 // Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1|2|3 (FA3 pipeline shapes);
-// `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu.
+// `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu;
+// `cascade_overlap chain` times the library's whole fused call and parts of it (the suffix grid
+// on other CTA counts, without the prepare kernel, without the merge); `chain-graph` replays the
+// whole call three times, for ncu --graph-profiling graph.
 // Results: docs/PERFORMANCE.md (cascade, fifth session).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -108,12 +111,16 @@ int main(int argc, char** argv) {
   auto fa3 = [&](const bfi::PrefixSm90Plan& plan, void* ws, bool programmatic) {
     namespace ps = bfi::prefix_sm90;
     if (fa3_variant == 1) {
+      experiment::opt_in(ps::Fa3<T, D, kCtaKv, 2>::info());
       CK((ps::launch_fa3<T, D, kCtaKv, 2>(problem, plan, ws, 0, programmatic)));
     } else if (fa3_variant == 2) {
+      experiment::opt_in(ps::Fa3<T, D, 128>::info());
       CK((ps::launch_fa3<T, D, 128>(problem, plan, ws, 0, programmatic)));
     } else if (fa3_variant == 3) {
+      experiment::opt_in(ps::Fa3<T, D, 64, 4>::info());
       CK((ps::launch_fa3<T, D, 64, 4>(problem, plan, ws, 0, programmatic)));
     } else {
+      experiment::opt_in(ps::Fa3<T, D, kCtaKv>::info());
       CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
     }
   };
@@ -122,7 +129,7 @@ int main(int argc, char** argv) {
                        (G + 15) / 16, problem.sm_scale * 1.4426950408889634f};
   const auto kernel = cas::suffix_kernel<T, D>;
   constexpr size_t kSmem = cas::SuffixConfig<D>::smem_bytes<T>();
-  CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmem)));
+  experiment::opt_in(cas::suffix_kernel_info<T, D>());
   const char* variant = std::getenv("SUFFIX_TILE");
   const int tile_variant = variant ? std::atoi(variant) : 0;
   auto launch_config = [&](auto config, int ctas) {
@@ -140,6 +147,93 @@ int main(int argc, char** argv) {
     CK(cudaGetLastError());
   };
 
+  // The library's whole fused call (prepare, suffix grid, FA3, merge) and parts of it, each
+  // captured in a graph and replayed back to back: where the time outside FA3-beside-suffix goes.
+  // `cascade_overlap chain`: the table; `cascade_overlap chain-graph`: three replays (for ncu's
+  // --graph-profiling graph).
+  if (argc > 1 && std::string(argv[1]).rfind("chain", 0) == 0) {
+    cudaStream_t stream;
+    CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    const std::vector<int32_t> prefix_indptr{0, kPrefixPages};
+    bfi::DecodeProblem full = problem;
+    full.indptr = static_cast<int32_t*>(upload(prefix_indptr.data(), 8));
+    full.last_page_len = d_last;
+    full.suffix_indptr = d_indptr;
+    full.suffix_last_page_len = d_last;
+    full.q = q;
+    CK(cudaMalloc(&full.o, size_t(B) * Hq * D * 2));
+    CK(cudaMalloc(&full.lse, size_t(B) * Hq * 4));
+    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, sms, true);
+    void* ws;
+    CK(cudaMalloc(&ws, plan.workspace));
+    CK(cudaMemset(ws, 0, plan.workspace));
+    namespace ps = bfi::prefix_sm90;
+    experiment::opt_in(ps::Fa3<T, D, ps::kCtaKv<D>>::info());
+    auto replay_us = [&](auto&& enqueue) {
+      cudaGraph_t g;
+      cudaGraphExec_t exec;
+      CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+      enqueue();
+      CK(cudaStreamEndCapture(stream, &g));
+      CK(cudaGraphInstantiate(&exec, g, 0));
+      if (std::string(argv[1]) == "chain-graph") {
+        for (int i = 0; i < 3; ++i) CK(cudaGraphLaunch(exec, stream));
+        CK(cudaStreamSynchronize(stream));
+        std::exit(0);
+      }
+      for (int i = 0; i < 5; ++i) CK(cudaGraphLaunch(exec, stream));
+      cudaEvent_t a, b;
+      CK(cudaEventCreate(&a));
+      CK(cudaEventCreate(&b));
+      CK(cudaEventRecord(a, stream));
+      for (int i = 0; i < 50; ++i) CK(cudaGraphLaunch(exec, stream));
+      CK(cudaEventRecord(b, stream));
+      CK(cudaEventSynchronize(b));
+      float ms = 0;
+      CK(cudaEventElapsedTime(&ms, a, b));
+      return ms * 1000.0 / 50;
+    };
+    auto run = [&](const bfi::PrefixSm90Plan& p) {
+      CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(full, p, ws, stream)));
+    };
+    std::printf("fused call (library plan: FA3 %d CTAs, suffix %d CTAs): %.1f us\n", plan.ctas,
+                plan.suffix_ctas, replay_us([&] { run(plan); }));
+    for (int k : {10, 12, 13, 14, 20}) {
+      bfi::PrefixSm90Plan p = plan;
+      p.suffix_ctas = k;
+      std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] { run(p); }));
+    }
+    // The same kernels without the prepare kernel (its table and packed q left from the runs
+    // above; the done counter zeroed by a memset node instead) and without the merge.
+    char* w = static_cast<char*>(ws);
+    int32_t* d_done = reinterpret_cast<int32_t*>(w + plan.suffix_done);
+    const cas::SuffixArgs fargs{q, k, v, indices, d_indptr, d_last,
+                                reinterpret_cast<float*>(w + plan.o_suffix),
+                                reinterpret_cast<float*>(w + plan.lse_suffix), d_done, B, Hkv, G, P,
+                                (G + 15) / 16, problem.sm_scale * 1.4426950408889634f};
+    auto suffix_fa3 = [&] {
+      CK(cudaMemsetAsync(d_done, 0, 4, stream));
+      CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));
+      CK((ps::launch_fa3<T, D, ps::kCtaKv<D>>(full, plan, ws, stream, true)));
+    };
+    std::printf("  memset + suffix + FA3 (no prepare, no merge): %.1f us\n", replay_us(suffix_fa3));
+    const ps::SuffixStates states{reinterpret_cast<const float*>(w + plan.o_suffix),
+                                  reinterpret_cast<const float*>(w + plan.lse_suffix), d_done,
+                                  plan.suffix_ctas};
+    auto merge = [&] {
+      const int warps = B * Hq;
+      CK(baracuda::flashinfer::launch_kernel(ps::merge_kernel<T, D>, dim3((warps * 32 + 255) / 256), dim3(256), 0, stream,
+                       true, reinterpret_cast<const T*>(w + plan.o_part),
+                       reinterpret_cast<const float*>(w + plan.lse_part), static_cast<T*>(full.o),
+                       full.lse, B, G, ps::partial_layout(plan, Hkv, D), states));
+    };
+    std::printf("  memset + suffix + FA3 + merge (no prepare): %.1f us\n", replay_us([&] {
+                  suffix_fa3();
+                  merge();
+                }));
+    std::printf("  merge alone (states from the runs above): %.1f us\n", replay_us(merge));
+    return 0;
+  }
   if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs; `cascade_overlap fa3 N`:
                    // FA3 alone on N CTAs (for a profiler)
     if (std::string(argv[1]) == "fa3") {

@@ -26,6 +26,12 @@ namespace experiment {
 // B requests, Hq/Hkv heads, head dim D, page size P, a shared prefix of L tokens.
 constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768;
 
+// The library opts its kernels into their shared memory through kernel_residency (not linked
+// here): an experiment does it itself before it launches one.
+inline void opt_in(const baracuda::flashinfer::KernelInfo& kernel) {
+  CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kernel.smem_bytes)));
+}
+
 // Mean µs per call of f over 50 calls, after 5 warm-ups, on the default stream.
 template <typename F>
 double time_us(F&& f) {

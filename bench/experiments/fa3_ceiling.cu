@@ -77,6 +77,7 @@ int main() {
   problem.indices = indices;
   const double flop = 4.0 * B * Hq * double(L) * D;
   upload_table(plan, ws, /*pages=*/true);
+  opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>::info());
   const double us_paged = time_us([&] {
     CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
   });

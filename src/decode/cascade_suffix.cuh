@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "common/kernel_cache.hpp"
+#include "common/launch.cuh"
 #include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode::cascade {
@@ -367,25 +369,21 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
   }
 }
 
+// The suffix kernel and the resources it launches with (kernel_residency opts it into its
+// shared memory once per device, before the first launch).
+template <typename T, int D>
+KernelInfo suffix_kernel_info() {
+  return KernelInfo{reinterpret_cast<const void*>(suffix_kernel<T, D>), SuffixConfig<D>::kWarps * 32,
+                    uint32_t(SuffixConfig<D>::template smem_bytes<T>())};
+}
+
 // The suffix grid: `ctas` CTAs of one per SM (its shared memory allows no more), a programmatic
 // dependent of the kernel before it.
 template <typename T, int D>
 cudaError_t launch_suffix(const SuffixArgs& args, int32_t ctas, cudaStream_t stream) {
-  constexpr int kSmem = int(SuffixConfig<D>::template smem_bytes<T>());
-  const auto kernel = suffix_kernel<T, D>;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-  if (err != cudaSuccess) return err;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(unsigned(ctas));
-  config.blockDim = dim3(SuffixConfig<D>::kWarps * 32);
-  config.dynamicSmemBytes = kSmem;
-  config.stream = stream;
-  cudaLaunchAttribute dependent{};
-  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &dependent;
-  config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, kernel, args);
+  const KernelInfo info = suffix_kernel_info<T, D>();
+  return launch_kernel(suffix_kernel<T, D>, dim3(unsigned(ctas)), dim3(info.threads), info.smem_bytes,
+                       stream, /*programmatic=*/true, args);
 }
 
 }  // namespace baracuda::flashinfer::decode::cascade

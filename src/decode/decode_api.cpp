@@ -425,6 +425,10 @@ Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Va
   BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, r.device),
                         "cudaDeviceGetAttribute(ComputeCapabilityMinor)"));
   if (major != 9 || minor != 0) return kSuccess;
+  // Opts the kernels into their shared memory (once per device) and says they fit.
+  KernelResidency fits{};
+  BFI_CHECK(kernel_residency(fn, v->fa3, &fits));
+  if (with_suffixes) BFI_CHECK(kernel_residency(fn, v->suffix, &fits));
   *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
                                 s.head_dim, s.page_size, output_element_bytes(s.element), r.sm_count,
                                 with_suffixes);

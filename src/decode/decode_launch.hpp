@@ -185,6 +185,8 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
 struct PrefixSm90Variant {
   int32_t element;
   int32_t head_dim;
+  KernelInfo fa3;     // the FA3 kernel that `launch` and `launch_cascade` run
+  KernelInfo suffix;  // the cascade's suffix kernel
   cudaError_t (*launch)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace, cudaStream_t);
   // The fused cascade (a plan made with suffixes; the problem's suffix pointers set).
   cudaError_t (*launch_cascade)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace,

@@ -35,6 +35,7 @@
 #include <flashinfer/attention/hopper/variants.cuh>
 #include <flashinfer/cutlass_utils.cuh>
 
+#include "common/launch.cuh"
 #include "decode/cascade_suffix.cuh"
 #include "decode/decode_launch.hpp"
 
@@ -142,9 +143,6 @@ inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_h
   return {plan.chunks, plan.chunk_shift, plan.q_tiles * kPrefixSm90TileQ, num_kv_heads, head_dim};
 }
 
-// One warp per (request b, query head h * group + g): merges the chunks' partial states of row
-// b * group + g, KV head h. Base-2 LSEs; every chunk empty -> o = 0, lse = -inf. Launched as a
-// programmatic dependent of the FA3 kernel: it waits for that grid before reading anything.
 // The fused cascade's suffix states ([batch * num_qo_heads] rows) and when they are complete.
 struct SuffixStates {
   const float* o;  // NULL: no suffixes (shared_prefix_decode_run)
@@ -153,6 +151,10 @@ struct SuffixStates {
   int32_t ctas;         // ... out of this many
 };
 
+// One warp per (request b, query head h * group + g): merges the chunks' partial states of row
+// b * group + g, KV head h (and the row's suffix state in the fused cascade). Base-2 LSEs; every
+// state empty -> o = 0, lse = -inf. Launched as a programmatic dependent of the FA3 kernel: it
+// waits for that grid before reading anything.
 template <typename T, int D>
 __global__ void __launch_bounds__(256)
     merge_kernel(const T* __restrict__ o_part, const float* __restrict__ lse_part, T* __restrict__ o,
@@ -272,15 +274,10 @@ void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
   params.causal = false;
 }
 
-// FA3 over the work table, KV from the paged cache, on plan.ctas CTAs. CTA_KV: KV tokens per
-// pipeline stage. FlashInfer's kernel and parameter builders with our own launch (its dispatcher
-// launches one CTA per SM and plainly): `programmatic` launches it as a programmatic dependent
-// of the previous kernel (the cascade's suffix grid, which triggers at its start), so both run
-// side by side. The kernel itself never waits on griddepcontrol: whatever it reads must be
-// complete before the previous kernel started.
+// FlashInfer's FA3 paged prefill kernel with CTA_KV KV tokens per pipeline stage and STAGES
+// stages, and the types its parameters are built from.
 template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
-cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
-                       cudaStream_t stream, bool programmatic = false) {
+struct Fa3 {
   using DType = fi::cutlass_dtype_t<T>;
   using Params = fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>;
   using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
@@ -290,45 +287,53 @@ cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
                                                 /*CAUSAL=*/false>;
   using Epilogue = fi::CollectiveEpilogue<Traits>;
   using Scheduler = fi::BatchPrefillPersistentTileScheduler<int32_t>;
-  Params params{};
+  static constexpr auto kernel() {
+    return fi::PrefillWithKVCacheKernel<Mainloop, Epilogue, Traits, /*LEFT_SLIDING_WINDOW=*/false,
+                                        /*CAUSAL=*/false, Scheduler>;
+  }
+  // kernel_residency opts the kernel into this much shared memory once per device.
+  static KernelInfo info() {
+    return KernelInfo{reinterpret_cast<const void*>(kernel()), uint32_t(Traits::NUM_WARPS * 32),
+                      uint32_t(sizeof(typename Traits::SharedStorage))};
+  }
+};
+
+// FA3 over the work table, KV from the paged cache, on plan.ctas CTAs: FlashInfer's kernel and
+// parameter builders with our own launch (its dispatcher launches one CTA per SM and plainly),
+// once kernel_residency has opted Fa3::info() into its shared memory. `programmatic` launches it
+// as a programmatic dependent of the previous kernel (the cascade's suffix grid, which triggers
+// at its start), so both run side by side. The kernel itself never waits on griddepcontrol: whatever it reads must be
+// complete before the previous kernel started.
+template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
+cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+                       cudaStream_t stream, bool programmatic = false) {
+  using K = Fa3<T, D, CTA_KV, STAGES>;
+  using DType = typename K::DType;
+  typename K::Params params{};
   set_schedule<D>(params, plan, workspace, p.num_kv_heads, p.sm_scale);
   // The cache is HND: page [num_kv_heads][page_size][D].
   const int64_t head_stride = int64_t(p.page_size) * D;
   const int64_t page_stride = int64_t(p.num_kv_heads) * head_stride;
-  typename Mainloop::Params mainloop = Mainloop::to_underlying_arguments(
+  const typename K::Mainloop::Params mainloop = K::Mainloop::to_underlying_arguments(
       {params.q_ptr, fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.q_stride_n,
                                          params.q_stride_h),
        static_cast<DType*>(p.k_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
        static_cast<DType*>(p.v_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
        const_cast<int32_t*>(p.indices), params.window_left, page_stride, page_stride,
        static_cast<uint32_t>(p.page_size), params.additional_params});
-  typename Epilogue::Params epilogue = Epilogue::to_underlying_arguments(
+  const typename K::Epilogue::Params epilogue = K::Epilogue::to_underlying_arguments(
       {params.o_ptr,
        fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.o_stride_n,
                            params.o_stride_h),
        params.lse_ptr, fi::get_lse_gmem_layout(params.nnz_qo, params.num_qo_heads)});
-  const typename Scheduler::Arguments scheduler_args = {
+  const typename K::Scheduler::Arguments scheduler_args = {
       params.work_indptr, params.head_indices, params.qo_tile_indices, params.qo_indptr,
       params.kv_indptr,   params.qo_lens,      params.kv_lens,          params.batch_indices,
       cutlass::FastDivmod(params.num_qo_heads / params.num_kv_heads), params.num_qo_heads};
-  typename Scheduler::Params scheduler = Scheduler::to_underlying_arguments(scheduler_args);
-  const auto kernel = fi::PrefillWithKVCacheKernel<Mainloop, Epilogue, Traits,
-                                                   /*LEFT_SLIDING_WINDOW=*/false,
-                                                   /*CAUSAL=*/false, Scheduler>;
-  constexpr int kSmem = sizeof(typename Traits::SharedStorage);
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-  if (err != cudaSuccess) return err;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(unsigned(plan.ctas));
-  config.blockDim = dim3(Traits::NUM_WARPS * 32);
-  config.dynamicSmemBytes = kSmem;
-  config.stream = stream;
-  cudaLaunchAttribute dependent{};
-  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent.val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = &dependent;
-  config.numAttrs = programmatic ? 1 : 0;
-  return cudaLaunchKernelEx(&config, kernel, mainloop, epilogue, scheduler);
+  const typename K::Scheduler::Params scheduler = K::Scheduler::to_underlying_arguments(scheduler_args);
+  const KernelInfo info = K::info();
+  return launch_kernel(K::kernel(), dim3(unsigned(plan.ctas)), dim3(info.threads), info.smem_bytes,
+                       stream, programmatic, mainloop, epilogue, scheduler);
 }
 
 // prepare, [the cascade's suffix grid,] FA3, merge. `suffixes`: the fused cascade.
@@ -362,20 +367,11 @@ cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
   err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
   const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(unsigned((warps * 32 + 255) / 256));
-  config.blockDim = dim3(256);
-  config.stream = stream;
-  cudaLaunchAttribute dependent{};
-  dependent.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  dependent.val.programmaticStreamSerializationAllowed = 1;
-  // Measured on H100: 1-3 µs less per call at head dim 64-256 than a plain launch.
-  config.attrs = &dependent;
-  config.numAttrs = 1;
-  return cudaLaunchKernelEx(&config, merge_kernel<T, D>,
-                            reinterpret_cast<const T*>(ws + plan.o_part),
-                            reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o),
-                            p.lse, p.batch_size, group, partial_layout(plan, p.num_kv_heads, D), states);
+  // Programmatic: measured on H100, 1-3 us less per call at head dim 64-256 than a plain launch.
+  return launch_kernel(merge_kernel<T, D>, dim3(unsigned((warps * 32 + 255) / 256)), dim3(256), 0,
+                       stream, /*programmatic=*/true, reinterpret_cast<const T*>(ws + plan.o_part),
+                       reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o),
+                       p.lse, p.batch_size, group, partial_layout(plan, p.num_kv_heads, D), states);
 }
 
 template <typename T, int D, int CTA_KV>
