@@ -21,6 +21,18 @@ void Context::add(Row row) {
   rows.push_back(std::move(row));
 }
 
+void init_timer(Context& ctx) {
+  const char* env = std::getenv("BFI_BENCH_TIMER");
+  if (env != nullptr && std::string(env) == "submit") ctx.timer = "submit";
+  void* flag = nullptr;
+  BENCH_CUDA(cudaHostAlloc(&flag, sizeof(int32_t), cudaHostAllocMapped));
+  ctx.release_host = static_cast<volatile int32_t*>(flag);
+  *ctx.release_host = 1;
+  void* device = nullptr;
+  BENCH_CUDA(cudaHostGetDevicePointer(&device, flag, 0));
+  ctx.release_device = static_cast<int32_t*>(device);
+}
+
 double time_us(Context& ctx, const std::function<void()>& fn, int repeats, int warmup, bool graph) {
   cudaGraphExec_t exec = nullptr;
   if (graph) {
@@ -44,10 +56,16 @@ double time_us(Context& ctx, const std::function<void()>& fn, int repeats, int w
   BENCH_CUDA(cudaEventCreate(&start));
   BENCH_CUDA(cudaEventCreate(&stop));
   std::vector<float> ms(repeats);
+  const bool hold = ctx.timer == "hold";
   for (int i = 0; i < repeats; ++i) {
+    if (hold) {
+      *ctx.release_host = 0;
+      enqueue_hold(ctx.stream, ctx.release_device);
+    }
     BENCH_CUDA(cudaEventRecord(start, ctx.stream));
     enqueue();
     BENCH_CUDA(cudaEventRecord(stop, ctx.stream));
+    if (hold) *ctx.release_host = 1;
     BENCH_CUDA(cudaEventSynchronize(stop));
     BENCH_CUDA(cudaEventElapsedTime(&ms[i], start, stop));
   }

@@ -35,6 +35,12 @@ struct Row {
 
 struct Context {
   cudaStream_t stream = nullptr;
+  // "hold" (default): each timed call is enqueued behind a held stream (bench_hold.cu), so the
+  // events time the GPU's work only. "submit" (BFI_BENCH_TIMER=submit): the start event fires
+  // while the host is still submitting the call, so its submission is counted too.
+  std::string timer = "hold";
+  volatile int32_t* release_host = nullptr;  // the hold's flag, host-mapped
+  int32_t* release_device = nullptr;
   double copy_gbps = 0;  // device-to-device copy, bytes read + written, GB/s
   std::string device_name;
   std::vector<Row> rows;
@@ -42,10 +48,16 @@ struct Context {
 };
 
 // Median time in microseconds of `fn` enqueued on ctx.stream: `warmup` untimed calls, then
-// `repeats` calls each timed with events. With `graph`, fn is captured once into a CUDA graph and
-// the graph launches are timed instead (hides launch overhead, as an engine using graphs sees it).
+// `repeats` calls each timed with events (behind a hold, see Context::timer). With `graph`, fn is
+// captured once into a CUDA graph and the graph launches are timed instead (as an engine using
+// graphs runs it: no per-kernel launch from the host).
 double time_us(Context& ctx, const std::function<void()>& fn, int repeats = 50, int warmup = 5,
                bool graph = false);
+
+// Sets ctx.timer from BFI_BENCH_TIMER and allocates the hold's flag.
+void init_timer(Context& ctx);
+// Enqueues the hold on `stream`: it spins until *release (host-mapped) is non-zero.
+void enqueue_hold(cudaStream_t stream, const volatile int32_t* release_device);
 
 // One benchmark family: a function that appends rows.
 using Section = void (*)(Context&);

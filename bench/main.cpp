@@ -55,10 +55,11 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop;
   BENCH_CUDA(cudaGetDeviceProperties(&prop, 0));
   ctx.device_name = prop.name;
+  init_timer(ctx);
   ctx.copy_gbps = measure_copy_gbps(ctx);
   std::printf("device: %s (%d SMs)  library: %s\n", prop.name, prop.multiProcessorCount,
               baracuda_kernels_flashinfer_version_string());
-  std::printf("copy bandwidth (read+write): %.0f GB/s\n", ctx.copy_gbps);
+  std::printf("copy bandwidth (read+write): %.0f GB/s  timer: %s\n", ctx.copy_gbps, ctx.timer.c_str());
   for (auto& [name, fn] : registered_sections()) {
     if (only.empty() || only.count(name)) fn(ctx);
   }
@@ -68,9 +69,9 @@ int main(int argc, char** argv) {
     std::time_t now = std::time(nullptr);
     char date[32];
     std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-    std::fprintf(f, "{\n  \"device\": \"%s\",\n  \"date\": \"%s\",\n  \"library\": \"%s\",\n  \"copy_gbps\": %.1f,\n  \"rows\": [\n",
+    std::fprintf(f, "{\n  \"device\": \"%s\",\n  \"date\": \"%s\",\n  \"library\": \"%s\",\n  \"copy_gbps\": %.1f,\n  \"timer\": \"%s\",\n  \"rows\": [\n",
                  json_escape(ctx.device_name).c_str(), date,
-                 json_escape(baracuda_kernels_flashinfer_version_string()).c_str(), ctx.copy_gbps);
+                 json_escape(baracuda_kernels_flashinfer_version_string()).c_str(), ctx.copy_gbps, ctx.timer.c_str());
     for (size_t i = 0; i < ctx.rows.size(); ++i) {
       const Row& r = ctx.rows[i];
       std::fprintf(f, "    {\"section\": \"%s\", \"name\": \"%s\", \"note\": \"%s\"", json_escape(r.section).c_str(),

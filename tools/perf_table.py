@@ -35,7 +35,7 @@ COLUMNS = {
 def main():
     data = json.load(open(sys.argv[1]))
     print(f"Card: {data['device']}, copy bandwidth {data['copy_gbps']:.0f} GB/s (read + write); "
-          f"date {data['date']}; library {data['library']}.\n")
+          f"date {data['date']}; library {data['library']}; timer {data.get('timer', 'submit')}.\n")
     for section, cols in COLUMNS.items():
         rows = [r for r in data["rows"] if r["section"] == section]
         if not rows:
