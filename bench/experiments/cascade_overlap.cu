@@ -80,16 +80,7 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&lse_s, size_t(B) * Hq * 4));
   CK(cudaMalloc(&done, 4));
 
-  bfi::DecodeProblem problem{};
-  problem.batch_size = B;
-  problem.page_size = P;
-  problem.head_dim = D;
-  problem.num_qo_heads = Hq;
-  problem.num_kv_heads = Hkv;
-  problem.sm_scale = 1.f / std::sqrt(float(D));
-  problem.k_data = k;
-  problem.v_data = v;
-  problem.indices = indices;
+  bfi::DecodeProblem problem = make_problem(k, v, indices);
 
   // The library's plan for `ctas` SMs; with `chunks`, that many chunks on `ctas` CTAs.
   auto make_plan = [&](int ctas, int chunks = 0) {

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -25,6 +26,21 @@ namespace experiment {
 
 // B requests, Hq/Hkv heads, head dim D, page size P, a shared prefix of L tokens.
 constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768;
+
+// The cascade shape's problem over a paged cache (k, v, indices); scale 1 / sqrt(D).
+inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v, const int32_t* indices) {
+  baracuda::flashinfer::decode::DecodeProblem problem{};
+  problem.batch_size = B;
+  problem.page_size = P;
+  problem.head_dim = D;
+  problem.num_qo_heads = Hq;
+  problem.num_kv_heads = Hkv;
+  problem.sm_scale = 1.f / std::sqrt(float(D));
+  problem.k_data = k;
+  problem.v_data = v;
+  problem.indices = indices;
+  return problem;
+}
 
 // The library opts its kernels into their shared memory through kernel_residency (not linked
 // here): an experiment does it itself before it launches one.

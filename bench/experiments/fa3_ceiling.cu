@@ -65,16 +65,7 @@ int main() {
   int32_t* indices;
   CK(cudaMalloc(&indices, perm.size() * 4));
   CK(cudaMemcpy(indices, perm.data(), perm.size() * 4, cudaMemcpyHostToDevice));
-  bfi::DecodeProblem problem{};
-  problem.batch_size = B;
-  problem.page_size = P;
-  problem.head_dim = D;
-  problem.num_qo_heads = Hq;
-  problem.num_kv_heads = Hkv;
-  problem.sm_scale = 0.0884f;
-  problem.k_data = k;
-  problem.v_data = v;
-  problem.indices = indices;
+  bfi::DecodeProblem problem = make_problem(k, v, indices);
   const double flop = 4.0 * B * Hq * double(L) * D;
   upload_table(plan, ws, /*pages=*/true);
   opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>::info());
