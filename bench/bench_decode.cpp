@@ -144,8 +144,9 @@ BENCH_SECTION(decode) {
 // suffixes. Plain: one decode over each request's prefix + suffix pages (the prefix is read once
 // per request). Cascade: shared-prefix attention (the prefix read once per 64 packed rows), a
 // decode over the suffixes, and merge_state_in_place; and the fused cascade_decode_run (sm_90).
-BENCH_SECTION(cascade) {
-  const int32_t B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, prefix_len = 32768, suffix_len = 256;
+// `details`: also each step alone and the paths not taken (the head dim, 128).
+static void run_cascade_case(Context& ctx, const int32_t D, const bool details) {
+  const int32_t B = 64, Hq = 32, Hkv = 8, P = 16, prefix_len = 32768, suffix_len = 256;
   const int32_t element = BARACUDA_FLASHINFER_BF16;
   const int32_t prefix_pages = prefix_len / P, suffix_pages = suffix_len / P;
   const int32_t num_pages = prefix_pages + B * suffix_pages;
@@ -265,39 +266,47 @@ BENCH_SECTION(cascade) {
     merge();
   };
   const double us_plain = time_us(ctx, plain, 10, 2, /*graph=*/true);
-  const double us_plain_cc = time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 10, 2, true);
-  const double us_plain_tc = time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 10, 2, true);
   const double us_cascade = time_us(ctx, cascade, 40, 5, /*graph=*/true);
-  const double us_cascade_auto = time_us(ctx, cascade_auto_suffix, 40, 5, /*graph=*/true);
   const double us_fused = fused_runs ? time_us(ctx, fused, 40, 5, /*graph=*/true) : 0.0;
-  const double us_prefix = time_us(ctx, prefix, 40, 5, /*graph=*/true);
-  const double us_suffix = time_us(ctx, suffix, 40, 5, /*graph=*/true);
-  const double us_merge = time_us(ctx, merge, 40, 5, /*graph=*/true);
-  const double us_suffix_cc = time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true);
-  const double us_suffix_tc = time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true);
-  // The FA2 shared-prefix kernel (what runs below sm_90), for comparison on the same card.
-  setenv("BFI_SHARED_PREFIX_PATH", "fa2", 1);
-  const double us_prefix_fa2 = time_us(ctx, prefix, 20, 3, /*graph=*/true);
-  unsetenv("BFI_SHARED_PREFIX_PATH");
-  const double prefix_flop = 4.0 * double(B) * Hq * prefix_len * D;
   // The faster of the two ways the library offers (the fused call where it runs).
   const double speedup = us_plain / (fused_runs ? std::min(us_cascade, us_fused) : us_cascade);
-  ctx.add({"cascade", "bf16 32/8 hd128 p16 B=64 prefix 32768 + suffix 256",
-           {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
-            {"us_plain_cuda_cores", us_plain_cc}, {"us_plain_tensor_cores", us_plain_tc},
-            {"us_cascade_auto_suffix", us_cascade_auto}, {"us_cascade_fused", us_fused},
-            {"us_prefix", us_prefix}, {"us_suffix", us_suffix}, {"us_merge", us_merge},
-            {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
-            {"us_prefix_fa2", us_prefix_fa2}, {"us_suffix_cuda_cores", us_suffix_cc},
-            {"us_suffix_tensor_cores", us_suffix_tc},
-            {"cascade_frac_of_one_prefix_read",
-             (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) / 1e9 / ctx.copy_gbps}},
-           std::string("target >= 10x: ") + (speedup >= 10 ? "PASS" : "FAIL")});
+  Row row{"cascade", "bf16 32/8 hd" + std::to_string(D) + " p16 B=64 prefix 32768 + suffix 256",
+          {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
+           {"us_cascade_fused", us_fused},
+           {"cascade_frac_of_one_prefix_read",
+            (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) / 1e9 / ctx.copy_gbps}},
+          ""};
+  if (details) {
+    const double us_prefix = time_us(ctx, prefix, 40, 5, /*graph=*/true);
+    // The FA2 shared-prefix kernel (what runs below sm_90), for comparison on the same card.
+    setenv("BFI_SHARED_PREFIX_PATH", "fa2", 1);
+    const double us_prefix_fa2 = time_us(ctx, prefix, 20, 3, /*graph=*/true);
+    unsetenv("BFI_SHARED_PREFIX_PATH");
+    const double prefix_flop = 4.0 * double(B) * Hq * prefix_len * D;
+    row.values.insert({
+        {"us_plain_cuda_cores", time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 10, 2, true)},
+        {"us_plain_tensor_cores", time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 10, 2, true)},
+        {"us_cascade_auto_suffix", time_us(ctx, cascade_auto_suffix, 40, 5, /*graph=*/true)},
+        {"us_prefix", us_prefix},
+        {"us_suffix", time_us(ctx, suffix, 40, 5, /*graph=*/true)},
+        {"us_merge", time_us(ctx, merge, 40, 5, /*graph=*/true)},
+        {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
+        {"us_prefix_fa2", us_prefix_fa2},
+        {"us_suffix_cuda_cores", time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true)},
+        {"us_suffix_tensor_cores", time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true)}});
+    row.note = std::string("target >= 10x: ") + (speedup >= 10 ? "PASS" : "FAIL");
+  }
+  ctx.add(row);
   for (void* p : {k, v, q, o, lse, o2, lse2, d_full_indices, d_full_indptr, d_suffix_indices,
                   d_suffix_indptr, d_lpl, d_prefix_indptr, d_fused_indices, d_fused_suffix_indptr,
                   ws, ws2, ws3}) {
     if (p) BENCH_CUDA(cudaFree(p));
   }
+}
+
+BENCH_SECTION(cascade) {
+  run_cascade_case(ctx, 128, /*details=*/true);  // the case
+  for (const int32_t D : {64, 256}) run_cascade_case(ctx, D, /*details=*/false);
 }
 
 // Shared-prefix attention alone per head dim: the default path (the sm_90a FA3 kernel where it is
