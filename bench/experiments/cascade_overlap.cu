@@ -5,12 +5,13 @@
 //   the suffix kernel (decode/cascade_suffix.cuh) alone, on all SMs and on K CTAs;
 //   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
 // Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
-// Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1|2|3 (FA3 pipeline shapes);
+// Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1..5 (FA3 pipeline shapes);
 // `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu;
 // `cascade_overlap chain` times the library's whole fused call and parts of it (the suffix grid
 // on other CTA counts, without the prepare kernel, without the merge); `chain-graph` replays the
-// whole call three times, for ncu --graph-profiling graph.
-// Results: docs/PERFORMANCE.md (cascade, fifth session).
+// whole call three times, for ncu --graph-profiling graph; `cascade_overlap occupy` times FA3
+// beside 16 CTAs that only spin or only stream memory (what slows FA3 beside the suffix grid).
+// Results: docs/PERFORMANCE.md (cascade, fifth to seventh sessions).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -45,6 +46,33 @@ struct Tile32x2 {
   static constexpr int kTile = 32, kStages = 2, kWarps = 6;
   static constexpr size_t kStageElems = size_t(2) * kTile * D;
 };
+
+// `cascade_overlap occupy`: what slows FA3 beside the suffix grid? 16 CTAs that trigger FA3's
+// launch and then either spin (no memory traffic) or stream `n` 16-byte vectors.
+__global__ void occupy_kernel(const uint4* __restrict__ data, size_t n, unsigned long long spin_ns,
+                              unsigned* sink) {
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+  if (data == nullptr) {
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < spin_ns);
+    return;
+  }
+  unsigned acc = 0;
+  const size_t stride = size_t(gridDim.x) * blockDim.x;
+  size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + 7 * stride < n; i += 8 * stride) {
+    uint4 v[8];
+#pragma unroll
+    for (int u = 0; u < 8; ++u) v[u] = __ldcs(data + i + u * stride);
+#pragma unroll
+    for (int u = 0; u < 8; ++u) acc ^= v[u].x ^ v[u].w;
+  }
+  for (; i < n; i += stride) acc ^= __ldcs(data + i).y;
+  if (acc == 0x12345678u) *sink = acc;
+}
 
 int main(int argc, char** argv) {
   int sms = 0;
@@ -95,8 +123,8 @@ int main(int argc, char** argv) {
   };
   auto [plan_all, ws_all] = make_plan(sms);
   constexpr int kCtaKv = bfi::prefix_sm90::kCtaKv<D>;
-  // FA3_VARIANT=1: 2 pipeline stages (FlashInfer's); 2: 128-token stages; 3: 64 tokens x 4 stages
-  // (the library's: 96 tokens, 3 stages).
+  // FA3_VARIANT=1: 2 pipeline stages (FlashInfer's); 2: 128-token stages; 3: 64 tokens x 4 stages;
+  // 4: 96 tokens x 4 stages; 5: 112 tokens x 3 stages (the library's: 96 tokens, 3 stages).
   const char* fa3_env = std::getenv("FA3_VARIANT");
   const int fa3_variant = fa3_env ? std::atoi(fa3_env) : 0;
   auto fa3 = [&](const bfi::PrefixSm90Plan& plan, void* ws, bool programmatic) {
@@ -110,6 +138,12 @@ int main(int argc, char** argv) {
     } else if (fa3_variant == 3) {
       experiment::opt_in(ps::Fa3<T, D, 64, 4>::info());
       CK((ps::launch_fa3<T, D, 64, 4>(problem, plan, ws, 0, programmatic)));
+    } else if (fa3_variant == 4) {
+      experiment::opt_in(ps::Fa3<T, D, 96, 4>::info());
+      CK((ps::launch_fa3<T, D, 96, 4>(problem, plan, ws, 0, programmatic)));
+    } else if (fa3_variant == 5) {
+      experiment::opt_in(ps::Fa3<T, D, 112, 3>::info());
+      CK((ps::launch_fa3<T, D, 112, 3>(problem, plan, ws, 0, programmatic)));
     } else {
       experiment::opt_in(ps::Fa3<T, D, kCtaKv>::info());
       CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
@@ -223,6 +257,33 @@ int main(int argc, char** argv) {
                   merge();
                 }));
     std::printf("  merge alone (states from the runs above): %.1f us\n", replay_us(merge));
+    return 0;
+  }
+  if (argc > 1 && std::string(argv[1]) == "occupy") {
+    auto [plan, ws] = make_plan(112, 7);
+    const size_t stream_bytes = size_t(68) << 20;
+    uint4* buf;
+    unsigned* sink;
+    CK(cudaMalloc(&buf, stream_bytes));
+    CK(cudaMemset(buf, 1, stream_bytes));
+    CK(cudaMalloc(&sink, 4));
+    auto occupy = [&](int ctas, size_t bytes, unsigned long long ns) {
+      occupy_kernel<<<ctas, 1024>>>(bytes ? buf : nullptr, bytes / 16, ns, sink);
+      CK(cudaGetLastError());
+    };
+    std::printf("FA3 alone, 112 CTAs: %.1f us\n", time_us([&] { fa3(plan, ws, false); }));
+    std::printf("suffix 16 then FA3: %.1f us\n", time_us([&] { suffix(16); fa3(plan, ws, true); }));
+    std::printf("spin 16 x 64 us alone: %.1f us; then FA3: %.1f us\n",
+                time_us([&] { occupy(16, 0, 64000); }),
+                time_us([&] { occupy(16, 0, 64000); fa3(plan, ws, true); }));
+    for (size_t mb : {34, 68}) {
+      std::printf("stream %zu MB on 16 CTAs alone: %.1f us; then FA3: %.1f us\n", mb,
+                  time_us([&] { occupy(16, mb << 20, 0); }),
+                  time_us([&] { occupy(16, mb << 20, 0); fa3(plan, ws, true); }));
+    }
+    std::printf("stream 68 MB on 8 CTAs alone: %.1f us; then FA3: %.1f us\n",
+                time_us([&] { occupy(8, stream_bytes, 0); }),
+                time_us([&] { occupy(8, stream_bytes, 0); fa3(plan, ws, true); }));
     return 0;
   }
   if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs; `cascade_overlap fa3 N`:
