@@ -412,23 +412,30 @@ bfi::SharedPrefixDesc prefix_desc(bfi::Element e = bfi::Element::bf16) {
   return {d.batch_size, d.num_qo_heads, d.num_kv_heads, d.head_dim, d.page_size, d.element, d.sm_scale};
 }
 
-bfi::SharedPrefixPlan prefix_plan() {
-  bfi::Result<bfi::SharedPrefixPlan> r = bfi::SharedPrefixPlan::create(prefix_desc());
+// SharedPrefixPlan or CascadePlan over prefix_desc() (both succeed against the fakes).
+template <typename Plan>
+Plan prefix_desc_plan() {
+  bfi::Result<Plan> r = Plan::create(prefix_desc());
   CHECK_MSG(r.ok(), "%s", r.status().to_string().c_str());
   return std::move(r).value();
+}
+
+// The problem the C run received is prefix_desc()'s.
+void check_prefix_problem_reached() {
+  CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
+  CHECK(g_run.batch_size == B && g_run.page_size == P && g_run.head_dim == D);
+  CHECK(g_run.num_qo_heads == HQ && g_run.num_kv_heads == HKV);
+  CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
 }
 
 
 TEST(shared_prefix_plan_reaches_the_c_run_in_abi_order) {
   g_run = RunCall{};
-  bfi::SharedPrefixPlan p = prefix_plan();
+  bfi::SharedPrefixPlan p = prefix_desc_plan<bfi::SharedPrefixPlan>();
   CHECK_EQ(p.workspace_size(), g_workspace_bytes);
   PrefixArgs a;
   expect_reached(a.run(p), "shared_prefix");
-  CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
-  CHECK(g_run.batch_size == B && g_run.page_size == P && g_run.head_dim == D);
-  CHECK(g_run.num_qo_heads == HQ && g_run.num_kv_heads == HKV);
-  CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
+  check_prefix_problem_reached();
   CHECK(g_run.k == a.base.k.data && g_run.v == a.base.v.data && g_run.indices == a.indices.data);
   CHECK(g_run.indptr == a.indptr.data && g_run.last_page_len == a.last.data);
   CHECK(g_run.q == a.base.q.data && g_run.o == a.base.o.data && g_run.lse == a.base.lse->data);
@@ -436,7 +443,7 @@ TEST(shared_prefix_plan_reaches_the_c_run_in_abi_order) {
 }
 
 TEST(shared_prefix_plan_rejects_bad_tensors_and_elements) {
-  bfi::SharedPrefixPlan p = prefix_plan();
+  bfi::SharedPrefixPlan p = prefix_desc_plan<bfi::SharedPrefixPlan>();
   {
     g_run = RunCall{};
     PrefixArgs a;
@@ -479,22 +486,13 @@ struct CascadeArgs {
   }
 };
 
-bfi::CascadePlan cascade_plan() {
-  bfi::Result<bfi::CascadePlan> r = bfi::CascadePlan::create(prefix_desc());
-  CHECK_MSG(r.ok(), "%s", r.status().to_string().c_str());
-  return std::move(r).value();
-}
-
 TEST(cascade_plan_reaches_the_c_run_in_abi_order) {
   g_run = RunCall{};
-  bfi::CascadePlan p = cascade_plan();
+  bfi::CascadePlan p = prefix_desc_plan<bfi::CascadePlan>();
   CHECK_EQ(p.workspace_size(), g_workspace_bytes);
   CascadeArgs a;
   expect_reached(a.run(p), "cascade");
-  CHECK_EQ(g_run.element, static_cast<int32_t>(bfi::Element::bf16));
-  CHECK(g_run.batch_size == B && g_run.page_size == P && g_run.head_dim == D);
-  CHECK(g_run.num_qo_heads == HQ && g_run.num_kv_heads == HKV);
-  CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
+  check_prefix_problem_reached();
   CHECK(g_run.indices == a.prefix.indices.data && g_run.indptr == a.prefix.indptr.data);
   CHECK(g_run.last_page_len == a.prefix.last.data);
   CHECK(g_suffix_indptr == a.suffix_indptr.data && g_suffix_last_page_len == a.suffix_last.data);
@@ -503,7 +501,7 @@ TEST(cascade_plan_reaches_the_c_run_in_abi_order) {
 }
 
 TEST(cascade_plan_rejects_bad_suffix_tensors_and_scales) {
-  bfi::CascadePlan p = cascade_plan();
+  bfi::CascadePlan p = prefix_desc_plan<bfi::CascadePlan>();
   {
     g_run = RunCall{};
     CascadeArgs a;
