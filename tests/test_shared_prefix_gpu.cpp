@@ -160,6 +160,8 @@ TEST(cascade_identity_prefix_plus_suffix) {
   const Case cases[] = {
       {{0, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},  // 1536 shared tokens
       {{1, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},
+      // 10240 shared tokens: a long prefix, split into many chunks on sm_90.
+      {{1, 24, 32, 8, 128, 16, 0, false}, 640, 0.0884f, false},
       {{1, 10, 16, 1, 64, 8, 0, false}, 150, 0.125f, false},    // group 16, page 8: tiles straddle pages
       {{0, 7, 40, 5, 256, 24, 0, false}, 50, 0.0625f, false},   // head dim 256, group 8, page 24
       {{1, 5, 32, 1, 128, 1, 0, false}, 700, 0.0884f, false},   // group 32: two 16-row blocks; page 1

@@ -11,7 +11,7 @@
 // on other CTA counts, without the prepare kernel, without the merge); `chain-graph` replays the
 // whole call three times, for ncu --graph-profiling graph; `cascade_overlap occupy` times FA3
 // beside 16 CTAs that only spin or only stream memory (what slows FA3 beside the suffix grid).
-// Results: docs/PERFORMANCE.md (cascade, fifth to seventh sessions).
+// Results: docs/PERFORMANCE.md (cascade, fifth to eighth sessions).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -110,15 +110,13 @@ int main(int argc, char** argv) {
 
   bfi::DecodeProblem problem = make_problem(k, v, indices);
 
-  // The library's plan for `ctas` SMs; with `chunks`, that many chunks on `ctas` CTAs.
-  auto make_plan = [&](int ctas, int chunks = 0) {
-    bfi::PrefixSm90Plan plan =
-        bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, chunks ? chunks * Hkv * 2 : ctas);
-    plan.ctas = ctas;
+  // The library's shared-prefix plan on `ctas` SMs.
+  auto make_plan = [&](int ctas) {
+    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, ctas);
     void* ws;
     CK(cudaMalloc(&ws, plan.workspace));
     CK(cudaMemset(ws, 0, plan.workspace));
-    upload_table(plan, ws, /*pages=*/true);
+    upload_table(plan, ws, problem, /*pages=*/true);
     return std::make_pair(plan, ws);
   };
   auto [plan_all, ws_all] = make_plan(sms);
@@ -242,16 +240,7 @@ int main(int argc, char** argv) {
       CK((ps::launch_fa3<T, D, ps::kCtaKv<D>>(full, plan, ws, stream, true)));
     };
     std::printf("  memset + suffix + FA3 (no prepare, no merge): %.1f us\n", replay_us(suffix_fa3));
-    const ps::SuffixStates states{reinterpret_cast<const float*>(w + plan.o_suffix),
-                                  reinterpret_cast<const float*>(w + plan.lse_suffix), d_done,
-                                  plan.suffix_ctas};
-    auto merge = [&] {
-      const int warps = B * Hq;
-      CK(baracuda::flashinfer::launch_kernel(ps::merge_kernel<T, D>, dim3((warps * 32 + 255) / 256), dim3(256), 0, stream,
-                       true, reinterpret_cast<const T*>(w + plan.o_part),
-                       reinterpret_cast<const float*>(w + plan.lse_part), static_cast<T*>(full.o),
-                       full.lse, B, G, ps::partial_layout(plan, Hkv, D), states));
-    };
+    auto merge = [&] { CK((ps::launch_merge<T, D>(full, plan, ws, stream, ps::suffix_states(plan, ws)))); };
     std::printf("  memset + suffix + FA3 + merge (no prepare): %.1f us\n", replay_us([&] {
                   suffix_fa3();
                   merge();
@@ -260,7 +249,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc > 1 && std::string(argv[1]) == "occupy") {
-    auto [plan, ws] = make_plan(112, 7);
+    auto [plan, ws] = make_plan(112);
     const size_t stream_bytes = size_t(68) << 20;
     uint4* buf;
     unsigned* sink;
@@ -339,8 +328,9 @@ int main(int argc, char** argv) {
 
   const double fa3_all = time_us([&] { fa3(plan_all, ws_all, false); });
   std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan_all.ctas, plan_all.items, fa3_all);
-  for (auto [n, chunks] : {std::pair{112, 7}}) {
-    auto [plan, ws] = make_plan(n, chunks);
+  {
+    const int n = 112;  // the cascade's FA3 grid: 7 chunks x 8 KV heads x 2 query tiles
+    auto [plan, ws] = make_plan(n);
     std::printf("FA3 alone, %d CTAs (%d items): %.1f us\n", plan.ctas, plan.items,
                 time_us([&] { fa3(plan, ws, false); }));
     for (int ks : {sms - n - 7, sms - n - 4}) {

@@ -1,6 +1,6 @@
 // What the sm_90a experiments share (see the comment at the top of each program): the cascade
 // benchmark's shape, a CUDA error check that exits, event timing, and the library's FA3 work
-// table uploaded from the host.
+// table.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "decode/decode_launch.hpp"
+#include "decode/prefix_sm90.cuh"
 
 #define CK(x)                                                                \
   do {                                                                       \
@@ -66,26 +66,37 @@ double time_us(F&& f) {
   return ms * 1000.0 / 50;
 }
 
-// The work table of a whole-page prefix of L tokens, as the prepare kernel writes it, with
-// kv_indptr in pages (paged kernel) or in tokens (a dense kernel over a contiguous copy). Item g
-// goes to CTA g % ctas (with several items per CTA, the two query tiles of one KV chunk still run
-// at the same time, on neighbouring CTAs); each CTA's items are contiguous.
+// The library's work table (its prepare kernel, on the default stream) for the whole-page prefix
+// of L tokens at pages [0, L / P) of `problem`'s indices, with kv_indptr in pages (paged kernel)
+// or in tokens (a dense kernel over a contiguous copy). The packed q is random.
 inline void upload_table(const baracuda::flashinfer::decode::PrefixSm90Plan& plan, void* ws,
-                         bool pages) {
-  const int n = plan.items, chunk_pages = (L / P + plan.chunks - 1) / plan.chunks;
-  const int per_cta = n / plan.ctas, extra = n % plan.ctas;
-  auto cta_start = [&](int j) { return j * per_cta + std::min(j, extra); };
-  std::vector<int32_t> h(7 * n + plan.ctas + 1);
-  for (int g = 0; g < n; ++g) {
-    const int t = g % plan.q_tiles, hh = (g / plan.q_tiles) % Hkv, c = g / (plan.q_tiles * Hkv);
-    const int begin = std::min(c * chunk_pages, L / P), end = std::min(begin + chunk_pages, L / P);
-    const int32_t row[7] = {t, (plan.chunks - 1 - c) * plan.chunk_shift, pages ? begin : begin * P,
-                            plan.rows, (end - begin) * P, hh * plan.chunks + c, c};
-    const int i = cta_start(g % plan.ctas) + g / plan.ctas;
-    for (int f = 0; f < 7; ++f) h[f * n + i] = row[f];
+                         baracuda::flashinfer::decode::DecodeProblem problem, bool pages) {
+  namespace ps = baracuda::flashinfer::decode::prefix_sm90;
+  const std::vector<int32_t> indptr{0, L / P}, last{P};
+  std::vector<uint16_t> q(size_t(B) * Hq * D);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = uint16_t(0x3c00 + (i * 2654435761u >> 22) % 512);
+  void *d_indptr, *d_last, *d_q;
+  CK(cudaMalloc(&d_indptr, 8));
+  CK(cudaMalloc(&d_last, 4));
+  CK(cudaMalloc(&d_q, q.size() * 2));
+  CK(cudaMemcpy(d_indptr, indptr.data(), 8, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(d_last, last.data(), 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(d_q, q.data(), q.size() * 2, cudaMemcpyHostToDevice));
+  problem.indptr = static_cast<int32_t*>(d_indptr);
+  problem.last_page_len = static_cast<int32_t*>(d_last);
+  problem.q = d_q;
+  CK((ps::launch_prepare<__nv_bfloat16, D>(problem, plan, ws, 0, /*suffixes=*/false)));
+  if (!pages) {
+    int32_t* kv_indptr = ps::work_table(plan, ws).kv_indptr;
+    std::vector<int32_t> h(plan.items);
+    CK(cudaMemcpy(h.data(), kv_indptr, h.size() * 4, cudaMemcpyDeviceToHost));
+    for (auto& x : h) x *= P;
+    CK(cudaMemcpy(kv_indptr, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
   }
-  for (int j = 0; j <= plan.ctas; ++j) h[7 * n + j] = cta_start(j);
-  CK(cudaMemcpy(static_cast<char*>(ws) + plan.table, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+  CK(cudaDeviceSynchronize());
+  CK(cudaFree(d_indptr));
+  CK(cudaFree(d_last));
+  CK(cudaFree(d_q));
 }
 
 }  // namespace experiment

@@ -67,12 +67,12 @@ int main() {
   CK(cudaMemcpy(indices, perm.data(), perm.size() * 4, cudaMemcpyHostToDevice));
   bfi::DecodeProblem problem = make_problem(k, v, indices);
   const double flop = 4.0 * B * Hq * double(L) * D;
-  upload_table(plan, ws, /*pages=*/true);
+  upload_table(plan, ws, problem, /*pages=*/true);
   opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>::info());
   const double us_paged = time_us([&] {
     CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
   });
-  upload_table(plan, ws, /*pages=*/false);
+  upload_table(plan, ws, problem, /*pages=*/false);
   const double us_dense128 = run_dense<128>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
   const double us_dense192 = run_dense<192>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
   std::printf("%d chunks, %d items on %d SMs\n", plan.chunks, plan.items, sms);
