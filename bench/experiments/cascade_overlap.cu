@@ -8,9 +8,10 @@
 // Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1..5 (FA3 pipeline shapes);
 // `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu;
 // `cascade_overlap chain` times the library's whole fused call and parts of it (the suffix grid
-// on other CTA counts, without the prepare kernel, without the merge); `chain-graph` replays the
-// whole call three times, for ncu --graph-profiling graph; `cascade_overlap occupy` times FA3
-// beside 16 CTAs that only spin or only stream memory (what slows FA3 beside the suffix grid).
+// on other CTA counts, without the prepare kernel, without the merge, an empty kernel in the
+// merge's place); `chain-graph` replays the whole call three times, for ncu --graph-profiling
+// graph; `cascade_overlap occupy` times FA3 beside 16 CTAs that only spin or only stream memory
+// (what slows FA3 beside the suffix grid).
 // Results: docs/PERFORMANCE.md (cascade, fifth to eighth sessions).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -73,6 +74,9 @@ __global__ void occupy_kernel(const uint4* __restrict__ data, size_t n, unsigned
   for (; i < n; i += stride) acc ^= __ldcs(data + i).y;
   if (acc == 0x12345678u) *sink = acc;
 }
+
+// The merge's grid doing nothing but wait for the FA3 grid: the floor under the merge's time.
+__global__ void wait_only_kernel() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
 
 int main(int argc, char** argv) {
   int sms = 0;
@@ -246,6 +250,16 @@ int main(int argc, char** argv) {
                   merge();
                 }));
     std::printf("  merge alone (states from the runs above): %.1f us\n", replay_us(merge));
+    // The merge's grid doing nothing but wait for FA3: what the merge's own work costs.
+    auto wait_only = [&] {
+      CK(baracuda::flashinfer::launch_kernel(wait_only_kernel, dim3((B * Hq * 32 + 255) / 256),
+                                             dim3(256), 0, stream, true));
+    };
+    std::printf("  memset + suffix + FA3 + an empty dependent in the merge's place: %.1f us\n",
+                replay_us([&] {
+                  suffix_fa3();
+                  wait_only();
+                }));
     return 0;
   }
   if (argc > 1 && std::string(argv[1]) == "occupy") {
