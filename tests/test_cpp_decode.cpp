@@ -428,7 +428,6 @@ void check_prefix_problem_reached() {
   CHECK(std::fabs(g_run.sm_scale - 1.0f / std::sqrt(128.0f)) < 1e-7f);
 }
 
-
 TEST(shared_prefix_plan_reaches_the_c_run_in_abi_order) {
   g_run = RunCall{};
   bfi::SharedPrefixPlan p = prefix_desc_plan<bfi::SharedPrefixPlan>();

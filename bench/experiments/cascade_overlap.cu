@@ -232,12 +232,8 @@ int main(int argc, char** argv) {
     }
     // The same kernels without the prepare kernel (its table and packed q left from the runs
     // above; the done counter zeroed by a memset node instead) and without the merge.
-    char* w = static_cast<char*>(ws);
-    int32_t* d_done = reinterpret_cast<int32_t*>(w + plan.suffix_done);
-    const cas::SuffixArgs fargs{q, k, v, indices, d_indptr, d_last,
-                                reinterpret_cast<float*>(w + plan.o_suffix),
-                                reinterpret_cast<float*>(w + plan.lse_suffix), d_done, B, Hkv, G, P,
-                                (G + 15) / 16, problem.sm_scale * 1.4426950408889634f};
+    const cas::SuffixArgs fargs = ps::suffix_args(full, plan, ws);
+    int32_t* d_done = fargs.done;
     auto suffix_fa3 = [&] {
       CK(cudaMemsetAsync(d_done, 0, 4, stream));
       CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));

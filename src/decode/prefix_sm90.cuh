@@ -302,8 +302,8 @@ struct Fa3 {
 // parameter builders with our own launch (its dispatcher launches one CTA per SM and plainly),
 // once kernel_residency has opted Fa3::info() into its shared memory. `programmatic` launches it
 // as a programmatic dependent of the previous kernel (the cascade's suffix grid, which triggers
-// at its start), so both run side by side. The kernel itself never waits on griddepcontrol: whatever it reads must be
-// complete before the previous kernel started.
+// at its start), so both run side by side. The kernel itself never waits on griddepcontrol:
+// whatever it reads must be complete before the previous kernel started.
 template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
 cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
                        cudaStream_t stream, bool programmatic = false) {
@@ -352,7 +352,19 @@ cudaError_t launch_prepare(const DecodeProblem& p, const PrefixSm90Plan& plan, v
   return cudaGetLastError();
 }
 
-// The fused cascade's suffix states in the workspace, counted done by the suffix grid.
+// The fused cascade's suffix grid over the problem's suffixes, writing its states to the workspace.
+inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90Plan& plan,
+                                       void* workspace) {
+  char* ws = static_cast<char*>(workspace);
+  constexpr float kLog2e = 1.4426950408889634f;
+  const int32_t group = p.num_qo_heads / p.num_kv_heads;
+  return {p.q, p.k_data, p.v_data, p.indices, p.suffix_indptr, p.suffix_last_page_len,
+          reinterpret_cast<float*>(ws + plan.o_suffix), reinterpret_cast<float*>(ws + plan.lse_suffix),
+          reinterpret_cast<int32_t*>(ws + plan.suffix_done), p.batch_size, p.num_kv_heads, group,
+          p.page_size, (group + 15) / 16, p.sm_scale * kLog2e};
+}
+
+// The same states, as the merge reads them once the suffix grid has counted itself done.
 inline SuffixStates suffix_states(const PrefixSm90Plan& plan, void* workspace) {
   const char* ws = static_cast<const char*>(workspace);
   return {reinterpret_cast<const float*>(ws + plan.o_suffix),
@@ -382,18 +394,9 @@ cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
   if (err != cudaSuccess) return err;
   SuffixStates states{};
   if (suffixes) {
-    states = suffix_states(plan, workspace);
-    char* ws = static_cast<char*>(workspace);
-    constexpr float kLog2e = 1.4426950408889634f;
-    const int32_t group = p.num_qo_heads / p.num_kv_heads;
-    const cascade::SuffixArgs args{p.q, p.k_data, p.v_data, p.indices, p.suffix_indptr,
-                                   p.suffix_last_page_len, reinterpret_cast<float*>(ws + plan.o_suffix),
-                                   reinterpret_cast<float*>(ws + plan.lse_suffix),
-                                   reinterpret_cast<int32_t*>(ws + plan.suffix_done), p.batch_size,
-                                   p.num_kv_heads, group, p.page_size, (group + 15) / 16,
-                                   p.sm_scale * kLog2e};
-    err = cascade::launch_suffix<T, D>(args, plan.suffix_ctas, stream);
+    err = cascade::launch_suffix<T, D>(suffix_args(p, plan, workspace), plan.suffix_ctas, stream);
     if (err != cudaSuccess) return err;
+    states = suffix_states(plan, workspace);
   }
   err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
