@@ -105,6 +105,40 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_run(
   g_suffix_last_page_len = suffix_last_page_len;
   return 0;
 }
+// The fused cascade over a dense prefix: sized as the paged one; its run records the prefix.
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element) {
+  return baracuda_kernels_flashinfer_cascade_decode_can_implement(batch_size, num_qo_heads,
+                                                                  num_kv_heads, head_dim, page_size,
+                                                                  element);
+}
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* bytes) {
+  return baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
+      batch_size, num_qo_heads, num_kv_heads, head_dim, page_size, element, bytes);
+}
+struct DensePrefixCall {
+  const void *k, *v;
+  int32_t len;
+  int64_t stride_token, stride_head;
+};
+DensePrefixCall g_dense_prefix;  // the dense cascade's prefix arguments
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
+    int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
+    void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
+    void* o, void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
+  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
+                  sm_scale, k_data, v_data, indices, /*indptr=*/nullptr, /*last_page_len=*/nullptr,
+                  q, o, lse, workspace, workspace_bytes, "cascade_dense_prefix", element, -1};
+  g_dense_prefix = {k_prefix, v_prefix, prefix_len, prefix_stride_token, prefix_stride_head};
+  g_suffix_indptr = suffix_indptr;
+  g_suffix_last_page_len = suffix_last_page_len;
+  return 0;
+}
 }  // extern "C"
 
 namespace {
@@ -531,6 +565,99 @@ TEST(cascade_plan_rejects_bad_suffix_tensors_and_scales) {
   CHECK_EQ(r.status().code(), bfi::status::kInvalidProblem);
   CHECK_MSG(contains(r.status().message(), "positive"), "%s", r.status().message().c_str());
   CHECK_EQ(bfi::CascadePlan::create(prefix_desc(bfi::Element::f32)).status().code(),
+           bfi::status::kUnsupported);
+}
+
+// A correct set of dense-prefix cascade arguments: the fused cascade's q, caches, indices (now
+// the suffixes' pages only), suffix lists, o, lse and workspace, and an L-token prefix stored
+// NHD, [L, Hkv, D].
+constexpr int64_t L = 1000;
+struct DenseCascadeArgs {
+  CascadeArgs paged;
+  bfi::TensorView<3> k_prefix = bfi::contiguous<3>(addr(0xf00000), bfi::Dtype::bf16, {L, HKV, D});
+  bfi::TensorView<3> v_prefix = bfi::contiguous<3>(addr(0x1000000), bfi::Dtype::bf16, {L, HKV, D});
+  bfi::Status run(const bfi::DensePrefixCascadePlan& plan) const {
+    const Args& a = paged.prefix.base;
+    return plan.run(nullptr, a.q, k_prefix, v_prefix, a.k, a.v, paged.prefix.indices,
+                    paged.suffix_indptr, paged.suffix_last, a.o, a.lse, a.ws);
+  }
+};
+
+TEST(dense_prefix_cascade_plan_reaches_the_c_run_in_abi_order) {
+  g_run = RunCall{};
+  bfi::DensePrefixCascadePlan p = prefix_desc_plan<bfi::DensePrefixCascadePlan>();
+  CHECK_EQ(p.workspace_size(), g_workspace_bytes);
+  DenseCascadeArgs a;
+  expect_reached(a.run(p), "cascade_dense_prefix");
+  check_prefix_problem_reached();
+  const Args& base = a.paged.prefix.base;
+  CHECK(g_dense_prefix.k == a.k_prefix.data && g_dense_prefix.v == a.v_prefix.data);
+  CHECK_EQ(g_dense_prefix.len, L);
+  CHECK(g_dense_prefix.stride_token == HKV * D && g_dense_prefix.stride_head == D);
+  CHECK(g_run.k == base.k.data && g_run.v == base.v.data);
+  CHECK(g_run.indices == a.paged.prefix.indices.data);
+  CHECK(g_suffix_indptr == a.paged.suffix_indptr.data);
+  CHECK(g_suffix_last_page_len == a.paged.suffix_last.data);
+  CHECK(g_run.q == base.q.data && g_run.o == base.o.data && g_run.lse == base.lse->data);
+  CHECK(g_run.workspace == base.ws.data && g_run.workspace_bytes == base.ws.bytes);
+  // The strides of L and Hkv are free and reach the C run as given: HND [Hkv, L, D], no lse.
+  g_run = RunCall{};
+  DenseCascadeArgs hnd;
+  hnd.k_prefix.stride = hnd.v_prefix.stride = {D, L * D, 1};
+  hnd.paged.prefix.base.lse = std::nullopt;
+  expect_reached(hnd.run(p), "cascade_dense_prefix");
+  CHECK(g_dense_prefix.stride_token == D && g_dense_prefix.stride_head == L * D);
+  CHECK(g_run.lse == nullptr);
+}
+
+TEST(dense_prefix_cascade_plan_rejects_bad_prefix_tensors) {
+  bfi::DensePrefixCascadePlan p = prefix_desc_plan<bfi::DensePrefixCascadePlan>();
+  using A = DenseCascadeArgs;
+  struct Case {
+    void (*edit)(A&);
+    int32_t code;
+    const char* message;
+  };
+  const int32_t bad = bfi::status::kInvalidProblem;
+  const Case cases[] = {
+      {[](A& a) { a.k_prefix.dtype = bfi::Dtype::f16; }, bad,
+       "DensePrefixCascadePlan::run: k_prefix: dtype is f16, expected bf16"},
+      {[](A& a) { a.k_prefix.shape[1] = HKV + 1; }, bad, "k_prefix: dimension 1 (num_kv_heads) is 9, expected 8"},
+      {[](A& a) { a.v_prefix.shape[2] = 64; }, bad, "v_prefix: dimension 2 (head_dim) is 64, expected 128"},
+      {[](A& a) { a.v_prefix.shape[0] = L - 1; }, bad, "v_prefix: dimension 0 (prefix_len) is 999, expected 1000 (as k_prefix)"},
+      {[](A& a) { a.k_prefix.stride[2] = 2; }, bad,
+       "k_prefix: stride of dimension 2 (head_dim) is 2, expected 1 (dense row-major)"},
+      {[](A& a) { a.v_prefix.stride = {D, L * D, 1}; }, bad,  // HND beside an NHD k_prefix
+       "v_prefix: stride of dimension 0 (prefix_len) is 128, expected 1024 (as k_prefix)"},
+      {[](A& a) { a.v_prefix.stride[1] = 2 * D; }, bad,
+       "v_prefix: stride of dimension 1 (num_kv_heads) is 256, expected 128 (as k_prefix)"},
+      {[](A& a) { a.k_prefix.shape[0] = a.v_prefix.shape[0] = 0; }, bad,
+       "k_prefix: dimension 0 (prefix_len) is 0, must be in [1, 2^31)"},
+      {[](A& a) { a.k_prefix.shape[0] = a.v_prefix.shape[0] = int64_t(1) << 31; }, bad,
+       "k_prefix: dimension 0 (prefix_len) is 2147483648, must be in [1, 2^31)"},
+      {[](A& a) { a.k_prefix.data = nullptr; }, bad, "k_prefix: data is NULL"},
+      {[](A& a) { a.v_prefix.data = addr(0x1000008); }, bfi::status::kMisalignedOperand,
+       "v_prefix: data 0x1000008 is not 16-byte aligned"},
+      {[](A& a) { a.paged.suffix_indptr.shape[0] = B; }, bad,
+       "suffix_indptr: dimension 0 (batch + 1) is 4, expected 5"},
+      {[](A& a) { a.paged.prefix.indices.dtype = bfi::Dtype::i64; }, bad,
+       "indices: dtype is i64, expected i32"},
+      {[](A& a) { a.paged.prefix.base.ws.bytes = g_workspace_bytes - 1; },
+       bfi::status::kWorkspaceTooSmall, "DensePrefixCascadePlan needs"},
+  };
+  for (const Case& c : cases) {
+    g_run = RunCall{};
+    A a;
+    c.edit(a);
+    expect_rejected(a.run(p), c.code, c.message);
+  }
+  bfi::SharedPrefixDesc d = prefix_desc();
+  d.sm_scale = -0.5f;
+  bfi::Result<bfi::DensePrefixCascadePlan> r = bfi::DensePrefixCascadePlan::create(d);
+  CHECK_EQ(r.status().code(), bfi::status::kInvalidProblem);
+  CHECK_MSG(contains(r.status().message(), "DensePrefixCascadePlan::create: sm_scale"), "%s",
+            r.status().message().c_str());
+  CHECK_EQ(bfi::DensePrefixCascadePlan::create(prefix_desc(bfi::Element::f32)).status().code(),
            bfi::status::kUnsupported);
 }
 

@@ -162,15 +162,22 @@ TEST(run_rejects_each_misaligned_pointer) {
 
 namespace {
 
-// Arguments of cascade_decode_run (bf16, a supported shape) with fake device pointers.
-struct CascadeArgs {
+// What both fused cascades (cascade_decode_run and cascade_decode_dense_prefix_run) take beside
+// their prefix: bf16, a supported shape, fake device pointers.
+struct CascadeCommonArgs {
   int32_t element = 1, batch = 4, page = 16, head_dim = 128, hq = 32, hkv = 8;
   float sm_scale = 0.088f;
-  void *k = fake(1), *v = fake(2), *indices = fake(3), *prefix_indptr = fake(4),
-       *prefix_lpl = fake(5), *suffix_indptr = fake(10), *suffix_lpl = fake(11);
+  void *k = fake(1), *v = fake(2), *indices = fake(3), *suffix_indptr = fake(10),
+       *suffix_lpl = fake(11);
   const void* q = fake(6);
   void *o = fake(7), *lse = fake(8), *ws = nullptr;
   size_t ws_bytes = 0;
+};
+
+// cascade_decode_run: the prefix paged.
+struct CascadeArgs : CascadeCommonArgs {
+  static constexpr const char* kFamily = "baracuda_kernels_flashinfer_cascade_decode_";
+  void *prefix_indptr = fake(4), *prefix_lpl = fake(5);
   int32_t run() const {
     return baracuda_kernels_flashinfer_cascade_decode_run(
         element, batch, page, head_dim, hq, hkv, sm_scale, k, v, indices, prefix_indptr, prefix_lpl,
@@ -178,63 +185,170 @@ struct CascadeArgs {
   }
 };
 
+// cascade_decode_dense_prefix_run: the prefix dense, [L, Hkv, D] (NHD) by default.
+struct DenseCascadeArgs : CascadeCommonArgs {
+  static constexpr const char* kFamily = "baracuda_kernels_flashinfer_cascade_decode_dense_prefix_";
+  const void *k_prefix = fake(12), *v_prefix = fake(13);
+  int32_t prefix_len = 1000;
+  int64_t stride_token = 8 * 128, stride_head = 128;
+  int32_t run() const {
+    return baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+        element, batch, page, head_dim, hq, hkv, sm_scale, k_prefix, v_prefix, prefix_len,
+        stride_token, stride_head, k, v, indices, suffix_indptr, suffix_lpl, q, o, lse, ws,
+        ws_bytes, nullptr);
+  }
+};
+
+// One bad argument: the status it must get and a word its message must contain.
+template <class A>
+struct Refusal {
+  const char* mentions;
+  int32_t status;
+  void (*edit)(A&);
+};
+
+// Each case, applied to a correct set of arguments A, is refused with its status, a message
+// naming the argument and starting with the run's name, before any CUDA call (without a GPU a
+// CUDA call would answer 5).
+template <class A, class Edited, size_t N>
+void expect_each_refused(const Refusal<Edited> (&cases)[N]) {
+  const std::string symbol = std::string(A::kFamily) + "run:";
+  for (const Refusal<Edited>& c : cases) {
+    A a;
+    c.edit(a);
+    const int32_t st = a.run();
+    CHECK_MSG(st == c.status, "%s: status %d, expected %d (%s)", c.mentions, st, c.status,
+              last_error().c_str());
+    CHECK_MSG(message_mentions(c.mentions), "'%s' lacks %s", last_error().c_str(), c.mentions);
+    CHECK_MSG(last_error().rfind(symbol, 0) == 0, "'%s' does not start with %s",
+              last_error().c_str(), symbol.c_str());
+  }
+}
+
+// The arguments both cascades share, each broken.
+const Refusal<CascadeCommonArgs> kCascadeCommonRefusals[] = {
+    {"k_data", 2, [](CascadeCommonArgs& a) { a.k = nullptr; }},
+    {"v_data", 2, [](CascadeCommonArgs& a) { a.v = nullptr; }},
+    {"indices", 2, [](CascadeCommonArgs& a) { a.indices = nullptr; }},
+    {"suffix_indptr", 2, [](CascadeCommonArgs& a) { a.suffix_indptr = nullptr; }},
+    {"suffix_last_page_len", 2, [](CascadeCommonArgs& a) { a.suffix_lpl = nullptr; }},
+    {"q", 2, [](CascadeCommonArgs& a) { a.q = nullptr; }},
+    {"o", 2, [](CascadeCommonArgs& a) { a.o = nullptr; }},
+    {"workspace", 2, [](CascadeCommonArgs& a) { a.ws_bytes = 4096; }},
+    {"sm_scale", 2, [](CascadeCommonArgs& a) { a.sm_scale = 0.f / 0.f; }},
+    {"sm_scale", 2, [](CascadeCommonArgs& a) { a.sm_scale = -0.088f; }},
+    {"sm_scale", 2, [](CascadeCommonArgs& a) { a.sm_scale = 0.f; }},
+    {"sm_scale", 2, [](CascadeCommonArgs& a) { a.sm_scale = 1.f / 0.f; }},
+    {"q", 1, [](CascadeCommonArgs& a) { a.q = offset(a.q, 8); }},
+    {"o", 1, [](CascadeCommonArgs& a) { a.o = offset(a.o, 4); }},
+    {"k_data", 1, [](CascadeCommonArgs& a) { a.k = offset(a.k, 2); }},
+    {"v_data", 1, [](CascadeCommonArgs& a) { a.v = offset(a.v, 8); }},
+    {"indices", 1, [](CascadeCommonArgs& a) { a.indices = offset(a.indices, 2); }},
+    {"suffix_indptr", 1, [](CascadeCommonArgs& a) { a.suffix_indptr = offset(a.suffix_indptr, 1); }},
+    {"suffix_last_page_len", 1, [](CascadeCommonArgs& a) { a.suffix_lpl = offset(a.suffix_lpl, 2); }},
+    {"lse", 1, [](CascadeCommonArgs& a) { a.lse = offset(a.lse, 2); }},
+    {"workspace", 1, [](CascadeCommonArgs& a) { a.ws = offset(fake(9), 4); a.ws_bytes = 1 << 20; }},
+    {"element", 2, [](CascadeCommonArgs& a) { a.element = 7; }},
+    {"f16 and bf16", 3, [](CascadeCommonArgs& a) { a.element = 2; }},
+    {"batch_size", 2, [](CascadeCommonArgs& a) { a.batch = 0; }},
+    {"page_size", 2, [](CascadeCommonArgs& a) { a.page = -1; }},
+    {"head_dim", 2, [](CascadeCommonArgs& a) { a.head_dim = 0; }},
+    {"num_kv_heads", 2, [](CascadeCommonArgs& a) { a.hq = 30; }},
+};
+
+// A cascade's sizing symbols (`family` + can_implement / get_workspace_size) refuse the sizes
+// its run refuses, and a NULL size pointer, naming the symbol.
+void expect_sizing_refusals(const char* family,
+                            int32_t (*can)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t),
+                            int32_t (*size)(int32_t, int32_t, int32_t, int32_t, int32_t, int32_t,
+                                            size_t*)) {
+  const auto starts_with = [family](const char* symbol) {
+    return last_error().rfind(std::string(family) + symbol + ":", 0) == 0;
+  };
+  CHECK_EQ(can(4, 32, 8, 128, 16, 2), 3);
+  CHECK(message_mentions("f16 and bf16") && starts_with("can_implement"));
+  CHECK_EQ(can(4, 32, 8, 128, 16, 7), 2);
+  CHECK(message_mentions("element"));
+  CHECK_EQ(can(4, 30, 8, 128, 16, 1), 2);
+  CHECK(message_mentions("num_qo_heads"));
+  size_t bytes = 0;
+  CHECK_EQ(size(0, 32, 8, 128, 16, 1, &bytes), 2);
+  CHECK(message_mentions("batch_size") && starts_with("get_workspace_size"));
+  CHECK_EQ(size(4, 32, 8, 0, 16, 1, &bytes), 2);
+  CHECK(message_mentions("head_dim"));
+  CHECK_EQ(size(4, 32, 8, 128, 16, 1, nullptr), 2);
+  CHECK(message_mentions("workspace_bytes") && starts_with("get_workspace_size"));
+}
+
 }  // namespace
 
 // Every argument of the fused cascade: refused with its status and a message naming it, before
-// any CUDA call (without a GPU a CUDA call would answer 5).
+// any CUDA call.
 TEST(cascade_rejects_each_bad_argument) {
-  struct Case {
-    const char* mentions;
-    int32_t status;
-    void (*edit)(CascadeArgs&);
-  };
-  const Case cases[] = {
-      {"k_data", 2, [](CascadeArgs& a) { a.k = nullptr; }},
-      {"v_data", 2, [](CascadeArgs& a) { a.v = nullptr; }},
-      {"indices", 2, [](CascadeArgs& a) { a.indices = nullptr; }},
+  expect_each_refused<CascadeArgs>(kCascadeCommonRefusals);
+  const Refusal<CascadeArgs> prefix[] = {
       {"indptr", 2, [](CascadeArgs& a) { a.prefix_indptr = nullptr; }},
       {"last_page_len", 2, [](CascadeArgs& a) { a.prefix_lpl = nullptr; }},
-      {"suffix_indptr", 2, [](CascadeArgs& a) { a.suffix_indptr = nullptr; }},
-      {"suffix_last_page_len", 2, [](CascadeArgs& a) { a.suffix_lpl = nullptr; }},
-      {"q", 2, [](CascadeArgs& a) { a.q = nullptr; }},
-      {"o", 2, [](CascadeArgs& a) { a.o = nullptr; }},
-      {"workspace", 2, [](CascadeArgs& a) { a.ws_bytes = 4096; }},
-      {"sm_scale", 2, [](CascadeArgs& a) { a.sm_scale = 0.f / 0.f; }},
-      {"q", 1, [](CascadeArgs& a) { a.q = static_cast<const char*>(a.q) + 8; }},
-      {"o", 1, [](CascadeArgs& a) { a.o = static_cast<char*>(a.o) + 4; }},
-      {"k_data", 1, [](CascadeArgs& a) { a.k = static_cast<char*>(a.k) + 2; }},
-      {"v_data", 1, [](CascadeArgs& a) { a.v = static_cast<char*>(a.v) + 8; }},
-      {"indices", 1, [](CascadeArgs& a) { a.indices = static_cast<char*>(a.indices) + 2; }},
-      {"indptr", 1, [](CascadeArgs& a) { a.prefix_indptr = static_cast<char*>(a.prefix_indptr) + 1; }},
-      {"last_page_len", 1, [](CascadeArgs& a) { a.prefix_lpl = static_cast<char*>(a.prefix_lpl) + 3; }},
-      {"suffix_indptr", 1, [](CascadeArgs& a) { a.suffix_indptr = static_cast<char*>(a.suffix_indptr) + 1; }},
-      {"suffix_last_page_len", 1, [](CascadeArgs& a) { a.suffix_lpl = static_cast<char*>(a.suffix_lpl) + 2; }},
-      {"lse", 1, [](CascadeArgs& a) { a.lse = static_cast<char*>(a.lse) + 2; }},
-      {"workspace", 1, [](CascadeArgs& a) { a.ws = static_cast<char*>(fake(9)) + 4; a.ws_bytes = 1 << 20; }},
-      {"element", 2, [](CascadeArgs& a) { a.element = 7; }},
-      {"f16 and bf16", 3, [](CascadeArgs& a) { a.element = 2; }},
-      {"batch_size", 2, [](CascadeArgs& a) { a.batch = 0; }},
-      {"page_size", 2, [](CascadeArgs& a) { a.page = -1; }},
-      {"head_dim", 2, [](CascadeArgs& a) { a.head_dim = 0; }},
-      {"num_kv_heads", 2, [](CascadeArgs& a) { a.hq = 30; }},
+      {"indptr", 1, [](CascadeArgs& a) { a.prefix_indptr = offset(a.prefix_indptr, 1); }},
+      {"last_page_len", 1, [](CascadeArgs& a) { a.prefix_lpl = offset(a.prefix_lpl, 3); }},
   };
-  for (const Case& c : cases) {
-    CascadeArgs a;
-    c.edit(a);
-    CHECK_MSG(a.run() == c.status, "%s: status %d, expected %d", c.mentions, a.run(), c.status);
-    CHECK_MSG(message_mentions(c.mentions), "'%s' lacks %s", last_error().c_str(), c.mentions);
-    CHECK_MSG(last_error().rfind("baracuda_kernels_flashinfer_cascade_decode_run", 0) == 0, "'%s'",
-              last_error().c_str());
+  expect_each_refused<CascadeArgs>(prefix);
+  expect_sizing_refusals(CascadeArgs::kFamily,
+                         &baracuda_kernels_flashinfer_cascade_decode_can_implement,
+                         &baracuda_kernels_flashinfer_cascade_decode_get_workspace_size);
+}
+
+// The same for the cascade over a dense prefix, plus its prefix: pointers (16-byte aligned),
+// length and strides (TMA's rules: multiples of 8 elements, >= head_dim, below 2^40 bytes).
+TEST(cascade_dense_prefix_rejects_each_bad_argument) {
+  expect_each_refused<DenseCascadeArgs>(kCascadeCommonRefusals);
+  using A = DenseCascadeArgs;
+  const Refusal<A> prefix[] = {
+      {"k_prefix", 2, [](A& a) { a.k_prefix = nullptr; }},
+      {"v_prefix", 2, [](A& a) { a.v_prefix = nullptr; }},
+      {"k_prefix", 1, [](A& a) { a.k_prefix = offset(a.k_prefix, 8); }},
+      {"v_prefix", 1, [](A& a) { a.v_prefix = offset(a.v_prefix, 2); }},
+      {"prefix_len", 2, [](A& a) { a.prefix_len = 0; }},
+      {"prefix_len", 2, [](A& a) { a.prefix_len = -1000; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = 0; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = 8 * 128 + 4; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = 64; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = -1024; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = int64_t(1) << 40; }},
+      {"prefix_stride_token", 2, [](A& a) { a.stride_token = int64_t(1) << 39; }},  // 2^40 bytes
+      {"prefix_stride_head", 2, [](A& a) { a.stride_head = 0; }},
+      {"prefix_stride_head", 2, [](A& a) { a.stride_head = 132; }},
+      {"prefix_stride_head", 2, [](A& a) { a.stride_head = 64; }},
+      {"prefix_stride_head", 2, [](A& a) { a.stride_head = int64_t(1) << 40; }},
+      // The sizes come first: a bad prefix with a bad element reports the element.
+      {"f16 and bf16", 3, [](A& a) { a.element = 2; a.stride_head = 0; }},
+      // Every pointer before the prefix.
+      {"q", 2, [](A& a) { a.q = nullptr; a.k_prefix = nullptr; }},
+  };
+  expect_each_refused<A>(prefix);
+  expect_sizing_refusals(
+      A::kFamily, &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
+      &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size);
+}
+
+// NHD, HND and the largest stride TMA takes pass validation: without a GPU the call reaches the
+// device query (status 5), or answers 3 where this build has no sm_90a prefix kernel.
+TEST(cascade_dense_prefix_accepts_nhd_hnd_and_the_largest_stride) {
+  if (have_gpu()) return;  // valid sizes + fake pointers: only without a GPU
+  using A = DenseCascadeArgs;
+  void (*const layouts[])(A&) = {
+      [](A&) {},  // NHD: [L, Hkv, D]
+      [](A& a) { a.stride_token = 128; a.stride_head = int64_t(a.prefix_len) * 128; },  // HND
+      [](A& a) { a.stride_head = (int64_t(1) << 39) - 8; },  // 2^40 bytes less 16
+      [](A& a) { a.prefix_len = 1; a.element = 0; },         // one token, f16
+  };
+  for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); ++i) {
+    A a;
+    layouts[i](a);
+    const int32_t st = a.run();
+    CHECK_MSG(st == 5 || (st == 3 && message_mentions("compute-capability 9.0")),
+              "layout %zu: %d '%s'", i, st, last_error().c_str());
   }
-  // The sizing symbols refuse the same sizes, and a NULL size pointer.
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_can_implement(4, 32, 8, 128, 16, 2), 3);
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_can_implement(4, 30, 8, 128, 16, 1), 2);
-  CHECK(message_mentions("num_qo_heads"));
-  size_t bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(0, 32, 8, 128, 16, 1, &bytes), 2);
-  CHECK(message_mentions("batch_size"));
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(4, 32, 8, 128, 16, 1, nullptr), 2);
-  CHECK(message_mentions("workspace_bytes"));
 }
 
 // FlashInfer's softmax assumes a positive scale: run and can_implement refuse the rest.

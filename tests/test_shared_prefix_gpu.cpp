@@ -2,7 +2,8 @@
 // cascade identity end to end through the library:
 //   decode(prefix + suffix_b) == merge_state_in_place(shared_prefix(prefix), decode(suffix_b))
 // for a batch sharing one prefix page list with different suffixes (some empty); and the fused
-// cascade (cascade_decode_run, sm_90) against the same references.
+// cascade (cascade_decode_run, sm_90) and the fused cascade over a dense copy of the prefix
+// (cascade_decode_dense_prefix_run) against the same references.
 // Error bounds: tests/paged_problem.hpp; the cascade adds one merge (one more rounding of o).
 #include <baracuda/flashinfer.h>
 
@@ -83,6 +84,66 @@ bool run_fused_cascade(const PagedProblem& p, const std::vector<int32_t>& indice
       p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr, ws_bytes, nullptr);
   CUDA_OK(cudaDeviceSynchronize());
   CHECK_MSG(st == 0, "cascade run: %d %s", st, baracuda_kernels_flashinfer_last_error());
+  return st == 0;
+}
+
+// A dense copy of the prefix for cascade_decode_dense_prefix_run: token t of KV head h (the cache's
+// page pages[t / P], slot t % P) at t * stride_token + h * stride_head in a buffer of `capacity`
+// tokens; every other element (rows past the prefix, padding between rows) is NaN, so a read of
+// anything but the prefix's rows shows in o.
+struct DensePrefixLayout {
+  int64_t stride_token, stride_head;
+  int32_t capacity;  // tokens the buffer is sized for (>= the prefix's)
+};
+DeviceBuffer dense_prefix_copy(const DeviceBuffer& cache, const Shape& s, int32_t cache_pages,
+                               const std::vector<int32_t>& pages, int32_t len, const DensePrefixLayout& layout) {
+  const size_t cache_elems = size_t(cache_pages) * s.hkv * s.page * s.head_dim;
+  const std::vector<uint16_t> host = to_host<uint16_t>(cache, cache_elems);
+  const size_t elems = size_t(std::max(int64_t(layout.capacity) * layout.stride_token,
+                                       int64_t(s.hkv) * layout.stride_head) +
+                              layout.stride_token + layout.stride_head);
+  std::vector<uint16_t> dense(elems, 0xFFFF);  // NaN in f16 and bf16
+  for (int32_t t = 0; t < len; ++t) {
+    for (int32_t h = 0; h < s.hkv; ++h) {
+      const size_t src = ((size_t(pages[t / s.page]) * s.hkv + h) * s.page + t % s.page) * s.head_dim;
+      std::copy_n(host.begin() + src, s.head_dim,
+                  dense.begin() + t * layout.stride_token + h * layout.stride_head);
+    }
+  }
+  return to_device(dense);
+}
+
+// The fused cascade over a dense prefix (`len` tokens of the cache's `pages`, laid out as
+// `layout`) and p's paged suffixes; outputs NaN-poisoned first. Returns false (after checking the
+// refusal) where the fused path is not expected to run.
+bool run_dense_cascade(const PagedProblem& p, int32_t cache_pages, const std::vector<int32_t>& pages,
+                       int32_t len, const DensePrefixLayout& layout, float sm_scale, Outputs* out) {
+  const Shape& s = p.s;
+  const int32_t can = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
+      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
+  if (!fused_cascade_expected()) {
+    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
+              "dense cascade off this path: status %d", can);
+    return false;
+  }
+  CHECK_MSG(can == 0, "dense cascade can_implement: %d %s", can, baracuda_kernels_flashinfer_last_error());
+  size_t ws_bytes = 0;
+  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+               s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &ws_bytes), 0);
+  const DeviceBuffer k_prefix = dense_prefix_copy(p.d_k, s, cache_pages, pages, len, layout);
+  const DeviceBuffer v_prefix = dense_prefix_copy(p.d_v, s, cache_pages, pages, len, layout);
+  DeviceBuffer ws(ws_bytes);
+  poison(ws);
+  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
+  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
+  poison(out->o);
+  poison(out->lse);
+  const int32_t st = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+      s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, k_prefix.ptr, v_prefix.ptr, len,
+      layout.stride_token, layout.stride_head, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr,
+      p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr, ws_bytes, nullptr);
+  CUDA_OK(cudaDeviceSynchronize());
+  CHECK_MSG(st == 0, "dense cascade run: %d %s", st, baracuda_kernels_flashinfer_last_error());
   return st == 0;
 }
 
@@ -169,7 +230,8 @@ TEST(cascade_identity_prefix_plus_suffix) {
       {{1, 9, 12, 4, 64, 32, 0, false}, 40, 2.0f, true},
       {{0, 7, 40, 5, 256, 16, 0, false}, 50, 1.0f, true},
   };
-  for (const Case& c : cases) {
+  for (size_t case_index = 0; case_index < sizeof(cases) / sizeof(cases[0]); ++case_index) {
+    const Case& c = cases[case_index];
     const Shape& s = c.s;
     const int32_t element = s.element, prefix_pages = c.prefix_pages;
     // The full problem: request b owns the prefix pages then its own suffix pages.
@@ -261,6 +323,19 @@ TEST(cascade_identity_prefix_plus_suffix) {
     if (run_fused_cascade(suffix, indices, prefix_pages, P, suffix_indptr, suffix.last_page_len,
                           sm_scale, &fused)) {
       compare(full, fused, ref_o, ref_lse, "fused cascade prefix+suffix");
+    }
+    // The same prefix as a dense tensor: NHD, HND, or NHD with padded rows, in turn; NaN past
+    // the prefix's rows and in the padding. Prefixes of 700, 800 and 1200 tokens end mid-tile.
+    const int32_t len = prefix_pages * P, D = s.head_dim;
+    const DensePrefixLayout layouts[] = {
+        {int64_t(s.hkv) * D, D, len + 37},                // [L][Hkv][D]
+        {D, int64_t(len + 40) * D, len + 40},             // [Hkv][L + 40][D]
+        {int64_t(s.hkv) * D + 8, D, len + 1},             // NHD, 8 elements of padding per token
+    };
+    const DensePrefixLayout& layout = layouts[case_index % 3];
+    Outputs dense;
+    if (run_dense_cascade(suffix, total_pages, perm, len, layout, sm_scale, &dense)) {
+      compare(full, dense, ref_o, ref_lse, "dense-prefix cascade prefix+suffix");
     }
   }
 }

@@ -442,6 +442,41 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
     void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
     size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
+/*
+ * Fused cascade over a DENSE shared prefix: as cascade_decode_run, but the prefix's K and V are
+ * contiguous tensors (FlashInfer's k_shared / v_shared of its shared-prefix batch decode) rather
+ * than pages of the cache, so the prefix kernel loads them with TMA (on H100 at head dim 128 the
+ * prefix's FA3 grid alone runs 62 us instead of 76, docs/PERFORMANCE.md). For an engine that keeps
+ * the shared prefix (a system prompt) in one buffer per layer; the suffixes stay paged.
+ *   k_prefix, v_prefix      the prefix's rows: token t of KV head h at
+ *                           k_prefix + t * prefix_stride_token + h * prefix_stride_head (elements),
+ *                           head_dim contiguous elements each; 16-byte aligned. [L, Hkv, D] (NHD)
+ *                           is strides (Hkv * D, D); [Hkv, L, D] (HND) is (D, L * D).
+ *   prefix_len              L >= 1 tokens, a host value (a captured graph replays it). Nothing
+ *                           past row L - 1 is read: rows past it load as zeros.
+ *   prefix_stride_token, prefix_stride_head
+ *                           >= head_dim and multiples of 8 elements (16 bytes, TMA's rule)
+ *   indices, suffix_indptr [B + 1], suffix_last_page_len [B], k_data, v_data (the suffixes' paged
+ *                           cache), q, o, lse, workspace: as cascade_decode_run
+ * can_implement, get_workspace_size: the same answers as cascade_decode_*'s for the same sizes
+ * (the dense prefix kernel is checked to fit the current device too). Same contract: no
+ * allocation, no synchronisation, no device-to-host read, graph-capturable.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element);
+BARACUDA_FLASHINFER_API int32_t
+baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, const void* k_prefix,
+    const void* v_prefix, int32_t prefix_len, int64_t prefix_stride_token,
+    int64_t prefix_stride_head, void* k_data, void* v_data, void* indices, void* suffix_indptr,
+    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Sort-free sampling (section owned by the sampling family)                                   */
 /* ------------------------------------------------------------------------------------------ */

@@ -318,14 +318,14 @@ class Checker {
   bool ok() const noexcept { return status_.ok(); }
 
   /**
-   * `name` must have `dtype`, shape `expect` (kAny: free) and dense row-major strides;
-   * `dims[i]` names dimension i. `alignment` applies to the pointer; a NULL pointer fails
-   * unless the tensor is empty.
+   * `name` must have `dtype`, shape `expect` (kAny: free) and dense row-major strides from
+   * dimension `dense_from` on (the outer ones are free); `dims[i]` names dimension i.
+   * `alignment` applies to the pointer; a NULL pointer fails unless the tensor is empty.
    */
   template <int N>
   void tensor(const char* name, const TensorView<N>& t, Dtype dtype,
               const std::array<int64_t, N>& expect, const std::array<const char*, N>& dims,
-              std::size_t alignment) {
+              std::size_t alignment, int dense_from = 0) {
     if (!ok()) return;
     if (t.dtype != dtype) {
       return fail(status::kInvalidProblem, "%s: dtype is %s, expected %s", name,
@@ -342,7 +342,7 @@ class Checker {
       }
     }
     const std::array<int64_t, N> dense = TensorView<N>::contiguous_strides(t.shape);
-    for (int i = 0; i < N; ++i) {
+    for (int i = dense_from; i < N; ++i) {
       if (t.shape[i] > 1 && t.stride[i] != dense[i]) {
         return fail(status::kInvalidProblem,
                     "%s: stride of dimension %d (%s) is %lld, expected %lld (dense row-major)",
@@ -603,9 +603,10 @@ struct SharedPrefixDesc {
 
 namespace detail {
 
-/** What SharedPrefixPlan and CascadePlan share: the sizes, the resolved scale, the workspace
- * size, and the checks of q / k / v / the prefix's page list / o / lse / workspace. Their
- * create() differ only in the C _can_implement and _get_workspace_size asked. */
+/** What SharedPrefixPlan and the cascade plans share: the sizes, the resolved scale, the
+ * workspace size, and the checks of q / k / v / the prefix's page list / the suffixes' page
+ * lists / o / lse / workspace. Their create() differ only in the C _can_implement and
+ * _get_workspace_size asked. */
 class PrefixPlanBase {
  public:
   const SharedPrefixDesc& desc() const noexcept { return desc_; }
@@ -640,13 +641,23 @@ class PrefixPlanBase {
                     const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
                     const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
                     const Workspace& workspace) const {
-    const SharedPrefixDesc& x = desc_;
-    check_attention_tensors(
-        c, {x.batch_size, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element}, q,
-        k_cache, v_cache, indices_name, indices, o, lse);
+    check_attention_tensors(c, sizes(), q, k_cache, v_cache, indices_name, indices, o, lse);
     c.tensor<1>("prefix_indptr", prefix_indptr, Dtype::i32, {2}, {"2"}, 4);
     c.tensor<1>("prefix_last_page_len", prefix_last_page_len, Dtype::i32, {1}, {"1"}, 4);
     c.workspace(workspace, workspace_bytes_, plan);
+  }
+
+  AttentionSizes sizes() const noexcept {
+    const SharedPrefixDesc& x = desc_;
+    return {x.batch_size, x.num_qo_heads, x.num_kv_heads, x.head_dim, x.page_size, x.element};
+  }
+
+  /** The fused cascades' page lists of each request's suffix. */
+  void check_suffixes(Checker& c, const TensorView<1>& suffix_indptr,
+                      const TensorView<1>& suffix_last_page_len) const {
+    const int64_t b = desc_.batch_size;
+    c.tensor<1>("suffix_indptr", suffix_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<1>("suffix_last_page_len", suffix_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
   }
 
   SharedPrefixDesc desc_{};
@@ -723,6 +734,7 @@ class SharedPrefixPlan : public detail::PrefixPlanBase {
  *   prefix_last_page_len [1]      i32 in [1, P]
  *   suffix_indptr        [B + 1]  i32 request b's suffix: indices[suffix_indptr[b] ..)
  *   suffix_last_page_len [B]      i32 in [1, P]
+ * With the prefix in one buffer per layer rather than in pages: DensePrefixCascadePlan.
  */
 class CascadePlan : public detail::PrefixPlanBase {
  public:
@@ -745,9 +757,7 @@ class CascadePlan : public detail::PrefixPlanBase {
     detail::Checker c("CascadePlan::run");
     check_prefix(c, "CascadePlan", q, k_cache, v_cache, "indices", indices, prefix_indptr,
                  prefix_last_page_len, o, lse, workspace);
-    const int64_t b = desc_.batch_size;
-    c.tensor<1>("suffix_indptr", suffix_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
-    c.tensor<1>("suffix_last_page_len", suffix_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
+    check_suffixes(c, suffix_indptr, suffix_last_page_len);
     return c.status();
   }
 
@@ -772,6 +782,88 @@ class CascadePlan : public detail::PrefixPlanBase {
 
  private:
   CascadePlan() = default;
+};
+
+/**
+ * The fused cascade over a DENSE shared prefix (the C cascade_decode_dense_prefix_*, sm_90): as
+ * CascadePlan, but the prefix's K and V are one strided tensor each (a system prompt kept in one
+ * buffer per layer), loaded with TMA; the suffixes stay paged. create() answers as CascadePlan's
+ * does. run() checks q, k_cache, v_cache, o, lse and the workspace as SharedPrefixPlan does, and:
+ *   k_prefix, v_prefix   [L, Hkv, D]  kv_dtype(element), 16-byte aligned, the same L (the prefix
+ *                                     length, 1 <= L < 2^31) and strides; head_dim dense, the
+ *                                     strides of L and Hkv free: contiguous<3>(k, dtype,
+ *                                     {L, Hkv, D}) is NHD, strides {D, L * D, 1} are HND
+ *   indices              [nnz]        i32 page ids of every suffix
+ *   suffix_indptr        [B + 1]      i32 request b's suffix: indices[suffix_indptr[b] ..)
+ *   suffix_last_page_len [B]          i32 in [1, P]
+ * The C run adds TMA's rules on the strides of L and Hkv (multiples of 16 bytes, >= head_dim,
+ * below 2^40 bytes) and answers kInvalidProblem naming prefix_stride_token / prefix_stride_head.
+ */
+class DensePrefixCascadePlan : public detail::PrefixPlanBase {
+ public:
+  static Result<DensePrefixCascadePlan> create(const SharedPrefixDesc& desc) {
+    DensePrefixCascadePlan plan;
+    Status s = plan.init(desc, "DensePrefixCascadePlan::create",
+                         &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
+                         &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size);
+    if (!s.ok()) return s;
+    return plan;
+  }
+
+  /** Checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<3>& k_prefix,
+               const TensorView<3>& v_prefix, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& indices,
+               const TensorView<1>& suffix_indptr, const TensorView<1>& suffix_last_page_len,
+               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+               const Workspace& workspace) const {
+    detail::Checker c("DensePrefixCascadePlan::run");
+    detail::check_attention_tensors(c, sizes(), q, k_cache, v_cache, "indices", indices, o, lse);
+    const std::array<int64_t, 3> expect = {detail::kAny, desc_.num_kv_heads, desc_.head_dim};
+    const std::array<const char*, 3> dims = {"prefix_len", "num_kv_heads", "head_dim"};
+    const Dtype kvt = kv_dtype(desc_.element);
+    c.tensor<3>("k_prefix", k_prefix, kvt, expect, dims, 16, /*dense_from=*/2);
+    c.tensor<3>("v_prefix", v_prefix, kvt, expect, dims, 16, /*dense_from=*/2);
+    c.same("v_prefix", 0, "prefix_len", v_prefix.shape[0], "k_prefix", k_prefix.shape[0]);
+    for (int i = 0; i < 2 && c.ok(); ++i) {  // the C run takes one pair of strides
+      if (k_prefix.shape[i] > 1 && v_prefix.stride[i] != k_prefix.stride[i]) {
+        c.fail(status::kInvalidProblem,
+               "v_prefix: stride of dimension %d (%s) is %lld, expected %lld (as k_prefix)", i,
+               dims[i], static_cast<long long>(v_prefix.stride[i]),
+               static_cast<long long>(k_prefix.stride[i]));
+      }
+    }
+    if (c.ok() && (k_prefix.shape[0] < 1 || k_prefix.shape[0] > INT32_MAX)) {
+      c.fail(status::kInvalidProblem, "k_prefix: dimension 0 (prefix_len) is %lld, must be in [1, 2^31)",
+             static_cast<long long>(k_prefix.shape[0]));
+    }
+    check_suffixes(c, suffix_indptr, suffix_last_page_len);
+    c.workspace(workspace, workspace_bytes_, "DensePrefixCascadePlan");
+    return c.status();
+  }
+
+  /** Checks everything (see check()), then enqueues on `stream` (NULL: per-thread default
+   * stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<3>& k_prefix, const TensorView<3>& v_prefix,
+             const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+             const TensorView<1>& indices, const TensorView<1>& suffix_indptr,
+             const TensorView<1>& suffix_last_page_len, const TensorView<3>& o,
+             const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    Status s = check(q, k_prefix, v_prefix, k_cache, v_cache, indices, suffix_indptr,
+                     suffix_last_page_len, o, lse, workspace);
+    if (!s.ok()) return s;
+    const SharedPrefixDesc& x = desc_;
+    return Status::from_c(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+        static_cast<int32_t>(x.element), x.batch_size, x.page_size, x.head_dim, x.num_qo_heads,
+        x.num_kv_heads, sm_scale_, k_prefix.data, v_prefix.data,
+        static_cast<int32_t>(k_prefix.shape[0]), k_prefix.stride[0], k_prefix.stride[1],
+        k_cache.data, v_cache.data, indices.data, suffix_indptr.data, suffix_last_page_len.data,
+        q.data, o.data, lse ? lse->data : nullptr, workspace.data, workspace.bytes, stream));
+  }
+
+ private:
+  DensePrefixCascadePlan() = default;
 };
 
 /* ----------------------------------------------------------------------------------------- */

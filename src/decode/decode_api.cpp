@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "common/kernel_cache.hpp"
 #include "common/status.hpp"
@@ -279,6 +280,9 @@ struct DecodePointers {
   const void* q;
   void *o, *lse, *workspace;
   size_t workspace_bytes;
+  // What the caller calls indptr / last_page_len (the dense cascade passes its suffixes' there).
+  const char* indptr_name = "indptr";
+  const char* last_page_len_name = "last_page_len";
 };
 
 DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePointers& p) {
@@ -287,7 +291,8 @@ DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePoint
                        static_cast<const int32_t*>(p.indptr),
                        static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
                        static_cast<float*>(p.lse), /*suffix_indptr=*/nullptr,
-                       /*suffix_last_page_len=*/nullptr};
+                       /*suffix_last_page_len=*/nullptr, /*prefix_k=*/nullptr, /*prefix_v=*/nullptr,
+                       0, 0, 0};
 }
 
 // FlashInfer's kernels take the running maximum of the raw scores and scale it afterwards, which
@@ -307,8 +312,8 @@ Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_non_null(fn, "k_data", p.k_data));
   BFI_CHECK(require_non_null(fn, "v_data", p.v_data));
   BFI_CHECK(require_non_null(fn, "indices", p.indices));
-  BFI_CHECK(require_non_null(fn, "indptr", p.indptr));
-  BFI_CHECK(require_non_null(fn, "last_page_len", p.last_page_len));
+  BFI_CHECK(require_non_null(fn, p.indptr_name, p.indptr));
+  BFI_CHECK(require_non_null(fn, p.last_page_len_name, p.last_page_len));
   if (p.workspace == nullptr && p.workspace_bytes != 0) {
     return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn, p.workspace_bytes);
   }
@@ -318,8 +323,8 @@ Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_aligned(fn, "k_data", p.k_data, kAlign));
   BFI_CHECK(require_aligned(fn, "v_data", p.v_data, kAlign));
   BFI_CHECK(require_aligned(fn, "indices", p.indices, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "indptr", p.indptr, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "last_page_len", p.last_page_len, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, p.indptr_name, p.indptr, sizeof(int32_t)));
+  BFI_CHECK(require_aligned(fn, p.last_page_len_name, p.last_page_len, sizeof(int32_t)));
   BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
   BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
 
@@ -410,7 +415,7 @@ Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
 // compute capability 9.0 (its machine code is sm_90a only). BFI_SHARED_PREFIX_PATH=fa2 forces the
 // FA2 kernel (tests and benchmarks compare both; read per call, not part of the ABI).
 Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Variant** variant,
-                        PrefixSm90Plan* plan, bool with_suffixes = false) {
+                        PrefixSm90Plan* plan, bool with_suffixes = false, bool dense_prefix = false) {
   *variant = nullptr;
   *plan = PrefixSm90Plan{};
   const PrefixSm90Variant* v = find_prefix_sm90_variant(s.element, s.head_dim);
@@ -427,10 +432,10 @@ Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Va
   if (major != 9 || minor != 0) return kSuccess;
   // Opts the kernels into their shared memory (once per device) and says they fit.
   KernelResidency fits{};
-  BFI_CHECK(kernel_residency(fn, v->fa3, &fits));
+  BFI_CHECK(kernel_residency(fn, dense_prefix ? v->fa3_dense : v->fa3, &fits));
   if (with_suffixes) BFI_CHECK(kernel_residency(fn, v->suffix, &fits));
   *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
-                                s.head_dim, s.page_size, output_element_bytes(s.element), r.sm_count,
+                                s.head_dim, output_element_bytes(s.element), r.sm_count,
                                 with_suffixes);
   *variant = v;
   return kSuccess;
@@ -485,11 +490,12 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
 
 // The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) takes the shapes
 // the shared prefix takes and runs where its sm_90a path does; elsewhere the three-call recipe
-// (docs/append-merge.md).
+// (docs/append-merge.md). `dense_prefix`: cascade_decode_dense_prefix_* (the same plan, the FA3
+// kernel with TMA loads).
 Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Variant** sm90,
-                    PrefixSm90Plan* plan) {
+                    PrefixSm90Plan* plan, bool dense_prefix) {
   BFI_CHECK(check_shared_prefix_shape(fn, s));
-  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, plan, /*with_suffixes=*/true));
+  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, plan, /*with_suffixes=*/true, dense_prefix));
   if (*sm90 == nullptr) {
     return fail(kUnsupported,
                 "%s: the fused cascade needs a compute-capability 9.0 GPU, a build with sm_90 and "
@@ -500,35 +506,86 @@ Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Varian
   return kSuccess;
 }
 
-Status cascade_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
+Status cascade_workspace_size(const char* fn, const DecodeShape& s, bool dense_prefix, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const PrefixSm90Variant* sm90 = nullptr;
   PrefixSm90Plan plan;
-  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan));
+  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan, dense_prefix));
   *bytes = plan.workspace;
   return kSuccess;
 }
 
+// A dense shared prefix (cascade_decode_dense_prefix_run): its K / V rows as the FA3 kernel's TMA
+// descriptors take them.
+struct DensePrefix {
+  const void *k, *v;
+  int32_t tokens;
+  int64_t stride_token, stride_head;
+};
+
+// TMA's rules for a global tensor: a 16-byte aligned base and strides that are multiples of 16
+// bytes below 2^40 bytes.
+Status check_dense_prefix(const char* fn, const DecodeShape& s, const DensePrefix& d) {
+  BFI_CHECK(require_non_null(fn, "k_prefix", d.k));
+  BFI_CHECK(require_non_null(fn, "v_prefix", d.v));
+  BFI_CHECK(require_aligned(fn, "k_prefix", d.k, kAlign));
+  BFI_CHECK(require_aligned(fn, "v_prefix", d.v, kAlign));
+  if (d.tokens < 1) {
+    return fail(kInvalid,
+                "%s: prefix_len must be at least 1 (got %d); without a shared prefix, run paged_decode_run",
+                fn, d.tokens);
+  }
+  const int64_t elems_per_16_bytes = int64_t(kAlign / output_element_bytes(s.element));
+  const int64_t max_stride = (int64_t(1) << 40) / int64_t(output_element_bytes(s.element));
+  const std::pair<const char*, int64_t> strides[] = {{"prefix_stride_token", d.stride_token},
+                                                     {"prefix_stride_head", d.stride_head}};
+  for (const auto& [name, stride] : strides) {
+    if (stride < s.head_dim || stride % elems_per_16_bytes != 0 || stride >= max_stride) {
+      return fail(kInvalid,
+                  "%s: %s must be a multiple of %lld elements (16 bytes), at least head_dim %d and "
+                  "below 2^40 bytes (got %lld)",
+                  fn, name, static_cast<long long>(elems_per_16_bytes), s.head_dim,
+                  static_cast<long long>(stride));
+    }
+  }
+  return kSuccess;
+}
+
+// Both cascades: the prefix paged (dense == nullptr; p.indptr / p.last_page_len the prefix's) or
+// dense (p.indptr / p.last_page_len are then the suffixes').
 Status run_cascade(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
                    const void* suffix_indptr, const void* suffix_last_page_len,
-                   baracuda_flashinfer_stream_t stream) {
+                   const DensePrefix* dense, baracuda_flashinfer_stream_t stream) {
   // Every argument before the device query in plan_cascade.
   BFI_CHECK(check_pointers(fn, sm_scale, p));
   BFI_CHECK(require_non_null(fn, "suffix_indptr", suffix_indptr));
   BFI_CHECK(require_non_null(fn, "suffix_last_page_len", suffix_last_page_len));
   BFI_CHECK(require_aligned(fn, "suffix_indptr", suffix_indptr, sizeof(int32_t)));
   BFI_CHECK(require_aligned(fn, "suffix_last_page_len", suffix_last_page_len, sizeof(int32_t)));
+  if (dense != nullptr) {
+    BFI_CHECK(check_shared_prefix_shape(fn, s));  // head_dim and element, before the strides
+    BFI_CHECK(check_dense_prefix(fn, s, *dense));
+  }
   const PrefixSm90Variant* sm90 = nullptr;
   PrefixSm90Plan plan;
-  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan));
+  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan, dense != nullptr));
   if (p.workspace_bytes < plan.workspace) {
-    return fail(kWorkspaceTooSmall,
-                "%s: workspace_bytes %zu is too small: needs %zu bytes (cascade_decode_get_workspace_size)",
-                fn, p.workspace_bytes, plan.workspace);
+    return fail(kWorkspaceTooSmall, "%s: workspace_bytes %zu is too small: needs %zu bytes (%s)", fn,
+                p.workspace_bytes, plan.workspace,
+                dense != nullptr ? "cascade_decode_dense_prefix_get_workspace_size"
+                                 : "cascade_decode_get_workspace_size");
   }
   DecodeProblem problem = to_problem(s, sm_scale, p);
   problem.suffix_indptr = static_cast<const int32_t*>(suffix_indptr);
   problem.suffix_last_page_len = static_cast<const int32_t*>(suffix_last_page_len);
+  if (dense != nullptr) {
+    problem.indptr = problem.last_page_len = nullptr;
+    problem.prefix_k = dense->k;
+    problem.prefix_v = dense->v;
+    problem.prefix_tokens = dense->tokens;
+    problem.prefix_stride_token = dense->stride_token;
+    problem.prefix_stride_head = dense->stride_head;
+  }
   return cuda_status(sm90->launch_cascade(problem, plan, p.workspace, resolve_stream(stream)),
                      "launching the fused cascade (sm_90a)");
 }
@@ -626,7 +683,7 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     const PrefixSm90Variant* sm90 = nullptr;
     PrefixSm90Plan plan;
     return plan_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                        &sm90, &plan);
+                        &sm90, &plan, /*dense_prefix=*/false);
   });
 }
 
@@ -634,8 +691,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    return cascade_workspace_size(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, workspace_bytes);
+    return cascade_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                                  /*dense_prefix=*/false, workspace_bytes);
   });
 }
 
@@ -650,7 +707,44 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_run(
                        sm_scale,
                        {k_data, v_data, indices, prefix_indptr, prefix_last_page_len, q, o, lse,
                         workspace, workspace_bytes},
-                       suffix_indptr, suffix_last_page_len, stream);
+                       suffix_indptr, suffix_last_page_len, /*dense=*/nullptr, stream);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element) {
+  return guarded(__func__, [&](const char* fn) {
+    const PrefixSm90Variant* sm90 = nullptr;
+    PrefixSm90Plan plan;
+    return plan_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                        &sm90, &plan, /*dense_prefix=*/true);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
+    int32_t page_size, int32_t element, size_t* workspace_bytes) {
+  return guarded(__func__, [&](const char* fn) {
+    return cascade_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                                  /*dense_prefix=*/true, workspace_bytes);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
+    int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
+    void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
+    void* o, void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
+  return guarded(__func__, [&](const char* fn) {
+    const DensePrefix dense{k_prefix, v_prefix, prefix_len, prefix_stride_token, prefix_stride_head};
+    DecodePointers p{k_data, v_data, indices, suffix_indptr, suffix_last_page_len, q, o, lse,
+                     workspace, workspace_bytes};
+    p.indptr_name = "suffix_indptr";
+    p.last_page_len_name = "suffix_last_page_len";
+    return run_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                       sm_scale, p, suffix_indptr, suffix_last_page_len, &dense, stream);
   });
 }
 

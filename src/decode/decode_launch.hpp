@@ -26,6 +26,13 @@ struct DecodeProblem {
   // Fused cascade only (cascade_decode_run): each request's suffix pages, indexing `indices` too.
   const int32_t* suffix_indptr;
   const int32_t* suffix_last_page_len;
+  // Fused cascade over a dense prefix (cascade_decode_dense_prefix_run): the prefix's K and V,
+  // prefix_tokens rows per KV head at element strides (token, head), D contiguous. prefix_k NULL:
+  // the prefix is paged (indices[indptr[0] .. indptr[1]), last_page_len).
+  const void* prefix_k;
+  const void* prefix_v;
+  int32_t prefix_tokens;
+  int64_t prefix_stride_token, prefix_stride_head;
 };
 
 // Where the device-planned work items and split partial states live (all inside the caller's
@@ -110,7 +117,6 @@ struct PrefixSm90Plan {
   int32_t chunk_shift;  // m = ceil(q_tiles * kPrefixSm90TileQ / chunks): see prefix_sm90.cuh
   int32_t items;        // chunks * num_kv_heads * q_tiles
   int32_t ctas;         // persistent FA3 grid
-  int32_t min_chunk_pages;
   int32_t suffix_ctas;  // fused cascade: the suffix grid beside the FA3 grid (0 without suffixes)
   size_t q_packed, o_part, lse_part, table;  // workspace offsets (bytes)
   size_t o_suffix, lse_suffix, suffix_done;  // fused cascade: the suffix states, its CTA count
@@ -129,8 +135,7 @@ constexpr int32_t cascade_suffix_warps(int32_t head_dim) { return 1024 / head_di
 // (the fused cascade) the FA3 grid takes a whole number of chunks' items on at most 7/8 of the
 // SMs and the suffix grid the rest.
 inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, int32_t num_kv_heads,
-                                            int32_t head_dim, int32_t page_size,
-                                            size_t element_bytes, int32_t sm_count,
+                                            int32_t head_dim, size_t element_bytes, int32_t sm_count,
                                             bool with_suffixes = false) {
   PrefixSm90Plan plan{};
   plan.rows = batch_size * group;
@@ -153,7 +158,6 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
     const int64_t rounds = (items + spare * warps - 1) / (spare * warps);
     plan.suffix_ctas = static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
   }
-  plan.min_chunk_pages = std::max(kPrefixSm90MinChunkTokens / page_size, 1);
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;
   plan.chunk_shift = static_cast<int32_t>((rows_pad + plan.chunks - 1) / plan.chunks);
   // The FA3 kernel's q and o bases sit `shift` rows before the packed q and the partial o: both
@@ -185,7 +189,8 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
 struct PrefixSm90Variant {
   int32_t element;
   int32_t head_dim;
-  KernelInfo fa3;     // the FA3 kernel that `launch` and `launch_cascade` run
+  KernelInfo fa3;        // the FA3 kernel that `launch` and `launch_cascade` run (paged prefix)
+  KernelInfo fa3_dense;  // the same over a dense prefix (TMA loads; problem.prefix_k set)
   KernelInfo suffix;  // the cascade's suffix kernel
   cudaError_t (*launch)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace, cudaStream_t);
   // The fused cascade (a plan made with suffixes; the problem's suffix pointers set).

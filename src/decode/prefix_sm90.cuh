@@ -1,5 +1,6 @@
 // Shared-prefix attention on sm_90a: FlashInfer's FA3 (wgmma, warp-specialised) paged prefill
-// kernel, scheduled by us. Included by the generated prefix_sm90_<element>_hd<D>.cu TUs, which
+// kernel, or its ragged (TMA) one for a dense prefix (cascade_decode_dense_prefix_run), scheduled
+// by us. Included by the generated prefix_sm90_<element>_hd<D>.cu TUs, which
 // compile for sm_90a only.
 //
 // Why a schedule of our own: FlashInfer 0.7.2's SM90 planner has no split-KV and no GQA packing,
@@ -66,6 +67,25 @@ constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
 // took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
 // lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
 constexpr int kFa3Stages = 3;
+// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop. At D = 64 and 256
+// its own ragged-prefill tiles (hopper/prefill_sm90.cuh: 128 and 64 tokens, two stages). At
+// D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of grids took
+// 79.6 us with 64-token stages x 4 against 81.9 with FlashInfer's 128 x 2 (192 x 2: 91.0, 96 x 3:
+// 87.3): alone those FA3 grids are faster (61-65 us against 72.7), but they take DRAM bandwidth
+// from the suffix grid beside them, which then ends last.
+template <int D>
+constexpr int kDenseCtaKv = D == 64 ? 128 : 64;
+template <int D>
+constexpr int kDenseStages = D == 128 ? 4 : 2;
+
+// The prefix as the prepare kernel cuts it into chunks: runs of `granule` tokens (the cache's
+// pages, or CTA_KV-token runs of a dense prefix, so that no chunk but the last ends mid-tile).
+struct PrefixSource {
+  const int32_t* indptr;         // paged: the prefix's range of page ids [2]; NULL: dense
+  const int32_t* last_page_len;  // paged: [1]
+  int32_t granule;
+  int32_t dense_tokens;  // dense: the prefix's length
+};
 
 constexpr int kPrepareThreads = 256;
 
@@ -75,8 +95,7 @@ constexpr int kPrepareThreads = 256;
 template <typename T, int D>
 __global__ void __launch_bounds__(kPrepareThreads)
     prepare_kernel(const T* __restrict__ q, T* __restrict__ q_packed, int32_t batch, int32_t group,
-                   int32_t num_kv_heads, PrefixSm90Plan plan, const int32_t* __restrict__ indptr,
-                   const int32_t* __restrict__ last_page_len, int32_t page_size, WorkTable table,
+                   int32_t num_kv_heads, PrefixSm90Plan plan, PrefixSource prefix, WorkTable table,
                    int32_t* suffix_done) {
   constexpr int kVec = 16 / sizeof(T);
   constexpr int kVecsPerRow = D / kVec;
@@ -102,21 +121,25 @@ __global__ void __launch_bounds__(kPrepareThreads)
     return;
   }
   if (suffix_done != nullptr && threadIdx.x == 0) *suffix_done = 0;  // the cascade's CTA count
-  // Chunk c covers pages [c * chunk_pages, ...) of the prefix; an item past the end is empty.
-  const int32_t first_page = indptr[0];
-  const int32_t num_pages = indptr[1] - first_page;
-  const int32_t chunk_pages = max((num_pages + chunks - 1) / chunks, plan.min_chunk_pages);
+  // Chunk c covers granules [c * chunk_units, ...) of the prefix; an item past the end is empty.
+  // The paged kernel's kv_indptr counts pages (of `indices`), the dense one's tokens.
+  const int32_t g = prefix.granule;
+  const bool paged = prefix.indptr != nullptr;
+  const int32_t first = paged ? prefix.indptr[0] : 0;
+  const int32_t units = paged ? prefix.indptr[1] - first : (prefix.dense_tokens + g - 1) / g;
+  const int32_t last = paged ? prefix.last_page_len[0] : prefix.dense_tokens - (units - 1) * g;
+  const int32_t chunk_units = max((units + chunks - 1) / chunks, max(kPrefixSm90MinChunkTokens / g, 1));
   for (int32_t i = threadIdx.x; i < plan.items; i += blockDim.x) {
     const int32_t t = i % plan.q_tiles;
     const int32_t h = (i / plan.q_tiles) % num_kv_heads;
     const int32_t c = i / (plan.q_tiles * num_kv_heads);
-    const int32_t begin = min(c * chunk_pages, num_pages);
-    const int32_t end = min(begin + chunk_pages, num_pages);
-    int32_t tokens = (end - begin) * page_size;
-    if (end == num_pages && end > begin) tokens -= page_size - last_page_len[0];
+    const int32_t begin = min(c * chunk_units, units);
+    const int32_t end = min(begin + chunk_units, units);
+    int32_t tokens = (end - begin) * g;
+    if (end == units && end > begin) tokens -= g - last;
     table.qo_tile_indices[i] = t;
     table.qo_indptr[i] = (chunks - 1 - c) * plan.chunk_shift;
-    table.kv_indptr[i] = first_page + begin;
+    table.kv_indptr[i] = paged ? first + begin : begin * g;
     table.qo_lens[i] = rows;
     table.kv_lens[i] = tokens;
     table.head_indices[i] = h * chunks + c;
@@ -238,8 +261,8 @@ __global__ void __launch_bounds__(256)
 }
 
 // The FA3 parameters that come from the schedule (the work table, the shifted q / o bases, the
-// partial lse, the MHA view of the heads): shared by the paged kernel below and the dense one of
-// bench/experiments/fa3_ceiling.cu (FlashInfer's paged and ragged parameter structs).
+// partial lse, the MHA view of the heads), in FlashInfer's paged or ragged (dense prefix)
+// parameter struct.
 template <int D, typename Params>
 void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
                   int32_t num_kv_heads, float sm_scale) {
@@ -274,17 +297,21 @@ void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
   params.causal = false;
 }
 
-// FlashInfer's FA3 paged prefill kernel with CTA_KV KV tokens per pipeline stage and STAGES
-// stages, and the types its parameters are built from.
-template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
+// FlashInfer's FA3 prefill kernel with CTA_KV KV tokens per pipeline stage and STAGES stages,
+// and the types its parameters are built from: the paged one (a producer warpgroup gathers the
+// pages with cp.async) or, DENSE, the ragged one (TMA loads of a contiguous prefix).
+template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages, bool DENSE = false>
 struct Fa3 {
+  static constexpr bool kDense = DENSE;
   using DType = fi::cutlass_dtype_t<T>;
-  using Params = fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>;
-  using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/false, D, D, kPrefixSm90TileQ, CTA_KV,
+  using Params = std::conditional_t<DENSE, fi::BatchPrefillRaggedParams<DType, DType, DType, int32_t>,
+                                    fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>>;
+  using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/DENSE, D, D, kPrefixSm90TileQ, CTA_KV,
                                            STAGES, DType, DType, DType, int32_t,
                                            fi::StandardAttention>;
-  using Mainloop = fi::SparseCollectiveMainloop<typename Params::AdditionalParams, Traits,
-                                                /*CAUSAL=*/false>;
+  using Mainloop = std::conditional_t<
+      DENSE, fi::CollectiveMainloop<typename Params::AdditionalParams, Traits, /*CAUSAL=*/false>,
+      fi::SparseCollectiveMainloop<typename Params::AdditionalParams, Traits, /*CAUSAL=*/false>>;
   using Epilogue = fi::CollectiveEpilogue<Traits>;
   using Scheduler = fi::BatchPrefillPersistentTileScheduler<int32_t>;
   static constexpr auto kernel() {
@@ -298,29 +325,48 @@ struct Fa3 {
   }
 };
 
-// FA3 over the work table, KV from the paged cache, on plan.ctas CTAs: FlashInfer's kernel and
-// parameter builders with our own launch (its dispatcher launches one CTA per SM and plainly),
-// once kernel_residency has opted Fa3::info() into its shared memory. `programmatic` launches it
-// as a programmatic dependent of the previous kernel (the cascade's suffix grid, which triggers
-// at its start), so both run side by side. The kernel itself never waits on griddepcontrol:
-// whatever it reads must be complete before the previous kernel started.
-template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages>
+// The FA3 mainloop's parameters: K / V from the paged cache or, DENSE, from the problem's dense
+// prefix (its TMA descriptors bound at prefix_tokens rows: a tile's rows past the prefix load as
+// zeros, never whatever follows it in memory).
+template <typename K>
+typename K::Mainloop::Params fa3_mainloop(const DecodeProblem& p, const typename K::Params& params,
+                                          int32_t head_dim) {
+  using DType = typename K::DType;
+  const auto layout_q = fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, head_dim,
+                                            params.q_stride_n, params.q_stride_h);
+  if constexpr (K::kDense) {
+    const auto layout_kv = fi::get_gmem_layout(p.prefix_tokens, p.num_kv_heads, head_dim,
+                                               p.prefix_stride_token, p.prefix_stride_head);
+    return K::Mainloop::to_underlying_arguments(
+        {params.q_ptr, layout_q, static_cast<const DType*>(p.prefix_k), layout_kv,
+         static_cast<const DType*>(p.prefix_v), layout_kv, params.window_left,
+         params.additional_params});
+  } else {
+    // The cache is HND: page [num_kv_heads][page_size][D].
+    const int64_t head_stride = int64_t(p.page_size) * head_dim;
+    const int64_t page_stride = int64_t(p.num_kv_heads) * head_stride;
+    const auto layout_kv = fi::get_gmem_layout(0, p.num_kv_heads, head_dim, head_dim, head_stride);
+    return K::Mainloop::to_underlying_arguments(
+        {params.q_ptr, layout_q, static_cast<DType*>(p.k_data), layout_kv,
+         static_cast<DType*>(p.v_data), layout_kv, const_cast<int32_t*>(p.indices),
+         params.window_left, page_stride, page_stride, static_cast<uint32_t>(p.page_size),
+         params.additional_params});
+  }
+}
+
+// FA3 over the work table on plan.ctas CTAs: FlashInfer's kernel and parameter builders with our
+// own launch (its dispatcher launches one CTA per SM and plainly), once kernel_residency has
+// opted Fa3::info() into its shared memory. `programmatic` launches it as a programmatic
+// dependent of the previous kernel (the cascade's suffix grid, which triggers at its start), so
+// both run side by side. The kernel itself never waits on griddepcontrol: whatever it reads must
+// be complete before the previous kernel started.
+template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages, bool DENSE = false>
 cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
                        cudaStream_t stream, bool programmatic = false) {
-  using K = Fa3<T, D, CTA_KV, STAGES>;
-  using DType = typename K::DType;
+  using K = Fa3<T, D, CTA_KV, STAGES, DENSE>;
   typename K::Params params{};
   set_schedule<D>(params, plan, workspace, p.num_kv_heads, p.sm_scale);
-  // The cache is HND: page [num_kv_heads][page_size][D].
-  const int64_t head_stride = int64_t(p.page_size) * D;
-  const int64_t page_stride = int64_t(p.num_kv_heads) * head_stride;
-  const typename K::Mainloop::Params mainloop = K::Mainloop::to_underlying_arguments(
-      {params.q_ptr, fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.q_stride_n,
-                                         params.q_stride_h),
-       static_cast<DType*>(p.k_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
-       static_cast<DType*>(p.v_data), fi::get_gmem_layout(0, p.num_kv_heads, D, D, head_stride),
-       const_cast<int32_t*>(p.indices), params.window_left, page_stride, page_stride,
-       static_cast<uint32_t>(p.page_size), params.additional_params});
+  const typename K::Mainloop::Params mainloop = fa3_mainloop<K>(p, params, D);
   const typename K::Epilogue::Params epilogue = K::Epilogue::to_underlying_arguments(
       {params.o_ptr,
        fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.o_stride_n,
@@ -342,12 +388,14 @@ template <typename T, int D>
 cudaError_t launch_prepare(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
                            cudaStream_t stream, bool suffixes) {
   char* ws = static_cast<char*>(workspace);
+  const PrefixSource prefix = p.prefix_k != nullptr
+                                  ? PrefixSource{nullptr, nullptr, kDenseCtaKv<D>, p.prefix_tokens}
+                                  : PrefixSource{p.indptr, p.last_page_len, p.page_size, 0};
   const int64_t vecs = int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
   const int64_t copy_blocks = (vecs + kPrepareThreads - 1) / kPrepareThreads;
   prepare_kernel<T, D><<<unsigned(copy_blocks + 1), kPrepareThreads, 0, stream>>>(
       static_cast<const T*>(p.q), reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size,
-      p.num_qo_heads / p.num_kv_heads, p.num_kv_heads, plan, p.indptr, p.last_page_len,
-      p.page_size, work_table(plan, workspace),
+      p.num_qo_heads / p.num_kv_heads, p.num_kv_heads, plan, prefix, work_table(plan, workspace),
       suffixes ? reinterpret_cast<int32_t*>(ws + plan.suffix_done) : nullptr);
   return cudaGetLastError();
 }
@@ -398,7 +446,9 @@ cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
     if (err != cudaSuccess) return err;
     states = suffix_states(plan, workspace);
   }
-  err = launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
+  err = p.prefix_k != nullptr
+            ? launch_fa3<T, D, kDenseCtaKv<D>, kDenseStages<D>, true>(p, plan, workspace, stream, suffixes)
+            : launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
   return launch_merge<T, D>(p, plan, workspace, stream, states);
 }
