@@ -17,6 +17,8 @@ COLUMNS = {
     "cascade": [("us_plain", "µs plain decode", "{:.0f}"), ("us_cascade_fused", "µs cascade_decode_run", "{:.1f}"),
                 ("us_cascade", "µs cascade, three calls", "{:.1f}"),
                 ("speedup", "× faster", "{:.1f}"),
+                ("us_cascade_dense_prefix", "µs cascade_decode_dense_prefix_run", "{:.1f}"),
+                ("speedup_dense_prefix", "× faster, dense prefix", "{:.1f}"),
                 ("cascade_frac_of_one_prefix_read", "frac (prefix read once)", "{:.2f}"),
                 ("us_prefix", "µs shared prefix", "{:.1f}"),
                 ("us_suffix_cuda_cores", "µs suffix decode (CUDA cores)", "{:.1f}"),

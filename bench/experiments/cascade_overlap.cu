@@ -11,7 +11,8 @@
 // on other CTA counts, without the prepare kernel, without the merge, an empty kernel in the
 // merge's place); `chain-graph` replays the whole call three times, for ncu --graph-profiling
 // graph; `cascade_overlap occupy` times FA3 beside 16 CTAs that only spin or only stream memory
-// (what slows FA3 beside the suffix grid).
+// (what slows FA3 beside the suffix grid); `cascade_overlap split`: the dense-prefix call with the
+// SMs split other ways between the two grids.
 // Results: docs/PERFORMANCE.md (cascade, fifth to eighth sessions).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -21,6 +22,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -116,7 +118,7 @@ int main(int argc, char** argv) {
 
   // The library's shared-prefix plan on `ctas` SMs.
   auto make_plan = [&](int ctas) {
-    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, ctas);
+    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, ctas);
     void* ws;
     CK(cudaMalloc(&ws, plan.workspace));
     CK(cudaMemset(ws, 0, plan.workspace));
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
     full.q = q;
     CK(cudaMalloc(&full.o, size_t(B) * Hq * D * 2));
     CK(cudaMalloc(&full.lse, size_t(B) * Hq * 4));
-    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, P, 2, sms, true);
+    bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sms, true);
     void* ws;
     CK(cudaMalloc(&ws, plan.workspace));
     CK(cudaMemset(ws, 0, plan.workspace));
@@ -256,6 +258,168 @@ int main(int argc, char** argv) {
                   suffix_fa3();
                   wait_only();
                 }));
+    // The same call over a dense copy of the prefix (cascade_decode_dense_prefix_run), HND
+    // ([Hkv][L][D]) and NHD ([L][Hkv][D]); its o against the paged call's.
+    experiment::opt_in(ps::Fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>::info());
+    const size_t o_elems = size_t(B) * Hq * D;
+    std::vector<T> o_paged(o_elems), o_dense(o_elems);
+    run(plan);
+    CK(cudaStreamSynchronize(stream));
+    CK(cudaMemcpy(o_paged.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
+    for (bool nhd : {false, true}) {
+      std::vector<T> dk(size_t(L) * Hkv * D), dv(dk.size());
+      const int64_t st = nhd ? Hkv * D : D, sh = nhd ? D : int64_t(L) * D;
+      for (int t = 0; t < L; ++t)
+        for (int h = 0; h < Hkv; ++h)
+          for (int d = 0; d < D; ++d) {
+            const size_t src = ((size_t(perm[t / P]) * Hkv + h) * P + t % P) * D + d;
+            dk[t * st + h * sh + d] = hk[src];
+            dv[t * st + h * sh + d] = hv[src];
+          }
+      bfi::DecodeProblem dense = full;
+      dense.prefix_k = upload(dk.data(), dk.size() * 2);
+      dense.prefix_v = upload(dv.data(), dv.size() * 2);
+      dense.prefix_tokens = L;
+      dense.prefix_stride_token = st;
+      dense.prefix_stride_head = sh;
+      CK(cudaMemset(full.o, 0xff, o_elems * 2));
+      CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));
+      CK(cudaStreamSynchronize(stream));
+      CK(cudaMemcpy(o_dense.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
+      double diff = 0;
+      for (size_t i = 0; i < o_elems; ++i)
+        diff = std::max(diff, double(std::fabs(__bfloat162float(o_paged[i]) - __bfloat162float(o_dense[i]))));
+      std::printf("dense prefix %s: fused call %.1f us; max |o_dense - o_paged| %.2e\n", nhd ? "NHD" : "HND",
+                  replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); }),
+                  diff);
+      std::printf("  memset + suffix + dense FA3: %.1f us\n", replay_us([&] {
+                    CK(cudaMemsetAsync(d_done, 0, 4, stream));
+                    CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));
+                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(dense, plan, ws, stream, true)));
+                  }));
+      std::printf("  dense FA3 alone (%d CTAs): %.1f us\n", plan.ctas, replay_us([&] {
+                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(dense, plan, ws, stream, false)));
+                  }));
+      if (!nhd) continue;
+      for (int k : {14, 20}) {
+        bfi::PrefixSm90Plan p = plan;
+        p.suffix_ctas = k;
+        std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] {
+                      CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, p, ws, stream)));
+                    }));
+      }
+      // Which grid ends last: each beside the other doing (almost) nothing.
+      std::vector<int32_t> empty_indptr(B + 1, kPrefixPages);
+      cas::SuffixArgs idle = fargs;
+      idle.indptr = static_cast<int32_t*>(upload(empty_indptr.data(), empty_indptr.size() * 4));
+      auto pair = [&](const cas::SuffixArgs& sa, auto fa3_launch) {
+        return replay_us([&] {
+          CK(cudaMemsetAsync(d_done, 0, 4, stream));
+          CK((cas::launch_suffix<T, D>(sa, plan.suffix_ctas, stream)));
+          CK(fa3_launch());
+        });
+      };
+      auto dense_fa3 = [&](auto cta_kv, auto stages) {
+        return [&, cta_kv, stages] {
+          constexpr int kKv = decltype(cta_kv)::value, kSt = decltype(stages)::value;
+          return ps::launch_fa3<T, D, kKv, kSt, true>(dense, plan, ws, stream, true);
+        };
+      };
+      std::printf("  dense FA3 beside an idle suffix grid: %.1f us\n",
+                  pair(idle, dense_fa3(std::integral_constant<int, 128>{}, std::integral_constant<int, 2>{})));
+      bfi::DecodeProblem tiny = dense;
+      tiny.prefix_tokens = 128;
+      std::printf("  fused call, 128-token dense prefix (the suffix grid's own time): %.1f us\n",
+                  replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(tiny, plan, ws, stream))); }));
+      CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));  // the table back
+      experiment::opt_in(ps::Fa3<T, D, 128, 3, true>::info());
+      experiment::opt_in(ps::Fa3<T, D, 96, 3, true>::info());
+      experiment::opt_in(ps::Fa3<T, D, 192, 2, true>::info());
+      experiment::opt_in(ps::Fa3<T, D, 64, 4, true>::info());
+      std::printf("  dense FA3 128x3: alone %.1f, beside suffix %.1f us\n",
+                  replay_us([&] { CK((ps::launch_fa3<T, D, 128, 3, true>(dense, plan, ws, stream, false))); }),
+                  pair(fargs, dense_fa3(std::integral_constant<int, 128>{}, std::integral_constant<int, 3>{})));
+      std::printf("  dense FA3 96x3: alone %.1f, beside suffix %.1f us\n",
+                  replay_us([&] { CK((ps::launch_fa3<T, D, 96, 3, true>(dense, plan, ws, stream, false))); }),
+                  pair(fargs, dense_fa3(std::integral_constant<int, 96>{}, std::integral_constant<int, 3>{})));
+      std::printf("  dense FA3 192x2: alone %.1f, beside suffix %.1f us\n",
+                  replay_us([&] { CK((ps::launch_fa3<T, D, 192, 2, true>(dense, plan, ws, stream, false))); }),
+                  pair(fargs, dense_fa3(std::integral_constant<int, 192>{}, std::integral_constant<int, 2>{})));
+      std::printf("  dense FA3 64x4: alone %.1f, beside suffix %.1f us\n",
+                  replay_us([&] { CK((ps::launch_fa3<T, D, 64, 4, true>(dense, plan, ws, stream, false))); }),
+                  pair(fargs, dense_fa3(std::integral_constant<int, 64>{}, std::integral_constant<int, 4>{})));
+    }
+    return 0;
+  }
+  // `cascade_overlap split`: the fused call over a dense prefix (NHD) with the SMs split other
+  // ways between the FA3 grid (5, 6 or 7 chunks: 80, 96, 112 CTAs) and the suffix grid.
+  if (argc > 1 && std::string(argv[1]) == "split") {
+    namespace ps = bfi::prefix_sm90;
+    cudaStream_t stream;
+    CK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    bfi::DecodeProblem dense = problem;
+    dense.suffix_indptr = d_indptr;
+    dense.suffix_last_page_len = d_last;
+    dense.q = q;
+    CK(cudaMalloc(&dense.o, size_t(B) * Hq * D * 2));
+    CK(cudaMalloc(&dense.lse, size_t(B) * Hq * 4));
+    std::vector<T> dk(size_t(L) * Hkv * D), dv(dk.size());
+    for (int t = 0; t < L; ++t)
+      for (int h = 0; h < Hkv; ++h)
+        for (int d = 0; d < D; ++d) {
+          const size_t src = ((size_t(perm[t / P]) * Hkv + h) * P + t % P) * D + d;
+          dk[(size_t(t) * Hkv + h) * D + d] = hk[src];
+          dv[(size_t(t) * Hkv + h) * D + d] = hv[src];
+        }
+    dense.prefix_k = upload(dk.data(), dk.size() * 2);
+    dense.prefix_v = upload(dv.data(), dv.size() * 2);
+    dense.prefix_tokens = L;
+    dense.prefix_stride_token = Hkv * D;
+    dense.prefix_stride_head = D;
+    experiment::opt_in(ps::Fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>::info());
+    experiment::opt_in(ps::Fa3<T, D, 128, 2, true>::info());
+    auto replay_us = [&](auto&& enqueue) {
+      cudaGraph_t g;
+      cudaGraphExec_t exec;
+      CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+      enqueue();
+      CK(cudaStreamEndCapture(stream, &g));
+      CK(cudaGraphInstantiate(&exec, g, 0));
+      for (int i = 0; i < 5; ++i) CK(cudaGraphLaunch(exec, stream));
+      cudaEvent_t a, b;
+      CK(cudaEventCreate(&a));
+      CK(cudaEventCreate(&b));
+      CK(cudaEventRecord(a, stream));
+      for (int i = 0; i < 50; ++i) CK(cudaGraphLaunch(exec, stream));
+      CK(cudaEventRecord(b, stream));
+      CK(cudaEventSynchronize(b));
+      float ms = 0;
+      CK(cudaEventElapsedTime(&ms, a, b));
+      return ms * 1000.0 / 50;
+    };
+    for (int sm_count : {132, 110, 92}) {  // 7, 6, 5 chunks
+      bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true);
+      void* ws;
+      CK(cudaMalloc(&ws, base.workspace));
+      CK(cudaMemset(ws, 0, base.workspace));
+      for (int k : {16, 20, 24, 28, 32, 36, 40, 52}) {
+        if (base.ctas + k > sms) continue;
+        bfi::PrefixSm90Plan plan = base;
+        plan.suffix_ctas = k;
+        const double fused = replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); });
+        const cas::SuffixArgs fargs = ps::suffix_args(dense, plan, ws);
+        const double fa3_128x2 = replay_us([&] {
+          CK(cudaMemsetAsync(fargs.done, 0, 4, stream));
+          CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));
+          CK((ps::launch_fa3<T, D, 128, 2, true>(dense, plan, ws, stream, true)));
+          CK((ps::launch_merge<T, D>(dense, plan, ws, stream, ps::suffix_states(plan, ws))));
+        });
+        std::printf("FA3 %3d CTAs (%d chunks), suffix %2d CTAs: fused dense call %.1f us; "
+                    "memset+suffix+FA3 128x2+merge %.1f us\n",
+                    plan.ctas, plan.chunks, k, fused, fa3_128x2);
+      }
+      CK(cudaFree(ws));
+    }
     return 0;
   }
   if (argc > 1 && std::string(argv[1]) == "occupy") {

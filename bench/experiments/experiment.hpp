@@ -67,8 +67,8 @@ double time_us(F&& f) {
 }
 
 // The library's work table (its prepare kernel, on the default stream) for the whole-page prefix
-// of L tokens at pages [0, L / P) of `problem`'s indices, with kv_indptr in pages (paged kernel)
-// or in tokens (a dense kernel over a contiguous copy). The packed q is random.
+// of L tokens at pages [0, L / P) of `problem`'s indices (paged kernel) or for a dense prefix of L
+// tokens (kv_indptr in tokens). The packed q is a fixed pattern.
 inline void upload_table(const baracuda::flashinfer::decode::PrefixSm90Plan& plan, void* ws,
                          baracuda::flashinfer::decode::DecodeProblem problem, bool pages) {
   namespace ps = baracuda::flashinfer::decode::prefix_sm90;
@@ -85,14 +85,11 @@ inline void upload_table(const baracuda::flashinfer::decode::PrefixSm90Plan& pla
   problem.indptr = static_cast<int32_t*>(d_indptr);
   problem.last_page_len = static_cast<int32_t*>(d_last);
   problem.q = d_q;
-  CK((ps::launch_prepare<__nv_bfloat16, D>(problem, plan, ws, 0, /*suffixes=*/false)));
-  if (!pages) {
-    int32_t* kv_indptr = ps::work_table(plan, ws).kv_indptr;
-    std::vector<int32_t> h(plan.items);
-    CK(cudaMemcpy(h.data(), kv_indptr, h.size() * 4, cudaMemcpyDeviceToHost));
-    for (auto& x : h) x *= P;
-    CK(cudaMemcpy(kv_indptr, h.data(), h.size() * 4, cudaMemcpyHostToDevice));
+  if (!pages) {  // only the dense prefix's presence and length matter to the prepare kernel
+    problem.prefix_k = problem.k_data;
+    problem.prefix_tokens = L;
   }
+  CK((ps::launch_prepare<__nv_bfloat16, D>(problem, plan, ws, 0, /*suffixes=*/false)));
   CK(cudaDeviceSynchronize());
   CK(cudaFree(d_indptr));
   CK(cudaFree(d_last));

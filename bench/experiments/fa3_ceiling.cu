@@ -25,27 +25,25 @@ using T = fi::cutlass_dtype_t<__nv_bfloat16>;
 
 using namespace experiment;
 
-template <int CTA_KV>
-double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, T* k, T* v) {
-  using Params = fi::BatchPrefillRaggedParams<T, T, T, int32_t>;
-  using Traits = fi::AttentionKernelTraits<true, D, D, bfi::kPrefixSm90TileQ, CTA_KV, 2, T, T, T,
-                                           int32_t, fi::StandardAttention>;
-  Params p{};
-  bfi::prefix_sm90::set_schedule<D>(p, plan, ws, Hkv, 0.0884f);
-  p.k_ptr = k;
-  p.v_ptr = v;
-  p.k_stride_n = p.v_stride_n = D;  // [Hkv][L][D]
-  p.k_stride_h = p.v_stride_h = int64_t(L) * D;
-  p.nnz_kv = L;
+// The library's dense-prefix FA3 launch (cascade_decode_dense_prefix_run's) with CTA_KV tokens x
+// STAGES, over k / v as [Hkv][L][D].
+template <int CTA_KV, int STAGES>
+double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, bfi::DecodeProblem problem, void* k, void* v) {
+  problem.prefix_k = k;
+  problem.prefix_v = v;
+  problem.prefix_tokens = L;
+  problem.prefix_stride_token = D;
+  problem.prefix_stride_head = int64_t(L) * D;
+  opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, CTA_KV, STAGES, true>::info());
   return time_us([&] {
-    CK((fi::BatchPrefillWithRaggedKVCacheKernelTraitsDispatched<Traits, false, false, false, Params>(p, 0)));
+    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, CTA_KV, STAGES, true>(problem, plan, ws, 0)));
   });
 }
 
 int main() {
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  const bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, Hq / Hkv, Hkv, D, P, 2, sms);
+  const bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, Hq / Hkv, Hkv, D, 2, sms);
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   auto random_buffer = [&](size_t n) {
@@ -73,8 +71,8 @@ int main() {
     CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
   });
   upload_table(plan, ws, problem, /*pages=*/false);
-  const double us_dense128 = run_dense<128>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
-  const double us_dense192 = run_dense<192>(plan, ws, static_cast<T*>(k), static_cast<T*>(v));
+  const double us_dense128 = run_dense<128, 2>(plan, ws, problem, k, v);
+  const double us_dense192 = run_dense<192, 2>(plan, ws, problem, k, v);
   std::printf("%d chunks, %d items on %d SMs\n", plan.chunks, plan.items, sms);
   std::printf("fa3 paged (cp.async gather, CTA_KV %d): %.1f us  %.0f TFLOP/s\n", bfi::prefix_sm90::kCtaKv<D>,
               us_paged, flop / us_paged / 1e6);
