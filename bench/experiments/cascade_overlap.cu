@@ -115,6 +115,22 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&done, 4));
 
   bfi::DecodeProblem problem = make_problem(k, v, indices);
+  // A dense copy of the prefix (token t of KV head h at t * st + h * sh) as `dense`'s prefix.
+  auto set_dense_prefix = [&](bfi::DecodeProblem& dense, int64_t st, int64_t sh) {
+    std::vector<T> dk(size_t(L) * Hkv * D), dv(dk.size());
+    for (int t = 0; t < L; ++t)
+      for (int h = 0; h < Hkv; ++h)
+        for (int d = 0; d < D; ++d) {
+          const size_t src = ((size_t(perm[t / P]) * Hkv + h) * P + t % P) * D + d;
+          dk[t * st + h * sh + d] = hk[src];
+          dv[t * st + h * sh + d] = hv[src];
+        }
+    dense.prefix_k = upload(dk.data(), dk.size() * 2);
+    dense.prefix_v = upload(dv.data(), dv.size() * 2);
+    dense.prefix_tokens = L;
+    dense.prefix_stride_token = st;
+    dense.prefix_stride_head = sh;
+  };
 
   // The library's shared-prefix plan on `ctas` SMs.
   auto make_plan = [&](int ctas) {
@@ -199,28 +215,13 @@ int main(int argc, char** argv) {
     namespace ps = bfi::prefix_sm90;
     experiment::opt_in(ps::Fa3<T, D, ps::kCtaKv<D>>::info());
     auto replay_us = [&](auto&& enqueue) {
-      cudaGraph_t g;
-      cudaGraphExec_t exec;
-      CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-      enqueue();
-      CK(cudaStreamEndCapture(stream, &g));
-      CK(cudaGraphInstantiate(&exec, g, 0));
+      const cudaGraphExec_t exec = capture(stream, enqueue);
       if (std::string(argv[1]) == "chain-graph") {
         for (int i = 0; i < 3; ++i) CK(cudaGraphLaunch(exec, stream));
         CK(cudaStreamSynchronize(stream));
         std::exit(0);
       }
-      for (int i = 0; i < 5; ++i) CK(cudaGraphLaunch(exec, stream));
-      cudaEvent_t a, b;
-      CK(cudaEventCreate(&a));
-      CK(cudaEventCreate(&b));
-      CK(cudaEventRecord(a, stream));
-      for (int i = 0; i < 50; ++i) CK(cudaGraphLaunch(exec, stream));
-      CK(cudaEventRecord(b, stream));
-      CK(cudaEventSynchronize(b));
-      float ms = 0;
-      CK(cudaEventElapsedTime(&ms, a, b));
-      return ms * 1000.0 / 50;
+      return experiment::replay_us(exec, stream);
     };
     auto run = [&](const bfi::PrefixSm90Plan& p) {
       CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(full, p, ws, stream)));
@@ -267,21 +268,8 @@ int main(int argc, char** argv) {
     CK(cudaStreamSynchronize(stream));
     CK(cudaMemcpy(o_paged.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
     for (bool nhd : {false, true}) {
-      std::vector<T> dk(size_t(L) * Hkv * D), dv(dk.size());
-      const int64_t st = nhd ? Hkv * D : D, sh = nhd ? D : int64_t(L) * D;
-      for (int t = 0; t < L; ++t)
-        for (int h = 0; h < Hkv; ++h)
-          for (int d = 0; d < D; ++d) {
-            const size_t src = ((size_t(perm[t / P]) * Hkv + h) * P + t % P) * D + d;
-            dk[t * st + h * sh + d] = hk[src];
-            dv[t * st + h * sh + d] = hv[src];
-          }
       bfi::DecodeProblem dense = full;
-      dense.prefix_k = upload(dk.data(), dk.size() * 2);
-      dense.prefix_v = upload(dv.data(), dv.size() * 2);
-      dense.prefix_tokens = L;
-      dense.prefix_stride_token = st;
-      dense.prefix_stride_head = sh;
+      set_dense_prefix(dense, nhd ? Hkv * D : D, nhd ? D : int64_t(L) * D);
       CK(cudaMemset(full.o, 0xff, o_elems * 2));
       CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));
       CK(cudaStreamSynchronize(stream));
@@ -363,40 +351,10 @@ int main(int argc, char** argv) {
     dense.q = q;
     CK(cudaMalloc(&dense.o, size_t(B) * Hq * D * 2));
     CK(cudaMalloc(&dense.lse, size_t(B) * Hq * 4));
-    std::vector<T> dk(size_t(L) * Hkv * D), dv(dk.size());
-    for (int t = 0; t < L; ++t)
-      for (int h = 0; h < Hkv; ++h)
-        for (int d = 0; d < D; ++d) {
-          const size_t src = ((size_t(perm[t / P]) * Hkv + h) * P + t % P) * D + d;
-          dk[(size_t(t) * Hkv + h) * D + d] = hk[src];
-          dv[(size_t(t) * Hkv + h) * D + d] = hv[src];
-        }
-    dense.prefix_k = upload(dk.data(), dk.size() * 2);
-    dense.prefix_v = upload(dv.data(), dv.size() * 2);
-    dense.prefix_tokens = L;
-    dense.prefix_stride_token = Hkv * D;
-    dense.prefix_stride_head = D;
+    set_dense_prefix(dense, Hkv * D, D);
     experiment::opt_in(ps::Fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>::info());
     experiment::opt_in(ps::Fa3<T, D, 128, 2, true>::info());
-    auto replay_us = [&](auto&& enqueue) {
-      cudaGraph_t g;
-      cudaGraphExec_t exec;
-      CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-      enqueue();
-      CK(cudaStreamEndCapture(stream, &g));
-      CK(cudaGraphInstantiate(&exec, g, 0));
-      for (int i = 0; i < 5; ++i) CK(cudaGraphLaunch(exec, stream));
-      cudaEvent_t a, b;
-      CK(cudaEventCreate(&a));
-      CK(cudaEventCreate(&b));
-      CK(cudaEventRecord(a, stream));
-      for (int i = 0; i < 50; ++i) CK(cudaGraphLaunch(exec, stream));
-      CK(cudaEventRecord(b, stream));
-      CK(cudaEventSynchronize(b));
-      float ms = 0;
-      CK(cudaEventElapsedTime(&ms, a, b));
-      return ms * 1000.0 / 50;
-    };
+    auto replay_us = [&](auto&& enqueue) { return experiment::replay_us(capture(stream, enqueue), stream); };
     for (int sm_count : {132, 110, 92}) {  // 7, 6, 5 chunks
       bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true);
       void* ws;

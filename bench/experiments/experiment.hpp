@@ -48,22 +48,39 @@ inline void opt_in(const baracuda::flashinfer::KernelInfo& kernel) {
   CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kernel.smem_bytes)));
 }
 
-// Mean µs per call of f over 50 calls, after 5 warm-ups, on the default stream.
+// Mean µs per call of f over 50 calls, after 5 warm-ups, timed by events on `stream`.
 template <typename F>
-double time_us(F&& f) {
+double time_us(F&& f, cudaStream_t stream = 0) {
   for (int i = 0; i < 5; ++i) f();
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));
   CK(cudaEventCreate(&b));
-  CK(cudaEventRecord(a));
+  CK(cudaEventRecord(a, stream));
   for (int i = 0; i < 50; ++i) f();
-  CK(cudaEventRecord(b));
+  CK(cudaEventRecord(b, stream));
   CK(cudaEventSynchronize(b));
   float ms = 0;
   CK(cudaEventElapsedTime(&ms, a, b));
   CK(cudaEventDestroy(a));
   CK(cudaEventDestroy(b));
   return ms * 1000.0 / 50;
+}
+
+// A CUDA graph of what enqueue() puts on `stream`.
+template <typename F>
+cudaGraphExec_t capture(cudaStream_t stream, F&& enqueue) {
+  cudaGraph_t g;
+  cudaGraphExec_t exec;
+  CK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+  enqueue();
+  CK(cudaStreamEndCapture(stream, &g));
+  CK(cudaGraphInstantiate(&exec, g, 0));
+  return exec;
+}
+
+// Mean µs per replay of `exec`, replayed back to back (time_us).
+inline double replay_us(cudaGraphExec_t exec, cudaStream_t stream) {
+  return time_us([&] { CK(cudaGraphLaunch(exec, stream)); }, stream);
 }
 
 // The library's work table (its prepare kernel, on the default stream) for the whole-page prefix
