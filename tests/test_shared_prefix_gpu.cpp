@@ -51,6 +51,32 @@ bool fused_cascade_expected() {
   return major == 9 && minor == 0 && !(forced != nullptr && std::string(forced) == "fa2");
 }
 
+using CascadeCanImplement = decltype(&baracuda_kernels_flashinfer_cascade_decode_can_implement);
+using CascadeWorkspaceSize = decltype(&baracuda_kernels_flashinfer_cascade_decode_get_workspace_size);
+
+// What both fused cascades do before their run: can_implement must answer 0 where the fused path
+// is expected and BARACUDA_FLASHINFER_UNSUPPORTED with a message elsewhere (then false); the
+// workspace and the outputs are allocated and NaN-poisoned.
+bool prepare_fused_cascade(const Shape& s, const char* what, CascadeCanImplement can_implement,
+                           CascadeWorkspaceSize workspace_size, DeviceBuffer* ws, size_t* ws_bytes,
+                           Outputs* out) {
+  const int32_t can = can_implement(s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
+  if (!fused_cascade_expected()) {
+    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
+              "%s off this path: status %d", what, can);
+    return false;
+  }
+  CHECK_MSG(can == 0, "%s can_implement: %d %s", what, can, baracuda_kernels_flashinfer_last_error());
+  CHECK_EQ(workspace_size(s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, ws_bytes), 0);
+  *ws = DeviceBuffer(*ws_bytes);
+  poison(*ws);
+  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
+  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
+  poison(out->o);
+  poison(out->lse);
+  return true;
+}
+
 // The fused cascade: `prefix_pages` pages of p's indices, then request b's suffix pages
 // indices[suffix_indptr[b] ..) (one array, as the symbol takes it); outputs NaN-poisoned first.
 // Returns false (after checking the refusal) where the fused path is not expected to run.
@@ -58,26 +84,17 @@ bool run_fused_cascade(const PagedProblem& p, const std::vector<int32_t>& indice
                        int32_t prefix_last_page_len, const std::vector<int32_t>& suffix_indptr,
                        const std::vector<int32_t>& suffix_last_page_len, float sm_scale, Outputs* out) {
   const Shape& s = p.s;
-  const int32_t can = baracuda_kernels_flashinfer_cascade_decode_can_implement(
-      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
-  if (!fused_cascade_expected()) {
-    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
-              "fused cascade off this path: status %d", can);
+  DeviceBuffer ws;
+  size_t ws_bytes = 0;
+  if (!prepare_fused_cascade(s, "fused cascade", baracuda_kernels_flashinfer_cascade_decode_can_implement,
+                             baracuda_kernels_flashinfer_cascade_decode_get_workspace_size, &ws,
+                             &ws_bytes, out)) {
     return false;
   }
-  CHECK_MSG(can == 0, "cascade can_implement: %d %s", can, baracuda_kernels_flashinfer_last_error());
-  size_t ws_bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(s.batch, s.hq, s.hkv, s.head_dim,
-                                                                         s.page, s.element, &ws_bytes), 0);
-  DeviceBuffer ws(ws_bytes), d_indices = to_device(indices.empty() ? std::vector<int32_t>{0} : indices);
+  DeviceBuffer d_indices = to_device(indices.empty() ? std::vector<int32_t>{0} : indices);
   DeviceBuffer d_prefix_indptr = to_device(std::vector<int32_t>{0, prefix_pages});
   DeviceBuffer d_prefix_lpl = to_device(std::vector<int32_t>{prefix_last_page_len});
   DeviceBuffer d_suffix_indptr = to_device(suffix_indptr), d_suffix_lpl = to_device(suffix_last_page_len);
-  poison(ws);
-  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
-  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
-  poison(out->o);
-  poison(out->lse);
   const int32_t st = baracuda_kernels_flashinfer_cascade_decode_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
       d_indices.ptr, d_prefix_indptr.ptr, d_prefix_lpl.ptr, d_suffix_indptr.ptr, d_suffix_lpl.ptr,
@@ -119,25 +136,15 @@ DeviceBuffer dense_prefix_copy(const DeviceBuffer& cache, const Shape& s, int32_
 bool run_dense_cascade(const PagedProblem& p, int32_t cache_pages, const std::vector<int32_t>& pages,
                        int32_t len, const DensePrefixLayout& layout, float sm_scale, Outputs* out) {
   const Shape& s = p.s;
-  const int32_t can = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
-      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
-  if (!fused_cascade_expected()) {
-    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
-              "dense cascade off this path: status %d", can);
+  DeviceBuffer ws;
+  size_t ws_bytes = 0;
+  if (!prepare_fused_cascade(s, "dense cascade", baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
+                             baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size,
+                             &ws, &ws_bytes, out)) {
     return false;
   }
-  CHECK_MSG(can == 0, "dense cascade can_implement: %d %s", can, baracuda_kernels_flashinfer_last_error());
-  size_t ws_bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
-               s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &ws_bytes), 0);
   const DeviceBuffer k_prefix = dense_prefix_copy(p.d_k, s, cache_pages, pages, len, layout);
   const DeviceBuffer v_prefix = dense_prefix_copy(p.d_v, s, cache_pages, pages, len, layout);
-  DeviceBuffer ws(ws_bytes);
-  poison(ws);
-  out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(s.element));
-  out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
-  poison(out->o);
-  poison(out->lse);
   const int32_t st = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, k_prefix.ptr, v_prefix.ptr, len,
       layout.stride_token, layout.stride_head, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr,
@@ -357,6 +364,64 @@ TEST(shared_prefix_refuses_what_it_cannot_run) {
     std::vector<uint16_t> h = to_host<uint16_t>(o, 8 * 32 * 128);
     CHECK(std::all_of(h.begin(), h.end(), [](uint16_t x) { return x == 0xFFFF; }));
   }
+}
+
+// Refused runs of both fused cascades on real device buffers write nothing: a workspace one byte
+// short (status 4) and, for the dense prefix, a stride below head_dim (status 2). Off the fused
+// path both answer BARACUDA_FLASHINFER_UNSUPPORTED, also writing nothing.
+TEST(fused_cascades_refuse_without_writing) {
+  const Shape s{1, 8, 32, 8, 128, 16, 0, false};
+  const int64_t D = s.head_dim;
+  size_t paged_bytes = 0, dense_bytes = 0;
+  const bool fused = fused_cascade_expected();
+  if (fused) {
+    CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(s.batch, s.hq, s.hkv, D, s.page,
+                                                                           s.element, &paged_bytes), 0);
+    CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+                 s.batch, s.hq, s.hkv, D, s.page, s.element, &dense_bytes), 0);
+  }
+  // Random q and a cache of at least one whole page per request (the suffixes; also the dense
+  // prefix's 16 rows).
+  std::vector<int32_t> lens(s.batch);
+  for (int32_t& len : lens) len = uniform_int(s.page, 64);
+  const PagedProblem p = make_problem_with_lengths(s, lens);
+  const size_t o_elems = size_t(s.batch) * s.hq * D;
+  DeviceBuffer o(o_elems * 2), lse(size_t(s.batch) * s.hq * 4);
+  DeviceBuffer ws(std::max<size_t>({paged_bytes, dense_bytes, 16}));
+  const DeviceBuffer prefix_indptr = to_device(std::vector<int32_t>{0, 1});
+  const auto o_untouched = [&](const char* what, int32_t st, int32_t expected) {
+    CUDA_OK(cudaDeviceSynchronize());
+    CHECK_MSG(st == expected, "%s: status %d, expected %d (%s)", what, st, expected,
+              baracuda_kernels_flashinfer_last_error());
+    const std::vector<uint16_t> h = to_host<uint16_t>(o, o_elems);
+    const std::vector<uint32_t> l = to_host<uint32_t>(lse, size_t(s.batch) * s.hq);
+    CHECK_MSG(std::all_of(h.begin(), h.end(), [](uint16_t x) { return x == 0xFFFF; }) &&
+                  std::all_of(l.begin(), l.end(), [](uint32_t x) { return x == 0xFFFFFFFFu; }),
+              "%s wrote its outputs", what);
+  };
+  const auto paged = [&](size_t bytes) {
+    poison(o);
+    poison(lse);
+    return baracuda_kernels_flashinfer_cascade_decode_run(
+        s.element, s.batch, s.page, D, s.hq, s.hkv, 0.088f, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr,
+        prefix_indptr.ptr, p.d_lpl.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, o.ptr, lse.ptr, ws.ptr,
+        bytes, nullptr);
+  };
+  const auto dense = [&](int64_t stride_token, size_t bytes) {
+    poison(o);
+    poison(lse);
+    return baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+        s.element, s.batch, s.page, D, s.hq, s.hkv, 0.088f, p.d_k.ptr, p.d_v.ptr, s.page, stride_token,
+        D, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, o.ptr,
+        lse.ptr, ws.ptr, bytes, nullptr);
+  };
+  const int32_t unsupported = BARACUDA_FLASHINFER_UNSUPPORTED;
+  o_untouched("cascade_decode_run, workspace short", paged(paged_bytes ? paged_bytes - 1 : 0),
+              fused ? 4 : unsupported);
+  o_untouched("cascade_decode_dense_prefix_run, workspace short",
+              dense(s.hkv * D, dense_bytes ? dense_bytes - 1 : 0), fused ? 4 : unsupported);
+  o_untouched("cascade_decode_dense_prefix_run, stride below head_dim", dense(D / 2, dense_bytes), 2);
+  CHECK(std::string(baracuda_kernels_flashinfer_last_error()).find("prefix_stride_token") != std::string::npos);
 }
 
 int main(int argc, char** argv) {

@@ -506,6 +506,13 @@ Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Varian
   return kSuccess;
 }
 
+// What both cascades' can_implement answer: whether run would plan and launch for these sizes.
+Status cascade_can_implement(const char* fn, const DecodeShape& s, bool dense_prefix) {
+  const PrefixSm90Variant* sm90 = nullptr;
+  PrefixSm90Plan plan;
+  return plan_cascade(fn, s, &sm90, &plan, dense_prefix);
+}
+
 Status cascade_workspace_size(const char* fn, const DecodeShape& s, bool dense_prefix, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const PrefixSm90Variant* sm90 = nullptr;
@@ -680,10 +687,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    const PrefixSm90Variant* sm90 = nullptr;
-    PrefixSm90Plan plan;
-    return plan_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                        &sm90, &plan, /*dense_prefix=*/false);
+    return cascade_can_implement(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                                 /*dense_prefix=*/false);
   });
 }
 
@@ -715,10 +720,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    const PrefixSm90Variant* sm90 = nullptr;
-    PrefixSm90Plan plan;
-    return plan_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                        &sm90, &plan, /*dense_prefix=*/true);
+    return cascade_can_implement(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                                 /*dense_prefix=*/true);
   });
 }
 
