@@ -230,9 +230,10 @@ TEST(cascade_identity_prefix_plus_suffix) {
       {{1, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},
       // 10240 shared tokens: a long prefix, split into many chunks on sm_90.
       {{1, 24, 32, 8, 128, 16, 0, false}, 640, 0.0884f, false},
-      {{1, 10, 16, 1, 64, 8, 0, false}, 150, 0.125f, false},    // group 16, page 8: tiles straddle pages
+      {{1, 10, 16, 1, 64, 8, 0, false}, 150, 0.125f, false},    // group 16 (two 8-query blocks), page 8: tiles straddle pages
       {{0, 7, 40, 5, 256, 24, 0, false}, 50, 0.0625f, false},   // head dim 256, group 8, page 24
-      {{1, 5, 32, 1, 128, 1, 0, false}, 700, 0.0884f, false},   // group 32: two 16-row blocks; page 1
+      {{1, 5, 32, 1, 128, 1, 0, false}, 700, 0.0884f, false},   // group 32: four 8-query blocks; page 1
+      {{0, 6, 24, 2, 128, 16, 0, false}, 40, 0.0884f, false},   // group 12: a whole and a partial block
       {{1, 9, 12, 4, 64, 32, 0, false}, 40, 0.125f, false},     // group 3, page 32
       {{1, 9, 12, 4, 64, 32, 0, false}, 40, 2.0f, true},
       {{0, 7, 40, 5, 256, 16, 0, false}, 50, 1.0f, true},

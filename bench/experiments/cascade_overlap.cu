@@ -5,7 +5,7 @@
 //   the suffix kernel (decode/cascade_suffix.cuh) alone, on all SMs and on K CTAs;
 //   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
 // Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
-// Variants: SUFFIX_TILE=1|2 (32-token suffix tiles), FA3_VARIANT=1..5 (FA3 pipeline shapes);
+// Variants: FA3_VARIANT=1..5 (FA3 pipeline shapes);
 // `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu;
 // `cascade_overlap chain` times the library's whole fused call and parts of it (the suffix grid
 // on other CTA counts, without the prepare kernel, without the merge, an empty kernel in the
@@ -38,17 +38,6 @@ using T = __nv_bfloat16;
 using namespace experiment;
 constexpr int G = Hq / Hkv, S = 256;  // GQA group, suffix tokens
 constexpr int kPrefixPages = L / P, kSuffixPages = S / P;
-
-// Alternative tile shapes of the suffix kernel (SUFFIX_TILE=1, 2; the library's: 16 tokens,
-// 3 stages, 8 warps).
-struct Tile32x3 {
-  static constexpr int kTile = 32, kStages = 3, kWarps = 4;
-  static constexpr size_t kStageElems = size_t(2) * kTile * D;
-};
-struct Tile32x2 {
-  static constexpr int kTile = 32, kStages = 2, kWarps = 6;
-  static constexpr size_t kStageElems = size_t(2) * kTile * D;
-};
 
 // `cascade_overlap occupy`: what slows FA3 beside the suffix grid? 16 CTAs that trigger FA3's
 // launch and then either spin (no memory traffic) or stream `n` 16-byte vectors.
@@ -171,23 +160,11 @@ int main(int argc, char** argv) {
   };
 
   cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o_s, lse_s, done, B, Hkv, G, P,
-                       (G + 15) / 16, problem.sm_scale * 1.4426950408889634f};
+                       baracuda::flashinfer::decode::cascade_suffix_row_blocks(G), problem.sm_scale * 1.4426950408889634f};
   const auto kernel = cas::suffix_kernel<T, D>;
   constexpr size_t kSmem = cas::SuffixConfig<D>::smem_bytes<T>();
   experiment::opt_in(cas::suffix_kernel_info<T, D>());
-  const char* variant = std::getenv("SUFFIX_TILE");
-  const int tile_variant = variant ? std::atoi(variant) : 0;
-  auto launch_config = [&](auto config, int ctas) {
-    using Cfg = decltype(config);
-    const auto k = cas::suffix_kernel<T, D, Cfg>;
-    const int smem = int(Cfg::kWarps * Cfg::kStages * Cfg::kStageElems * sizeof(T));
-    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    k<<<ctas, Cfg::kWarps * 32, smem>>>(args);
-    CK(cudaGetLastError());
-  };
   auto suffix = [&](int ctas) {
-    if (tile_variant == 1) return launch_config(Tile32x3{}, ctas);
-    if (tile_variant == 2) return launch_config(Tile32x2{}, ctas);
     kernel<<<ctas, cas::SuffixConfig<D>::kWarps * 32, kSmem>>>(args);
     CK(cudaGetLastError());
   };
@@ -228,10 +205,12 @@ int main(int argc, char** argv) {
     };
     std::printf("fused call (library plan: FA3 %d CTAs, suffix %d CTAs): %.1f us\n", plan.ctas,
                 plan.suffix_ctas, replay_us([&] { run(plan); }));
-    for (int k : {10, 12, 13, 14, 20}) {
-      bfi::PrefixSm90Plan p = plan;
-      p.suffix_ctas = k;
-      std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] { run(p); }));
+    for (int repeat = 0; repeat < 2; ++repeat) {
+      for (int k : {10, 12, 13, 14, 16, 20}) {
+        bfi::PrefixSm90Plan p = plan;
+        p.suffix_ctas = k;
+        std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] { run(p); }));
+      }
     }
     // The same kernels without the prepare kernel (its table and packed q left from the runs
     // above; the done counter zeroed by a memset node instead) and without the merge.
@@ -265,6 +244,7 @@ int main(int argc, char** argv) {
     const size_t o_elems = size_t(B) * Hq * D;
     std::vector<T> o_paged(o_elems), o_dense(o_elems);
     run(plan);
+    plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sms, true, /*dense_prefix=*/true);  // from here on
     CK(cudaStreamSynchronize(stream));
     CK(cudaMemcpy(o_paged.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
     for (bool nhd : {false, true}) {
@@ -289,12 +269,14 @@ int main(int argc, char** argv) {
                     CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(dense, plan, ws, stream, false)));
                   }));
       if (!nhd) continue;
-      for (int k : {14, 20}) {
-        bfi::PrefixSm90Plan p = plan;
-        p.suffix_ctas = k;
-        std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] {
-                      CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, p, ws, stream)));
-                    }));
+      for (int repeat = 0; repeat < 2; ++repeat) {
+        for (int k : {12, 14, 16, 20}) {
+          bfi::PrefixSm90Plan p = plan;
+          p.suffix_ctas = k;
+          std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] {
+                        CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, p, ws, stream)));
+                      }));
+        }
       }
       // Which grid ends last: each beside the other doing (almost) nothing.
       std::vector<int32_t> empty_indptr(B + 1, kPrefixPages);
@@ -356,7 +338,7 @@ int main(int argc, char** argv) {
     experiment::opt_in(ps::Fa3<T, D, 128, 2, true>::info());
     auto replay_us = [&](auto&& enqueue) { return experiment::replay_us(capture(stream, enqueue), stream); };
     for (int sm_count : {132, 110, 92}) {  // 7, 6, 5 chunks
-      bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true);
+      bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true, true);
       void* ws;
       CK(cudaMalloc(&ws, base.workspace));
       CK(cudaMemset(ws, 0, base.workspace));

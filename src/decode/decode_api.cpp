@@ -436,7 +436,7 @@ Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Va
   if (with_suffixes) BFI_CHECK(kernel_residency(fn, v->suffix, &fits));
   *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
                                 s.head_dim, output_element_bytes(s.element), r.sm_count,
-                                with_suffixes);
+                                with_suffixes, dense_prefix);
   *variant = v;
   return kSuccess;
 }

@@ -129,14 +129,21 @@ struct PrefixSm90Plan {
 constexpr int32_t kCascadeSuffixSmShare = 8;
 // Warps per CTA of the cascade's suffix kernel (cascade_suffix.cuh): 192 KB of K/V stages.
 constexpr int32_t cascade_suffix_warps(int32_t head_dim) { return 1024 / head_dim; }
+// Query heads per work item of the cascade's suffix kernel (the 8 columns of its mma's B
+// operand), and the items per (request, KV head).
+constexpr int32_t kCascadeSuffixQueryBlock = 8;
+constexpr int32_t cascade_suffix_row_blocks(int32_t group) {
+  return (group + kCascadeSuffixQueryBlock - 1) / kCascadeSuffixQueryBlock;
+}
 
 // The schedule and workspace layout for these sizes on a GPU of `sm_count` SMs (layouts in
 // prefix_sm90.cuh). Inline: the FA3 experiments in bench/experiments use it too. With suffixes
 // (the fused cascade) the FA3 grid takes a whole number of chunks' items on at most 7/8 of the
-// SMs and the suffix grid the rest.
+// SMs and the suffix grid the rest; `dense_prefix`: the prefix is a dense tensor
+// (cascade_decode_dense_prefix_run), not pages.
 inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, int32_t num_kv_heads,
                                             int32_t head_dim, size_t element_bytes, int32_t sm_count,
-                                            bool with_suffixes = false) {
+                                            bool with_suffixes = false, bool dense_prefix = false) {
   PrefixSm90Plan plan{};
   plan.rows = batch_size * group;
   plan.q_tiles = (plan.rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
@@ -150,12 +157,15 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
   if (with_suffixes) {
     // The suffix items (a warp each) take `rounds` rounds on the SMs left over; the fewest CTAs
     // that still take that many rounds leave the rest idle, which lowers the two grids'
-    // contention for memory bandwidth (H100, the benchmark's shape: 16 CTAs beside FA3 took
-    // 88.4 us against 90.3 for 20; both take 4 rounds).
-    const int64_t items = int64_t(batch_size) * num_kv_heads * ((group + 15) / 16);
+    // contention for memory bandwidth. Beside a paged prefix the suffix items take one round
+    // more: that FA3 grid (the cp.async page gather) ends last and slows with the rate of the
+    // suffix grid's DRAM traffic, which fewer CTAs spread out. H100, the benchmark's shape
+    // (bench/experiments/cascade_overlap.cu chain): paged, 13 CTAs (5 rounds) 92.1-93.9 us
+    // against 94.7-96.2 for 16 (4 rounds); dense, 16 CTAs 84.0-84.3 against 92.8-93.1 for 14.
+    const int64_t items = int64_t(batch_size) * num_kv_heads * cascade_suffix_row_blocks(group);
     const int64_t warps = cascade_suffix_warps(head_dim);
     const int64_t spare = std::max(sm_count - plan.ctas, 1);
-    const int64_t rounds = (items + spare * warps - 1) / (spare * warps);
+    const int64_t rounds = (items + spare * warps - 1) / (spare * warps) + (dense_prefix ? 0 : 1);
     plan.suffix_ctas = static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
   }
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;

@@ -67,16 +67,15 @@ constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
 // took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
 // lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
 constexpr int kFa3Stages = 3;
-// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop. At D = 64 and 256
-// its own ragged-prefill tiles (hopper/prefill_sm90.cuh: 128 and 64 tokens, two stages). At
-// D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of grids took
-// 79.6 us with 64-token stages x 4 against 81.9 with FlashInfer's 128 x 2 (192 x 2: 91.0, 96 x 3:
-// 87.3): alone those FA3 grids are faster (61-65 us against 72.7), but they take DRAM bandwidth
-// from the suffix grid beside them, which then ends last.
+// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop with its own
+// ragged-prefill tiles (hopper/prefill_sm90.cuh: 128, 128 and 64 tokens at D = 64, 128, 256; two
+// stages). At D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of
+// grids takes 79.7 us with them and 79.9 with 64 tokens x 4 stages (192 x 2: 85.9, 96 x 3: 84.0,
+// 128 x 3: 90.1); alone 128 x 2 is the fastest (62 us against 75 for 64 x 4).
 template <int D>
-constexpr int kDenseCtaKv = D == 64 ? 128 : 64;
+constexpr int kDenseCtaKv = D == 256 ? 64 : 128;
 template <int D>
-constexpr int kDenseStages = D == 128 ? 4 : 2;
+constexpr int kDenseStages = 2;
 
 // The prefix as the prepare kernel cuts it into chunks: runs of `granule` tokens (the cache's
 // pages, or CTA_KV-token runs of a dense prefix, so that no chunk but the last ends mid-tile).
@@ -409,7 +408,7 @@ inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90P
   return {p.q, p.k_data, p.v_data, p.indices, p.suffix_indptr, p.suffix_last_page_len,
           reinterpret_cast<float*>(ws + plan.o_suffix), reinterpret_cast<float*>(ws + plan.lse_suffix),
           reinterpret_cast<int32_t*>(ws + plan.suffix_done), p.batch_size, p.num_kv_heads, group,
-          p.page_size, (group + 15) / 16, p.sm_scale * kLog2e};
+          p.page_size, cascade_suffix_row_blocks(group), p.sm_scale * kLog2e};
 }
 
 // The same states, as the merge reads them once the suffix grid has counted itself done.
