@@ -67,11 +67,11 @@ constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
 // took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
 // lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
 constexpr int kFa3Stages = 3;
-// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop with its own
-// ragged-prefill tiles (hopper/prefill_sm90.cuh: 128, 128 and 64 tokens at D = 64, 128, 256; two
-// stages). At D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of
-// grids takes 79.7 us with them and 79.9 with 64 tokens x 4 stages (192 x 2: 85.9, 96 x 3: 84.0,
-// 128 x 3: 90.1); alone 128 x 2 is the fastest (62 us against 75 for 64 x 4).
+// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop, two stages of 128,
+// 128 and 64 tokens at D = 64, 128, 256 (FlashInfer's ragged prefill takes 128, 192 and 64). At
+// D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of grids takes
+// 79.7 us with 128 x 2 and 79.9 with 64 tokens x 4 stages (192 x 2: 85.9, 96 x 3: 84.0, 128 x 3:
+// 90.1); alone 128 x 2 is among the fastest (62 us, as 192 x 2; 64 x 4: 75).
 template <int D>
 constexpr int kDenseCtaKv = D == 256 ? 64 : 128;
 template <int D>
