@@ -1,19 +1,21 @@
 // Experiment (-DBFI_BUILD_EXPERIMENTS=ON, sm_90a only): can the cascade's suffix decode run BESIDE
 // the shared prefix's FA3 grid rather than after it? The cascade benchmark's shape (B=64, 32/8
-// heads, hd128, bf16, prefix 32768, suffixes 256, shuffled 16-token pages). Times:
+// heads, bf16, prefix 32768, suffixes 256, shuffled 16-token pages; hd128, or 64 / 256 in the
+// cascade_overlap_hd64 / _hd256 programs). Times:
 //   FA3 alone on the library's schedule (all SMs) and on fewer CTAs (7 chunks: 112 items);
 //   the suffix kernel (decode/cascade_suffix.cuh) alone, on all SMs and on K CTAs;
 //   the suffix kernel on K CTAs, then FA3 launched as its programmatic dependent.
 // Checks the suffix states against a float64 reference for a few (request, KV head) pairs.
-// Variants: FA3_VARIANT=1..5 (FA3 pipeline shapes);
+// Variants: FA3_VARIANT=1..5 (FA3 pipeline shapes, hd128 only);
 // `cascade_overlap K` and `cascade_overlap fa3 N` run one kernel three times, for ncu;
 // `cascade_overlap chain` times the library's whole fused call and parts of it (the suffix grid
 // on other CTA counts, without the prepare kernel, without the merge, an empty kernel in the
-// merge's place); `chain-graph` replays the whole call three times, for ncu --graph-profiling
-// graph; `cascade_overlap occupy` times FA3 beside 16 CTAs that only spin or only stream memory
-// (what slows FA3 beside the suffix grid); `cascade_overlap split`: the dense-prefix call with the
-// SMs split other ways between the two grids.
-// Results: docs/PERFORMANCE.md (cascade, fifth to eighth sessions).
+// merge's place; the dense-prefix call, its FA3 tiles alone and beside the suffix grid on the
+// plan's CTAs and on those of one round more); `chain-graph` replays the whole call three times,
+// for ncu --graph-profiling graph; `cascade_overlap occupy` times FA3 beside 16 CTAs that only
+// spin or only stream memory (what slows FA3 beside the suffix grid); `cascade_overlap split`: the
+// dense-prefix call with the SMs split other ways between the two grids.
+// Results: docs/PERFORMANCE.md (cascade, fifth to tenth sessions).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -138,25 +140,31 @@ int main(int argc, char** argv) {
   const int fa3_variant = fa3_env ? std::atoi(fa3_env) : 0;
   auto fa3 = [&](const bfi::PrefixSm90Plan& plan, void* ws, bool programmatic) {
     namespace ps = bfi::prefix_sm90;
-    if (fa3_variant == 1) {
-      experiment::opt_in(ps::Fa3<T, D, kCtaKv, 2>::info());
-      CK((ps::launch_fa3<T, D, kCtaKv, 2>(problem, plan, ws, 0, programmatic)));
-    } else if (fa3_variant == 2) {
-      experiment::opt_in(ps::Fa3<T, D, 128>::info());
-      CK((ps::launch_fa3<T, D, 128>(problem, plan, ws, 0, programmatic)));
-    } else if (fa3_variant == 3) {
-      experiment::opt_in(ps::Fa3<T, D, 64, 4>::info());
-      CK((ps::launch_fa3<T, D, 64, 4>(problem, plan, ws, 0, programmatic)));
-    } else if (fa3_variant == 4) {
-      experiment::opt_in(ps::Fa3<T, D, 96, 4>::info());
-      CK((ps::launch_fa3<T, D, 96, 4>(problem, plan, ws, 0, programmatic)));
-    } else if (fa3_variant == 5) {
-      experiment::opt_in(ps::Fa3<T, D, 112, 3>::info());
-      CK((ps::launch_fa3<T, D, 112, 3>(problem, plan, ws, 0, programmatic)));
-    } else {
-      experiment::opt_in(ps::Fa3<T, D, kCtaKv>::info());
-      CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
+    if constexpr (D == 128) {  // the variants were measured at head dim 128 only
+      if (fa3_variant == 1) {
+        experiment::opt_in(ps::Fa3<T, D, kCtaKv, 2>::info());
+        CK((ps::launch_fa3<T, D, kCtaKv, 2>(problem, plan, ws, 0, programmatic)));
+        return;
+      } else if (fa3_variant == 2) {
+        experiment::opt_in(ps::Fa3<T, D, 128>::info());
+        CK((ps::launch_fa3<T, D, 128>(problem, plan, ws, 0, programmatic)));
+        return;
+      } else if (fa3_variant == 3) {
+        experiment::opt_in(ps::Fa3<T, D, 64, 4>::info());
+        CK((ps::launch_fa3<T, D, 64, 4>(problem, plan, ws, 0, programmatic)));
+        return;
+      } else if (fa3_variant == 4) {
+        experiment::opt_in(ps::Fa3<T, D, 96, 4>::info());
+        CK((ps::launch_fa3<T, D, 96, 4>(problem, plan, ws, 0, programmatic)));
+        return;
+      } else if (fa3_variant == 5) {
+        experiment::opt_in(ps::Fa3<T, D, 112, 3>::info());
+        CK((ps::launch_fa3<T, D, 112, 3>(problem, plan, ws, 0, programmatic)));
+        return;
+      }
     }
+    experiment::opt_in(ps::Fa3<T, D, kCtaKv>::info());
+    CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
   };
 
   cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o_s, lse_s, done, B, Hkv, G, P,
@@ -206,7 +214,7 @@ int main(int argc, char** argv) {
     std::printf("fused call (library plan: FA3 %d CTAs, suffix %d CTAs): %.1f us\n", plan.ctas,
                 plan.suffix_ctas, replay_us([&] { run(plan); }));
     for (int repeat = 0; repeat < 2; ++repeat) {
-      for (int k : {10, 12, 13, 14, 16, 20}) {
+      for (int k : {10, 11, 12, 13, 14, 15, 16, 18, 20}) {
         bfi::PrefixSm90Plan p = plan;
         p.suffix_ctas = k;
         std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] { run(p); }));
@@ -270,7 +278,7 @@ int main(int argc, char** argv) {
                   }));
       if (!nhd) continue;
       for (int repeat = 0; repeat < 2; ++repeat) {
-        for (int k : {12, 14, 16, 20}) {
+        for (int k : {10, 11, 12, 13, 14, 15, 16, 18, 20}) {
           bfi::PrefixSm90Plan p = plan;
           p.suffix_ctas = k;
           std::printf("  suffix on %d CTAs: %.1f us\n", k, replay_us([&] {
@@ -296,28 +304,51 @@ int main(int argc, char** argv) {
         };
       };
       std::printf("  dense FA3 beside an idle suffix grid: %.1f us\n",
-                  pair(idle, dense_fa3(std::integral_constant<int, 128>{}, std::integral_constant<int, 2>{})));
+                  pair(idle, dense_fa3(std::integral_constant<int, ps::kDenseCtaKv<D>>{},
+                                       std::integral_constant<int, ps::kDenseStages<D>>{})));
       bfi::DecodeProblem tiny = dense;
       tiny.prefix_tokens = 128;
       std::printf("  fused call, 128-token dense prefix (the suffix grid's own time): %.1f us\n",
                   replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(tiny, plan, ws, stream))); }));
       CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));  // the table back
-      experiment::opt_in(ps::Fa3<T, D, 128, 3, true>::info());
-      experiment::opt_in(ps::Fa3<T, D, 96, 3, true>::info());
-      experiment::opt_in(ps::Fa3<T, D, 192, 2, true>::info());
-      experiment::opt_in(ps::Fa3<T, D, 64, 4, true>::info());
-      std::printf("  dense FA3 128x3: alone %.1f, beside suffix %.1f us\n",
-                  replay_us([&] { CK((ps::launch_fa3<T, D, 128, 3, true>(dense, plan, ws, stream, false))); }),
-                  pair(fargs, dense_fa3(std::integral_constant<int, 128>{}, std::integral_constant<int, 3>{})));
-      std::printf("  dense FA3 96x3: alone %.1f, beside suffix %.1f us\n",
-                  replay_us([&] { CK((ps::launch_fa3<T, D, 96, 3, true>(dense, plan, ws, stream, false))); }),
-                  pair(fargs, dense_fa3(std::integral_constant<int, 96>{}, std::integral_constant<int, 3>{})));
-      std::printf("  dense FA3 192x2: alone %.1f, beside suffix %.1f us\n",
-                  replay_us([&] { CK((ps::launch_fa3<T, D, 192, 2, true>(dense, plan, ws, stream, false))); }),
-                  pair(fargs, dense_fa3(std::integral_constant<int, 192>{}, std::integral_constant<int, 2>{})));
-      std::printf("  dense FA3 64x4: alone %.1f, beside suffix %.1f us\n",
-                  replay_us([&] { CK((ps::launch_fa3<T, D, 64, 4, true>(dense, plan, ws, stream, false))); }),
-                  pair(fargs, dense_fa3(std::integral_constant<int, 64>{}, std::integral_constant<int, 4>{})));
+      // Dense FA3 tiles (CTA_KV tokens x stages): alone, and beside the suffix grid (memset +
+      // suffix grid + FA3) on the plan's CTAs and on the CTAs of one round of items more.
+      int device_smem = 0;
+      CK(cudaDeviceGetAttribute(&device_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+      const int32_t warps = bfi::cascade_suffix_warps(D), items = B * Hkv * bfi::cascade_suffix_row_blocks(G);
+      const int32_t rounds = (items + plan.suffix_ctas * warps - 1) / (plan.suffix_ctas * warps) + 1;
+      const int32_t fewer = (items + rounds * warps - 1) / (rounds * warps);
+      auto tile = [&](auto cta_kv, auto stages) {
+        constexpr int kKv = decltype(cta_kv)::value, kSt = decltype(stages)::value;
+        using Kernel = ps::Fa3<T, D, kKv, kSt, true>;
+        if (int(Kernel::info().smem_bytes) > device_smem) {
+          std::printf("  dense FA3 %dx%d: needs %u bytes of shared memory\n", kKv, kSt, Kernel::info().smem_bytes);
+          return;
+        }
+        experiment::opt_in(Kernel::info());
+        const double alone =
+            replay_us([&] { CK((ps::launch_fa3<T, D, kKv, kSt, true>(dense, plan, ws, stream, false))); });
+        const double beside = pair(fargs, dense_fa3(cta_kv, stages));
+        const int32_t ctas = plan.suffix_ctas;
+        plan.suffix_ctas = fewer;
+        const double beside_fewer = pair(fargs, dense_fa3(cta_kv, stages));
+        plan.suffix_ctas = ctas;
+        std::printf("  dense FA3 %dx%d: alone %.1f, beside the suffix grid on %d CTAs %.1f, on %d %.1f us\n", kKv,
+                    kSt, alone, ctas, beside, fewer, beside_fewer);
+      };
+      using std::integral_constant;
+      if constexpr (D == 256) {
+        tile(integral_constant<int, 64>{}, integral_constant<int, 2>{});
+        tile(integral_constant<int, 64>{}, integral_constant<int, 3>{});
+        tile(integral_constant<int, 32>{}, integral_constant<int, 4>{});
+        tile(integral_constant<int, 96>{}, integral_constant<int, 2>{});
+      } else {
+        tile(integral_constant<int, 128>{}, integral_constant<int, 2>{});
+        tile(integral_constant<int, 128>{}, integral_constant<int, 3>{});
+        tile(integral_constant<int, 96>{}, integral_constant<int, 3>{});
+        tile(integral_constant<int, 192>{}, integral_constant<int, 2>{});
+        tile(integral_constant<int, 64>{}, integral_constant<int, 4>{});
+      }
     }
     return 0;
   }
@@ -335,28 +366,19 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dense.lse, size_t(B) * Hq * 4));
     set_dense_prefix(dense, Hkv * D, D);
     experiment::opt_in(ps::Fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>::info());
-    experiment::opt_in(ps::Fa3<T, D, 128, 2, true>::info());
     auto replay_us = [&](auto&& enqueue) { return experiment::replay_us(capture(stream, enqueue), stream); };
     for (int sm_count : {132, 110, 92}) {  // 7, 6, 5 chunks
       bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true, true);
       void* ws;
       CK(cudaMalloc(&ws, base.workspace));
       CK(cudaMemset(ws, 0, base.workspace));
-      for (int k : {16, 20, 24, 28, 32, 36, 40, 52}) {
+      for (int k : {12, 14, 16, 20, 24, 28, 32, 36, 40, 52}) {
         if (base.ctas + k > sms) continue;
         bfi::PrefixSm90Plan plan = base;
         plan.suffix_ctas = k;
         const double fused = replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); });
-        const cas::SuffixArgs fargs = ps::suffix_args(dense, plan, ws);
-        const double fa3_128x2 = replay_us([&] {
-          CK(cudaMemsetAsync(fargs.done, 0, 4, stream));
-          CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));
-          CK((ps::launch_fa3<T, D, 128, 2, true>(dense, plan, ws, stream, true)));
-          CK((ps::launch_merge<T, D>(dense, plan, ws, stream, ps::suffix_states(plan, ws))));
-        });
-        std::printf("FA3 %3d CTAs (%d chunks), suffix %2d CTAs: fused dense call %.1f us; "
-                    "memset+suffix+FA3 128x2+merge %.1f us\n",
-                    plan.ctas, plan.chunks, k, fused, fa3_128x2);
+        std::printf("FA3 %3d CTAs (%d chunks), suffix %2d CTAs: fused dense call %.1f us\n", plan.ctas,
+                    plan.chunks, k, fused);
       }
       CK(cudaFree(ws));
     }

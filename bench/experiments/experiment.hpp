@@ -24,8 +24,13 @@
 
 namespace experiment {
 
-// B requests, Hq/Hkv heads, head dim D, page size P, a shared prefix of L tokens.
-constexpr int B = 64, Hq = 32, Hkv = 8, D = 128, P = 16, L = 32768;
+// B requests, Hq/Hkv heads, head dim D, page size P, a shared prefix of L tokens. The head dim
+// is 128 unless the build defines BFI_EXPERIMENT_HEAD_DIM (bench/CMakeLists.txt: the _hd64
+// programs).
+#ifndef BFI_EXPERIMENT_HEAD_DIM
+#define BFI_EXPERIMENT_HEAD_DIM 128
+#endif
+constexpr int B = 64, Hq = 32, Hkv = 8, D = BFI_EXPERIMENT_HEAD_DIM, P = 16, L = 32768;
 
 // The cascade shape's problem over a paged cache (k, v, indices); scale 1 / sqrt(D).
 inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v, const int32_t* indices) {

@@ -35,7 +35,11 @@
 namespace cas = baracuda::flashinfer::decode::cascade;
 namespace det = baracuda::flashinfer::decode::cascade::detail;
 using T = __nv_bfloat16;
-constexpr int B = 64, Hq = 32, Hkv = 8, G = Hq / Hkv, D = 128, P = 16, S = 256, kPoolPages = 3072;
+#ifndef BFI_EXPERIMENT_HEAD_DIM  // as in experiment.hpp: the _hd64 / _hd256 programs define it
+#define BFI_EXPERIMENT_HEAD_DIM 128
+#endif
+constexpr int B = 64, Hq = 32, Hkv = 8, G = Hq / Hkv, D = BFI_EXPERIMENT_HEAD_DIM, P = 16, S = 256;
+constexpr int kPoolPages = 3072;
 
 template <int W, int St>
 struct Ring {
@@ -201,14 +205,29 @@ int main(int argc, char** argv) {
     report(name, [&](int ctas) { kern<<<ctas, C::kWarps * 32, smem>>>(args); });
   };
   const bool only_library = argc > 1 && std::string(argv[1]) == "library";  // for ncu
-  ring(Ring<8, 3>{}, "library (8 warps x 3 stages)");
+  std::printf("library: %d warps x %d stages\n", cas::SuffixConfig<D>::kWarps, cas::SuffixConfig<D>::kStages);
+  ring(cas::SuffixConfig<D>{}, "library");
   if (only_library) return 0;
-  ring(Ring<6, 4>{}, "cp.async 6 warps x 4 stages");
-  ring(Ring<4, 7>{}, "cp.async 4 warps x 7 stages");
-  ring(Ring<12, 2>{}, "cp.async 12 warps x 2 stages");
-  ring(Ring<9, 3>{}, "cp.async 9 warps x 3 stages");
-  ring(Ring<10, 2>{}, "cp.async 10 warps x 2 stages");
-  ring(Ring<14, 2>{}, "cp.async 14 warps x 2 stages");
+  // Other shapes of the per-warp rings (warps x stages) in at most 227 KB of shared memory.
+  if constexpr (D == 64) {
+    ring(Ring<16, 3>{}, "16 warps x 3 stages");
+    ring(Ring<24, 2>{}, "24 warps x 2 stages");
+    ring(Ring<20, 2>{}, "20 warps x 2 stages");
+    ring(Ring<12, 4>{}, "12 warps x 4 stages");
+  } else if constexpr (D == 128) {
+    ring(Ring<8, 3>{}, "8 warps x 3 stages");
+    ring(Ring<6, 4>{}, "6 warps x 4 stages");
+    ring(Ring<4, 7>{}, "4 warps x 7 stages");
+    ring(Ring<12, 2>{}, "12 warps x 2 stages");
+    ring(Ring<9, 3>{}, "9 warps x 3 stages");
+    ring(Ring<10, 2>{}, "10 warps x 2 stages");
+    ring(Ring<14, 2>{}, "14 warps x 2 stages");
+  } else {
+    ring(Ring<4, 3>{}, "4 warps x 3 stages");
+    ring(Ring<6, 2>{}, "6 warps x 2 stages");
+    ring(Ring<7, 2>{}, "7 warps x 2 stages");
+    ring(Ring<5, 2>{}, "5 warps x 2 stages");
+  }
   for (int ctas : {16, 132}) {
     std::printf("gather only (loads, 8 x 16 B per thread in flight), %3d CTAs: %.1f us\n", ctas,
                 time_us([&] { gather_kernel<<<ctas, 1024>>>(args, sink); }));

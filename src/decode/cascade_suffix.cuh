@@ -5,9 +5,10 @@
 // (tensor cores) and the suffixes are memory-bound, so they overlap well only if the suffixes
 // stay on a few SMs and still pull the memory bandwidth they need. FlashInfer's decode kernel
 // keeps about 8 KB in flight per 128-thread CTA and reaches its bandwidth only by filling every
-// SM (and it waits on griddepcontrol first). This kernel runs one CTA per SM with up to 128 KB in
-// flight (a cp.async ring per warp) and triggers the programmatic launch of the FA3 grid as it
-// starts (once the prepare kernel before it is complete), so FA3 takes the SMs it leaves free.
+// SM (and it waits on griddepcontrol first). This kernel runs one CTA per SM, 96-112 KB in flight
+// (a cp.async ring per warp: cascade_suffix_warps / _stages) and triggers the programmatic
+// launch of the FA3 grid as it starts (once the prepare kernel before it is complete), so FA3
+// takes the SMs it leaves free.
 //
 // Work: one warp per item (request b, KV head h, block of 8 query heads of h's group), on tensor
 // cores (mma.sync m16n8k16, f32 accumulation), transposed: S^T = K Q^T with 16 KV tokens as the
@@ -61,8 +62,8 @@ struct SuffixArgs {
 template <int D>
 struct SuffixConfig {
   static constexpr int kTile = 16;          // tokens per pipeline stage
-  static constexpr int kStages = 3;
-  static constexpr int kWarps = cascade_suffix_warps(D);  // 16, 8, 4: 192 KB of K/V stages
+  static constexpr int kStages = cascade_suffix_stages(D);
+  static constexpr int kWarps = cascade_suffix_warps(D);
   static constexpr size_t kStageElems = size_t(2) * kTile * D;  // K then V
   template <typename T>
   static constexpr size_t smem_bytes() { return kWarps * kStages * kStageElems * sizeof(T); }
@@ -364,7 +365,7 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
         detail::ldmatrix_x4<true>(vf, vt + detail::swizzled<D>(v_row, 2 * mt + v_chunk));
         detail::mma<T>(acc[mt], vf, pb0, pb1);
       }
-      __syncwarp();  // the stage is rewritten by the load two tiles on
+      __syncwarp();  // the stage is rewritten by the next iteration's load (kStages - 1 tiles on)
     }
     detail::cp_async_wait<0>();
 

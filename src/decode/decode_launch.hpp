@@ -127,8 +127,29 @@ struct PrefixSm90Plan {
 // benchmark's shape, B = 64, prefix 32768, suffixes 256: FA3 on 112 SMs beside the suffixes on
 // 16-20 took 88.4-90.8 us, against 100.0 for the two one after the other on all SMs).
 constexpr int32_t kCascadeSuffixSmShare = 8;
-// Warps per CTA of the cascade's suffix kernel (cascade_suffix.cuh): 192 KB of K/V stages.
-constexpr int32_t cascade_suffix_warps(int32_t head_dim) { return 1024 / head_dim; }
+// The cascade's suffix kernel (cascade_suffix.cuh): warps per CTA and pipeline stages per warp,
+// each stage 16 tokens of K and V (4, 8, 16 KB at head dim 64, 128, 256), in at most 224 KB of
+// shared memory. Measured on H100 for the benchmark's suffixes on 16 SMs
+// (bench/experiments/suffix_speed.cu): hd64 16 x 3 29.8 us (24 x 2: 39.2, 12 x 4: 35.1); hd128
+// 12 x 2 48.5 (8 x 3: 51.8, 14 x 2: 61.2); hd256 7 x 2 95.5 (4 x 3: 125.1, 6 x 2: 110.4).
+constexpr int32_t cascade_suffix_stages(int32_t head_dim) { return head_dim <= 64 ? 3 : 2; }
+constexpr int32_t cascade_suffix_warps(int32_t head_dim) {
+  return head_dim <= 64 ? 16 : (head_dim <= 128 ? 12 : 7);
+}
+// Rounds of suffix items beyond the fewest the spare SMs allow: one more, on fewer CTAs, where the
+// suffix grid then still ends before the FA3 grid beside it (its DRAM traffic, spread thinner,
+// slows FA3 less). Measured on H100 at the benchmark's shape (B = 64, 32/8, prefix 32768,
+// suffixes 256; bench/experiments/cascade_overlap.cu chain, back-to-back replays of the call):
+// beside a paged prefix at every head dim (hd128: 11 CTAs 90.9-91.5 us against 94.8-96.2 for 16;
+// hd64: 11, 60.7-61.0 against 62.0-62.1 for 16; hd256: 15 no slower than 16, 18 or 20 in each of
+// two sweeps that drifted by 8 us); beside a dense prefix at hd64 (11: 55.5-55.7 against 57.3
+// for 16) and hd256 (15: 158.6-159.7 against 161.3-163.1 for 16), but not at hd128, where that
+// FA3 grid is fast enough that the suffix grid would end last (11 CTAs: 94.6 against 84.3-84.8
+// for the fewest rounds' 15). A heuristic for suffixes much shorter than the prefix: the host
+// does not see the suffixes' lengths.
+constexpr int32_t cascade_suffix_extra_rounds(int32_t head_dim, bool dense_prefix) {
+  return dense_prefix && head_dim == 128 ? 0 : 1;
+}
 // Query heads per work item of the cascade's suffix kernel (the 8 columns of its mma's B
 // operand), and the items per (request, KV head).
 constexpr int32_t kCascadeSuffixQueryBlock = 8;
@@ -155,17 +176,14 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
   plan.items = plan.chunks * per_chunk;
   plan.ctas = with_suffixes ? std::min(plan.items, fa3_sms) : sm_count;
   if (with_suffixes) {
-    // The suffix items (a warp each) take `rounds` rounds on the SMs left over; the fewest CTAs
-    // that still take that many rounds leave the rest idle, which lowers the two grids'
-    // contention for memory bandwidth. Beside a paged prefix the suffix items take one round
-    // more: that FA3 grid (the cp.async page gather) ends last and slows with the rate of the
-    // suffix grid's DRAM traffic, which fewer CTAs spread out. H100, the benchmark's shape
-    // (bench/experiments/cascade_overlap.cu chain): paged, 13 CTAs (5 rounds) 92.1-93.9 us
-    // against 94.7-96.2 for 16 (4 rounds); dense, 16 CTAs 84.0-84.3 against 92.8-93.1 for 14.
+    // The suffix items (a warp each) take `rounds` rounds on the SMs left over, plus
+    // cascade_suffix_extra_rounds; the fewest CTAs that still take that many rounds leave the
+    // rest idle, which lowers the two grids' contention for memory bandwidth.
     const int64_t items = int64_t(batch_size) * num_kv_heads * cascade_suffix_row_blocks(group);
     const int64_t warps = cascade_suffix_warps(head_dim);
     const int64_t spare = std::max(sm_count - plan.ctas, 1);
-    const int64_t rounds = (items + spare * warps - 1) / (spare * warps) + (dense_prefix ? 0 : 1);
+    const int64_t rounds =
+        (items + spare * warps - 1) / (spare * warps) + cascade_suffix_extra_rounds(head_dim, dense_prefix);
     plan.suffix_ctas = static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
   }
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;

@@ -67,13 +67,15 @@ constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
 // took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
 // lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
 constexpr int kFa3Stages = 3;
-// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop, two stages of 128,
-// 128 and 64 tokens at D = 64, 128, 256 (FlashInfer's ragged prefill takes 128, 192 and 64). At
-// D = 128 on H100 (bench/experiments/cascade_overlap.cu chain) the cascade's pair of grids takes
-// 79.7 us with 128 x 2 and 79.9 with 64 tokens x 4 stages (192 x 2: 85.9, 96 x 3: 84.0, 128 x 3:
-// 90.1); alone 128 x 2 is among the fastest (62 us, as 192 x 2; 64 x 4: 75).
+// A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop, two stages of 192,
+// 128 and 64 tokens at D = 64, 128, 256 (FlashInfer's ragged prefill takes 128, 192 and 64).
+// Measured on H100 (bench/experiments/cascade_overlap.cu chain: memset + suffix grid + FA3, the
+// suffix grid on the plan's CTAs): D = 64, 50.6-52.2 us with 192 x 2 against 51.8-53.7 with
+// 128 x 2 (128 x 3: 50.9-51.3, 64 x 4: 60.1-61.8); D = 128, 79.5-79.7 with 128 x 2 (64 x 4:
+// 79.9-84.8, 96 x 3: 81.6-84.0, 192 x 2: 85.0-85.9, 128 x 3: 89.3-90.1); D = 256, 152.7-154.6 with
+// 64 x 2 (32 x 4: 174.9-176.0; 64 x 3 and 96 x 2 need more than 227 KB of shared memory).
 template <int D>
-constexpr int kDenseCtaKv = D == 256 ? 64 : 128;
+constexpr int kDenseCtaKv = D == 64 ? 192 : (D == 128 ? 128 : 64);
 template <int D>
 constexpr int kDenseStages = 2;
 
