@@ -30,7 +30,7 @@
 
 #include "decode/cascade_suffix.cuh"
 #include "decode/prefix_sm90.cuh"
-#include "experiment.hpp"
+#include "experiment_fa3.hpp"
 
 namespace fi = ::flashinfer;
 namespace bfi = baracuda::flashinfer::decode;
@@ -75,24 +75,12 @@ int main(int argc, char** argv) {
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   std::mt19937 gen(7);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
   const int pages = kPrefixPages + B * kSuffixPages;
   const size_t kv = size_t(pages) * Hkv * P * D;
-  std::vector<T> hk(kv), hv(kv), hq(size_t(B) * Hq * D);
-  for (auto& x : hk) x = __float2bfloat16(u(gen));
-  for (auto& x : hv) x = __float2bfloat16(u(gen));
-  for (auto& x : hq) x = __float2bfloat16(u(gen));
-  std::vector<int32_t> perm(pages);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), gen);
+  const std::vector<T> hk = random_bf16(kv, gen), hv = random_bf16(kv, gen), hq = random_bf16(size_t(B) * Hq * D, gen);
+  const std::vector<int32_t> perm = page_ids(pages, &gen);
   std::vector<int32_t> indptr(B + 1), last(B, P);
   for (int b = 0; b <= B; ++b) indptr[b] = kPrefixPages + b * kSuffixPages;
-  auto upload = [](const void* h, size_t bytes) {
-    void* d;
-    CK(cudaMalloc(&d, bytes));
-    CK(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice));
-    return d;
-  };
   void* k = upload(hk.data(), kv * 2);
   void* v = upload(hv.data(), kv * 2);
   void* q = upload(hq.data(), hq.size() * 2);

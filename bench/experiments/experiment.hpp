@@ -1,17 +1,23 @@
 // What the sm_90a experiments share (see the comment at the top of each program): the cascade
-// benchmark's shape, a CUDA error check that exits, event timing, and the library's FA3 work
-// table.
+// benchmark's shape, a CUDA error check that exits, random data, page tables and their device
+// copies, event timing.
+// experiment_fa3.hpp adds the library's FA3 work table.
 #pragma once
 
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
+#include <random>
 #include <vector>
 
-#include "decode/prefix_sm90.cuh"
+#include "common/kernel_cache.hpp"
+#include "decode/decode_launch.hpp"
 
 #define CK(x)                                                                \
   do {                                                                       \
@@ -53,6 +59,30 @@ inline void opt_in(const baracuda::flashinfer::KernelInfo& kernel) {
   CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kernel.smem_bytes)));
 }
 
+// n random bf16 values in [-1, 1).
+inline std::vector<__nv_bfloat16> random_bf16(size_t n, std::mt19937& gen) {
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<__nv_bfloat16> values(n);
+  for (auto& x : values) x = __float2bfloat16(u(gen));
+  return values;
+}
+
+// Page ids 0 .. n - 1, shuffled with `gen` (in order without it).
+inline std::vector<int32_t> page_ids(int32_t n, std::mt19937* gen = nullptr) {
+  std::vector<int32_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  if (gen != nullptr) std::shuffle(ids.begin(), ids.end(), *gen);
+  return ids;
+}
+
+// A device copy of `bytes` host bytes (never freed: the experiments exit).
+inline void* upload(const void* host, size_t bytes) {
+  void* device;
+  CK(cudaMalloc(&device, bytes));
+  CK(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice));
+  return device;
+}
+
 // Mean µs per call of f over 50 calls, after 5 warm-ups, timed by events on `stream`.
 template <typename F>
 double time_us(F&& f, cudaStream_t stream = 0) {
@@ -86,36 +116,6 @@ cudaGraphExec_t capture(cudaStream_t stream, F&& enqueue) {
 // Mean µs per replay of `exec`, replayed back to back (time_us).
 inline double replay_us(cudaGraphExec_t exec, cudaStream_t stream) {
   return time_us([&] { CK(cudaGraphLaunch(exec, stream)); }, stream);
-}
-
-// The library's work table (its prepare kernel, on the default stream) for the whole-page prefix
-// of L tokens at pages [0, L / P) of `problem`'s indices (paged kernel) or for a dense prefix of L
-// tokens (kv_indptr in tokens). The packed q is a fixed pattern.
-inline void upload_table(const baracuda::flashinfer::decode::PrefixSm90Plan& plan, void* ws,
-                         baracuda::flashinfer::decode::DecodeProblem problem, bool pages) {
-  namespace ps = baracuda::flashinfer::decode::prefix_sm90;
-  const std::vector<int32_t> indptr{0, L / P}, last{P};
-  std::vector<uint16_t> q(size_t(B) * Hq * D);
-  for (size_t i = 0; i < q.size(); ++i) q[i] = uint16_t(0x3c00 + (i * 2654435761u >> 22) % 512);
-  void *d_indptr, *d_last, *d_q;
-  CK(cudaMalloc(&d_indptr, 8));
-  CK(cudaMalloc(&d_last, 4));
-  CK(cudaMalloc(&d_q, q.size() * 2));
-  CK(cudaMemcpy(d_indptr, indptr.data(), 8, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(d_last, last.data(), 4, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(d_q, q.data(), q.size() * 2, cudaMemcpyHostToDevice));
-  problem.indptr = static_cast<int32_t*>(d_indptr);
-  problem.last_page_len = static_cast<int32_t*>(d_last);
-  problem.q = d_q;
-  if (!pages) {  // only the dense prefix's presence and length matter to the prepare kernel
-    problem.prefix_k = problem.k_data;
-    problem.prefix_tokens = L;
-  }
-  CK((ps::launch_prepare<__nv_bfloat16, D>(problem, plan, ws, 0, /*suffixes=*/false)));
-  CK(cudaDeviceSynchronize());
-  CK(cudaFree(d_indptr));
-  CK(cudaFree(d_last));
-  CK(cudaFree(d_q));
 }
 
 }  // namespace experiment

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "decode/prefix_sm90.cuh"
-#include "experiment.hpp"
+#include "experiment_fa3.hpp"
 
 namespace fi = ::flashinfer;
 namespace bfi = baracuda::flashinfer::decode;
@@ -46,24 +46,12 @@ int main() {
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   const bfi::PrefixSm90Plan plan = bfi::make_prefix_sm90_plan(B, Hq / Hkv, Hkv, D, 2, sms);
   std::mt19937 gen(1);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  auto random_buffer = [&](size_t n) {
-    std::vector<__nv_bfloat16> h(n);
-    for (auto& x : h) x = __float2bfloat16(u(gen));
-    void* d;
-    CK(cudaMalloc(&d, n * sizeof(T)));
-    CK(cudaMemcpy(d, h.data(), n * sizeof(T), cudaMemcpyHostToDevice));
-    return d;
-  };
+  auto random_buffer = [&](size_t n) { return upload(random_bf16(n, gen).data(), n * sizeof(T)); };
   // K/V serve as the paged cache ([L / P pages][Hkv][P][D]) and as the dense copy ([Hkv][L][D]).
   const size_t kv = size_t(L) * Hkv * D;
   void *k = random_buffer(kv), *v = random_buffer(kv), *ws = random_buffer(plan.workspace / 2 + 1);
-  std::vector<int32_t> perm(L / P);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), gen);
-  int32_t* indices;
-  CK(cudaMalloc(&indices, perm.size() * 4));
-  CK(cudaMemcpy(indices, perm.data(), perm.size() * 4, cudaMemcpyHostToDevice));
+  const std::vector<int32_t> perm = page_ids(L / P, &gen);
+  auto* indices = static_cast<int32_t*>(upload(perm.data(), perm.size() * 4));
   bfi::DecodeProblem problem = make_problem(k, v, indices);
   const double flop = 4.0 * B * Hq * double(L) * D;
   upload_table(plan, ws, problem, /*pages=*/true);
@@ -72,8 +60,7 @@ int main() {
     CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
   });
   // The same kernel and table with the pages in order: what the shuffle itself costs.
-  std::vector<int32_t> in_order(perm.size());
-  std::iota(in_order.begin(), in_order.end(), 0);
+  const std::vector<int32_t> in_order = page_ids(L / P);
   CK(cudaMemcpy(indices, in_order.data(), in_order.size() * 4, cudaMemcpyHostToDevice));
   const double us_paged_in_order = time_us([&] {
     CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));

@@ -15,30 +15,16 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "decode/cascade_suffix.cuh"
-
-#define CK(x)                                                                \
-  do {                                                                       \
-    cudaError_t e_ = (x);                                                    \
-    if (e_ != cudaSuccess) {                                                 \
-      std::printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_)); \
-      std::exit(1);                                                          \
-    }                                                                        \
-  } while (0)
+#include "experiment.hpp"
 
 namespace cas = baracuda::flashinfer::decode::cascade;
-namespace det = baracuda::flashinfer::decode::cascade::detail;
+using namespace experiment;
 using T = __nv_bfloat16;
-#ifndef BFI_EXPERIMENT_HEAD_DIM  // as in experiment.hpp: the _hd64 / _hd256 programs define it
-#define BFI_EXPERIMENT_HEAD_DIM 128
-#endif
-constexpr int B = 64, Hq = 32, Hkv = 8, G = Hq / Hkv, D = BFI_EXPERIMENT_HEAD_DIM, P = 16, S = 256;
+constexpr int G = Hq / Hkv, S = 256;  // GQA group, suffix tokens
 constexpr int kPoolPages = 3072;
 
 template <int W, int St>
@@ -76,44 +62,18 @@ __global__ void __launch_bounds__(1024, 1) gather_kernel(cas::SuffixArgs a, unsi
   if (acc == 0x12345678u) *sink = acc;
 }
 
-template <typename F>
-double time_us(F&& f) {
-  for (int i = 0; i < 5; ++i) f();
-  cudaEvent_t x, y;
-  CK(cudaEventCreate(&x));
-  CK(cudaEventCreate(&y));
-  CK(cudaEventRecord(x));
-  for (int i = 0; i < 50; ++i) f();
-  CK(cudaEventRecord(y));
-  CK(cudaEventSynchronize(y));
-  float ms = 0;
-  CK(cudaEventElapsedTime(&ms, x, y));
-  return ms * 1000.0 / 50;
-}
-
 int main(int argc, char** argv) {
   int sms = 0;
   CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
   std::mt19937 gen(11);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
   const size_t kv = size_t(kPoolPages) * Hkv * P * D;
-  std::vector<T> hk(kv), hv(kv), hq(size_t(B) * Hq * D);
-  for (auto& x : hk) x = __float2bfloat16(u(gen));
-  for (auto& x : hv) x = __float2bfloat16(u(gen));
-  for (auto& x : hq) x = __float2bfloat16(u(gen));
-  std::vector<int32_t> perm(kPoolPages);
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), gen);
+  std::vector<T> hk = random_bf16(kv, gen), hv = random_bf16(kv, gen);
+  const std::vector<T> hq = random_bf16(size_t(B) * Hq * D, gen);
+  const std::vector<int32_t> perm = page_ids(kPoolPages, &gen);
   // Request b's pages: perm[b * 16 ...]; the last request ends 5 tokens into its last page.
   std::vector<int32_t> indptr(B + 1), last(B, P);
   for (int b = 0; b <= B; ++b) indptr[b] = b * (S / P);
   last[B - 1] = 5;
-  auto upload = [](const void* h, size_t bytes) {
-    void* d;
-    CK(cudaMalloc(&d, bytes));
-    CK(cudaMemcpy(d, h, bytes, cudaMemcpyHostToDevice));
-    return d;
-  };
   // Stale slots of the short page are NaN: a variant that lets them into P V fails.
   const int stale_page = perm[indptr[B] - 1];
   for (int h = 0; h < Hkv; ++h)
@@ -234,8 +194,7 @@ int main(int argc, char** argv) {
   }
   // The same with every request's pages in order (the pool's first 1024 pages): what the
   // shuffle itself costs.
-  std::vector<int32_t> in_order(kPoolPages);
-  std::iota(in_order.begin(), in_order.end(), 0);
+  const std::vector<int32_t> in_order = page_ids(kPoolPages);
   CK(cudaMemcpy(indices, in_order.data(), in_order.size() * 4, cudaMemcpyHostToDevice));
   const auto lib = cas::suffix_kernel<T, D>;
   constexpr int kLibSmem = int(cas::SuffixConfig<D>::smem_bytes<T>());

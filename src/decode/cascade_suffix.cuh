@@ -262,7 +262,8 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
         const int32_t pos = tok0 / page_size;
         cover(pos, pos);
         const int32_t page = __shfl_sync(0xffffffffu, window_page, pos - window);
-        const int64_t base = page * page_stride + h * page_size * D + (tok0 - pos * page_size) * D + lane_offset;
+        const int64_t base =
+            page * page_stride + (int64_t(h) * page_size + (tok0 - pos * page_size)) * D + lane_offset;
         const T* k_src = k_data + base;
         const T* v_src = v_data + base;
         if (tok0 + kTile <= len) {  // all but the last tile: no predicates
