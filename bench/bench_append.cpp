@@ -32,7 +32,8 @@ void* device_filled(size_t bytes) {  // nonzero, finite bf16 / f32 pattern
 struct PagedCache {
   int32_t batch, pages_per_request;
   void *k, *v, *indices, *indptr, *lpl;
-  PagedCache(int32_t batch_, int32_t pages_per_request_) : batch(batch_), pages_per_request(pages_per_request_) {
+  PagedCache(int32_t batch_, int32_t pages_per_request_)
+      : batch(batch_), pages_per_request(pages_per_request_) {
     std::vector<int32_t> indices_h, indptr_h{0}, lpl_h(batch, kPage / 2);
     for (int32_t b = 0; b < batch; ++b) {
       for (int32_t i = 0; i < pages_per_request; ++i) indices_h.push_back(i * batch + b);
@@ -68,10 +69,11 @@ BENCH_SECTION(append) {
     const double bytes = 4.0 * batch * kRowBytes;  // K and V: read once, written once
     char name[96];
     std::snprintf(name, sizeof(name), "decode append bf16 8 heads hd128 p16 B=%d", batch);
-    ctx.add({"append", name,
-             {{"us", us}, {"us_graph", us_graph},
-              {"frac", bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps}},
-             std::string("target us<=10: ") + (us <= 10 ? "PASS" : "FAIL")});
+    ctx.add(
+        {"append",
+         name,
+         {{"us", us}, {"us_graph", us_graph}, {"frac", bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps}},
+         std::string("target us<=10: ") + (us <= 10 ? "PASS" : "FAIL")});
     BENCH_CUDA(cudaFree(key));
     BENCH_CUDA(cudaFree(value));
   }
@@ -102,7 +104,9 @@ BENCH_SECTION(append) {
   char name[96];
   std::snprintf(name, sizeof(name), "multi-token append bf16 8 heads hd128 p16 %d tokens %.0f MB",
                 nnz, bytes / 1e6);
-  ctx.add({"append", name, {{"us", us}, {"gbps", bytes / (us * 1e-6) / 1e9}, {"frac", frac}},
+  ctx.add({"append",
+           name,
+           {{"us", us}, {"gbps", bytes / (us * 1e-6) / 1e9}, {"frac", frac}},
            std::string("target frac>=0.8: ") + (frac >= 0.8 ? "PASS" : "FAIL")});
   for (void* p : {bidx, pos, key, value}) BENCH_CUDA(cudaFree(p));
 }

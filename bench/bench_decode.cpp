@@ -48,7 +48,8 @@ struct DecodeCase {
 void run_case(Context& ctx, const DecodeCase& c) {
   const int32_t D = 128, P = 16, element = BARACUDA_FLASHINFER_BF16;
   char name[96];
-  std::snprintf(name, sizeof(name), "bf16 %d/%d hd128 p16 B=%d L=%d", c.hq, c.hkv, c.batch, c.kv_len);
+  std::snprintf(name, sizeof(name), "bf16 %d/%d hd128 p16 B=%d L=%d", c.hq, c.hkv, c.batch,
+                c.kv_len);
   // BFI_BENCH_CASE=substring runs only the matching cases (for profiling one shape).
   if (const char* only = std::getenv("BFI_BENCH_CASE")) {
     if (std::strstr(name, only) == nullptr) return;
@@ -78,8 +79,8 @@ void run_case(Context& ctx, const DecodeCase& c) {
   BENCH_CUDA(cudaMemcpy(d_indices, indices.data(), indices.size() * 4, cudaMemcpyHostToDevice));
   BENCH_CUDA(cudaMemcpy(d_lpl, lpl.data(), lpl.size() * 4, cudaMemcpyHostToDevice));
   size_t ws_bytes = 0;
-  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.batch, c.hq, c.hkv, D, P,
-                                                                           element, &ws_bytes),
+  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.batch, c.hq, c.hkv, D,
+                                                                           P, element, &ws_bytes),
                "paged_decode_get_workspace_size");
   if (ws_bytes) BENCH_CUDA(cudaMalloc(&ws, ws_bytes));
   const float sm_scale = 0.0884f;
@@ -105,12 +106,20 @@ void run_case(Context& ctx, const DecodeCase& c) {
   const double us_cuda = time_us(ctx, run_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true);
   const double us_tc = time_us(ctx, run_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true);
   const double us_nosplit = time_us(
-      ctx, run_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT), 20, 3, true);
-  ctx.add({"decode", name,
-           {{"us", us}, {"frac", frac(us)}, {"us_graph", us_graph}, {"frac_graph", frac(us_graph)},
-            {"frac_cuda_cores", frac(us_cuda)}, {"frac_tensor_cores", frac(us_tc)},
-            {"us_nosplit", us_nosplit}, {"frac_nosplit", frac(us_nosplit)},
-            {"speedup_vs_nosplit", us_nosplit / us_graph}, {"workspace_mb", ws_bytes / 1e6}},
+      ctx, run_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT),
+      20, 3, true);
+  ctx.add({"decode",
+           name,
+           {{"us", us},
+            {"frac", frac(us)},
+            {"us_graph", us_graph},
+            {"frac_graph", frac(us_graph)},
+            {"frac_cuda_cores", frac(us_cuda)},
+            {"frac_tensor_cores", frac(us_tc)},
+            {"us_nosplit", us_nosplit},
+            {"frac_nosplit", frac(us_nosplit)},
+            {"speedup_vs_nosplit", us_nosplit / us_graph},
+            {"workspace_mb", ws_bytes / 1e6}},
            c.target});
   for (void* p : {k, v, q, o, lse, d_indptr, d_indices, d_lpl, ws}) {
     if (p) BENCH_CUDA(cudaFree(p));
@@ -168,7 +177,8 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
   }
   const std::vector<int32_t> lpl(B, P), prefix_indptr{0, prefix_pages};
   // The fused cascade takes one indices array: the prefix's pages, then every suffix's.
-  std::vector<int32_t> fused_indices(perm.begin(), perm.begin() + prefix_pages), fused_suffix_indptr;
+  std::vector<int32_t> fused_indices(perm.begin(), perm.begin() + prefix_pages),
+      fused_suffix_indptr;
   fused_indices.insert(fused_indices.end(), suffix_indices.begin(), suffix_indices.end());
   for (int32_t x : suffix_indptr) fused_suffix_indptr.push_back(prefix_pages + x);
   auto upload = [](const std::vector<int32_t>& h) {
@@ -197,19 +207,23 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
   void* d_fused_indices = upload(fused_indices);
   void* d_fused_suffix_indptr = upload(fused_suffix_indptr);
   size_t ws_decode = 0, ws_prefix = 0;
-  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_decode),
+  check_status(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(B, Hq, Hkv, D, P,
+                                                                           element, &ws_decode),
                "paged_decode_get_workspace_size");
-  check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_prefix),
+  check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+                   B, Hq, Hkv, D, P, element, &ws_prefix),
                "shared_prefix_decode_get_workspace_size");
   size_t ws_fused = 0;  // the fused cascade runs on sm_90 only (can_implement says where)
   const bool fused_runs =
       baracuda_kernels_flashinfer_cascade_decode_can_implement(B, Hq, Hkv, D, P, element) == 0 &&
-      baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_fused) == 0;
+      baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(B, Hq, Hkv, D, P, element,
+                                                                    &ws_fused) == 0;
   size_t ws_dense = 0;
   const bool dense_runs =
-      baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(B, Hq, Hkv, D, P, element) == 0 &&
-      baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(B, Hq, Hkv, D, P, element,
-                                                                                 &ws_dense) == 0;
+      baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(B, Hq, Hkv, D, P,
+                                                                            element) == 0 &&
+      baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
+          B, Hq, Hkv, D, P, element, &ws_dense) == 0;
   // The dense prefix: token t of head h at (t * Hkv + h) * D, copied from the prefix's pages.
   void *k_prefix = nullptr, *v_prefix = nullptr, *ws4 = nullptr;
   if (dense_runs) {
@@ -219,11 +233,14 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
     if (ws_dense) BENCH_CUDA(cudaMalloc(&ws4, ws_dense));
     for (int32_t i = 0; i < prefix_pages; ++i) {
       for (int32_t h = 0; h < Hkv; ++h) {
-        const size_t src = (size_t(perm[i]) * Hkv + h) * P * row, dst = (size_t(i) * P * Hkv + h) * row;
-        BENCH_CUDA(cudaMemcpy2D(static_cast<char*>(k_prefix) + dst, Hkv * row, static_cast<char*>(k) + src,
-                                row, row, P, cudaMemcpyDeviceToDevice));
-        BENCH_CUDA(cudaMemcpy2D(static_cast<char*>(v_prefix) + dst, Hkv * row, static_cast<char*>(v) + src,
-                                row, row, P, cudaMemcpyDeviceToDevice));
+        const size_t src = (size_t(perm[i]) * Hkv + h) * P * row,
+                     dst = (size_t(i) * P * Hkv + h) * row;
+        BENCH_CUDA(cudaMemcpy2D(static_cast<char*>(k_prefix) + dst, Hkv * row,
+                                static_cast<char*>(k) + src, row, row, P,
+                                cudaMemcpyDeviceToDevice));
+        BENCH_CUDA(cudaMemcpy2D(static_cast<char*>(v_prefix) + dst, Hkv * row,
+                                static_cast<char*>(v) + src, row, row, P,
+                                cudaMemcpyDeviceToDevice));
       }
     }
   }
@@ -267,7 +284,8 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
     return decode_with(flags, d_full_indices, d_full_indptr, o, lse);
   };
   auto merge = [&] {
-    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2, lse2, stream),
+    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(B, Hq, D, o, lse, o2,
+                                                                           lse2, stream),
                  "merge_state_in_place_bf16_run");
   };
   // The recipe of docs/append-merge.md: the suffixes are short, so the suffix decode asks for the
@@ -284,11 +302,11 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
                  "cascade_decode_run");
   };
   auto fused_dense = [&] {
-    check_status(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
-                     element, B, P, D, Hq, Hkv, sm_scale, k_prefix, v_prefix, prefix_len,
-                     int64_t(Hkv) * D, D, k, v, d_suffix_indices, d_suffix_indptr, d_lpl, q, o, lse,
-                     ws4, ws_dense, stream),
-                 "cascade_decode_dense_prefix_run");
+    check_status(
+        baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+            element, B, P, D, Hq, Hkv, sm_scale, k_prefix, v_prefix, prefix_len, int64_t(Hkv) * D,
+            D, k, v, d_suffix_indices, d_suffix_indptr, d_lpl, q, o, lse, ws4, ws_dense, stream),
+        "cascade_decode_dense_prefix_run");
   };
   auto cascade_auto_suffix = [&] {
     prefix();
@@ -303,12 +321,17 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
   // and the fused call over a dense prefix.
   const double speedup = us_plain / (fused_runs ? std::min(us_cascade, us_fused) : us_cascade);
   const double speedup_dense = dense_runs ? us_plain / us_dense : 0.0;
-  Row row{"cascade", "bf16 32/8 hd" + std::to_string(D) + " p16 B=64 prefix 32768 + suffix 256",
-          {{"us_plain", us_plain}, {"us_cascade", us_cascade}, {"speedup", speedup},
-           {"us_cascade_fused", us_fused}, {"us_cascade_dense_prefix", us_dense},
+  Row row{"cascade",
+          "bf16 32/8 hd" + std::to_string(D) + " p16 B=64 prefix 32768 + suffix 256",
+          {{"us_plain", us_plain},
+           {"us_cascade", us_cascade},
+           {"speedup", speedup},
+           {"us_cascade_fused", us_fused},
+           {"us_cascade_dense_prefix", us_dense},
            {"speedup_dense_prefix", speedup_dense},
            {"cascade_frac_of_one_prefix_read",
-            (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) / 1e9 / ctx.copy_gbps}},
+            (2.0 * (prefix_len + double(B) * suffix_len) * Hkv * D * 2) / (us_cascade * 1e-6) /
+                1e9 / ctx.copy_gbps}},
           ""};
   if (details) {
     const double us_prefix = time_us(ctx, prefix, 40, 5, /*graph=*/true);
@@ -317,24 +340,46 @@ static void run_cascade_case(Context& ctx, const int32_t D, const bool details) 
     const double us_prefix_fa2 = time_us(ctx, prefix, 20, 3, /*graph=*/true);
     unsetenv("BFI_SHARED_PREFIX_PATH");
     const double prefix_flop = 4.0 * double(B) * Hq * prefix_len * D;
-    row.values.insert({
-        {"us_plain_cuda_cores", time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 10, 2, true)},
-        {"us_plain_tensor_cores", time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 10, 2, true)},
-        {"us_cascade_auto_suffix", time_us(ctx, cascade_auto_suffix, 40, 5, /*graph=*/true)},
-        {"us_prefix", us_prefix},
-        {"us_suffix", time_us(ctx, suffix, 40, 5, /*graph=*/true)},
-        {"us_merge", time_us(ctx, merge, 40, 5, /*graph=*/true)},
-        {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
-        {"us_prefix_fa2", us_prefix_fa2},
-        {"us_suffix_cuda_cores", time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true)},
-        {"us_suffix_tensor_cores", time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true)}});
+    row.values.insert(
+        {{"us_plain_cuda_cores",
+          time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 10, 2, true)},
+         {"us_plain_tensor_cores",
+          time_us(ctx, plain_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 10, 2, true)},
+         {"us_cascade_auto_suffix", time_us(ctx, cascade_auto_suffix, 40, 5, /*graph=*/true)},
+         {"us_prefix", us_prefix},
+         {"us_suffix", time_us(ctx, suffix, 40, 5, /*graph=*/true)},
+         {"us_merge", time_us(ctx, merge, 40, 5, /*graph=*/true)},
+         {"prefix_tflops", prefix_flop / (us_prefix * 1e-6) / 1e12},
+         {"us_prefix_fa2", us_prefix_fa2},
+         {"us_suffix_cuda_cores",
+          time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_CUDA_CORES), 40, 5, true)},
+         {"us_suffix_tensor_cores",
+          time_us(ctx, suffix_with(BARACUDA_FLASHINFER_DECODE_TENSOR_CORES), 40, 5, true)}});
     row.note = std::string("target >= 10x: paged prefix ") + (speedup >= 10 ? "PASS" : "FAIL") +
                ", dense prefix " + (speedup_dense >= 10 ? "PASS" : "FAIL");
   }
   ctx.add(row);
-  for (void* p : {k, v, q, o, lse, o2, lse2, d_full_indices, d_full_indptr, d_suffix_indices,
-                  d_suffix_indptr, d_lpl, d_prefix_indptr, d_fused_indices, d_fused_suffix_indptr,
-                  ws, ws2, ws3, k_prefix, v_prefix, ws4}) {
+  for (void* p : {k,
+                  v,
+                  q,
+                  o,
+                  lse,
+                  o2,
+                  lse2,
+                  d_full_indices,
+                  d_full_indptr,
+                  d_suffix_indices,
+                  d_suffix_indptr,
+                  d_lpl,
+                  d_prefix_indptr,
+                  d_fused_indices,
+                  d_fused_suffix_indptr,
+                  ws,
+                  ws2,
+                  ws3,
+                  k_prefix,
+                  v_prefix,
+                  ws4}) {
     if (p) BENCH_CUDA(cudaFree(p));
   }
 }
@@ -373,7 +418,8 @@ BENCH_SECTION(shared_prefix) {
     fill_random_bf16(v, kv_bytes, gen);
     fill_random_bf16(q, size_t(B) * Hq * D * 2, gen);
     size_t ws_bytes = 0;
-    check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(B, Hq, Hkv, D, P, element, &ws_bytes),
+    check_status(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+                     B, Hq, Hkv, D, P, element, &ws_bytes),
                  "shared_prefix_decode_get_workspace_size");
     if (ws_bytes) BENCH_CUDA(cudaMalloc(&ws, ws_bytes));
     auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream);
@@ -388,9 +434,13 @@ BENCH_SECTION(shared_prefix) {
     const double us_fa2 = time_us(ctx, prefix, 30, 3, /*graph=*/true);
     unsetenv("BFI_SHARED_PREFIX_PATH");
     const double flop = 4.0 * B * Hq * double(prefix_len) * D;
-    ctx.add({"shared_prefix", "bf16 B=64 32/8 p16 prefix 16384 hd" + std::to_string(D),
-             {{"us", us}, {"us_fa2", us_fa2}, {"tflops", flop / (us * 1e-6) / 1e12},
-              {"tflops_fa2", flop / (us_fa2 * 1e-6) / 1e12}, {"speedup_vs_fa2", us_fa2 / us}},
+    ctx.add({"shared_prefix",
+             "bf16 B=64 32/8 p16 prefix 16384 hd" + std::to_string(D),
+             {{"us", us},
+              {"us_fa2", us_fa2},
+              {"tflops", flop / (us * 1e-6) / 1e12},
+              {"tflops_fa2", flop / (us_fa2 * 1e-6) / 1e12},
+              {"speedup_vs_fa2", us_fa2 / us}},
              ""});
     for (void* p : {k, v, q, o, lse, d_indices, d_indptr, d_lpl, ws}) {
       if (p) BENCH_CUDA(cudaFree(p));

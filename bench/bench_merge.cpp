@@ -23,8 +23,9 @@ void* device_filled(size_t bytes) {  // nonzero, finite bf16 / f32 pattern (lse 
 
 void add_row(Context& ctx, const char* name, double us, double bytes) {
   const double frac = bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps;
-  const std::string note = bytes >= 256e6 ? std::string("target frac>=0.8: ") + (frac >= 0.8 ? "PASS" : "FAIL")
-                                          : std::string("< 256 MB: no target");
+  const std::string note = bytes >= 256e6
+                               ? std::string("target frac>=0.8: ") + (frac >= 0.8 ? "PASS" : "FAIL")
+                               : std::string("< 256 MB: no target");
   ctx.add({"merge", name, {{"us", us}, {"gbps", bytes / (us * 1e-6) / 1e9}, {"frac", frac}}, note});
 }
 
@@ -71,8 +72,8 @@ BENCH_SECTION(merge) {
   void* vo = device_filled(out_v * 8);
   void* so = device_filled(out_s * 8);
   const auto run = [&] {
-    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(
-                     rows, kHeads, kHeadDim, v, s, vo, so, stream()),
+    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(rows, kHeads, kHeadDim,
+                                                                           v, s, vo, so, stream()),
                  "merge_state_in_place_bf16_run");
   };
   char name[96];

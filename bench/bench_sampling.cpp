@@ -2,11 +2,12 @@
 // vocab 128256, batch {1, 32, 128, 512}, top-k 50 + top-p 0.9 on f32 probabilities
 // (softmax of N(0, 3^2) logits). Sort-free: top_k_top_p_sampling_f32_ex with a device offset
 // (graph-replayable), on the threshold kernel (sm_90) and, for comparison, on FlashInfer's
-// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
-// (prob, index) per row, cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as
-// torch code masks sorted probs), a second cumsum of the masked row and a multinomial draw
-// (binary search of u * total), all temp storage allocated outside the timing.
-// Targets (H100): <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting.
+// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline:
+// cub::DeviceSegmentedRadixSort::SortPairsDescending on (prob, index) per row,
+// cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as torch code masks sorted
+// probs), a second cumsum of the masked row and a multinomial draw (binary search of u * total),
+// all temp storage allocated outside the timing. Targets (H100): <= 50 us at B = 1, <= 150 us at B
+// = 128, >= 10x faster than sorting.
 //
 // This file is compiled as CUDA (src/sampling/sources.cmake sets that): the baseline's CUB
 // kernels need nvcc. Compiled by a host compiler it benches the sort-free path only.
@@ -71,15 +72,18 @@ __global__ void draw_kernel(const float* cumsum, const int32_t* sorted_ids, int3
   int32_t lo = 0, hi = vocab - 1;
   while (lo < hi) {
     const int32_t mid = (lo + hi) / 2;
-    if (c[mid] > u) hi = mid;
-    else lo = mid + 1;
+    if (c[mid] > u)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   out[row] = sorted_ids[size_t(row) * vocab + lo];
 }
 
 __global__ void iota_rows(int32_t* ids, int32_t* offsets, int32_t batch, int32_t vocab) {
   const size_t n = size_t(batch) * vocab;
-  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x) {
     ids[i] = static_cast<int32_t>(i % vocab);
   }
   const int32_t t = blockIdx.x * blockDim.x + threadIdx.x;
@@ -130,8 +134,8 @@ struct SortBaseline {
     mask_kernel<<<dim3(64, batch), 256, 0, s>>>(keys_out, cumsum, masked, kVocab, kTopK, kTopP);
     BENCH_CUDA(cudaGetLastError());
     bytes = scan_bytes;
-    BENCH_CUDA(cub::DeviceSegmentedScan::InclusiveSegmentedSum(temp, bytes, masked, cumsum,
-                                                               offsets, offsets + 1, batch, s));
+    BENCH_CUDA(cub::DeviceSegmentedScan::InclusiveSegmentedSum(temp, bytes, masked, cumsum, offsets,
+                                                               offsets + 1, batch, s));
     draw_kernel<<<batch, 1, 0, s>>>(cumsum, ids_out, out, kVocab, 7);
     BENCH_CUDA(cudaGetLastError());
   }
@@ -159,8 +163,8 @@ BENCH_SECTION(sampling) {
     int32_t deterministic = 1;
     const auto sort_free = [&] {
       check_status(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
-                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, deterministic, 0, seed,
-                       0, offset, probs, out, valid, stream),
+                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, deterministic, 0, seed, 0,
+                       offset, probs, out, valid, stream),
                    "top_k_top_p_sampling_f32_ex");
     };
     sort_free();  // warm-up outside any capture (caches the kernel attributes)
@@ -186,17 +190,25 @@ BENCH_SECTION(sampling) {
     const double target = batch == 1 ? 50 : batch == 128 ? 150 : 0;
     const double speedup = us_sort > 0 ? us_sort / us_graph : 0;
     std::string note;
-    if (target > 0) note += std::string("target <= ") + std::to_string(int(target)) + " us: " + (us_graph <= target ? "PASS" : "FAIL") + "; ";
-    if (us_sort > 0) note += std::string("target >= 10x vs sort: ") + (speedup >= 10 ? "PASS" : "FAIL");
-    else note += "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
+    if (target > 0)
+      note += std::string("target <= ") + std::to_string(int(target)) +
+              " us: " + (us_graph <= target ? "PASS" : "FAIL") + "; ";
+    if (us_sort > 0)
+      note += std::string("target >= 10x vs sort: ") + (speedup >= 10 ? "PASS" : "FAIL");
+    else
+      note += "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
     char name[96];
     std::snprintf(name, sizeof(name), "top-k 50 + top-p 0.9 f32 V=%d B=%d", kVocab, batch);
-    Row row{"sampling", name, {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_flashinfer_kernel", us_flashinfer}}, note};
+    Row row{"sampling",
+            name,
+            {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_flashinfer_kernel", us_flashinfer}},
+            note};
     if (us_sort > 0) {
       row.values["us_sort"] = us_sort;
       row.values["speedup_vs_sort"] = speedup;
     }
     ctx.add(row);
-    for (void* p : {(void*)probs, (void*)out, (void*)valid, (void*)seed, (void*)offset}) BENCH_CUDA(cudaFree(p));
+    for (void* p : {(void*)probs, (void*)out, (void*)valid, (void*)seed, (void*)offset})
+      BENCH_CUDA(cudaFree(p));
   }
 }

@@ -48,8 +48,10 @@ double time_us(Context& ctx, const std::function<void()>& fn, int repeats, int w
     BENCH_CUDA(cudaGraphDestroy(g));
   }
   auto enqueue = [&] {
-    if (graph) BENCH_CUDA(cudaGraphLaunch(exec, ctx.stream));
-    else fn();
+    if (graph)
+      BENCH_CUDA(cudaGraphLaunch(exec, ctx.stream));
+    else
+      fn();
   };
   for (int i = 0; i < warmup; ++i) enqueue();
   cudaEvent_t start, stop;
@@ -83,8 +85,12 @@ std::vector<std::pair<const char*, Section>>& sections() {
 }
 }  // namespace
 
-SectionRegistrar::SectionRegistrar(const char* name, Section fn) { sections().emplace_back(name, fn); }
+SectionRegistrar::SectionRegistrar(const char* name, Section fn) {
+  sections().emplace_back(name, fn);
+}
 
-std::vector<std::pair<const char*, Section>>& registered_sections() { return sections(); }
+std::vector<std::pair<const char*, Section>>& registered_sections() {
+  return sections();
+}
 
 }  // namespace bfi_bench

@@ -14,23 +14,23 @@
 
 namespace bfi_bench {
 
-#define BENCH_CUDA(call)                                                                   \
-  do {                                                                                     \
-    cudaError_t e_ = (call);                                                               \
-    if (e_ != cudaSuccess) {                                                               \
+#define BENCH_CUDA(call)                                                                          \
+  do {                                                                                            \
+    cudaError_t e_ = (call);                                                                      \
+    if (e_ != cudaSuccess) {                                                                      \
       std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      std::exit(2);                                                                        \
-    }                                                                                      \
+      std::exit(2);                                                                               \
+    }                                                                                             \
   } while (0)
 
 // Exits with a message when a library call fails (benchmarks only run valid problems).
 void check_status(int32_t status, const char* what);
 
 struct Row {
-  std::string section;             // e.g. "decode"
-  std::string name;                // e.g. "bf16 32/8 hd128 p16 B=1 L=32768"
+  std::string section;                   // e.g. "decode"
+  std::string name;                      // e.g. "bf16 32/8 hd128 p16 B=1 L=32768"
   std::map<std::string, double> values;  // e.g. {"us": 63.1, "frac": 0.71}
-  std::string note;                // free text (e.g. "target >= 0.75: PASS")
+  std::string note;                      // free text (e.g. "target >= 0.75: PASS")
 };
 
 struct Context {
@@ -64,8 +64,8 @@ using Section = void (*)(Context&);
 struct SectionRegistrar {
   SectionRegistrar(const char* name, Section fn);
 };
-#define BENCH_SECTION(name)                                                  \
-  static void bench_section_##name(::bfi_bench::Context&);                  \
+#define BENCH_SECTION(name)                                                                 \
+  static void bench_section_##name(::bfi_bench::Context&);                                  \
   static ::bfi_bench::SectionRegistrar bench_registrar_##name(#name, bench_section_##name); \
   static void bench_section_##name(::bfi_bench::Context& ctx)
 

@@ -14,13 +14,13 @@
 
 namespace bfi = baracuda::flashinfer;
 
-#define CUDA_OK(call)                                                               \
-  do {                                                                              \
-    cudaError_t e_ = (call);                                                        \
-    if (e_ != cudaSuccess) {                                                        \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_));       \
-      std::exit(1);                                                                 \
-    }                                                                               \
+#define CUDA_OK(call)                                                         \
+  do {                                                                        \
+    cudaError_t e_ = (call);                                                  \
+    if (e_ != cudaSuccess) {                                                  \
+      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_)); \
+      std::exit(1);                                                           \
+    }                                                                         \
   } while (0)
 
 template <class T>
@@ -117,8 +117,8 @@ int main() {
                               idx, ptr, last);
   // 2. Decode: every request's query attends its whole (now longer) sequence.
   if (s.ok()) {
-    s = decode->run(stream, bfi::contiguous<3>(d_q, bfi::Dtype::f32, {B, HQ, D}), kc, vc, idx,
-                    ptr, last, bfi::contiguous<3>(d_o, bfi::Dtype::f32, {B, HQ, D}),
+    s = decode->run(stream, bfi::contiguous<3>(d_q, bfi::Dtype::f32, {B, HQ, D}), kc, vc, idx, ptr,
+                    last, bfi::contiguous<3>(d_o, bfi::Dtype::f32, {B, HQ, D}),
                     bfi::contiguous<2>(d_lse, bfi::Dtype::f32, {B, HQ}),
                     bfi::Workspace{workspace, ws_bytes});
   }
@@ -136,8 +136,10 @@ int main() {
     double h = 0, total = 0;
     for (int i = 0; i < HQ * D; ++i) h += o[size_t(b) * HQ * D + i];
     h = 4.0 * std::tanh(h / (HQ * D));  // keep exp() in range
-    for (int v = 0; v < VOCAB; ++v) total += probs[size_t(b) * VOCAB + v] = float(std::exp(h * std::cos(v)));
-    for (int v = 0; v < VOCAB; ++v) probs[size_t(b) * VOCAB + v] = float(probs[size_t(b) * VOCAB + v] / total);
+    for (int v = 0; v < VOCAB; ++v)
+      total += probs[size_t(b) * VOCAB + v] = float(std::exp(h * std::cos(v)));
+    for (int v = 0; v < VOCAB; ++v)
+      probs[size_t(b) * VOCAB + v] = float(probs[size_t(b) * VOCAB + v] / total);
   }
   CUDA_OK(cudaMemcpyAsync(d_probs, probs.data(), probs.size() * sizeof(float),
                           cudaMemcpyHostToDevice, cuda_stream));
@@ -163,9 +165,9 @@ int main() {
     if (!valid[b] || tokens[b] < 0 || tokens[b] >= VOCAB) return 1;
   }
 
-  for (void* p : {(void*)k_cache, (void*)v_cache, (void*)d_indices, (void*)d_indptr,
-                  (void*)d_last, (void*)d_key, (void*)d_value, (void*)d_q, (void*)d_o,
-                  (void*)d_lse, (void*)d_probs, (void*)d_tokens, (void*)d_valid, workspace}) {
+  for (void* p : {(void*)k_cache, (void*)v_cache, (void*)d_indices, (void*)d_indptr, (void*)d_last,
+                  (void*)d_key, (void*)d_value, (void*)d_q, (void*)d_o, (void*)d_lse,
+                  (void*)d_probs, (void*)d_tokens, (void*)d_valid, workspace}) {
     cudaFree(p);
   }
   cudaStreamDestroy(cuda_stream);

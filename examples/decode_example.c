@@ -11,24 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_CUDA(call)                                                            \
-  do {                                                                              \
-    cudaError_t err_ = (call);                                                      \
-    if (err_ != cudaSuccess) {                                                      \
-      fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(err_));          \
-      exit(1);                                                                      \
-    }                                                                               \
+#define CHECK_CUDA(call)                                                   \
+  do {                                                                     \
+    cudaError_t err_ = (call);                                             \
+    if (err_ != cudaSuccess) {                                             \
+      fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(err_)); \
+      exit(1);                                                             \
+    }                                                                      \
   } while (0)
 
-#define CHECK_STATUS(call)                                                          \
-  do {                                                                              \
-    int32_t st_ = (call);                                                           \
-    if (st_ != BARACUDA_FLASHINFER_SUCCESS) {                                       \
-      fprintf(stderr, "%s failed: %s: %s\n", #call,                                 \
-              baracuda_kernels_flashinfer_status_string(st_),                       \
-              baracuda_kernels_flashinfer_last_error());                            \
-      exit(1);                                                                      \
-    }                                                                               \
+#define CHECK_STATUS(call)                                    \
+  do {                                                        \
+    int32_t st_ = (call);                                     \
+    if (st_ != BARACUDA_FLASHINFER_SUCCESS) {                 \
+      fprintf(stderr, "%s failed: %s: %s\n", #call,           \
+              baracuda_kernels_flashinfer_status_string(st_), \
+              baracuda_kernels_flashinfer_last_error());      \
+      exit(1);                                                \
+    }                                                         \
   } while (0)
 
 static uint16_t to_bf16(float f) {
@@ -45,14 +45,19 @@ static double from_bf16(uint16_t h) {
   return f;
 }
 
-static float uniform(float lo, float hi) { return lo + (hi - lo) * ((float)rand() / (float)RAND_MAX); }
+static float uniform(float lo, float hi) {
+  return lo + (hi - lo) * ((float)rand() / (float)RAND_MAX);
+}
 
 static void print_matrix(void) {
-  static const char* const names[] = {"f16", "bf16", "f32", "f16_e4m3", "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
+  static const char* const names[] = {"f16",      "bf16",      "f32",      "f16_e4m3",
+                                      "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
   static const int32_t head_dims[] = {64, 96, 128, 256, 512};
   static const int32_t groups[] = {1, 2, 4, 5, 7, 8, 16, 32};
   int e, d, g;
-  printf("paged_decode_can_implement(batch=8, Hq=8*g, Hkv=8, head_dim, page=16, element): 0 = supported\n");
+  printf(
+      "paged_decode_can_implement(batch=8, Hq=8*g, Hkv=8, head_dim, page=16, element): 0 = "
+      "supported\n");
   printf("%-10s %-8s", "element", "head_dim");
   for (g = 0; g < 8; ++g) printf(" g=%-3d", groups[g]);
   printf("\n");
@@ -102,7 +107,8 @@ int main(void) {
   uint16_t* k = malloc(kv_elems * 2);
   uint16_t* v = malloc(kv_elems * 2);
   uint16_t* q = malloc(q_elems * 2);
-  for (i = 0; i < (int32_t)kv_elems; ++i) k[i] = to_bf16(uniform(-1, 1)), v[i] = to_bf16(uniform(-1, 1));
+  for (i = 0; i < (int32_t)kv_elems; ++i)
+    k[i] = to_bf16(uniform(-1, 1)), v[i] = to_bf16(uniform(-1, 1));
   for (i = 0; i < (int32_t)q_elems; ++i) q[i] = to_bf16(uniform(-2, 2));
 
   void *dk, *dv, *dq, *dout, *dlse, *dind, *dptr, *dlpl, *ws = NULL;
@@ -122,15 +128,17 @@ int main(void) {
   CHECK_CUDA(cudaMemcpy(dlpl, last_page_len, sizeof(last_page_len), cudaMemcpyHostToDevice));
 
   /* The protocol: can_implement, workspace size, run. */
-  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_can_implement(B, HQ, HKV, D, P, BARACUDA_FLASHINFER_BF16));
+  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_can_implement(B, HQ, HKV, D, P,
+                                                                      BARACUDA_FLASHINFER_BF16));
   size_t ws_bytes = 0;
-  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(B, HQ, HKV, D, P, BARACUDA_FLASHINFER_BF16, &ws_bytes));
+  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
+      B, HQ, HKV, D, P, BARACUDA_FLASHINFER_BF16, &ws_bytes));
   if (ws_bytes) CHECK_CUDA(cudaMalloc(&ws, ws_bytes));
   cudaStream_t stream;
   CHECK_CUDA(cudaStreamCreate(&stream));
   const float sm_scale = 1.0f / sqrtf((float)D);
-#define RUN_DECODE()                                                                          \
-  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_bf16_run(                             \
+#define RUN_DECODE()                                              \
+  CHECK_STATUS(baracuda_kernels_flashinfer_paged_decode_bf16_run( \
       B, P, D, HQ, HKV, sm_scale, dk, dv, dind, dptr, dlpl, dq, dout, dlse, ws, ws_bytes, stream))
   RUN_DECODE();
   CHECK_CUDA(cudaStreamSynchronize(stream));
@@ -150,7 +158,8 @@ int main(void) {
       for (t = 0; t < lens[b]; ++t) {
         const size_t base = (((size_t)indices[indptr[b] + t / P] * HKV + kvh) * P + t % P) * D;
         double dot = 0;
-        for (d = 0; d < D; ++d) dot += from_bf16(q[((size_t)b * HQ + h) * D + d]) * from_bf16(k[base + d]);
+        for (d = 0; d < D; ++d)
+          dot += from_bf16(q[((size_t)b * HQ + h) * D + d]) * from_bf16(k[base + d]);
         s[t] = dot * sm_scale;
         if (s[t] > m) m = s[t];
       }
@@ -186,8 +195,8 @@ int main(void) {
   for (b = 0; b < B; ++b) total_tokens += (size_t)lens[b];
   {
     const double us = 1000.0 * ms / 50, bytes = 2.0 * total_tokens * HKV * D * 2;
-    printf("decode bf16 B=%d Hq=%d Hkv=%d D=%d page=%d, %zu KV tokens, workspace %zu bytes\n", B, HQ, HKV, D, P,
-           total_tokens, ws_bytes);
+    printf("decode bf16 B=%d Hq=%d Hkv=%d D=%d page=%d, %zu KV tokens, workspace %zu bytes\n", B,
+           HQ, HKV, D, P, total_tokens, ws_bytes);
     printf("  max |o - ref| = %.3g (bound 1.6e-2), max |lse - ref| = %.3g\n", max_err, max_lse_err);
     printf("  %.1f us per call, %.0f GB/s of KV read\n", us, bytes / (us * 1e-6) / 1e9);
   }

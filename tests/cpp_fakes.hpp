@@ -33,12 +33,18 @@ inline Calls& calls() {
   static Calls c;
   return c;
 }
-inline void reset() { calls() = Calls{}; }
+inline void reset() {
+  calls() = Calls{};
+}
 
 // One argument as text; each overload is one C parameter type (no implicit conversions between
 // them, so a wrong parameter type in the layer shows as a different string).
-inline std::string arg(int32_t v) { return std::to_string(v); }
-inline std::string arg(uint64_t v) { return "u" + std::to_string(v); }
+inline std::string arg(int32_t v) {
+  return std::to_string(v);
+}
+inline std::string arg(uint64_t v) {
+  return "u" + std::to_string(v);
+}
 inline std::string arg(float v) {
   char s[32];
   std::snprintf(s, sizeof(s), "f%.9g", static_cast<double>(v));
@@ -50,7 +56,9 @@ inline std::string arg(const void* p) {
                 static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(p)));
   return s;
 }
-inline std::string arg(std::nullptr_t) { return arg(static_cast<const void*>(nullptr)); }
+inline std::string arg(std::nullptr_t) {
+  return arg(static_cast<const void*>(nullptr));
+}
 
 template <class... A>
 std::vector<std::string> args(A... a) {
@@ -73,7 +81,9 @@ inline std::string join(const std::vector<std::string>& v) {
 }
 
 /** A fake device address (never dereferenced). */
-inline void* addr(uintptr_t a) { return reinterpret_cast<void*>(a); }
+inline void* addr(uintptr_t a) {
+  return reinterpret_cast<void*>(a);
+}
 /** A fake stream, forwarded untouched. */
 inline baracuda_flashinfer_stream_t fake_stream() {
   return reinterpret_cast<baracuda_flashinfer_stream_t>(addr(0x5700));
@@ -86,44 +96,44 @@ inline bool contains(const std::string& s, const char* part) {
 }  // namespace bfi_fake
 
 /** `s` failed with `code` and a message containing `part`, and no C run was reached. */
-#define EXPECT_REJECTED(status_, code_, part_)                                                          \
-  do {                                                                                          \
-    const ::baracuda::flashinfer::Status s_ = (status_);                                        \
-    CHECK_MSG(s_.code() == (code_), "code %d (%s), expected %d; message: %s", s_.code(),        \
-              s_.name(), (code_), s_.message().c_str());                                        \
-    CHECK_MSG(::bfi_fake::contains(s_.message(), part_), "message '%s' lacks '%s'",             \
-              s_.message().c_str(), std::string(part_).c_str());                                \
-    CHECK_MSG(::bfi_fake::calls().count == 0, "the C run was reached (%d calls)",                \
-              ::bfi_fake::calls().count);                                                       \
+#define EXPECT_REJECTED(status_, code_, part_)                                           \
+  do {                                                                                   \
+    const ::baracuda::flashinfer::Status s_ = (status_);                                 \
+    CHECK_MSG(s_.code() == (code_), "code %d (%s), expected %d; message: %s", s_.code(), \
+              s_.name(), (code_), s_.message().c_str());                                 \
+    CHECK_MSG(::bfi_fake::contains(s_.message(), part_), "message '%s' lacks '%s'",      \
+              s_.message().c_str(), std::string(part_).c_str());                         \
+    CHECK_MSG(::bfi_fake::calls().count == 0, "the C run was reached (%d calls)",        \
+              ::bfi_fake::calls().count);                                                \
   } while (0)
 
 /** `s` succeeded and reached exactly one C run, `which`, with arguments `expect` (ABI order). */
-#define EXPECT_ONE_CALL(status_, which_, expect_)                                                      \
-  do {                                                                                          \
-    const ::baracuda::flashinfer::Status s_ = (status_);                                        \
-    const ::bfi_fake::Calls& c_ = ::bfi_fake::calls();                                          \
-    CHECK_MSG(s_.ok(), "%s", s_.to_string().c_str());                                           \
-    CHECK_MSG(c_.count == 1, "%d C runs, expected 1", c_.count);                                \
-    CHECK_MSG(c_.which == (which_), "ran %s, expected %s", c_.which.c_str(),                    \
-              std::string(which_).c_str());                                                     \
-    const std::vector<std::string> e_ = (expect_);                                              \
-    CHECK_MSG(c_.args == e_, "arguments\n    (%s)\n  expected\n    (%s)",                       \
-              ::bfi_fake::join(c_.args).c_str(), ::bfi_fake::join(e_).c_str());                 \
+#define EXPECT_ONE_CALL(status_, which_, expect_)                               \
+  do {                                                                          \
+    const ::baracuda::flashinfer::Status s_ = (status_);                        \
+    const ::bfi_fake::Calls& c_ = ::bfi_fake::calls();                          \
+    CHECK_MSG(s_.ok(), "%s", s_.to_string().c_str());                           \
+    CHECK_MSG(c_.count == 1, "%d C runs, expected 1", c_.count);                \
+    CHECK_MSG(c_.which == (which_), "ran %s, expected %s", c_.which.c_str(),    \
+              std::string(which_).c_str());                                     \
+    const std::vector<std::string> e_ = (expect_);                              \
+    CHECK_MSG(c_.args == e_, "arguments\n    (%s)\n  expected\n    (%s)",       \
+              ::bfi_fake::join(c_.args).c_str(), ::bfi_fake::join(e_).c_str()); \
   } while (0)
 
 /**
  * Plan creation answered exactly what the C _can_implement answers: `c_code` is that call's
  * result, made just before; its message (last_error) is compared too.
  */
-#define EXPECT_SAME_AS_C(result_, c_code_)                                                        \
-  do {                                                                                          \
-    const int32_t cc_ = (c_code_);                                                              \
-    const std::string cmsg_ = ::baracuda::flashinfer::last_error();                             \
-    const auto& r_ = (result_);                                                                 \
-    CHECK_MSG(cc_ != 0, "%s", "the C _can_implement accepts this descriptor");                  \
-    CHECK_MSG(!r_.ok() && r_.status().code() == cc_ && r_.status().message() == cmsg_,          \
-              "plan: %s; C: %d %s", r_.status().to_string().c_str(), cc_, cmsg_.c_str());       \
-    CHECK_MSG(!cmsg_.empty(), "%s", "the C library gave no message");                           \
+#define EXPECT_SAME_AS_C(result_, c_code_)                                                \
+  do {                                                                                    \
+    const int32_t cc_ = (c_code_);                                                        \
+    const std::string cmsg_ = ::baracuda::flashinfer::last_error();                       \
+    const auto& r_ = (result_);                                                           \
+    CHECK_MSG(cc_ != 0, "%s", "the C _can_implement accepts this descriptor");            \
+    CHECK_MSG(!r_.ok() && r_.status().code() == cc_ && r_.status().message() == cmsg_,    \
+              "plan: %s; C: %d %s", r_.status().to_string().c_str(), cc_, cmsg_.c_str()); \
+    CHECK_MSG(!cmsg_.empty(), "%s", "the C library gave no message");                     \
   } while (0)
 
 namespace bfi_fake {

@@ -14,14 +14,16 @@ using DecodeRunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, flo
                                 baracuda_flashinfer_stream_t);
 using DecodeCanFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float);
 
-#define BFI_DECODE_SYMBOLS(SUFFIX)                                                          \
-  {baracuda_kernels_flashinfer_paged_decode_f16_##SUFFIX,                                   \
-   baracuda_kernels_flashinfer_paged_decode_bf16_##SUFFIX,                                  \
-   baracuda_kernels_flashinfer_paged_decode_f32_##SUFFIX,                                   \
-   baracuda_kernels_flashinfer_paged_decode_f16_e4m3_##SUFFIX,                              \
-   baracuda_kernels_flashinfer_paged_decode_f16_e5m2_##SUFFIX,                              \
-   baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_##SUFFIX,                             \
-   baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_##SUFFIX}
+#define BFI_DECODE_SYMBOLS(SUFFIX)                                   \
+  {                                                                  \
+    baracuda_kernels_flashinfer_paged_decode_f16_##SUFFIX,           \
+        baracuda_kernels_flashinfer_paged_decode_bf16_##SUFFIX,      \
+        baracuda_kernels_flashinfer_paged_decode_f32_##SUFFIX,       \
+        baracuda_kernels_flashinfer_paged_decode_f16_e4m3_##SUFFIX,  \
+        baracuda_kernels_flashinfer_paged_decode_f16_e5m2_##SUFFIX,  \
+        baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_##SUFFIX, \
+        baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_##SUFFIX  \
+  }
 inline const DecodeRunFn kDecodeRun[kDecodeElements] = BFI_DECODE_SYMBOLS(run);
 inline const DecodeCanFn kDecodeCan[kDecodeElements] = BFI_DECODE_SYMBOLS(can_implement);
 #undef BFI_DECODE_SYMBOLS

@@ -18,13 +18,13 @@
 
 namespace bfi_test {
 
-#define CUDA_OK(call)                                                                    \
-  do {                                                                                   \
-    cudaError_t e_ = (call);                                                             \
-    if (e_ != cudaSuccess) {                                                             \
+#define CUDA_OK(call)                                                                           \
+  do {                                                                                          \
+    cudaError_t e_ = (call);                                                                    \
+    if (e_ != cudaSuccess) {                                                                    \
       std::printf("%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      std::exit(2);                                                                      \
-    }                                                                                    \
+      std::exit(2);                                                                             \
+    }                                                                                           \
   } while (0)
 
 // A library call that must succeed (status 0); otherwise prints the status and last_error and
@@ -64,8 +64,13 @@ struct DeviceBuffer {
     std::swap(bytes, o.bytes);
     return *this;
   }
-  ~DeviceBuffer() { if (ptr) cudaFree(ptr); }
-  template <typename T> T* as() const { return static_cast<T*>(ptr); }
+  ~DeviceBuffer() {
+    if (ptr) cudaFree(ptr);
+  }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr);
+  }
 };
 
 template <typename T>
@@ -83,32 +88,55 @@ std::vector<T> to_host(const DeviceBuffer& d, size_t count) {
 }
 
 // Fills a device buffer with 0xFF bytes: NaN for f16/bf16/f32 (and fp8 e4m3/e5m2), -1 for ints.
-inline void poison(const DeviceBuffer& d) { CUDA_OK(cudaMemset(d.ptr, 0xFF, d.bytes)); }
+inline void poison(const DeviceBuffer& d) {
+  CUDA_OK(cudaMemset(d.ptr, 0xFF, d.bytes));
+}
 
 // Element storage types by code (0 f16, 1 bf16, 2 f32), with float conversion on the host.
-inline size_t element_bytes(int32_t element) { return element == 2 ? 4 : 2; }
+inline size_t element_bytes(int32_t element) {
+  return element == 2 ? 4 : 2;
+}
 inline void store_element(int32_t element, void* base, size_t i, float v) {
   switch (element) {
-    case 0: static_cast<__half*>(base)[i] = __float2half_rn(v); break;
-    case 1: static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v); break;
-    default: static_cast<float*>(base)[i] = v; break;
+    case 0:
+      static_cast<__half*>(base)[i] = __float2half_rn(v);
+      break;
+    case 1:
+      static_cast<__nv_bfloat16*>(base)[i] = __float2bfloat16_rn(v);
+      break;
+    default:
+      static_cast<float*>(base)[i] = v;
+      break;
   }
 }
 inline double load_element(int32_t element, const void* base, size_t i) {
   switch (element) {
-    case 0: return __half2float(static_cast<const __half*>(base)[i]);
-    case 1: return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
-    default: return static_cast<const float*>(base)[i];
+    case 0:
+      return __half2float(static_cast<const __half*>(base)[i]);
+    case 1:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(base)[i]);
+    default:
+      return static_cast<const float*>(base)[i];
   }
 }
 // fp8 KV storage (kind 0: e4m3, 1: e5m2): store a float, read back the exact stored value.
 inline uint8_t to_fp8(int kind, float v) {
-  if (kind == 0) { __nv_fp8_e4m3 x(v); return x.__x; }
-  __nv_fp8_e5m2 x(v); return x.__x;
+  if (kind == 0) {
+    __nv_fp8_e4m3 x(v);
+    return x.__x;
+  }
+  __nv_fp8_e5m2 x(v);
+  return x.__x;
 }
 inline double from_fp8(int kind, uint8_t bits) {
-  if (kind == 0) { __nv_fp8_e4m3 x; x.__x = bits; return static_cast<float>(x); }
-  __nv_fp8_e5m2 x; x.__x = bits; return static_cast<float>(x);
+  if (kind == 0) {
+    __nv_fp8_e4m3 x;
+    x.__x = bits;
+    return static_cast<float>(x);
+  }
+  __nv_fp8_e5m2 x;
+  x.__x = bits;
+  return static_cast<float>(x);
 }
 
 // A fresh random engine per run (seed printed so a failure can be replayed with BFI_SEED=...).
@@ -121,7 +149,11 @@ inline std::mt19937_64& rng() {
   }());
   return engine;
 }
-inline float uniform(float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng()); }
-inline int uniform_int(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng()); }
+inline float uniform(float lo, float hi) {
+  return std::uniform_real_distribution<float>(lo, hi)(rng());
+}
+inline int uniform_int(int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng());
+}
 
 }  // namespace bfi_test

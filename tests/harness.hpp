@@ -56,24 +56,26 @@ inline int run_all(int argc, char** argv) {
 
 #define BFI_CONCAT_(a, b) a##b
 #define BFI_CONCAT(a, b) BFI_CONCAT_(a, b)
-#define TEST(name)                                                            \
-  static void BFI_CONCAT(test_fn_, name)();                                   \
+#define TEST(name)                                                                            \
+  static void BFI_CONCAT(test_fn_, name)();                                                   \
   static ::bfi_test::Register BFI_CONCAT(test_reg_, name)(#name, BFI_CONCAT(test_fn_, name)); \
   static void BFI_CONCAT(test_fn_, name)()
 
-#define CHECK_MSG(cond, ...)                                                  \
-  do {                                                                        \
-    ++::bfi_test::checks();                                                   \
-    if (!(cond)) {                                                            \
-      ++::bfi_test::failures();                                               \
-      std::printf("  %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond);  \
-      std::printf(__VA_ARGS__);                                               \
-      std::printf("\n");                                                      \
-    }                                                                         \
+#define CHECK_MSG(cond, ...)                                                 \
+  do {                                                                       \
+    ++::bfi_test::checks();                                                  \
+    if (!(cond)) {                                                           \
+      ++::bfi_test::failures();                                              \
+      std::printf("  %s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                                              \
+      std::printf("\n");                                                     \
+    }                                                                        \
   } while (0)
 #define CHECK(cond) CHECK_MSG(cond, "%s", "")
-#define CHECK_EQ(a, b)                                                        \
+#define CHECK_EQ(a, b) \
   CHECK_MSG((a) == (b), "%s = %lld, %s = %lld", #a, (long long)(a), #b, (long long)(b))
 
-#define TEST_MAIN() \
-  int main(int argc, char** argv) { return ::bfi_test::run_all(argc, argv); }
+#define TEST_MAIN()                         \
+  int main(int argc, char** argv) {         \
+    return ::bfi_test::run_all(argc, argv); \
+  }

@@ -29,14 +29,20 @@
 
 namespace bfi_test {
 
-inline int32_t qo_element(int32_t element) { return element <= 2 ? element : (element <= 4 ? 0 : 1); }
-inline int fp8_kind(int32_t element) { return element <= 2 ? -1 : (element - 3) % 2; }
-inline size_t kv_bytes(int32_t element) { return element <= 2 ? element_bytes(element) : 1; }
+inline int32_t qo_element(int32_t element) {
+  return element <= 2 ? element : (element <= 4 ? 0 : 1);
+}
+inline int fp8_kind(int32_t element) {
+  return element <= 2 ? -1 : (element - 3) % 2;
+}
+inline size_t kv_bytes(int32_t element) {
+  return element <= 2 ? element_bytes(element) : 1;
+}
 
 struct Shape {
   int32_t element, batch, hq, hkv, head_dim, page;
-  int32_t max_len;           // lengths drawn in [0, max_len]
-  bool force_edge_lengths;   // include 0, exactly-full pages and 1-token requests
+  int32_t max_len;          // lengths drawn in [0, max_len]
+  bool force_edge_lengths;  // include 0, exactly-full pages and 1-token requests
 };
 
 // A paged KV cache with shuffled physical pages, filled with random values; the host keeps the
@@ -49,8 +55,8 @@ struct PagedProblem {
   DeviceBuffer d_k, d_v, d_q, d_indices, d_indptr, d_lpl;
 };
 
-inline void fill_values(int32_t element, bool is_kv, size_t count, std::vector<double>* exact, DeviceBuffer* dev,
-                 float lo, float hi) {
+inline void fill_values(int32_t element, bool is_kv, size_t count, std::vector<double>* exact,
+                        DeviceBuffer* dev, float lo, float hi) {
   const int kind = is_kv ? fp8_kind(element) : -1;
   const int32_t e = qo_element(element);
   const size_t bytes = is_kv ? kv_bytes(element) : element_bytes(e);
@@ -96,9 +102,9 @@ inline std::vector<int32_t> draw_lengths(const Shape& s) {
   std::vector<int32_t> lens(s.batch);
   for (int32_t b = 0; b < s.batch; ++b) lens[b] = uniform_int(0, s.max_len);
   if (s.force_edge_lengths && s.batch >= 3) {
-    lens[0] = 0;                                          // empty request
-    lens[1] = std::max(1, s.max_len / s.page) * s.page;   // last page exactly full
-    lens[s.batch - 1] = 1;                                // a single token
+    lens[0] = 0;                                         // empty request
+    lens[1] = std::max(1, s.max_len / s.page) * s.page;  // last page exactly full
+    lens[s.batch - 1] = 1;                               // a single token
   }
   return lens;
 }
@@ -136,16 +142,20 @@ inline void poison_stale_slots(const PagedProblem& p) {
       const size_t page = size_t(p.indices[p.indptr[b + 1] - 1]);
       for (int32_t h = 0; h < s.hkv; ++h) {
         const size_t slot = (page * s.hkv + h) * s.page + p.last_page_len[b];
-        CUDA_OK(cudaMemset(base + slot * row_bytes, 0xFF, (s.page - p.last_page_len[b]) * row_bytes));
+        CUDA_OK(
+            cudaMemset(base + slot * row_bytes, 0xFF, (s.page - p.last_page_len[b]) * row_bytes));
       }
     }
   }
 }
 
-inline PagedProblem make_problem(const Shape& s) { return make_problem_with_lengths(s, draw_lengths(s)); }
+inline PagedProblem make_problem(const Shape& s) {
+  return make_problem_with_lengths(s, draw_lengths(s));
+}
 
 // float64 reference for request b, query head h: returns o (head_dim values) and lse (base 2).
-inline void reference(const PagedProblem& p, float sm_scale, std::vector<double>* o, std::vector<double>* lse) {
+inline void reference(const PagedProblem& p, float sm_scale, std::vector<double>* o,
+                      std::vector<double>* lse) {
   const Shape& s = p.s;
   const int32_t D = s.head_dim, P = s.page, g = s.hq / s.hkv;
   o->assign(size_t(s.batch) * s.hq * D, 0.0);
@@ -193,7 +203,9 @@ inline double o_tolerance(int32_t element) {
 
 enum class WorkspaceMode { kFull, kNone, kLegacy };
 
-inline bool has_tensor_cores(int32_t element) { return element == 0 || element == 1; }
+inline bool has_tensor_cores(int32_t element) {
+  return element == 0 || element == 1;
+}
 
 struct Outputs {
   DeviceBuffer o, lse;
@@ -202,11 +214,12 @@ struct Outputs {
 // Runs decode on `p` (outputs NaN-poisoned first) and returns the status.
 // flags < 0: the element's _run symbol; otherwise paged_decode_run_with(element, flags, ...).
 inline int32_t run_decode(const PagedProblem& p, float sm_scale, Outputs* out, WorkspaceMode mode,
-                   DeviceBuffer* workspace, cudaStream_t stream, bool poison_outputs = true,
-                   int32_t flags = -1) {
+                          DeviceBuffer* workspace, cudaStream_t stream, bool poison_outputs = true,
+                          int32_t flags = -1) {
   const Shape& s = p.s;
   if (out->o.ptr == nullptr) {
-    out->o = DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(qo_element(s.element)));
+    out->o =
+        DeviceBuffer(size_t(s.batch) * s.hq * s.head_dim * element_bytes(qo_element(s.element)));
     out->lse = DeviceBuffer(size_t(s.batch) * s.hq * sizeof(float));
   }
   if (poison_outputs) {
@@ -227,17 +240,18 @@ inline int32_t run_decode(const PagedProblem& p, float sm_scale, Outputs* out, W
     return baracuda_kernels_flashinfer_paged_decode_run_with(
         s.element, flags, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
         p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr,
-        ws_bytes ? workspace->ptr : nullptr, ws_bytes, reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
+        ws_bytes ? workspace->ptr : nullptr, ws_bytes,
+        reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
   }
-  return kDecodeRun[s.element](s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
-                         p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr,
-                         out->lse.ptr, ws_bytes ? workspace->ptr : nullptr, ws_bytes,
-                         reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
+  return kDecodeRun[s.element](s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr,
+                               p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr,
+                               out->o.ptr, out->lse.ptr, ws_bytes ? workspace->ptr : nullptr,
+                               ws_bytes, reinterpret_cast<baracuda_flashinfer_stream_t>(stream));
 }
 
 // Compares device outputs with the reference; returns the max o error (NaN -> infinity).
 inline double compare(const PagedProblem& p, const Outputs& out, const std::vector<double>& ref_o,
-               const std::vector<double>& ref_lse, const char* label) {
+                      const std::vector<double>& ref_lse, const char* label) {
   const Shape& s = p.s;
   const int32_t e = qo_element(s.element);
   std::vector<unsigned char> o = to_host<unsigned char>(out.o, out.o.bytes);
@@ -255,17 +269,17 @@ inline double compare(const PagedProblem& p, const Outputs& out, const std::vect
       if (!(std::isinf(lse[i]) && lse[i] < 0)) ++bad_lse;
       continue;
     }
-    const double err = std::isfinite(lse[i]) ? std::fabs(lse[i] - r) / std::max(1.0, std::fabs(r)) : INFINITY;
+    const double err =
+        std::isfinite(lse[i]) ? std::fabs(lse[i] - r) / std::max(1.0, std::fabs(r)) : INFINITY;
     max_lse_err = std::max(max_lse_err, err);
   }
   const double tol = o_tolerance(s.element);
   CHECK_MSG(max_err <= tol && max_lse_err <= lse_tolerance(s.element) && bad_lse == 0,
             "%s %s B=%d Hq=%d Hkv=%d D=%d P=%d: max|o-ref|=%.3g (tol %.3g) max lse rel err=%.3g, "
             "%zu empty rows without lse=-inf",
-            label, kDecodeElementNames[s.element], s.batch, s.hq, s.hkv, s.head_dim, s.page, max_err, tol,
-            max_lse_err, bad_lse);
+            label, kDecodeElementNames[s.element], s.batch, s.hq, s.hkv, s.head_dim, s.page,
+            max_err, tol, max_lse_err, bad_lse);
   return max_err;
 }
-
 
 }  // namespace bfi_test

@@ -83,7 +83,8 @@ Cache random_cache(int32_t element, const std::vector<int32_t>& pages_per_reques
 }
 
 // Number of differing bytes, and the first differing byte.
-size_t count_diff(const std::vector<uint8_t>& got, const std::vector<uint8_t>& want, size_t* first) {
+size_t count_diff(const std::vector<uint8_t>& got, const std::vector<uint8_t>& want,
+                  size_t* first) {
   size_t n = 0;
   *first = SIZE_MAX;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -97,8 +98,11 @@ size_t count_diff(const std::vector<uint8_t>& got, const std::vector<uint8_t>& w
 struct DeviceCache {
   DeviceBuffer k, v, indices, indptr, lpl;
   explicit DeviceCache(const Cache& c)
-      : k(to_device(c.k)), v(to_device(c.v)), indices(to_device(c.indices)),
-        indptr(to_device(c.indptr)), lpl(to_device(c.lpl)) {}
+      : k(to_device(c.k)),
+        v(to_device(c.v)),
+        indices(to_device(c.indices)),
+        indptr(to_device(c.indptr)),
+        lpl(to_device(c.lpl)) {}
 };
 
 void check_cache(const char* what, const Cache& want, const DeviceCache& d) {
@@ -112,7 +116,9 @@ void check_cache(const char* what, const Cache& want, const DeviceCache& d) {
 }  // namespace
 
 TEST(decode_append_writes_the_counted_last_slot_and_nothing_else) {
-  struct Shape { int32_t B, P, H; };
+  struct Shape {
+    int32_t B, P, H;
+  };
   for (int32_t e = 0; e < 3; ++e) {
     for (int32_t D : {64, 128, 256}) {
       for (const Shape s : {Shape{7, 16, 8}, Shape{3, 1, 128}, Shape{5, 5, 3}, Shape{2, 4, 1024}}) {
@@ -141,8 +147,8 @@ TEST(decode_append_writes_the_counted_last_slot_and_nothing_else) {
           }
         }
         char what[96];
-        std::snprintf(what, sizeof(what), "decode append %s D=%d B=%d P=%d H=%d", kNames[e], D,
-                      s.B, s.P, s.H);
+        std::snprintf(what, sizeof(what), "decode append %s D=%d B=%d P=%d H=%d", kNames[e], D, s.B,
+                      s.P, s.H);
         check_cache(what, want, d);
       }
     }
@@ -150,7 +156,9 @@ TEST(decode_append_writes_the_counted_last_slot_and_nothing_else) {
 }
 
 TEST(multi_token_append_writes_each_token_at_its_position_and_nothing_else) {
-  struct Shape { int32_t B, P, H; };
+  struct Shape {
+    int32_t B, P, H;
+  };
   for (int32_t e = 0; e < 3; ++e) {
     for (int32_t D : {64, 128, 256}) {
       for (const Shape s : {Shape{5, 16, 8}, Shape{3, 3, 128}, Shape{4, 1, 2}}) {
@@ -166,13 +174,16 @@ TEST(multi_token_append_writes_each_token_at_its_position_and_nothing_else) {
         }
         std::shuffle(tokens.begin(), tokens.end(), rng());
         const size_t valid = tokens.size();
-        tokens.push_back({s.B, 0});                      // request out of range: skipped
-        tokens.push_back({-1, 0});                       // request out of range: skipped
-        tokens.push_back({0, c.pages(0) * s.P});         // position past the pages: skipped
-        tokens.push_back({0, -1});                       // negative position: skipped
+        tokens.push_back({s.B, 0});               // request out of range: skipped
+        tokens.push_back({-1, 0});                // request out of range: skipped
+        tokens.push_back({0, c.pages(0) * s.P});  // position past the pages: skipped
+        tokens.push_back({0, -1});                // negative position: skipped
         const int32_t n = static_cast<int32_t>(tokens.size());
         std::vector<int32_t> bidx, pos;
-        for (auto& t : tokens) { bidx.push_back(t.first); pos.push_back(t.second); }
+        for (auto& t : tokens) {
+          bidx.push_back(t.first);
+          pos.push_back(t.second);
+        }
         const std::vector<uint8_t> key = random_rows(e, size_t(n) * s.H * D);
         const std::vector<uint8_t> value = random_rows(e, size_t(n) * s.H * D);
         DeviceCache d(c);
@@ -192,8 +203,8 @@ TEST(multi_token_append_writes_each_token_at_its_position_and_nothing_else) {
           }
         }
         char what[96];
-        std::snprintf(what, sizeof(what), "multi append %s D=%d B=%d P=%d H=%d", kNames[e], D,
-                      s.B, s.P, s.H);
+        std::snprintf(what, sizeof(what), "multi append %s D=%d B=%d P=%d H=%d", kNames[e], D, s.B,
+                      s.P, s.H);
         check_cache(what, want, d);
       }
     }
@@ -205,19 +216,22 @@ struct DecodeOut {
   std::vector<uint8_t> o;
   std::vector<float> lse;
 };
-DecodeOut decode(int32_t e, const Cache& c, const DeviceCache& d, int32_t hq, const DeviceBuffer& q) {
+DecodeOut decode(int32_t e, const Cache& c, const DeviceCache& d, int32_t hq,
+                 const DeviceBuffer& q) {
   using Fn = decltype(&baracuda_kernels_flashinfer_paged_decode_f16_run);
   static const Fn fns[3] = {baracuda_kernels_flashinfer_paged_decode_f16_run,
                             baracuda_kernels_flashinfer_paged_decode_bf16_run,
                             baracuda_kernels_flashinfer_paged_decode_f32_run};
   size_t ws_bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.B, hq, c.H, c.D, c.P, e, &ws_bytes), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.B, hq, c.H, c.D, c.P, e,
+                                                                       &ws_bytes),
+           0);
   DeviceBuffer ws(ws_bytes), o(size_t(c.B) * hq * c.row_bytes()), lse(size_t(c.B) * hq * 4);
   poison(o);
   poison(lse);
-  const int32_t st = fns[e](c.B, c.P, c.D, hq, c.H, 1.f / std::sqrt(float(c.D)), d.k.ptr, d.v.ptr,
-                            d.indices.ptr, d.indptr.ptr, d.lpl.ptr, q.ptr, o.ptr, lse.ptr, ws.ptr,
-                            ws_bytes, nullptr);
+  const int32_t st =
+      fns[e](c.B, c.P, c.D, hq, c.H, 1.f / std::sqrt(float(c.D)), d.k.ptr, d.v.ptr, d.indices.ptr,
+             d.indptr.ptr, d.lpl.ptr, q.ptr, o.ptr, lse.ptr, ws.ptr, ws_bytes, nullptr);
   CHECK_MSG(st == 0, "decode: status %d (%s)", st, baracuda_kernels_flashinfer_last_error());
   CUDA_OK(cudaDeviceSynchronize());
   return {to_host<uint8_t>(o, o.bytes), to_host<float>(lse, size_t(c.B) * hq)};
@@ -257,12 +271,11 @@ TEST(append_then_decode_equals_decode_over_a_cache_built_on_the_cpu) {
       DeviceCache dp(partial), df(full);
       DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
       DeviceBuffer dbidx = to_device(bidx), dpos = to_device(pos);
-      const int32_t st =
-          multi ? append_multi(e, static_cast<int32_t>(bidx.size()), B, P, H, D, dp.k.ptr,
-                               dp.v.ptr, dp.indices.ptr, dp.indptr.ptr, dbidx.ptr, dpos.ptr,
-                               dkey.ptr, dvalue.ptr)
-                : append_decode(e, B, P, H, D, dp.k.ptr, dp.v.ptr, dp.indices.ptr, dp.indptr.ptr,
-                                dp.lpl.ptr, dkey.ptr, dvalue.ptr);
+      const int32_t st = multi ? append_multi(e, static_cast<int32_t>(bidx.size()), B, P, H, D,
+                                              dp.k.ptr, dp.v.ptr, dp.indices.ptr, dp.indptr.ptr,
+                                              dbidx.ptr, dpos.ptr, dkey.ptr, dvalue.ptr)
+                               : append_decode(e, B, P, H, D, dp.k.ptr, dp.v.ptr, dp.indices.ptr,
+                                               dp.indptr.ptr, dp.lpl.ptr, dkey.ptr, dvalue.ptr);
       CHECK_MSG(st == 0, "append: status %d (%s)", st, baracuda_kernels_flashinfer_last_error());
       CUDA_OK(cudaDeviceSynchronize());
       check_cache(multi ? "multi append then compare" : "decode append then compare", full, dp);

@@ -16,15 +16,14 @@ using namespace bfi_test;
 
 namespace {
 
-
 const char* const kNames[3] = {"f16", "bf16", "f32"};
 
-using DecodeRun = int32_t (*)(int32_t, int32_t, int32_t, int32_t, void*, void*, void*, void*,
-                              void*, const void*, const void*, baracuda_flashinfer_stream_t);
+using DecodeRun = int32_t (*)(int32_t, int32_t, int32_t, int32_t, void*, void*, void*, void*, void*,
+                              const void*, const void*, baracuda_flashinfer_stream_t);
 using DecodeCan = int32_t (*)(int32_t, int32_t, int32_t, int32_t);
-using MultiRun = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, void*, void*,
+using MultiRun = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, void*, void*, const void*,
                              const void*, const void*, const void*, const void*, const void*,
-                             const void*, baracuda_flashinfer_stream_t);
+                             baracuda_flashinfer_stream_t);
 using MultiCan = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t);
 
 const DecodeRun kDecodeRun[3] = {baracuda_kernels_flashinfer_paged_kv_append_decode_f16_run,
@@ -52,27 +51,27 @@ struct Args {
   int32_t run() const {
     return decode ? kDecodeRun[element](batch, page, heads, head_dim, k, v, indices, indptr, lpl,
                                         key, value, nullptr)
-                  : kMultiRun[element](tokens, batch, page, heads, head_dim, k, v, indices,
-                                       indptr, bidx, pos, key, value, nullptr);
+                  : kMultiRun[element](tokens, batch, page, heads, head_dim, k, v, indices, indptr,
+                                       bidx, pos, key, value, nullptr);
   }
   int32_t can() const {
     return decode ? kDecodeCan[element](batch, page, heads, head_dim)
                   : kMultiCan[element](tokens, batch, page, heads, head_dim);
   }
   int32_t family_can() const {
-    return decode ? baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(batch, page,
-                                                                                   heads, head_dim)
+    return decode ? baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(
+                        batch, page, heads, head_dim)
                   : baracuda_kernels_flashinfer_paged_kv_append_can_implement(tokens, batch, page,
-                                                                            heads, head_dim);
+                                                                              heads, head_dim);
   }
 };
 
 struct BadCase {
-  const char* word;   // the argument the message must name
-  int32_t status;     // the documented status
-  bool shape;         // a size problem: can_implement must refuse it too
-  bool multi_only;    // only the multi-token symbols have this argument
-  bool decode_only;   // only the decode symbols have this argument
+  const char* word;  // the argument the message must name
+  int32_t status;    // the documented status
+  bool shape;        // a size problem: can_implement must refuse it too
+  bool multi_only;   // only the multi-token symbols have this argument
+  bool decode_only;  // only the decode symbols have this argument
   std::function<void(Args&)> spoil;
 };
 
@@ -111,7 +110,11 @@ std::vector<BadCase> bad_cases() {
       {"key", 1, false, false, false, [](Args& a) { a.key = offset(a.key, 2); }},
       {"value", 1, false, false, false, [](Args& a) { a.value = offset(a.value, 8); }},
       // The first failure wins: a bad head_dim (3) is reported before a NULL pointer (2).
-      {"head_dim", 3, true, false, false, [](Args& a) { a.head_dim = 80; a.key = nullptr; }},
+      {"head_dim", 3, true, false, false,
+       [](Args& a) {
+         a.head_dim = 80;
+         a.key = nullptr;
+       }},
   };
 }
 
@@ -136,7 +139,8 @@ TEST(every_bad_argument_is_refused_with_its_status_and_name) {
                   "%s %s, bad %s: can_implement disagrees (\"%s\")", decode ? "decode" : "multi",
                   kNames[element], c.word, baracuda_kernels_flashinfer_last_error());
         CHECK_MSG(a.family_can() == c.status && message_mentions(c.word),
-                  "%s, bad %s: family can_implement disagrees", decode ? "decode" : "multi", c.word);
+                  "%s, bad %s: family can_implement disagrees", decode ? "decode" : "multi",
+                  c.word);
       }
     }
   }

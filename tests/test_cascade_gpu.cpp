@@ -55,15 +55,17 @@ Attention decode(const Problem& p, const PageList& pl) {
                             baracuda_kernels_flashinfer_paged_decode_f32_run};
   size_t ws_bytes = 0;
   CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(p.B, p.hq, p.hkv, p.D, p.P,
-                                                                        p.e, &ws_bytes), 0);
+                                                                       p.e, &ws_bytes),
+           0);
   DeviceBuffer k = to_device(p.k), v = to_device(p.v), q = to_device(p.q);
   DeviceBuffer indices = to_device(pl.indices.empty() ? std::vector<int32_t>{0} : pl.indices);
   DeviceBuffer indptr = to_device(pl.indptr), lpl = to_device(pl.lpl), ws(ws_bytes);
   DeviceBuffer o(p.q.size()), lse(size_t(p.B) * p.hq * sizeof(float));
   poison(o);
   poison(lse);
-  const int32_t st = fns[p.e](p.B, p.P, p.D, p.hq, p.hkv, p.sm_scale, k.ptr, v.ptr, indices.ptr,
-                              indptr.ptr, lpl.ptr, q.ptr, o.ptr, lse.ptr, ws.ptr, ws_bytes, nullptr);
+  const int32_t st =
+      fns[p.e](p.B, p.P, p.D, p.hq, p.hkv, p.sm_scale, k.ptr, v.ptr, indices.ptr, indptr.ptr,
+               lpl.ptr, q.ptr, o.ptr, lse.ptr, ws.ptr, ws_bytes, nullptr);
   CHECK_MSG(st == 0, "decode %s: status %d (%s)", kNames[p.e], st,
             baracuda_kernels_flashinfer_last_error());
   CUDA_OK(cudaDeviceSynchronize());
@@ -88,7 +90,8 @@ std::vector<double> reference(const Problem& p, const PageList& pl, std::vector<
         rows[t] = ((page * p.hkv + h / group) * p.P + t % p.P) * p.D;
         double dot = 0;
         for (int32_t d = 0; d < p.D; ++d) {
-          dot += load_element(p.e, p.q.data(), qrow + d) * load_element(p.e, p.k.data(), rows[t] + d);
+          dot +=
+              load_element(p.e, p.q.data(), qrow + d) * load_element(p.e, p.k.data(), rows[t] + d);
         }
         logits[t] = dot * p.sm_scale;
         m = std::max(m, logits[t]);
@@ -98,7 +101,8 @@ std::vector<double> reference(const Problem& p, const PageList& pl, std::vector<
       for (int32_t t = 0; t < len; ++t) sum += std::exp(logits[t] - m);
       for (int32_t t = 0; t < len; ++t) {
         const double w = std::exp(logits[t] - m) / sum;
-        for (int32_t d = 0; d < p.D; ++d) o[qrow + d] += w * load_element(p.e, p.v.data(), rows[t] + d);
+        for (int32_t d = 0; d < p.D; ++d)
+          o[qrow + d] += w * load_element(p.e, p.v.data(), rows[t] + d);
       }
       (*lse)[size_t(b) * p.hq + h] = (m + std::log(sum)) / std::log(2.0);  // base 2
     }
@@ -113,7 +117,8 @@ void compare(const char* what, int32_t e, const std::vector<uint8_t>& o,
   for (double x : ref_o) max_ref = std::max(max_ref, std::fabs(x));
   size_t bad = 0, first = 0;
   for (size_t i = 0; i < ref_o.size(); ++i) {
-    if (!(std::fabs(load_element(e, o.data(), i) - ref_o[i]) <= tol * max_ref) && bad++ == 0) first = i;
+    if (!(std::fabs(load_element(e, o.data(), i) - ref_o[i]) <= tol * max_ref) && bad++ == 0)
+      first = i;
   }
   CHECK_MSG(bad == 0, "%s %s: %zu of %zu o values off (first %zu: got %g, ref %g, tol %g)", what,
             kNames[e], bad, ref_o.size(), first, load_element(e, o.data(), first), ref_o[first],
@@ -151,7 +156,8 @@ TEST(decode_over_prefix_and_suffix_equals_merged_partial_decodes) {
     std::vector<int32_t> suffix_pages(B);
     for (auto& n : suffix_pages) n = uniform_int(1, 3);
     suffix_pages[2] = 0;  // a request with only the shared prefix: its suffix state is empty
-    const int32_t num_pages = prefix_pages + std::accumulate(suffix_pages.begin(), suffix_pages.end(), 0);
+    const int32_t num_pages =
+        prefix_pages + std::accumulate(suffix_pages.begin(), suffix_pages.end(), 0);
     std::vector<int32_t> pool(num_pages);
     std::iota(pool.begin(), pool.end(), 0);
     std::shuffle(pool.begin(), pool.end(), rng());
@@ -167,7 +173,13 @@ TEST(decode_over_prefix_and_suffix_equals_merged_partial_decodes) {
       pre.add(prefix, P);  // the shared prefix: full pages
       suf.add(own, own.empty() ? 1 : last);
     }
-    Problem p{e, B, P, D, hq, hkv, 1.f / std::sqrt(float(D)),
+    Problem p{e,
+              B,
+              P,
+              D,
+              hq,
+              hkv,
+              1.f / std::sqrt(float(D)),
               random_elements(e, size_t(num_pages) * hkv * P * D),
               random_elements(e, size_t(num_pages) * hkv * P * D),
               random_elements(e, size_t(B) * hq * D)};
@@ -186,8 +198,10 @@ TEST(decode_over_prefix_and_suffix_equals_merged_partial_decodes) {
     DeviceBuffer o2 = to_device(a_suf.o), s2 = to_device(a_suf.lse);
     CHECK_EQ(in_place[e](B, hq, D, o.ptr, s.ptr, o2.ptr, s2.ptr, nullptr), 0);
     CUDA_OK(cudaDeviceSynchronize());
-    const Attention merged{to_host<uint8_t>(o, a_pre.o.size()), to_host<float>(s, a_pre.lse.size())};
-    compare("merge_state_in_place(prefix, suffix)", e, merged.o, merged.lse, ref_o, ref_lse, kTol[e]);
+    const Attention merged{to_host<uint8_t>(o, a_pre.o.size()),
+                           to_host<float>(s, a_pre.lse.size())};
+    compare("merge_state_in_place(prefix, suffix)", e, merged.o, merged.lse, ref_o, ref_lse,
+            kTol[e]);
 
     // merge_states over [B, 2, hq, D]: state 0 the prefix, state 1 the suffix.
     const size_t row_bytes = size_t(hq) * D * element_bytes(e);

@@ -36,16 +36,17 @@ int32_t baracuda_kernels_flashinfer_paged_decode_get_workspace_size(int32_t, int
   *bytes = g_workspace_bytes;
   return 0;
 }
-#define FAKE_RUN(NAME)                                                                           \
-  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                 \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
-      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,           \
-      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,     \
-      size_t workspace_bytes, baracuda_flashinfer_stream_t) {                                    \
-    g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads,              \
-                    num_kv_heads, sm_scale, k_data, v_data, indices, indptr, last_page_len, q,   \
-                    o, lse, workspace, workspace_bytes, #NAME, -1, -1};                          \
-    return 0;                                                                                    \
+#define FAKE_RUN(NAME)                                                                       \
+  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                             \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,         \
+      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,       \
+      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace, \
+      size_t workspace_bytes, baracuda_flashinfer_stream_t) {                                \
+    g_run = RunCall{g_run.calls + 1, batch_size,      page_size, head_dim, num_qo_heads,     \
+                    num_kv_heads,    sm_scale,        k_data,    v_data,   indices,          \
+                    indptr,          last_page_len,   q,         o,        lse,              \
+                    workspace,       workspace_bytes, #NAME,     -1,       -1};              \
+    return 0;                                                                                \
   }
 FAKE_RUN(f16)
 FAKE_RUN(bf16)
@@ -59,13 +60,15 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
-  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
-                  sm_scale, k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
-                  workspace_bytes, "run_with", element, flags};
+  g_run = RunCall{g_run.calls + 1, batch_size,      page_size,  head_dim, num_qo_heads,
+                  num_kv_heads,    sm_scale,        k_data,     v_data,   indices,
+                  indptr,          last_page_len,   q,          o,        lse,
+                  workspace,       workspace_bytes, "run_with", element,  flags};
   return 0;
 }
-int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(int32_t, int32_t, int32_t,
-                                                                            int32_t, int32_t, int32_t,
+int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(int32_t, int32_t,
+                                                                            int32_t, int32_t,
+                                                                            int32_t, int32_t,
                                                                             size_t* bytes) {
   *bytes = g_workspace_bytes;
   return 0;
@@ -75,9 +78,26 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
     int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
     void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
-  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
-                  sm_scale, k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len,
-                  q, o, lse, workspace, workspace_bytes, "shared_prefix", element, -1};
+  g_run = RunCall{g_run.calls + 1,
+                  batch_size,
+                  page_size,
+                  head_dim,
+                  num_qo_heads,
+                  num_kv_heads,
+                  sm_scale,
+                  k_data,
+                  v_data,
+                  prefix_indices,
+                  prefix_indptr,
+                  prefix_last_page_len,
+                  q,
+                  o,
+                  lse,
+                  workspace,
+                  workspace_bytes,
+                  "shared_prefix",
+                  element,
+                  -1};
   return 0;
 }
 // The fused cascade: can_implement answers success here (the library's asks the GPU).
@@ -98,9 +118,26 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_run(
     void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
     void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
     size_t workspace_bytes, baracuda_flashinfer_stream_t) {
-  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
-                  sm_scale, k_data, v_data, indices, prefix_indptr, prefix_last_page_len,
-                  q, o, lse, workspace, workspace_bytes, "cascade", element, -1};
+  g_run = RunCall{g_run.calls + 1,
+                  batch_size,
+                  page_size,
+                  head_dim,
+                  num_qo_heads,
+                  num_kv_heads,
+                  sm_scale,
+                  k_data,
+                  v_data,
+                  indices,
+                  prefix_indptr,
+                  prefix_last_page_len,
+                  q,
+                  o,
+                  lse,
+                  workspace,
+                  workspace_bytes,
+                  "cascade",
+                  element,
+                  -1};
   g_suffix_indptr = suffix_indptr;
   g_suffix_last_page_len = suffix_last_page_len;
   return 0;
@@ -109,9 +146,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_run(
 int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
-  return baracuda_kernels_flashinfer_cascade_decode_can_implement(batch_size, num_qo_heads,
-                                                                  num_kv_heads, head_dim, page_size,
-                                                                  element);
+  return baracuda_kernels_flashinfer_cascade_decode_can_implement(
+      batch_size, num_qo_heads, num_kv_heads, head_dim, page_size, element);
 }
 int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
@@ -131,9 +167,26 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
     int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
     void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
     void* o, void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t) {
-  g_run = RunCall{g_run.calls + 1, batch_size, page_size, head_dim, num_qo_heads, num_kv_heads,
-                  sm_scale, k_data, v_data, indices, /*indptr=*/nullptr, /*last_page_len=*/nullptr,
-                  q, o, lse, workspace, workspace_bytes, "cascade_dense_prefix", element, -1};
+  g_run = RunCall{g_run.calls + 1,
+                  batch_size,
+                  page_size,
+                  head_dim,
+                  num_qo_heads,
+                  num_kv_heads,
+                  sm_scale,
+                  k_data,
+                  v_data,
+                  indices,
+                  /*indptr=*/nullptr,
+                  /*last_page_len=*/nullptr,
+                  q,
+                  o,
+                  lse,
+                  workspace,
+                  workspace_bytes,
+                  "cascade_dense_prefix",
+                  element,
+                  -1};
   g_dense_prefix = {k_prefix, v_prefix, prefix_len, prefix_stride_token, prefix_stride_head};
   g_suffix_indptr = suffix_indptr;
   g_suffix_last_page_len = suffix_last_page_len;
@@ -145,7 +198,9 @@ namespace {
 
 constexpr int64_t B = 4, HQ = 32, HKV = 8, D = 128, P = 16, PAGES = 64;
 
-void* addr(uintptr_t a) { return reinterpret_cast<void*>(a); }  // never dereferenced
+void* addr(uintptr_t a) {
+  return reinterpret_cast<void*>(a);
+}  // never dereferenced
 
 bfi::DecodeDesc desc(bfi::Element e = bfi::Element::f16, bool split = true) {
   bfi::DecodeDesc d;
@@ -189,7 +244,9 @@ bfi::DecodePlan plan(bfi::Element e = bfi::Element::f16, bool split = true) {
   return std::move(r).value();
 }
 
-bool contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const char* part) {
+  return s.find(part) != std::string::npos;
+}
 
 // `s` failed with `code` before any launch, and its message contains `part`.
 void expect_rejected(const bfi::Status& s, int32_t code, const char* part) {
@@ -230,8 +287,9 @@ TEST(valid_arguments_reach_the_c_run_once_in_abi_order) {
 }
 
 TEST(each_element_calls_its_own_run_and_checks_its_dtypes) {
-  const bfi::Element all[] = {bfi::Element::f16,      bfi::Element::bf16,      bfi::Element::f32,
-                              bfi::Element::f16_e4m3, bfi::Element::f16_e5m2,  bfi::Element::bf16_e4m3,
+  const bfi::Element all[] = {bfi::Element::f16,      bfi::Element::bf16,
+                              bfi::Element::f32,      bfi::Element::f16_e4m3,
+                              bfi::Element::f16_e5m2, bfi::Element::bf16_e4m3,
                               bfi::Element::bf16_e5m2};
   for (bfi::Element e : all) {
     g_run = RunCall{};
@@ -254,7 +312,8 @@ TEST(wrong_dtype_names_the_tensor) {
   bfi::DecodePlan p = plan();
   Args a;
   a.q.dtype = bfi::Dtype::f32;
-  expect_rejected(a.run(p), bfi::status::kInvalidProblem, "DecodePlan::run: q: dtype is f32, expected f16");
+  expect_rejected(a.run(p), bfi::status::kInvalidProblem,
+                  "DecodePlan::run: q: dtype is f32, expected f16");
   Args b;
   b.indptr.dtype = bfi::Dtype::i64;
   expect_rejected(b.run(p), bfi::status::kInvalidProblem, "kv_indptr: dtype is i64, expected i32");
@@ -288,7 +347,8 @@ TEST(wrong_shape_names_the_tensor_and_dimension) {
                   "o: dimension 2 (head_dim) is 64, expected 128");
   Args f;
   f.lse = bfi::contiguous<2>(f.lse->data, bfi::Dtype::f32, {B + 1, HQ});
-  expect_rejected(f.run(p), bfi::status::kInvalidProblem, "lse: dimension 0 (batch) is 5, expected 4");
+  expect_rejected(f.run(p), bfi::status::kInvalidProblem,
+                  "lse: dimension 0 (batch) is 5, expected 4");
 }
 
 TEST(non_dense_stride_names_the_tensor_and_dimension) {
@@ -327,7 +387,8 @@ TEST(null_or_misaligned_pointers_are_rejected) {
   expect_rejected(a.run(p), bfi::status::kInvalidProblem, "o: data is NULL");
   Args b;
   b.q.data = addr(0x100008);
-  expect_rejected(b.run(p), bfi::status::kMisalignedOperand, "q: data 0x100008 is not 16-byte aligned");
+  expect_rejected(b.run(p), bfi::status::kMisalignedOperand,
+                  "q: data 0x100008 is not 16-byte aligned");
 }
 
 TEST(missing_or_short_workspace_is_rejected) {
@@ -344,10 +405,12 @@ TEST(missing_or_short_workspace_is_rejected) {
                   "workspace: 1024 bytes is too small; this DecodePlan needs 4096 bytes");
   Args c;
   c.ws.data = nullptr;
-  expect_rejected(c.run(p), bfi::status::kInvalidProblem, "workspace: data is NULL but bytes is 4096");
+  expect_rejected(c.run(p), bfi::status::kInvalidProblem,
+                  "workspace: data is NULL but bytes is 4096");
   Args d;
   d.ws.data = addr(0x900004);
-  expect_rejected(d.run(p), bfi::status::kMisalignedOperand, "workspace: data 0x900004 is not 16-byte aligned");
+  expect_rejected(d.run(p), bfi::status::kMisalignedOperand,
+                  "workspace: data 0x900004 is not 16-byte aligned");
   // A bigger workspace is fine.
   Args e;
   e.ws.bytes = 1 << 20;
@@ -380,8 +443,9 @@ TEST(plan_creation_asks_the_c_can_implement) {
   d.num_qo_heads = 30;  // not a multiple of 8
   r = bfi::DecodePlan::create(d);
   CHECK_EQ(r.status().code(), bfi::status::kInvalidProblem);
-  CHECK_MSG(contains(r.status().message(), "num_qo_heads (30) must be a multiple of num_kv_heads (8)"),
-            "%s", r.status().message().c_str());
+  CHECK_MSG(
+      contains(r.status().message(), "num_qo_heads (30) must be a multiple of num_kv_heads (8)"),
+      "%s", r.status().message().c_str());
   d = desc();
   d.sm_scale = 1.0f / 0.0f;
   r = bfi::DecodePlan::create(d);
@@ -443,7 +507,8 @@ struct PrefixArgs {
 // The decode problem's sizes as a shared-prefix problem.
 bfi::SharedPrefixDesc prefix_desc(bfi::Element e = bfi::Element::bf16) {
   const bfi::DecodeDesc d = desc(e);
-  return {d.batch_size, d.num_qo_heads, d.num_kv_heads, d.head_dim, d.page_size, d.element, d.sm_scale};
+  return {d.batch_size, d.num_qo_heads, d.num_kv_heads, d.head_dim,
+          d.page_size,  d.element,      d.sm_scale};
 }
 
 // SharedPrefixPlan or CascadePlan over prefix_desc() (both succeed against the fakes).
@@ -502,7 +567,8 @@ TEST(shared_prefix_plan_rejects_bad_tensors_and_elements) {
     expect_rejected(a.run(p), bfi::status::kWorkspaceTooSmall, "SharedPrefixPlan needs");
   }
   // The C can_implement: f16 and bf16 only.
-  bfi::Result<bfi::SharedPrefixPlan> r = bfi::SharedPrefixPlan::create(prefix_desc(bfi::Element::f32));
+  bfi::Result<bfi::SharedPrefixPlan> r =
+      bfi::SharedPrefixPlan::create(prefix_desc(bfi::Element::f32));
   CHECK_EQ(r.status().code(), bfi::status::kUnsupported);
   CHECK_MSG(contains(r.status().message(), "f16 and bf16"), "%s", r.status().message().c_str());
 }
@@ -622,12 +688,18 @@ TEST(dense_prefix_cascade_plan_rejects_bad_prefix_tensors) {
   const Case cases[] = {
       {[](A& a) { a.k_prefix.dtype = bfi::Dtype::f16; }, bad,
        "DensePrefixCascadePlan::run: k_prefix: dtype is f16, expected bf16"},
-      {[](A& a) { a.k_prefix.shape[1] = HKV + 1; }, bad, "k_prefix: dimension 1 (num_kv_heads) is 9, expected 8"},
-      {[](A& a) { a.v_prefix.shape[2] = 64; }, bad, "v_prefix: dimension 2 (head_dim) is 64, expected 128"},
-      {[](A& a) { a.v_prefix.shape[0] = L - 1; }, bad, "v_prefix: dimension 0 (prefix_len) is 999, expected 1000 (as k_prefix)"},
+      {[](A& a) { a.k_prefix.shape[1] = HKV + 1; }, bad,
+       "k_prefix: dimension 1 (num_kv_heads) is 9, expected 8"},
+      {[](A& a) { a.v_prefix.shape[2] = 64; }, bad,
+       "v_prefix: dimension 2 (head_dim) is 64, expected 128"},
+      {[](A& a) { a.v_prefix.shape[0] = L - 1; }, bad,
+       "v_prefix: dimension 0 (prefix_len) is 999, expected 1000 (as k_prefix)"},
       {[](A& a) { a.k_prefix.stride[2] = 2; }, bad,
        "k_prefix: stride of dimension 2 (head_dim) is 2, expected 1 (dense row-major)"},
-      {[](A& a) { a.v_prefix.stride = {D, L * D, 1}; }, bad,  // HND beside an NHD k_prefix
+      {[](A& a) {
+         a.v_prefix.stride = {D, L * D, 1};
+       },
+       bad,  // HND beside an NHD k_prefix
        "v_prefix: stride of dimension 0 (prefix_len) is 128, expected 1024 (as k_prefix)"},
       {[](A& a) { a.v_prefix.stride[1] = 2 * D; }, bad,
        "v_prefix: stride of dimension 1 (num_kv_heads) is 256, expected 128 (as k_prefix)"},
@@ -668,7 +740,8 @@ TEST(status_and_library_information) {
   CHECK(bfi::Status(bfi::status::kCudaError, "x").to_string() == "CUDA error: x");
   CHECK_EQ(bfi::version(), BARACUDA_FLASHINFER_VERSION);
   CHECK(std::strncmp(bfi::version_string(), "0.", 2) == 0);
-  CHECK(std::strcmp(bfi::status_string(bfi::status::kWorkspaceTooSmall), "workspace too small") == 0);
+  CHECK(std::strcmp(bfi::status_string(bfi::status::kWorkspaceTooSmall), "workspace too small") ==
+        0);
   bfi::Result<int> r = bfi::Status();  // a Result needs a failure or a value
   CHECK_EQ(r.status().code(), bfi::status::kInternal);
 }
@@ -685,7 +758,8 @@ TEST(check_throws_error_with_status_and_message) {
   } catch (const bfi::Error& e) {
     thrown = true;
     CHECK_EQ(e.code(), bfi::status::kInvalidProblem);
-    CHECK_MSG(contains(e.what(), "invalid problem: DecodePlan::run: q: dtype is bf16"), "%s", e.what());
+    CHECK_MSG(contains(e.what(), "invalid problem: DecodePlan::run: q: dtype is bf16"), "%s",
+              e.what());
   }
   CHECK(thrown && g_run.calls == 0);
   bfi::DecodeDesc d = desc();
@@ -700,7 +774,9 @@ TEST(check_throws_error_with_status_and_message) {
   CHECK(thrown);
 }
 #else
-TEST(built_without_exceptions) { CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS); }
+TEST(built_without_exceptions) {
+  CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
+}
 #endif
 
 TEST_MAIN()

@@ -23,27 +23,26 @@ using bfi_fake::fake_stream;
 using bfi_fake::reset;
 
 extern "C" {
-#define FAKE_APPEND_DECODE(T)                                                                   \
-  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##T##_run(                         \
+#define FAKE_APPEND_DECODE(T)                                                                    \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##T##_run(                          \
       int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,  \
       void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,           \
-      const void* value, baracuda_flashinfer_stream_t stream) {                                 \
-    return bfi_fake::record("append_decode_" #T, batch_size, page_size, num_heads, head_dim,    \
+      const void* value, baracuda_flashinfer_stream_t stream) {                                  \
+    return bfi_fake::record("append_decode_" #T, batch_size, page_size, num_heads, head_dim,     \
                             k_data, v_data, indices, indptr, last_page_len, key, value, stream); \
   }
-#define FAKE_MERGE(T)                                                                           \
-  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##T##_run(                          \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                   \
-      const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream) {          \
-    return bfi_fake::record("merge_in_place_" #T, seq_len, num_heads, head_dim, v, s, v_other, \
-                            s_other, stream);                                                   \
-  }                                                                                             \
-  int32_t baracuda_kernels_flashinfer_merge_states_##T##_run(                                  \
-      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,             \
-      const void* v, const void* s, void* v_merged, void* s_merged,                             \
-      baracuda_flashinfer_stream_t stream) {                                                    \
-    return bfi_fake::record("merge_states_" #T, num_index_sets, seq_len, num_heads, head_dim,  \
-                            v, s, v_merged, s_merged, stream);                                  \
+#define FAKE_MERGE(T)                                                                              \
+  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##T##_run(                              \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s, const void* v_other, \
+      const void* s_other, baracuda_flashinfer_stream_t stream) {                                  \
+    return bfi_fake::record("merge_in_place_" #T, seq_len, num_heads, head_dim, v, s, v_other,     \
+                            s_other, stream);                                                      \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_states_##T##_run(                                      \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, \
+      const void* s, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream) {        \
+    return bfi_fake::record("merge_states_" #T, num_index_sets, seq_len, num_heads, head_dim, v,   \
+                            s, v_merged, s_merged, stream);                                        \
   }
 FAKE_APPEND_DECODE(f16)
 FAKE_APPEND_DECODE(bf16)
@@ -58,20 +57,22 @@ int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
   return bfi_fake::record("from_probs", batch, vocab, deterministic, seed_val, offset_val, probs,
                           output, valid, stream);
 }
-int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_run(
-    int32_t batch, int32_t vocab, int32_t top_k_val, int32_t deterministic, uint64_t seed_val,
-    uint64_t offset_val, const void* probs, void* output, void* valid,
-    baracuda_flashinfer_stream_t stream) {
+int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_run(int32_t batch, int32_t vocab,
+                                                           int32_t top_k_val, int32_t deterministic,
+                                                           uint64_t seed_val, uint64_t offset_val,
+                                                           const void* probs, void* output,
+                                                           void* valid,
+                                                           baracuda_flashinfer_stream_t stream) {
   return bfi_fake::record("top_k", batch, vocab, top_k_val, deterministic, seed_val, offset_val,
                           probs, output, valid, stream);
 }
-#define FAKE_P_SAMPLING(NAME)                                                                   \
-  int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(                               \
-      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,      \
-      uint64_t offset_val, const void* probs, void* output, void* valid,                       \
-      baracuda_flashinfer_stream_t stream) {                                                    \
-    return bfi_fake::record(#NAME, batch, vocab, p_val, deterministic, seed_val, offset_val,   \
-                            probs, output, valid, stream);                                      \
+#define FAKE_P_SAMPLING(NAME)                                                                \
+  int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(                             \
+      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,   \
+      uint64_t offset_val, const void* probs, void* output, void* valid,                     \
+      baracuda_flashinfer_stream_t stream) {                                                 \
+    return bfi_fake::record(#NAME, batch, vocab, p_val, deterministic, seed_val, offset_val, \
+                            probs, output, valid, stream);                                   \
   }
 FAKE_P_SAMPLING(top_p)
 FAKE_P_SAMPLING(min_p)
@@ -84,16 +85,16 @@ int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
 }
 // Row filters: can_implement needs the device, so it is faked too (answering g_filter_can).
 int32_t g_filter_can = 0;
-#define FAKE_FILTER(NAME, TAG, THRESHOLD_T)                                                     \
-  int32_t baracuda_kernels_flashinfer_##NAME##_can_implement(int32_t batch, int32_t vocab,      \
-                                                             THRESHOLD_T threshold) {           \
-    bfi_fake::record("can_" TAG, batch, vocab, threshold);                                      \
-    return g_filter_can;                                                                        \
-  }                                                                                             \
-  int32_t baracuda_kernels_flashinfer_##NAME##_run(                                             \
-      int32_t batch, int32_t vocab, THRESHOLD_T threshold, const void* arr, const void* input,  \
-      void* output, baracuda_flashinfer_stream_t stream) {                                      \
-    return bfi_fake::record(TAG, batch, vocab, threshold, arr, input, output, stream);          \
+#define FAKE_FILTER(NAME, TAG, THRESHOLD_T)                                                    \
+  int32_t baracuda_kernels_flashinfer_##NAME##_can_implement(int32_t batch, int32_t vocab,     \
+                                                             THRESHOLD_T threshold) {          \
+    bfi_fake::record("can_" TAG, batch, vocab, threshold);                                     \
+    return g_filter_can;                                                                       \
+  }                                                                                            \
+  int32_t baracuda_kernels_flashinfer_##NAME##_run(                                            \
+      int32_t batch, int32_t vocab, THRESHOLD_T threshold, const void* arr, const void* input, \
+      void* output, baracuda_flashinfer_stream_t stream) {                                     \
+    return bfi_fake::record(TAG, batch, vocab, threshold, arr, input, output, stream);         \
   }
 FAKE_FILTER(top_k_renorm_probs_f32, "top_k_renorm", int32_t)
 FAKE_FILTER(top_p_renorm_probs_f32, "top_p_renorm", float)
@@ -112,7 +113,9 @@ const bfi::Dtype kAttentionDtypes[] = {bfi::Dtype::f16, bfi::Dtype::bf16, bfi::D
 
 constexpr int32_t B = 4, H = 8, D = 128, P = 16, PAGES = 64;
 
-bfi::AppendDesc append_desc(bfi::Dtype t) { return bfi::AppendDesc{B, H, D, P, t}; }
+bfi::AppendDesc append_desc(bfi::Dtype t) {
+  return bfi::AppendDesc{B, H, D, P, t};
+}
 
 struct AppendArgs {
   bfi::TensorView<3> key, value;
@@ -134,9 +137,11 @@ bfi::Status run_append(const bfi::AppendPlan& p, const AppendArgs& a) {
 }
 
 int32_t c_append_can(bfi::Dtype t, const bfi::AppendDesc& d) {
-  auto fn = t == bfi::Dtype::bf16  ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement
-            : t == bfi::Dtype::f32 ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement
-                                   : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
+  auto fn = t == bfi::Dtype::bf16
+                ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement
+            : t == bfi::Dtype::f32
+                ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement
+                : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
   return fn(d.batch_size, d.page_size, d.num_heads, d.head_dim);
 }
 
@@ -157,8 +162,9 @@ TEST(append_plan_creation_is_the_c_can_implement) {
   }
   bfi::Result<bfi::AppendPlan> r = bfi::AppendPlan::create(append_desc(bfi::Dtype::i32));
   CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"),
-            "%s", r.status().message().c_str());
+  CHECK_MSG(
+      bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"),
+      "%s", r.status().message().c_str());
 }
 
 TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
@@ -167,8 +173,8 @@ TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
     const AppendArgs a(t);
     reset();
     EXPECT_ONE_CALL(run_append(p, a), std::string("append_decode_") + bfi::dtype_name(t),
-                    args(B, P, H, D, a.k.data, a.v.data, a.indices.data, a.indptr.data,
-                         a.last.data, a.key.data, a.value.data, fake_stream()));
+                    args(B, P, H, D, a.k.data, a.v.data, a.indices.data, a.indptr.data, a.last.data,
+                         a.key.data, a.value.data, fake_stream()));
   }
 }
 
@@ -179,21 +185,29 @@ TEST(append_run_checks_every_tensor_before_the_c_run) {
   const std::array<const char*, 3> token = {"batch", "num_heads", "head_dim"};
   const std::array<const char*, 4> cache = {"num_pages", "num_heads", "page_size", "head_dim"};
   using bfi_fake::expect_tensor_checked;
-  expect_tensor_checked<3>(good, [](AppendArgs& a) -> auto& { return a.key; }, run, "key", token, 0, 16);
-  expect_tensor_checked<3>(good, [](AppendArgs& a) -> auto& { return a.value; }, run, "value", token, 0, 16);
-  expect_tensor_checked<4>(good, [](AppendArgs& a) -> auto& { return a.k; }, run, "k_cache", cache, 1, 16);
-  expect_tensor_checked<4>(good, [](AppendArgs& a) -> auto& { return a.v; }, run, "v_cache", cache, 1, 16);
-  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.indices; }, run, "kv_indices",
-                           {"nnz_pages"}, 1, 4);
-  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.indptr; }, run, "kv_indptr",
-                           {"batch + 1"}, 0, 4);
-  expect_tensor_checked<1>(good, [](AppendArgs& a) -> auto& { return a.last; }, run,
-                           "kv_last_page_len", {"batch"}, 0, 4);
+  expect_tensor_checked<3>(
+      good, [](AppendArgs & a) -> auto& { return a.key; }, run, "key", token, 0, 16);
+  expect_tensor_checked<3>(
+      good, [](AppendArgs & a) -> auto& { return a.value; }, run, "value", token, 0, 16);
+  expect_tensor_checked<4>(
+      good, [](AppendArgs & a) -> auto& { return a.k; }, run, "k_cache", cache, 1, 16);
+  expect_tensor_checked<4>(
+      good, [](AppendArgs & a) -> auto& { return a.v; }, run, "v_cache", cache, 1, 16);
+  expect_tensor_checked<1>(
+      good, [](AppendArgs & a) -> auto& { return a.indices; }, run, "kv_indices", {"nnz_pages"}, 1,
+      4);
+  expect_tensor_checked<1>(
+      good, [](AppendArgs & a) -> auto& { return a.indptr; }, run, "kv_indptr", {"batch + 1"}, 0,
+      4);
+  expect_tensor_checked<1>(
+      good, [](AppendArgs & a) -> auto& { return a.last; }, run, "kv_last_page_len", {"batch"}, 0,
+      4);
   AppendArgs a = good;  // the two caches must have as many pages
   a.v = bfi::contiguous<4>(a.v.data, a.v.dtype, {PAGES / 2, H, P, D});
   reset();
-  EXPECT_REJECTED(run(a), st::kInvalidProblem,
-                  "AppendPlan::run: v_cache: dimension 0 (num_pages) is 32, expected 64 (as k_cache)");
+  EXPECT_REJECTED(
+      run(a), st::kInvalidProblem,
+      "AppendPlan::run: v_cache: dimension 0 (num_pages) is 32, expected 64 (as k_cache)");
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -266,8 +280,9 @@ TEST(merge_plan_creation_is_the_c_can_implement) {
   }
   bfi::Result<bfi::MergePlan> r = bfi::MergePlan::create(merge_desc(bfi::Dtype::u8, 0));
   CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"),
-            "%s", r.status().message().c_str());
+  CHECK_MSG(
+      bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"),
+      "%s", r.status().message().c_str());
 }
 
 TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
@@ -276,19 +291,20 @@ TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
     const bfi::MergePlan in_place = bfi::check(bfi::MergePlan::create(merge_desc(t, 0)));
     const InPlaceArgs a(t);
     reset();
-    EXPECT_ONE_CALL(a.run(in_place), "merge_in_place_" + dt,
-                    args(SEQ, H, D, a.v.data, a.s.data, a.v_other.data, a.s_other.data,
-                         fake_stream()));
+    EXPECT_ONE_CALL(
+        a.run(in_place), "merge_in_place_" + dt,
+        args(SEQ, H, D, a.v.data, a.s.data, a.v_other.data, a.s_other.data, fake_stream()));
     const bfi::MergePlan states = bfi::check(bfi::MergePlan::create(merge_desc(t, N)));
     StatesArgs b(t);
     reset();
-    EXPECT_ONE_CALL(b.run(states), "merge_states_" + dt,
-                    args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, b.s_merged->data,
-                         fake_stream()));
+    EXPECT_ONE_CALL(
+        b.run(states), "merge_states_" + dt,
+        args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, b.s_merged->data, fake_stream()));
     b.s_merged = std::nullopt;  // optional: NULL, not written
     reset();
-    EXPECT_ONE_CALL(b.run(states), "merge_states_" + dt,
-                    args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, nullptr, fake_stream()));
+    EXPECT_ONE_CALL(
+        b.run(states), "merge_states_" + dt,
+        args(N, SEQ, H, D, b.v.data, b.s.data, b.v_merged.data, nullptr, fake_stream()));
   }
 }
 
@@ -299,10 +315,14 @@ TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
   const std::array<const char*, 3> o = {"seq_len", "num_heads", "head_dim"};
   const std::array<const char*, 2> lse = {"seq_len", "num_heads"};
   using bfi_fake::expect_tensor_checked;
-  expect_tensor_checked<3>(good, [](InPlaceArgs& a) -> auto& { return a.v; }, run, "v", o, 0, 16);
-  expect_tensor_checked<2>(good, [](InPlaceArgs& a) -> auto& { return a.s; }, run, "s", lse, 0, 4);
-  expect_tensor_checked<3>(good, [](InPlaceArgs& a) -> auto& { return a.v_other; }, run, "v_other", o, 0, 16);
-  expect_tensor_checked<2>(good, [](InPlaceArgs& a) -> auto& { return a.s_other; }, run, "s_other", lse, 0, 4);
+  expect_tensor_checked<3>(
+      good, [](InPlaceArgs & a) -> auto& { return a.v; }, run, "v", o, 0, 16);
+  expect_tensor_checked<2>(
+      good, [](InPlaceArgs & a) -> auto& { return a.s; }, run, "s", lse, 0, 4);
+  expect_tensor_checked<3>(
+      good, [](InPlaceArgs & a) -> auto& { return a.v_other; }, run, "v_other", o, 0, 16);
+  expect_tensor_checked<2>(
+      good, [](InPlaceArgs & a) -> auto& { return a.s_other; }, run, "s_other", lse, 0, 4);
   // The N-way entry point refuses an in-place plan.
   reset();
   EXPECT_REJECTED(StatesArgs(bfi::Dtype::f16).run(p), st::kInvalidProblem,
@@ -314,14 +334,18 @@ TEST(merge_states_run_checks_every_tensor_before_the_c_run) {
   const StatesArgs good(bfi::Dtype::f32);
   auto run = [&](const StatesArgs& a) { return a.run(p); };
   using bfi_fake::expect_tensor_checked;
-  expect_tensor_checked<4>(good, [](StatesArgs& a) -> auto& { return a.v; }, run, "v",
-                           {"seq_len", "num_states", "num_heads", "head_dim"}, 0, 16);
-  expect_tensor_checked<3>(good, [](StatesArgs& a) -> auto& { return a.s; }, run, "s",
-                           {"seq_len", "num_states", "num_heads"}, 0, 4);
-  expect_tensor_checked<3>(good, [](StatesArgs& a) -> auto& { return a.v_merged; }, run,
-                           "v_merged", {"seq_len", "num_heads", "head_dim"}, 0, 16);
-  expect_tensor_checked<2>(good, [](StatesArgs& a) -> auto& { return *a.s_merged; }, run,
-                           "s_merged", {"seq_len", "num_heads"}, 0, 4);
+  expect_tensor_checked<4>(
+      good, [](StatesArgs & a) -> auto& { return a.v; }, run, "v",
+      {"seq_len", "num_states", "num_heads", "head_dim"}, 0, 16);
+  expect_tensor_checked<3>(
+      good, [](StatesArgs & a) -> auto& { return a.s; }, run, "s",
+      {"seq_len", "num_states", "num_heads"}, 0, 4);
+  expect_tensor_checked<3>(
+      good, [](StatesArgs & a) -> auto& { return a.v_merged; }, run, "v_merged",
+      {"seq_len", "num_heads", "head_dim"}, 0, 16);
+  expect_tensor_checked<2>(
+      good, [](StatesArgs & a) -> auto& { return *a.s_merged; }, run, "s_merged",
+      {"seq_len", "num_heads"}, 0, 4);
   // The in-place entry point refuses an N-way plan.
   reset();
   EXPECT_REJECTED(InPlaceArgs(bfi::Dtype::f32).run(p), st::kInvalidProblem,
@@ -340,7 +364,12 @@ const bfi::SamplingKind kKinds[] = {bfi::SamplingKind::from_probs, bfi::Sampling
                                     bfi::SamplingKind::top_k_top_p};
 
 bfi::SamplingDesc sampling_desc(bfi::SamplingKind kind, int32_t vocab = V) {
-  return bfi::SamplingDesc{B, vocab, kind, /*top_k=*/50, /*top_p=*/0.9f, /*min_p=*/0.05f,
+  return bfi::SamplingDesc{B,
+                           vocab,
+                           kind,
+                           /*top_k=*/50,
+                           /*top_p=*/0.9f,
+                           /*min_p=*/0.05f,
                            /*deterministic=*/true};
 }
 
@@ -468,12 +497,13 @@ TEST(sampling_run_checks_every_tensor_before_the_c_run) {
     const SamplingArgs good;
     auto run = [&](const SamplingArgs& a) { return a.run(p); };
     using bfi_fake::expect_tensor_checked;
-    expect_tensor_checked<2>(good, [](SamplingArgs& a) -> auto& { return a.probs; }, run, "probs",
-                             {"batch", "vocab"}, 0, 16);
-    expect_tensor_checked<1>(good, [](SamplingArgs& a) -> auto& { return a.output; }, run,
-                             "output", {"batch"}, 0, 4);
-    expect_tensor_checked<1>(good, [](SamplingArgs& a) -> auto& { return *a.valid; }, run,
-                             "valid", {"batch"}, 0, 1);
+    expect_tensor_checked<2>(
+        good, [](SamplingArgs & a) -> auto& { return a.probs; }, run, "probs", {"batch", "vocab"},
+        0, 16);
+    expect_tensor_checked<1>(
+        good, [](SamplingArgs & a) -> auto& { return a.output; }, run, "output", {"batch"}, 0, 4);
+    expect_tensor_checked<1>(
+        good, [](SamplingArgs & a) -> auto& { return *a.valid; }, run, "valid", {"batch"}, 0, 1);
   }
 }
 
@@ -523,7 +553,9 @@ const FilterCase kFilterCases[] = {
 bfi::FilterDesc filter_desc(const FilterCase& c) {
   return bfi::FilterDesc{B, V, c.kind, c.dtype, /*top_k=*/40, /*top_p=*/0.8f};
 }
-bool by_k(bfi::FilterKind kind) { return kind != bfi::FilterKind::top_p_renorm_probs; }
+bool by_k(bfi::FilterKind kind) {
+  return kind != bfi::FilterKind::top_p_renorm_probs;
+}
 
 struct FilterArgs {
   bfi::TensorView<2> input, output;
@@ -546,8 +578,9 @@ TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
       bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(filter_desc(c));
       CHECK_MSG(r.ok() == (code == 0) && (code == 0 || r.status().code() == code),
                 "%s: C answered %d, plan %s", c.tag, code, r.status().to_string().c_str());
-      CHECK_MSG(bfi_fake::calls().count == 1 && bfi_fake::calls().which == std::string("can_") + c.tag,
-                "%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
+      CHECK_MSG(
+          bfi_fake::calls().count == 1 && bfi_fake::calls().which == std::string("can_") + c.tag,
+          "%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
       const std::vector<std::string> want =
           by_k(c.kind) ? bfi_fake::args(B, V, 40) : bfi_fake::args(B, V, 0.8f);
       CHECK_MSG(bfi_fake::calls().args == want, "%s: arguments (%s)", c.tag,
@@ -606,12 +639,14 @@ TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
     auto run = [&](const FilterArgs& x) { return x.run(p); };
     const std::size_t esize = c.dtype == bfi::Dtype::f32 ? 4 : 2;
     using bfi_fake::expect_tensor_checked;
-    expect_tensor_checked<2>(good, [](FilterArgs& x) -> auto& { return x.input; }, run, "input",
-                             {"batch", "vocab"}, 0, esize);
-    expect_tensor_checked<2>(good, [](FilterArgs& x) -> auto& { return x.output; }, run, "output",
-                             {"batch", "vocab"}, 0, esize);
-    expect_tensor_checked<1>(good, [](FilterArgs& x) -> auto& { return *x.per_row; }, run,
-                             "per_row", {"batch"}, 0, 4);
+    expect_tensor_checked<2>(
+        good, [](FilterArgs & x) -> auto& { return x.input; }, run, "input", {"batch", "vocab"}, 0,
+        esize);
+    expect_tensor_checked<2>(
+        good, [](FilterArgs & x) -> auto& { return x.output; }, run, "output", {"batch", "vocab"},
+        0, esize);
+    expect_tensor_checked<1>(
+        good, [](FilterArgs & x) -> auto& { return *x.per_row; }, run, "per_row", {"batch"}, 0, 4);
   }
 }
 
@@ -625,8 +660,9 @@ TEST(check_throws_the_family_error) {
   try {
     bfi::check(a.run(p));
   } catch (const bfi::Error& e) {
-    thrown = e.code() == st::kInvalidProblem &&
-             bfi_fake::contains(e.what(), "invalid problem: MergePlan::run_in_place: s: dtype is bf16");
+    thrown =
+        e.code() == st::kInvalidProblem &&
+        bfi_fake::contains(e.what(), "invalid problem: MergePlan::run_in_place: s: dtype is bf16");
   }
   CHECK(thrown && bfi_fake::calls().count == 0);
   bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::top_k);
@@ -641,7 +677,9 @@ TEST(check_throws_the_family_error) {
   CHECK(thrown);
 }
 #else
-TEST(built_without_exceptions) { CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS); }
+TEST(built_without_exceptions) {
+  CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
+}
 #endif
 
 }  // namespace

@@ -105,7 +105,8 @@ TEST(short_workspace_is_refused_and_nothing_is_written) {
   Shape s{0, 2, 32, 8, 128, 16, 3000, false};
   PagedProblem p = make_problem(s);
   size_t need = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(2, 32, 8, 128, 16, 0, &need), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(2, 32, 8, 128, 16, 0, &need),
+           0);
   CHECK(need > 64);
   Outputs out;
   out.o = DeviceBuffer(size_t(2) * 32 * 128 * 2);
@@ -117,7 +118,8 @@ TEST(short_workspace_is_refused_and_nothing_is_written) {
       2, 16, 128, 32, 8, 0.1f, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr,
       p.d_q.ptr, out.o.ptr, out.lse.ptr, ws.ptr, 16, nullptr);
   CHECK_EQ(st, 4);
-  CHECK(std::string(baracuda_kernels_flashinfer_last_error()).find("workspace") != std::string::npos);
+  CHECK(std::string(baracuda_kernels_flashinfer_last_error()).find("workspace") !=
+        std::string::npos);
   CUDA_OK(cudaDeviceSynchronize());
   std::vector<uint16_t> o = to_host<uint16_t>(out.o, 2 * 32 * 128);
   CHECK(std::all_of(o.begin(), o.end(), [](uint16_t x) { return x == 0xFFFF; }));
@@ -181,7 +183,8 @@ void graph_replay_case(const Shape& s) {
   cudaGraph_t graph;
   cudaGraphExec_t exec;
   CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
-  const int32_t st = run_decode(p, sm_scale, &out, WorkspaceMode::kFull, &ws, stream, /*poison=*/false);
+  const int32_t st =
+      run_decode(p, sm_scale, &out, WorkspaceMode::kFull, &ws, stream, /*poison=*/false);
   CUDA_OK(cudaStreamEndCapture(stream, &graph));
   CHECK_MSG(st == 0, "capture status %d: %s", st, baracuda_kernels_flashinfer_last_error());
   CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
@@ -195,9 +198,12 @@ void graph_replay_case(const Shape& s) {
     std::iota(perm.begin(), perm.end(), 0);
     std::shuffle(perm.begin(), perm.end(), rng());
     std::copy(perm.begin(), perm.begin() + p.indptr.back(), p.indices.begin());
-    CUDA_OK(cudaMemcpy(p.d_indices.ptr, p.indices.data(), p.indices.size() * 4, cudaMemcpyHostToDevice));
-    CUDA_OK(cudaMemcpy(p.d_indptr.ptr, p.indptr.data(), p.indptr.size() * 4, cudaMemcpyHostToDevice));
-    CUDA_OK(cudaMemcpy(p.d_lpl.ptr, p.last_page_len.data(), p.last_page_len.size() * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(p.d_indices.ptr, p.indices.data(), p.indices.size() * 4,
+                       cudaMemcpyHostToDevice));
+    CUDA_OK(
+        cudaMemcpy(p.d_indptr.ptr, p.indptr.data(), p.indptr.size() * 4, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(p.d_lpl.ptr, p.last_page_len.data(), p.last_page_len.size() * 4,
+                       cudaMemcpyHostToDevice));
     std::vector<double> ref_o, ref_lse;
     reference(p, sm_scale, &ref_o, &ref_lse);
     poison(out.o);

@@ -19,7 +19,6 @@ constexpr int32_t kElements = kDecodeElements;
 const auto& kRun = kDecodeRun;
 const auto& kCan = kDecodeCan;
 
-
 struct Args {
   int32_t batch = 4, page = 16, head_dim = 128, hq = 32, hkv = 8;
   float sm_scale = 0.088f;
@@ -28,8 +27,8 @@ struct Args {
   void *o = fake(7), *lse = fake(8), *ws = nullptr;
   size_t ws_bytes = 0;
   int32_t run(int32_t element) const {
-    return kRun[element](batch, page, head_dim, hq, hkv, sm_scale, k, v, indices, indptr, lpl, q,
-                         o, lse, ws, ws_bytes, nullptr);
+    return kRun[element](batch, page, head_dim, hq, hkv, sm_scale, k, v, indices, indptr, lpl, q, o,
+                         lse, ws, ws_bytes, nullptr);
   }
 };
 
@@ -39,7 +38,8 @@ TEST(status_strings_are_distinct_and_never_null) {
   for (int32_t s = 0; s <= 6; ++s) {
     const char* name = baracuda_kernels_flashinfer_status_string(s);
     CHECK(name != nullptr && std::strlen(name) > 0);
-    for (int32_t t = 0; t < s; ++t) CHECK(std::strcmp(name, baracuda_kernels_flashinfer_status_string(t)) != 0);
+    for (int32_t t = 0; t < s; ++t)
+      CHECK(std::strcmp(name, baracuda_kernels_flashinfer_status_string(t)) != 0);
   }
   CHECK(std::strcmp(baracuda_kernels_flashinfer_status_string(99), "unknown status") == 0);
   CHECK(std::strcmp(baracuda_kernels_flashinfer_status_string(-1), "unknown status") == 0);
@@ -77,20 +77,29 @@ TEST(can_implement_rejects_each_bad_size_with_a_message) {
     const char* word;
   };
   const Case cases[] = {
-      {0, 32, 8, 128, 16, 0, 2, "batch_size"},     {-1, 32, 8, 128, 16, 0, 2, "batch_size"},
-      {4, 0, 8, 128, 16, 0, 2, "num_qo_heads"},    {4, -8, 8, 128, 16, 0, 2, "num_qo_heads"},
-      {4, 32, 0, 128, 16, 0, 2, "num_kv_heads"},   {4, 32, -8, 128, 16, 0, 2, "num_kv_heads"},
-      {4, 32, 8, 0, 16, 0, 2, "head_dim"},         {4, 32, 8, -128, 16, 0, 2, "head_dim"},
-      {4, 32, 8, 128, 0, 0, 2, "page_size"},       {4, 32, 8, 128, -16, 0, 2, "page_size"},
-      {4, 32, 8, 128, 16, -1, 2, "element"},       {4, 32, 8, 128, 16, 7, 2, "element"},
-      {4, 30, 8, 128, 16, 0, 2, "multiple"},       {4, 8, 32, 128, 16, 0, 2, "multiple"},
-      {4, 32, 8, 96, 16, 0, 3, "head_dim 96"},     {4, 32, 8, 512, 16, 1, 3, "head_dim 512"},
-      {4, 32, 8, 32, 16, 2, 3, "head_dim 32"},     {(1 << 20) + 1, 32, 8, 128, 16, 0, 3, "batch_size"},
+      {0, 32, 8, 128, 16, 0, 2, "batch_size"},
+      {-1, 32, 8, 128, 16, 0, 2, "batch_size"},
+      {4, 0, 8, 128, 16, 0, 2, "num_qo_heads"},
+      {4, -8, 8, 128, 16, 0, 2, "num_qo_heads"},
+      {4, 32, 0, 128, 16, 0, 2, "num_kv_heads"},
+      {4, 32, -8, 128, 16, 0, 2, "num_kv_heads"},
+      {4, 32, 8, 0, 16, 0, 2, "head_dim"},
+      {4, 32, 8, -128, 16, 0, 2, "head_dim"},
+      {4, 32, 8, 128, 0, 0, 2, "page_size"},
+      {4, 32, 8, 128, -16, 0, 2, "page_size"},
+      {4, 32, 8, 128, 16, -1, 2, "element"},
+      {4, 32, 8, 128, 16, 7, 2, "element"},
+      {4, 30, 8, 128, 16, 0, 2, "multiple"},
+      {4, 8, 32, 128, 16, 0, 2, "multiple"},
+      {4, 32, 8, 96, 16, 0, 3, "head_dim 96"},
+      {4, 32, 8, 512, 16, 1, 3, "head_dim 512"},
+      {4, 32, 8, 32, 16, 2, 3, "head_dim 32"},
+      {(1 << 20) + 1, 32, 8, 128, 16, 0, 3, "batch_size"},
       {4, 2048, 8, 128, 16, 0, 3, "num_qo_heads"},
   };
   for (const Case& c : cases) {
-    const int32_t st =
-        baracuda_kernels_flashinfer_paged_decode_can_implement(c.batch, c.hq, c.hkv, c.d, c.page, c.element);
+    const int32_t st = baracuda_kernels_flashinfer_paged_decode_can_implement(
+        c.batch, c.hq, c.hkv, c.d, c.page, c.element);
     CHECK_MSG(st == c.status, "(%d,%d,%d,%d,%d,%d) gave %d", c.batch, c.hq, c.hkv, c.d, c.page,
               c.element, st);
     CHECK_MSG(message_mentions(c.word), "message '%s' lacks '%s'", last_error().c_str(), c.word);
@@ -148,7 +157,11 @@ TEST(run_rejects_each_misaligned_pointer) {
       {"indptr", [](Args& a) { a.indptr = static_cast<char*>(a.indptr) + 1; }},
       {"last_page_len", [](Args& a) { a.lpl = static_cast<char*>(a.lpl) + 3; }},
       {"lse", [](Args& a) { a.lse = static_cast<char*>(a.lse) + 2; }},
-      {"workspace", [](Args& a) { a.ws = static_cast<char*>(fake(9)) + 4; a.ws_bytes = 1 << 20; }},
+      {"workspace",
+       [](Args& a) {
+         a.ws = static_cast<char*>(fake(9)) + 4;
+         a.ws_bytes = 1 << 20;
+       }},
   };
   for (int32_t element = 0; element < kElements; ++element) {
     for (const Field& f : fields) {
@@ -244,10 +257,16 @@ const Refusal<CascadeCommonArgs> kCascadeCommonRefusals[] = {
     {"k_data", 1, [](CascadeCommonArgs& a) { a.k = offset(a.k, 2); }},
     {"v_data", 1, [](CascadeCommonArgs& a) { a.v = offset(a.v, 8); }},
     {"indices", 1, [](CascadeCommonArgs& a) { a.indices = offset(a.indices, 2); }},
-    {"suffix_indptr", 1, [](CascadeCommonArgs& a) { a.suffix_indptr = offset(a.suffix_indptr, 1); }},
-    {"suffix_last_page_len", 1, [](CascadeCommonArgs& a) { a.suffix_lpl = offset(a.suffix_lpl, 2); }},
+    {"suffix_indptr", 1,
+     [](CascadeCommonArgs& a) { a.suffix_indptr = offset(a.suffix_indptr, 1); }},
+    {"suffix_last_page_len", 1,
+     [](CascadeCommonArgs& a) { a.suffix_lpl = offset(a.suffix_lpl, 2); }},
     {"lse", 1, [](CascadeCommonArgs& a) { a.lse = offset(a.lse, 2); }},
-    {"workspace", 1, [](CascadeCommonArgs& a) { a.ws = offset(fake(9), 4); a.ws_bytes = 1 << 20; }},
+    {"workspace", 1,
+     [](CascadeCommonArgs& a) {
+       a.ws = offset(fake(9), 4);
+       a.ws_bytes = 1 << 20;
+     }},
     {"element", 2, [](CascadeCommonArgs& a) { a.element = 7; }},
     {"f16 and bf16", 3, [](CascadeCommonArgs& a) { a.element = 2; }},
     {"batch_size", 2, [](CascadeCommonArgs& a) { a.batch = 0; }},
@@ -321,9 +340,17 @@ TEST(cascade_dense_prefix_rejects_each_bad_argument) {
       {"prefix_stride_head", 2, [](A& a) { a.stride_head = 64; }},
       {"prefix_stride_head", 2, [](A& a) { a.stride_head = int64_t(1) << 40; }},
       // The sizes come first: a bad prefix with a bad element reports the element.
-      {"f16 and bf16", 3, [](A& a) { a.element = 2; a.stride_head = 0; }},
+      {"f16 and bf16", 3,
+       [](A& a) {
+         a.element = 2;
+         a.stride_head = 0;
+       }},
       // Every pointer before the prefix.
-      {"q", 2, [](A& a) { a.q = nullptr; a.k_prefix = nullptr; }},
+      {"q", 2,
+       [](A& a) {
+         a.q = nullptr;
+         a.k_prefix = nullptr;
+       }},
   };
   expect_each_refused<A>(prefix);
   expect_sizing_refusals(
@@ -338,9 +365,15 @@ TEST(cascade_dense_prefix_accepts_nhd_hnd_and_the_largest_stride) {
   using A = DenseCascadeArgs;
   void (*const layouts[])(A&) = {
       [](A&) {},  // NHD: [L, Hkv, D]
-      [](A& a) { a.stride_token = 128; a.stride_head = int64_t(a.prefix_len) * 128; },  // HND
+      [](A& a) {
+        a.stride_token = 128;
+        a.stride_head = int64_t(a.prefix_len) * 128;
+      },                                                     // HND
       [](A& a) { a.stride_head = (int64_t(1) << 39) - 8; },  // 2^40 bytes less 16
-      [](A& a) { a.prefix_len = 1; a.element = 0; },         // one token, f16
+      [](A& a) {
+        a.prefix_len = 1;
+        a.element = 0;
+      },  // one token, f16
   };
   for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); ++i) {
     A a;
@@ -358,10 +391,12 @@ TEST(run_rejects_non_positive_or_non_finite_sm_scale) {
     a.sm_scale = bad;
     CHECK_EQ(a.run(0), 2);
     CHECK(message_mentions("sm_scale"));
-    CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, bad), 2);
+    CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, bad),
+             2);
     CHECK(message_mentions("positive"));
   }
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, 0.088f), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_bf16_can_implement(4, 16, 128, 32, 8, 0.088f),
+           0);
 }
 
 TEST(lse_may_be_null) {
@@ -407,15 +442,20 @@ TEST(run_with_flags_are_checked) {
   constexpr int32_t kBuilt[] = {BFI_TEST_HEAD_DIMS};  // whatever this build compiled
   const int32_t built = kBuilt[0];
   const auto can = [](int32_t element, int32_t flags, int32_t d) {
-    return baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(element, flags, 4, 16, d, 32, 8);
+    return baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(element, flags, 4, 16, d,
+                                                                           32, 8);
   };
   CHECK_EQ(can(0, 0, built), 0);
   CHECK_EQ(can(1, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 0);
-  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, built), 0);
+  CHECK_EQ(
+      can(0, BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, built),
+      0);
   CHECK_EQ(can(2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // f32: CUDA cores only
   CHECK(message_mentions("tensor-core"));
   CHECK_EQ(can(3, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // fp8 KV: CUDA cores only
-  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES, built), 2);
+  CHECK_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
+               built),
+           2);
   CHECK(message_mentions("both"));
   CHECK_EQ(can(0, 64, built), 2);
   CHECK(message_mentions("unknown bits"));
@@ -423,8 +463,8 @@ TEST(run_with_flags_are_checked) {
   CHECK_EQ(can(7, 0, 128), 2);
   // run_with refuses the same way before touching anything.
   const int32_t st = baracuda_kernels_flashinfer_paged_decode_run_with(
-      2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 4, 16, built, 32, 8, 0.1f, fake(1), fake(2), fake(3),
-      fake(4), fake(5), fake(6), fake(7), fake(8), nullptr, 0, nullptr);
+      2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, 4, 16, built, 32, 8, 0.1f, fake(1), fake(2),
+      fake(3), fake(4), fake(5), fake(6), fake(7), fake(8), nullptr, 0, nullptr);
   CHECK_EQ(st, 3);
   CHECK(message_mentions("baracuda_kernels_flashinfer_paged_decode_run_with"));
 }
@@ -434,11 +474,16 @@ TEST(workspace_size_queries) {
   CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_workspace_size(-5), 0u);
   CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_workspace_size(10), (3u * 10 + 2) * 4);
   size_t bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, nullptr), 2);
+  CHECK_EQ(
+      baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, nullptr),
+      2);
   CHECK(message_mentions("workspace_bytes"));
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 96, 16, 0, &bytes), 3);
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(0, 32, 8, 128, 16, 0, &bytes), 2);
-  const int32_t st = baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, &bytes);
+  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 96, 16, 0, &bytes),
+           3);
+  CHECK_EQ(
+      baracuda_kernels_flashinfer_paged_decode_get_workspace_size(0, 32, 8, 128, 16, 0, &bytes), 2);
+  const int32_t st =
+      baracuda_kernels_flashinfer_paged_decode_get_workspace_size(4, 32, 8, 128, 16, 0, &bytes);
   CHECK_MSG(st == 0 || st == 5, "status %d: %s", st, last_error().c_str());
 }
 

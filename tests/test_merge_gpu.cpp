@@ -94,7 +94,9 @@ void check_merge(const char* what, const States& in, size_t rows, const DeviceBu
             bad_lse ? ref_lse[first_lse] : 0.);
 }
 
-struct Shape { int32_t L, H; };
+struct Shape {
+  int32_t L, H;
+};
 const Shape kShapes[] = {{37, 8}, {5, 128}};
 
 }  // namespace
@@ -111,13 +113,15 @@ TEST(merge_state_in_place_matches_float64) {
         const size_t rows = size_t(s.L) * s.H;
         // `both` holds the two inputs stacked: rows [0, rows) are (v, s), [rows, 2 rows) others.
         States both = random_states(e, 2 * rows, D);
-        both.lse[0] = both.lse[rows + 0] = -inf;          // both empty
-        both.lse[1] = -inf, both.lse[rows + 1] = 3.f;     // only other
-        both.lse[2] = -2.f, both.lse[rows + 2] = -inf;    // only self
-        both.lse[3] = 60.f, both.lse[rows + 3] = -60.f;   // far apart
+        both.lse[0] = both.lse[rows + 0] = -inf;         // both empty
+        both.lse[1] = -inf, both.lse[rows + 1] = 3.f;    // only other
+        both.lse[2] = -2.f, both.lse[rows + 2] = -inf;   // only self
+        both.lse[3] = 60.f, both.lse[rows + 3] = -60.f;  // far apart
         const size_t half_bytes = rows * D * element_bytes(e);
-        DeviceBuffer v = to_device(std::vector<uint8_t>(both.o.begin(), both.o.begin() + half_bytes));
-        DeviceBuffer vo = to_device(std::vector<uint8_t>(both.o.begin() + half_bytes, both.o.end()));
+        DeviceBuffer v =
+            to_device(std::vector<uint8_t>(both.o.begin(), both.o.begin() + half_bytes));
+        DeviceBuffer vo =
+            to_device(std::vector<uint8_t>(both.o.begin() + half_bytes, both.o.end()));
         DeviceBuffer sl = to_device(std::vector<float>(both.lse.begin(), both.lse.begin() + rows));
         DeviceBuffer so = to_device(std::vector<float>(both.lse.begin() + rows, both.lse.end()));
         const int32_t st = fns[e](s.L, s.H, D, v.ptr, sl.ptr, vo.ptr, so.ptr, nullptr);
@@ -127,8 +131,9 @@ TEST(merge_state_in_place_matches_float64) {
         char what[96];
         std::snprintf(what, sizeof(what), "merge_state_in_place %s D=%d L=%d H=%d", kNames[e], D,
                       s.L, s.H);
-        check_merge(what, both, rows, v, &sl, kTol[e],
-                    [&](size_t r) { return std::vector<size_t>{r, rows + r}; });
+        check_merge(what, both, rows, v, &sl, kTol[e], [&](size_t r) {
+          return std::vector<size_t>{r, rows + r};
+        });
       }
     }
   }
@@ -146,7 +151,8 @@ TEST(merge_states_matches_float64) {
           const size_t rows = size_t(s.L) * s.H;
           States in = random_states(e, rows * N, D);  // [L, N, H] state rows
           for (int32_t k = 0; k < N; ++k) {
-            in.lse[size_t(k) * s.H] = -std::numeric_limits<float>::infinity();  // row (0, 0): all empty
+            in.lse[size_t(k) * s.H] =
+                -std::numeric_limits<float>::infinity();  // row (0, 0): all empty
           }
           const auto states_of = [&](size_t r) {
             const size_t l = r / s.H, h = r % s.H;
@@ -159,8 +165,8 @@ TEST(merge_states_matches_float64) {
           for (const bool with_lse : {true, false}) {
             poison(vm);
             poison(sm);
-            const int32_t st = fns[e](N, s.L, s.H, D, v.ptr, sl.ptr, vm.ptr,
-                                      with_lse ? sm.ptr : nullptr, nullptr);
+            const int32_t st =
+                fns[e](N, s.L, s.H, D, v.ptr, sl.ptr, vm.ptr, with_lse ? sm.ptr : nullptr, nullptr);
             CHECK_MSG(st == 0, "merge_states %s: status %d (%s)", kNames[e], st,
                       baracuda_kernels_flashinfer_last_error());
             CUDA_OK(cudaDeviceSynchronize());
@@ -193,7 +199,8 @@ TEST(merge_states_varlen_matches_float64) {
         const size_t rows = size_t(s.L) * s.H;
         States in = random_states(e, size_t(indptr.back()) * s.H, D);
         for (int32_t k = indptr[2]; k < indptr[3]; ++k) {
-          in.lse[size_t(k) * s.H] = -std::numeric_limits<float>::infinity();  // row (2, 0): all empty
+          in.lse[size_t(k) * s.H] =
+              -std::numeric_limits<float>::infinity();  // row (2, 0): all empty
         }
         const auto states_of = [&](size_t r) {
           const size_t l = r / s.H, h = r % s.H;

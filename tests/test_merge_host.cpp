@@ -16,14 +16,15 @@ using namespace bfi_test;
 
 namespace {
 
-
 enum Kind { kInPlace, kStates, kVarlen };
 const char* const kKindNames[3] = {"merge_state_in_place", "merge_states", "merge_states_varlen"};
 
-#define BFI_MERGE_TABLE(SUFFIX, WHAT)                                               \
-  {baracuda_kernels_flashinfer_merge_##SUFFIX##_f16_##WHAT,                         \
-   baracuda_kernels_flashinfer_merge_##SUFFIX##_bf16_##WHAT,                        \
-   baracuda_kernels_flashinfer_merge_##SUFFIX##_f32_##WHAT}
+#define BFI_MERGE_TABLE(SUFFIX, WHAT)                             \
+  {                                                               \
+    baracuda_kernels_flashinfer_merge_##SUFFIX##_f16_##WHAT,      \
+        baracuda_kernels_flashinfer_merge_##SUFFIX##_bf16_##WHAT, \
+        baracuda_kernels_flashinfer_merge_##SUFFIX##_f32_##WHAT   \
+  }
 const decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run) kInPlaceRun[3] =
     BFI_MERGE_TABLE(state_in_place, run);
 const decltype(&baracuda_kernels_flashinfer_merge_states_f16_run) kStatesRun[3] =
@@ -46,23 +47,37 @@ struct Args {
 
   int32_t run() const {
     switch (kind) {
-      case kInPlace: return kInPlaceRun[element](seq_len, heads, head_dim, v, s, v_other, s_other, nullptr);
-      case kStates: return kStatesRun[element](sets, seq_len, heads, head_dim, v, s, v_merged, s_merged, nullptr);
-      default: return kVarlenRun[element](seq_len, heads, head_dim, v, s, indptr, v_merged, s_merged, nullptr);
+      case kInPlace:
+        return kInPlaceRun[element](seq_len, heads, head_dim, v, s, v_other, s_other, nullptr);
+      case kStates:
+        return kStatesRun[element](sets, seq_len, heads, head_dim, v, s, v_merged, s_merged,
+                                   nullptr);
+      default:
+        return kVarlenRun[element](seq_len, heads, head_dim, v, s, indptr, v_merged, s_merged,
+                                   nullptr);
     }
   }
   int32_t can() const {
     switch (kind) {
-      case kInPlace: return kInPlaceCan[element](seq_len, heads, head_dim);
-      case kStates: return kStatesCan[element](sets, seq_len, heads, head_dim);
-      default: return kVarlenCan[element](seq_len, heads, head_dim);
+      case kInPlace:
+        return kInPlaceCan[element](seq_len, heads, head_dim);
+      case kStates:
+        return kStatesCan[element](sets, seq_len, heads, head_dim);
+      default:
+        return kVarlenCan[element](seq_len, heads, head_dim);
     }
   }
   int32_t family_can() const {
     switch (kind) {
-      case kInPlace: return baracuda_kernels_flashinfer_merge_state_in_place_can_implement(seq_len, heads, head_dim);
-      case kStates: return baracuda_kernels_flashinfer_merge_states_can_implement(sets, seq_len, heads, head_dim);
-      default: return baracuda_kernels_flashinfer_merge_states_varlen_can_implement(seq_len, heads, head_dim);
+      case kInPlace:
+        return baracuda_kernels_flashinfer_merge_state_in_place_can_implement(seq_len, heads,
+                                                                              head_dim);
+      case kStates:
+        return baracuda_kernels_flashinfer_merge_states_can_implement(sets, seq_len, heads,
+                                                                      head_dim);
+      default:
+        return baracuda_kernels_flashinfer_merge_states_varlen_can_implement(seq_len, heads,
+                                                                             head_dim);
     }
   }
 };
@@ -86,8 +101,16 @@ std::vector<BadCase> bad_cases() {
       {"head_dim", 2, true, kAll, [](Args& a) { a.head_dim = -128; }},
       {"head_dim", 3, true, kAll, [](Args& a) { a.head_dim = 96; }},
       {"head_dim", 3, true, kAll, [](Args& a) { a.head_dim = 512; }},
-      {"num_heads", 3, true, kAll, [](Args& a) { a.seq_len = 1 << 24; a.heads = 128; }},
-      {"head_dim", 3, true, kVL, [](Args& a) { a.seq_len = 1 << 20; a.heads = 16; }},
+      {"num_heads", 3, true, kAll,
+       [](Args& a) {
+         a.seq_len = 1 << 24;
+         a.heads = 128;
+       }},
+      {"head_dim", 3, true, kVL,
+       [](Args& a) {
+         a.seq_len = 1 << 20;
+         a.heads = 16;
+       }},
       {"v", 2, false, kAll, [](Args& a) { a.v = nullptr; }},
       {"s", 2, false, kAll, [](Args& a) { a.s = nullptr; }},
       {"v_other", 2, false, kIP, [](Args& a) { a.v_other = nullptr; }},
@@ -101,7 +124,11 @@ std::vector<BadCase> bad_cases() {
       {"indptr", 1, false, kVL, [](Args& a) { a.indptr = offset(a.indptr, 2); }},
       {"v_merged", 1, false, kST | kVL, [](Args& a) { a.v_merged = offset(a.v_merged, 8); }},
       {"s_merged", 1, false, kST | kVL, [](Args& a) { a.s_merged = offset(a.s_merged, 2); }},
-      {"head_dim", 3, true, kAll, [](Args& a) { a.head_dim = 100; a.v = nullptr; }},
+      {"head_dim", 3, true, kAll,
+       [](Args& a) {
+         a.head_dim = 100;
+         a.v = nullptr;
+       }},
   };
 }
 
@@ -118,9 +145,8 @@ TEST(every_bad_argument_is_refused_with_its_status_and_name) {
         c.spoil(a);
         const int32_t got = a.run();
         CHECK_MSG(got == c.status && message_mentions(c.word),
-                  "%s element %d, bad %s: run gave %d (want %d), message \"%s\"",
-                  kKindNames[kind], element, c.word, got, c.status,
-                  baracuda_kernels_flashinfer_last_error());
+                  "%s element %d, bad %s: run gave %d (want %d), message \"%s\"", kKindNames[kind],
+                  element, c.word, got, c.status, baracuda_kernels_flashinfer_last_error());
         if (!c.shape) continue;
         CHECK_MSG(a.can() == c.status && message_mentions(c.word),
                   "%s element %d, bad %s: can_implement disagrees (\"%s\")", kKindNames[kind],

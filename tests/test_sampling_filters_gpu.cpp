@@ -146,8 +146,10 @@ TEST(top_k_renorm_matches_the_reference) {
       DeviceBuffer in = to_device(host), out(host.size() * 4), karr = to_device(ks);
       for (int form = 0; form < 3; ++form) {  // 0 scalar k = 50, 1 per-row, 2 per-row in place
         DeviceBuffer& dst = form == 2 ? in : out;
-        if (form == 2) CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
-        else poison(out);
+        if (form == 2)
+          CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
+        else
+          poison(out);
         ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 50, form ? karr.ptr : nullptr, in.ptr,
                                              dst.ptr, nullptr));
         const std::vector<float> got = to_host<float>(dst, host.size());
@@ -173,7 +175,8 @@ TEST(top_p_renorm_matches_the_reference) {
         const std::vector<float> f = weights(shape, vocab);
         double sum = 0;
         for (float v : f) sum += v;
-        for (int i = 0; i < vocab; ++i) host[size_t(r) * vocab + i] = static_cast<float>(f[i] / sum);
+        for (int i = 0; i < vocab; ++i)
+          host[size_t(r) * vocab + i] = static_cast<float>(f[i] / sum);
       }
       const std::vector<float> ps = {0.5f, 0.9f, 1.f, 1e-6f, kNaN, 2.f};
       DeviceBuffer in = to_device(host), out(host.size() * 4), parr = to_device(ps);
@@ -222,16 +225,17 @@ TEST(top_k_mask_logits_matches_the_reference) {
             ST_OK(FI(top_k_mask_logits_bf16_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
           const std::vector<unsigned char> raw = to_host<unsigned char>(out, n * eb);
           std::vector<float> got(n);
-          for (size_t i = 0; i < n; ++i) got[i] = static_cast<float>(load_element(element, raw.data(), i));
+          for (size_t i = 0; i < n; ++i)
+            got[i] = static_cast<float>(load_element(element, raw.data(), i));
           RowCheck rc;
           for (int r = 0; r < rows; ++r) {
             const std::vector<float> x(values.begin() + size_t(r) * vocab,
                                        values.begin() + size_t(r + 1) * vocab);
-            check_mask_row(x, &got[size_t(r) * vocab], form ? static_cast<uint32_t>(ks[r]) : 50u,
-                           r, &rc);
+            check_mask_row(x, &got[size_t(r) * vocab], form ? static_cast<uint32_t>(ks[r]) : 50u, r,
+                           &rc);
           }
-          CHECK_MSG(rc.bad == 0, "mask element %d V=%d ties %d form %d: %d bad, first: %s",
-                    element, vocab, ties, form, rc.bad, rc.first.c_str());
+          CHECK_MSG(rc.bad == 0, "mask element %d V=%d ties %d form %d: %d bad, first: %s", element,
+                    vocab, ties, form, rc.bad, rc.first.c_str());
         }
       }
 }
@@ -243,7 +247,8 @@ TEST(malformed_rows_are_defined) {
     const int rows = 5;
     std::vector<float> host(size_t(rows) * vocab);
     for (int r = 0; r < rows; ++r)
-      for (int i = 0; i < vocab; ++i) host[size_t(r) * vocab + i] = r == 0 ? 0.f : uniform(0.1f, 1.f);
+      for (int i = 0; i < vocab; ++i)
+        host[size_t(r) * vocab + i] = r == 0 ? 0.f : uniform(0.1f, 1.f);
     host[size_t(1) * vocab + vocab / 2] = kNaN;
     host[size_t(2) * vocab + vocab - 1] = -0.25f;
     host[size_t(3) * vocab] = kInf;
@@ -260,7 +265,8 @@ TEST(malformed_rows_are_defined) {
         for (int i = 0; i < vocab; ++i) bad += got[size_t(r) * vocab + i] != 0.f;
       double sum = 0;
       for (int i = 0; i < vocab; ++i) sum += got[size_t(4) * vocab + i];
-      CHECK_MSG(bad == 0, "renorm %d V=%d: %d non-zero entries in malformed rows", which, vocab, bad);
+      CHECK_MSG(bad == 0, "renorm %d V=%d: %d non-zero entries in malformed rows", which, vocab,
+                bad);
       CHECK_MSG(std::fabs(sum - 1.0) < 1e-5, "renorm %d V=%d: good row sums to %.8f", which, vocab,
                 sum);
     }
@@ -278,7 +284,8 @@ TEST(malformed_rows_are_defined) {
     for (int i = 0; i < vocab; ++i) not_nan += !std::isnan(got[i]);
     CHECK_MSG(not_nan == 0, "mask V=%d: %d entries of the NaN row are not NaN", vocab, not_nan);
     RowCheck rc;
-    check_mask_row(std::vector<float>(logits.begin() + vocab, logits.end()), &got[vocab], 2, 1, &rc);
+    check_mask_row(std::vector<float>(logits.begin() + vocab, logits.end()), &got[vocab], 2, 1,
+                   &rc);
     CHECK_MSG(rc.bad == 0, "mask V=%d row with +-inf: %d bad, first: %s", vocab, rc.bad,
               rc.first.c_str());
   }
@@ -297,9 +304,11 @@ TEST(graph_capture_replays_the_renorm) {
   cudaGraph_t graph;
   cudaGraphExec_t exec;
   CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-  const int32_t status = FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr, out.ptr, st);
+  const int32_t status =
+      FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr, out.ptr, st);
   CUDA_OK(cudaStreamEndCapture(s, &graph));
-  CHECK_MSG(status == 0, "captured renorm: %d %s", status, baracuda_kernels_flashinfer_last_error());
+  CHECK_MSG(status == 0, "captured renorm: %d %s", status,
+            baracuda_kernels_flashinfer_last_error());
   CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
   for (float& v : host) v = uniform(0.f, 1.f);  // new data, same graph
   CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
@@ -309,7 +318,8 @@ TEST(graph_capture_replays_the_renorm) {
   const std::vector<float> got = to_host<float>(out, host.size());
   RowCheck rc;
   for (int r = 0; r < rows; ++r) {
-    const std::vector<float> x(host.begin() + size_t(r) * vocab, host.begin() + size_t(r + 1) * vocab);
+    const std::vector<float> x(host.begin() + size_t(r) * vocab,
+                               host.begin() + size_t(r + 1) * vocab);
     check_renorm_row(x, &got[size_t(r) * vocab], false, 40, 0.f, r, &rc);
   }
   CHECK_MSG(rc.bad == 0, "graph replay: %d bad entries, first: %s", rc.bad, rc.first.c_str());

@@ -126,7 +126,9 @@ const char* kind_name(Kind k) {
                                       "top_k_top_p", "logits_f32", "logits_f16", "logits_bf16"};
   return names[static_cast<int>(k)];
 }
-bool is_logits(Kind k) { return k >= Kind::kLogitsF32; }
+bool is_logits(Kind k) {
+  return k >= Kind::kLogitsF32;
+}
 // Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced by
 // BFI_SAMPLING_PATH=flashinfer (else the library's threshold kernel draws them).
 bool flashinfer_logits_kernel() {
@@ -365,8 +367,8 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
   CHECK_MSG(outside == 0, "%s V=%d: %lld draws outside the filter's support", kind_name(kind),
             vocab, static_cast<long long>(outside));
   if (half) {
-    CHECK_MSG(coarse.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind),
-              vocab, coarse.tv, tv_bound);
+    CHECK_MSG(coarse.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind), vocab,
+              coarse.tv, tv_bound);
   } else {
     CHECK_MSG(fit.p_value >= kAlphaPerCase,
               "%s V=%d %s: chi-square p-value %.3g < %.0e (chi2 %.1f, %d cells)", kind_name(kind),
@@ -385,14 +387,30 @@ void statistical_suite(Kind kind) {
 
 }  // namespace
 
-TEST(from_probs_distribution) { statistical_suite(Kind::kFromProbs); }
-TEST(top_k_distribution) { statistical_suite(Kind::kTopK); }
-TEST(top_p_distribution) { statistical_suite(Kind::kTopP); }
-TEST(min_p_distribution) { statistical_suite(Kind::kMinP); }
-TEST(top_k_top_p_distribution) { statistical_suite(Kind::kTopKTopP); }
-TEST(from_logits_f32_distribution) { statistical_suite(Kind::kLogitsF32); }
-TEST(from_logits_f16_distribution) { statistical_suite(Kind::kLogitsF16); }
-TEST(from_logits_bf16_distribution) { statistical_suite(Kind::kLogitsBF16); }
+TEST(from_probs_distribution) {
+  statistical_suite(Kind::kFromProbs);
+}
+TEST(top_k_distribution) {
+  statistical_suite(Kind::kTopK);
+}
+TEST(top_p_distribution) {
+  statistical_suite(Kind::kTopP);
+}
+TEST(min_p_distribution) {
+  statistical_suite(Kind::kMinP);
+}
+TEST(top_k_top_p_distribution) {
+  statistical_suite(Kind::kTopKTopP);
+}
+TEST(from_logits_f32_distribution) {
+  statistical_suite(Kind::kLogitsF32);
+}
+TEST(from_logits_f16_distribution) {
+  statistical_suite(Kind::kLogitsF16);
+}
+TEST(from_logits_bf16_distribution) {
+  statistical_suite(Kind::kLogitsBF16);
+}
 
 TEST(ties_at_the_threshold_are_kept) {
   // Entries: 0.3, then six ties at 0.1, then a tail. top-k with k = 3 must keep all six ties

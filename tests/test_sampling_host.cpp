@@ -16,7 +16,9 @@
 
 namespace {
 
-void* fake(uintptr_t address) { return reinterpret_cast<void*>(address); }
+void* fake(uintptr_t address) {
+  return reinterpret_cast<void*>(address);
+}
 
 // Every argument any sampling symbol takes; defaults are valid (with fake, aligned pointers).
 struct Args {
@@ -352,8 +354,8 @@ TEST(every_bad_argument_is_rejected_with_a_message) {
         CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(),
                   m.what.c_str(), can, m.status);
       } else {
-        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(),
-                  m.what.c_str(), can);
+        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(), m.what.c_str(),
+                  can);
       }
     }
   }
@@ -459,14 +461,14 @@ std::vector<FilterSymbol> filter_symbols() {
                },
                true, 4, "probs", "renormed_probs"});
 #define BFI_MASK_SYMBOL(NAME, BYTES)                                                             \
-  s.push_back({"top_k_mask_logits_" #NAME "_run",                                               \
-               [](const FilterArgs& a) {                                                        \
-                 return FI(top_k_mask_logits_##NAME##_run)(a.batch, a.vocab, a.top_k, a.arr,    \
-                                                           a.input, a.output, nullptr);         \
-               },                                                                               \
-               [](const FilterArgs& a) {                                                        \
+  s.push_back({"top_k_mask_logits_" #NAME "_run",                                                \
+               [](const FilterArgs& a) {                                                         \
+                 return FI(top_k_mask_logits_##NAME##_run)(a.batch, a.vocab, a.top_k, a.arr,     \
+                                                           a.input, a.output, nullptr);          \
+               },                                                                                \
+               [](const FilterArgs& a) {                                                         \
                  return FI(top_k_mask_logits_##NAME##_can_implement)(a.batch, a.vocab, a.top_k); \
-               },                                                                               \
+               },                                                                                \
                false, BYTES, "logits", "masked_logits"});
   BFI_MASK_SYMBOL(f32, 4)
   BFI_MASK_SYMBOL(f16, 2)
@@ -521,8 +523,8 @@ TEST(row_filters_reject_every_bad_argument_with_a_message) {
     a.p = -1.f;
     a.arr = fake(0x30000);
     a.input = fake(0x10001);
-    CHECK_MSG(s.run(a) == 1, "%s: a per-row array must replace the bad scalar (%s)",
-              s.name.c_str(), baracuda_kernels_flashinfer_last_error());
+    CHECK_MSG(s.run(a) == 1, "%s: a per-row array must replace the bad scalar (%s)", s.name.c_str(),
+              baracuda_kernels_flashinfer_last_error());
   }
 }
 
@@ -534,8 +536,8 @@ TEST(row_filters_valid_arguments_and_can_implement_sweep) {
   const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
   const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
   const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
-  const float ps[] = {-1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f,
-                      std::numeric_limits<float>::quiet_NaN()};
+  const float ps[] = {
+      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
   for (const FilterSymbol& s : filter_symbols()) {
     FilterArgs valid;
     const int32_t can_valid = s.can(valid);
@@ -554,8 +556,8 @@ TEST(row_filters_valid_arguments_and_can_implement_sweep) {
             if (can == 0) {
               a.input = fake(0x10001);
               const int32_t run = s.run(a);
-              CHECK_MSG(run == 1, "%s b=%d v=%d k=%d p=%g: can_implement 0, run %d",
-                        s.name.c_str(), b, v, k, static_cast<double>(p), run);
+              CHECK_MSG(run == 1, "%s b=%d v=%d k=%d p=%g: can_implement 0, run %d", s.name.c_str(),
+                        b, v, k, static_cast<double>(p), run);
             } else {
               const int32_t run = s.run(a);
               CHECK_MSG(run == can, "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d",

@@ -52,7 +52,8 @@ bool fused_cascade_expected() {
 }
 
 using CascadeCanImplement = decltype(&baracuda_kernels_flashinfer_cascade_decode_can_implement);
-using CascadeWorkspaceSize = decltype(&baracuda_kernels_flashinfer_cascade_decode_get_workspace_size);
+using CascadeWorkspaceSize =
+    decltype(&baracuda_kernels_flashinfer_cascade_decode_get_workspace_size);
 
 // What both fused cascades do before their run: can_implement must answer 0 where the fused path
 // is expected and BARACUDA_FLASHINFER_UNSUPPORTED with a message elsewhere (then false); the
@@ -62,11 +63,13 @@ bool prepare_fused_cascade(const Shape& s, const char* what, CascadeCanImplement
                            Outputs* out) {
   const int32_t can = can_implement(s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element);
   if (!fused_cascade_expected()) {
-    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED && std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
+    CHECK_MSG(can == BARACUDA_FLASHINFER_UNSUPPORTED &&
+                  std::strlen(baracuda_kernels_flashinfer_last_error()) > 0,
               "%s off this path: status %d", what, can);
     return false;
   }
-  CHECK_MSG(can == 0, "%s can_implement: %d %s", what, can, baracuda_kernels_flashinfer_last_error());
+  CHECK_MSG(can == 0, "%s can_implement: %d %s", what, can,
+            baracuda_kernels_flashinfer_last_error());
   CHECK_EQ(workspace_size(s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, ws_bytes), 0);
   *ws = DeviceBuffer(*ws_bytes);
   poison(*ws);
@@ -80,21 +83,24 @@ bool prepare_fused_cascade(const Shape& s, const char* what, CascadeCanImplement
 // The fused cascade: `prefix_pages` pages of p's indices, then request b's suffix pages
 // indices[suffix_indptr[b] ..) (one array, as the symbol takes it); outputs NaN-poisoned first.
 // Returns false (after checking the refusal) where the fused path is not expected to run.
-bool run_fused_cascade(const PagedProblem& p, const std::vector<int32_t>& indices, int32_t prefix_pages,
-                       int32_t prefix_last_page_len, const std::vector<int32_t>& suffix_indptr,
-                       const std::vector<int32_t>& suffix_last_page_len, float sm_scale, Outputs* out) {
+bool run_fused_cascade(const PagedProblem& p, const std::vector<int32_t>& indices,
+                       int32_t prefix_pages, int32_t prefix_last_page_len,
+                       const std::vector<int32_t>& suffix_indptr,
+                       const std::vector<int32_t>& suffix_last_page_len, float sm_scale,
+                       Outputs* out) {
   const Shape& s = p.s;
   DeviceBuffer ws;
   size_t ws_bytes = 0;
-  if (!prepare_fused_cascade(s, "fused cascade", baracuda_kernels_flashinfer_cascade_decode_can_implement,
-                             baracuda_kernels_flashinfer_cascade_decode_get_workspace_size, &ws,
-                             &ws_bytes, out)) {
+  if (!prepare_fused_cascade(
+          s, "fused cascade", baracuda_kernels_flashinfer_cascade_decode_can_implement,
+          baracuda_kernels_flashinfer_cascade_decode_get_workspace_size, &ws, &ws_bytes, out)) {
     return false;
   }
   DeviceBuffer d_indices = to_device(indices.empty() ? std::vector<int32_t>{0} : indices);
   DeviceBuffer d_prefix_indptr = to_device(std::vector<int32_t>{0, prefix_pages});
   DeviceBuffer d_prefix_lpl = to_device(std::vector<int32_t>{prefix_last_page_len});
-  DeviceBuffer d_suffix_indptr = to_device(suffix_indptr), d_suffix_lpl = to_device(suffix_last_page_len);
+  DeviceBuffer d_suffix_indptr = to_device(suffix_indptr),
+               d_suffix_lpl = to_device(suffix_last_page_len);
   const int32_t st = baracuda_kernels_flashinfer_cascade_decode_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, p.d_k.ptr, p.d_v.ptr,
       d_indices.ptr, d_prefix_indptr.ptr, d_prefix_lpl.ptr, d_suffix_indptr.ptr, d_suffix_lpl.ptr,
@@ -113,7 +119,8 @@ struct DensePrefixLayout {
   int32_t capacity;  // tokens the buffer is sized for (>= the prefix's)
 };
 DeviceBuffer dense_prefix_copy(const DeviceBuffer& cache, const Shape& s, int32_t cache_pages,
-                               const std::vector<int32_t>& pages, int32_t len, const DensePrefixLayout& layout) {
+                               const std::vector<int32_t>& pages, int32_t len,
+                               const DensePrefixLayout& layout) {
   const size_t cache_elems = size_t(cache_pages) * s.hkv * s.page * s.head_dim;
   const std::vector<uint16_t> host = to_host<uint16_t>(cache, cache_elems);
   const size_t elems = size_t(std::max(int64_t(layout.capacity) * layout.stride_token,
@@ -122,7 +129,8 @@ DeviceBuffer dense_prefix_copy(const DeviceBuffer& cache, const Shape& s, int32_
   std::vector<uint16_t> dense(elems, 0xFFFF);  // NaN in f16 and bf16
   for (int32_t t = 0; t < len; ++t) {
     for (int32_t h = 0; h < s.hkv; ++h) {
-      const size_t src = ((size_t(pages[t / s.page]) * s.hkv + h) * s.page + t % s.page) * s.head_dim;
+      const size_t src =
+          ((size_t(pages[t / s.page]) * s.hkv + h) * s.page + t % s.page) * s.head_dim;
       std::copy_n(host.begin() + src, s.head_dim,
                   dense.begin() + t * layout.stride_token + h * layout.stride_head);
     }
@@ -133,22 +141,24 @@ DeviceBuffer dense_prefix_copy(const DeviceBuffer& cache, const Shape& s, int32_
 // The fused cascade over a dense prefix (`len` tokens of the cache's `pages`, laid out as
 // `layout`) and p's paged suffixes; outputs NaN-poisoned first. Returns false (after checking the
 // refusal) where the fused path is not expected to run.
-bool run_dense_cascade(const PagedProblem& p, int32_t cache_pages, const std::vector<int32_t>& pages,
-                       int32_t len, const DensePrefixLayout& layout, float sm_scale, Outputs* out) {
+bool run_dense_cascade(const PagedProblem& p, int32_t cache_pages,
+                       const std::vector<int32_t>& pages, int32_t len,
+                       const DensePrefixLayout& layout, float sm_scale, Outputs* out) {
   const Shape& s = p.s;
   DeviceBuffer ws;
   size_t ws_bytes = 0;
-  if (!prepare_fused_cascade(s, "dense cascade", baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
-                             baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size,
-                             &ws, &ws_bytes, out)) {
+  if (!prepare_fused_cascade(
+          s, "dense cascade", baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
+          baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size, &ws,
+          &ws_bytes, out)) {
     return false;
   }
   const DeviceBuffer k_prefix = dense_prefix_copy(p.d_k, s, cache_pages, pages, len, layout);
   const DeviceBuffer v_prefix = dense_prefix_copy(p.d_v, s, cache_pages, pages, len, layout);
   const int32_t st = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
-      s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, k_prefix.ptr, v_prefix.ptr, len,
-      layout.stride_token, layout.stride_head, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr,
-      p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr, ws_bytes, nullptr);
+      s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, k_prefix.ptr, v_prefix.ptr,
+      len, layout.stride_token, layout.stride_head, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr,
+      p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, out->o.ptr, out->lse.ptr, ws.ptr, ws_bytes, nullptr);
   CUDA_OK(cudaDeviceSynchronize());
   CHECK_MSG(st == 0, "dense cascade run: %d %s", st, baracuda_kernels_flashinfer_last_error());
   return st == 0;
@@ -165,7 +175,8 @@ void share_request0_pages(PagedProblem& p) {
   }
   std::vector<int32_t> prefix(p.indices.begin(), p.indices.begin() + n);
   p.indices.clear();
-  for (int32_t b = 0; b < p.s.batch; ++b) p.indices.insert(p.indices.end(), prefix.begin(), prefix.end());
+  for (int32_t b = 0; b < p.s.batch; ++b)
+    p.indices.insert(p.indices.end(), prefix.begin(), prefix.end());
   upload_page_table(p);
 }
 
@@ -177,16 +188,16 @@ TEST(shared_prefix_matches_float64) {
     int32_t prefix_len;
   };
   const Case cases[] = {
-      {{1, 16, 32, 8, 128, 16, 0, false}, 8192},   // long prefix: split across the GPU
-      {{0, 3, 8, 2, 64, 1, 0, false}, 777},        // page size 1, tiny batch
-      {{1, 17, 28, 4, 256, 64, 0, false}, 5000},   // group 7, partial last page
-      {{0, 100, 32, 1, 128, 16, 0, false}, 300},   // MQA: 3200 packed rows, no split
-      {{1, 5, 16, 16, 128, 16, 0, false}, 0},      // empty prefix: o = 0, lse = -inf
-      {{1, 70, 32, 8, 128, 16, 0, false}, 4001},   // 280 rows: 3 query tiles, the last partial
-      {{0, 9, 40, 5, 128, 32, 0, false}, 3333},    // group 8, partial last page
-      {{1, 600, 32, 8, 128, 16, 0, false}, 250},   // sm_90: 152 work items, some SMs take two
-      {{0, 12, 16, 4, 64, 8, 0, false}, 3001},     // page 8, one token on the last page
-      {{1, 6, 16, 2, 128, 24, 0, false}, 2000},    // page 24 (not a power of two), 64 chunks
+      {{1, 16, 32, 8, 128, 16, 0, false}, 8192},  // long prefix: split across the GPU
+      {{0, 3, 8, 2, 64, 1, 0, false}, 777},       // page size 1, tiny batch
+      {{1, 17, 28, 4, 256, 64, 0, false}, 5000},  // group 7, partial last page
+      {{0, 100, 32, 1, 128, 16, 0, false}, 300},  // MQA: 3200 packed rows, no split
+      {{1, 5, 16, 16, 128, 16, 0, false}, 0},     // empty prefix: o = 0, lse = -inf
+      {{1, 70, 32, 8, 128, 16, 0, false}, 4001},  // 280 rows: 3 query tiles, the last partial
+      {{0, 9, 40, 5, 128, 32, 0, false}, 3333},   // group 8, partial last page
+      {{1, 600, 32, 8, 128, 16, 0, false}, 250},  // sm_90: 152 work items, some SMs take two
+      {{0, 12, 16, 4, 64, 8, 0, false}, 3001},    // page 8, one token on the last page
+      {{1, 6, 16, 2, 128, 24, 0, false}, 2000},   // page 24 (not a power of two), 64 chunks
   };
   for (const Case& c : cases) {
     // Only request 0 gets pages (and random K/V); share_request0_pages gives them to everyone.
@@ -230,11 +241,20 @@ TEST(cascade_identity_prefix_plus_suffix) {
       {{1, 24, 32, 8, 128, 16, 0, false}, 96, 0.0884f, false},
       // 10240 shared tokens: a long prefix, split into many chunks on sm_90.
       {{1, 24, 32, 8, 128, 16, 0, false}, 640, 0.0884f, false},
-      {{1, 10, 16, 1, 64, 8, 0, false}, 150, 0.125f, false},    // group 16 (two 8-query blocks), page 8: tiles straddle pages
-      {{0, 7, 40, 5, 256, 24, 0, false}, 50, 0.0625f, false},   // head dim 256, group 8, page 24
-      {{1, 5, 32, 1, 128, 1, 0, false}, 700, 0.0884f, false},   // group 32: four 8-query blocks; page 1
-      {{0, 6, 24, 2, 128, 16, 0, false}, 40, 0.0884f, false},   // group 12: a whole and a partial block
-      {{1, 9, 12, 4, 64, 32, 0, false}, 40, 0.125f, false},     // group 3, page 32
+      {{1, 10, 16, 1, 64, 8, 0, false},
+       150,
+       0.125f,
+       false},  // group 16 (two 8-query blocks), page 8: tiles straddle pages
+      {{0, 7, 40, 5, 256, 24, 0, false}, 50, 0.0625f, false},  // head dim 256, group 8, page 24
+      {{1, 5, 32, 1, 128, 1, 0, false},
+       700,
+       0.0884f,
+       false},  // group 32: four 8-query blocks; page 1
+      {{0, 6, 24, 2, 128, 16, 0, false},
+       40,
+       0.0884f,
+       false},  // group 12: a whole and a partial block
+      {{1, 9, 12, 4, 64, 32, 0, false}, 40, 0.125f, false},  // group 3, page 32
       {{1, 9, 12, 4, 64, 32, 0, false}, 40, 2.0f, true},
       {{0, 7, 40, 5, 256, 16, 0, false}, 50, 1.0f, true},
   };
@@ -243,13 +263,15 @@ TEST(cascade_identity_prefix_plus_suffix) {
     const Shape& s = c.s;
     const int32_t element = s.element, prefix_pages = c.prefix_pages;
     // The full problem: request b owns the prefix pages then its own suffix pages.
-    PagedProblem full = make_problem({element, s.batch, s.hq, s.hkv, s.head_dim, s.page, 600, false});
+    PagedProblem full =
+        make_problem({element, s.batch, s.hq, s.hkv, s.head_dim, s.page, 600, false});
     std::vector<int32_t> suffix_lens(s.batch);
     for (int32_t b = 0; b < s.batch; ++b) suffix_lens[b] = b % 5 == 0 ? 0 : uniform_int(1, 600);
     const int32_t P = s.page;
     std::vector<int32_t> suffix_pages(s.batch);
     int32_t total_pages = prefix_pages;
-    for (int32_t b = 0; b < s.batch; ++b) total_pages += suffix_pages[b] = (suffix_lens[b] + P - 1) / P;
+    for (int32_t b = 0; b < s.batch; ++b)
+      total_pages += suffix_pages[b] = (suffix_lens[b] + P - 1) / P;
     // Rebuild the cache big enough, pages shuffled; the prefix is pages perm[0 .. prefix_pages).
     const size_t kv_count = size_t(total_pages) * s.hkv * P * s.head_dim;
     fill_values(element, true, kv_count, &full.k, &full.d_k, -1.f, 1.f);
@@ -284,7 +306,7 @@ TEST(cascade_identity_prefix_plus_suffix) {
     upload_page_table(full);
     upload_page_table(suffix);
     full.num_pages = total_pages;  // the cache rebuilt above
-    poison_stale_slots(full);  // every suffix's last page past its length
+    poison_stale_slots(full);      // every suffix's last page past its length
     // The prefix problem: request 0 = the prefix pages.
     PagedProblem prefix = make_problem(s);
     prefix.indices.assign(perm.begin(), perm.begin() + prefix_pages);
@@ -316,9 +338,11 @@ TEST(cascade_identity_prefix_plus_suffix) {
       st = run_decode(suffix, sm_scale, &suf, WorkspaceMode::kFull, &ws, nullptr);
       CHECK_MSG(st == 0, "suffix decode: %d %s", st, baracuda_kernels_flashinfer_last_error());
       using MergeFn = decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run);
-      const MergeFn merge = element == 0 ? baracuda_kernels_flashinfer_merge_state_in_place_f16_run
-                                         : baracuda_kernels_flashinfer_merge_state_in_place_bf16_run;
-      st = merge(s.batch, s.hq, s.head_dim, pre.o.ptr, pre.lse.ptr, suf.o.ptr, suf.lse.ptr, nullptr);
+      const MergeFn merge = element == 0
+                                ? baracuda_kernels_flashinfer_merge_state_in_place_f16_run
+                                : baracuda_kernels_flashinfer_merge_state_in_place_bf16_run;
+      st =
+          merge(s.batch, s.hq, s.head_dim, pre.o.ptr, pre.lse.ptr, suf.o.ptr, suf.lse.ptr, nullptr);
       CHECK_MSG(st == 0, "merge: %d %s", st, baracuda_kernels_flashinfer_last_error());
       CUDA_OK(cudaDeviceSynchronize());
       compare(full, pre, ref_o, ref_lse, "cascade prefix+suffix");
@@ -336,9 +360,9 @@ TEST(cascade_identity_prefix_plus_suffix) {
     // the prefix's rows and in the padding. Prefixes of 700, 800 and 1200 tokens end mid-tile.
     const int32_t len = prefix_pages * P, D = s.head_dim;
     const DensePrefixLayout layouts[] = {
-        {int64_t(s.hkv) * D, D, len + 37},                // [L][Hkv][D]
-        {D, int64_t(len + 40) * D, len + 40},             // [Hkv][L + 40][D]
-        {int64_t(s.hkv) * D + 8, D, len + 1},             // NHD, 8 elements of padding per token
+        {int64_t(s.hkv) * D, D, len + 37},     // [L][Hkv][D]
+        {D, int64_t(len + 40) * D, len + 40},  // [Hkv][L + 40][D]
+        {int64_t(s.hkv) * D + 8, D, len + 1},  // NHD, 8 elements of padding per token
     };
     const DensePrefixLayout& layout = layouts[case_index % 3];
     Outputs dense;
@@ -354,7 +378,9 @@ TEST(shared_prefix_refuses_what_it_cannot_run) {
   CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 32, 8, 128, 16, 3), 3);
   CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 30, 8, 128, 16, 0), 2);
   CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(8, 32, 8, 128, 16, 1), 0);
-  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(8, 32, 8, 128, 16, 1, &bytes), 0);
+  CHECK_EQ(baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(8, 32, 8, 128, 16, 1,
+                                                                               &bytes),
+           0);
   DeviceBuffer o(8 * 32 * 128 * 2), lse(8 * 32 * 4), ws(bytes ? bytes : 16);
   poison(o);
   const int32_t st = baracuda_kernels_flashinfer_shared_prefix_decode_run(
@@ -376,10 +402,12 @@ TEST(fused_cascades_refuse_without_writing) {
   size_t paged_bytes = 0, dense_bytes = 0;
   const bool fused = fused_cascade_expected();
   if (fused) {
-    CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(s.batch, s.hq, s.hkv, D, s.page,
-                                                                           s.element, &paged_bytes), 0);
+    CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
+                 s.batch, s.hq, s.hkv, D, s.page, s.element, &paged_bytes),
+             0);
     CHECK_EQ(baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
-                 s.batch, s.hq, s.hkv, D, s.page, s.element, &dense_bytes), 0);
+                 s.batch, s.hq, s.hkv, D, s.page, s.element, &dense_bytes),
+             0);
   }
   // Random q and a cache of at least one whole page per request (the suffixes; also the dense
   // prefix's 16 rows).
@@ -405,24 +433,26 @@ TEST(fused_cascades_refuse_without_writing) {
     poison(lse);
     return baracuda_kernels_flashinfer_cascade_decode_run(
         s.element, s.batch, s.page, D, s.hq, s.hkv, 0.088f, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr,
-        prefix_indptr.ptr, p.d_lpl.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, o.ptr, lse.ptr, ws.ptr,
-        bytes, nullptr);
+        prefix_indptr.ptr, p.d_lpl.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, o.ptr, lse.ptr,
+        ws.ptr, bytes, nullptr);
   };
   const auto dense = [&](int64_t stride_token, size_t bytes) {
     poison(o);
     poison(lse);
     return baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
-        s.element, s.batch, s.page, D, s.hq, s.hkv, 0.088f, p.d_k.ptr, p.d_v.ptr, s.page, stride_token,
-        D, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr, p.d_q.ptr, o.ptr,
-        lse.ptr, ws.ptr, bytes, nullptr);
+        s.element, s.batch, s.page, D, s.hq, s.hkv, 0.088f, p.d_k.ptr, p.d_v.ptr, s.page,
+        stride_token, D, p.d_k.ptr, p.d_v.ptr, p.d_indices.ptr, p.d_indptr.ptr, p.d_lpl.ptr,
+        p.d_q.ptr, o.ptr, lse.ptr, ws.ptr, bytes, nullptr);
   };
   const int32_t unsupported = BARACUDA_FLASHINFER_UNSUPPORTED;
   o_untouched("cascade_decode_run, workspace short", paged(paged_bytes ? paged_bytes - 1 : 0),
               fused ? 4 : unsupported);
   o_untouched("cascade_decode_dense_prefix_run, workspace short",
               dense(s.hkv * D, dense_bytes ? dense_bytes - 1 : 0), fused ? 4 : unsupported);
-  o_untouched("cascade_decode_dense_prefix_run, stride below head_dim", dense(D / 2, dense_bytes), 2);
-  CHECK(std::string(baracuda_kernels_flashinfer_last_error()).find("prefix_stride_token") != std::string::npos);
+  o_untouched("cascade_decode_dense_prefix_run, stride below head_dim", dense(D / 2, dense_bytes),
+              2);
+  CHECK(std::string(baracuda_kernels_flashinfer_last_error()).find("prefix_stride_token") !=
+        std::string::npos);
 }
 
 int main(int argc, char** argv) {

@@ -69,7 +69,9 @@ __global__ void occupy_kernel(const uint4* __restrict__ data, size_t n, unsigned
 }
 
 // The merge's grid doing nothing but wait for the FA3 grid: the floor under the merge's time.
-__global__ void wait_only_kernel() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+__global__ void wait_only_kernel() {
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+}
 
 int main(int argc, char** argv) {
   int sms = 0;
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
   std::mt19937 gen(7);
   const int pages = kPrefixPages + B * kSuffixPages;
   const size_t kv = size_t(pages) * Hkv * P * D;
-  const std::vector<T> hk = random_bf16(kv, gen), hv = random_bf16(kv, gen), hq = random_bf16(size_t(B) * Hq * D, gen);
+  const std::vector<T> hk = random_bf16(kv, gen), hv = random_bf16(kv, gen),
+                       hq = random_bf16(size_t(B) * Hq * D, gen);
   const std::vector<int32_t> perm = page_ids(pages, &gen);
   std::vector<int32_t> indptr(B + 1), last(B, P);
   for (int b = 0; b <= B; ++b) indptr[b] = kPrefixPages + b * kSuffixPages;
@@ -155,8 +158,21 @@ int main(int argc, char** argv) {
     CK((ps::launch_fa3<T, D, kCtaKv>(problem, plan, ws, 0, programmatic)));
   };
 
-  cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o_s, lse_s, done, B, Hkv, G, P,
-                       baracuda::flashinfer::decode::cascade_suffix_row_blocks(G), problem.sm_scale * 1.4426950408889634f};
+  cas::SuffixArgs args{q,
+                       k,
+                       v,
+                       indices,
+                       d_indptr,
+                       d_last,
+                       o_s,
+                       lse_s,
+                       done,
+                       B,
+                       Hkv,
+                       G,
+                       P,
+                       baracuda::flashinfer::decode::cascade_suffix_row_blocks(G),
+                       problem.sm_scale * 1.4426950408889634f};
   const auto kernel = cas::suffix_kernel<T, D>;
   constexpr size_t kSmem = cas::SuffixConfig<D>::smem_bytes<T>();
   experiment::opt_in(cas::suffix_kernel_info<T, D>());
@@ -218,7 +234,9 @@ int main(int argc, char** argv) {
       CK((ps::launch_fa3<T, D, ps::kCtaKv<D>>(full, plan, ws, stream, true)));
     };
     std::printf("  memset + suffix + FA3 (no prepare, no merge): %.1f us\n", replay_us(suffix_fa3));
-    auto merge = [&] { CK((ps::launch_merge<T, D>(full, plan, ws, stream, ps::suffix_states(plan, ws)))); };
+    auto merge = [&] {
+      CK((ps::launch_merge<T, D>(full, plan, ws, stream, ps::suffix_states(plan, ws))));
+    };
     std::printf("  memset + suffix + FA3 + merge (no prepare): %.1f us\n", replay_us([&] {
                   suffix_fa3();
                   merge();
@@ -240,7 +258,8 @@ int main(int argc, char** argv) {
     const size_t o_elems = size_t(B) * Hq * D;
     std::vector<T> o_paged(o_elems), o_dense(o_elems);
     run(plan);
-    plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sms, true, /*dense_prefix=*/true);  // from here on
+    plan = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sms, true,
+                                      /*dense_prefix=*/true);  // from here on
     CK(cudaStreamSynchronize(stream));
     CK(cudaMemcpy(o_paged.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
     for (bool nhd : {false, true}) {
@@ -252,17 +271,22 @@ int main(int argc, char** argv) {
       CK(cudaMemcpy(o_dense.data(), full.o, o_elems * 2, cudaMemcpyDeviceToHost));
       double diff = 0;
       for (size_t i = 0; i < o_elems; ++i)
-        diff = std::max(diff, double(std::fabs(__bfloat162float(o_paged[i]) - __bfloat162float(o_dense[i]))));
-      std::printf("dense prefix %s: fused call %.1f us; max |o_dense - o_paged| %.2e\n", nhd ? "NHD" : "HND",
-                  replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); }),
+        diff = std::max(
+            diff, double(std::fabs(__bfloat162float(o_paged[i]) - __bfloat162float(o_dense[i]))));
+      std::printf("dense prefix %s: fused call %.1f us; max |o_dense - o_paged| %.2e\n",
+                  nhd ? "NHD" : "HND", replay_us([&] {
+                    CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));
+                  }),
                   diff);
       std::printf("  memset + suffix + dense FA3: %.1f us\n", replay_us([&] {
                     CK(cudaMemsetAsync(d_done, 0, 4, stream));
                     CK((cas::launch_suffix<T, D>(fargs, plan.suffix_ctas, stream)));
-                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(dense, plan, ws, stream, true)));
+                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(
+                        dense, plan, ws, stream, true)));
                   }));
       std::printf("  dense FA3 alone (%d CTAs): %.1f us\n", plan.ctas, replay_us([&] {
-                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(dense, plan, ws, stream, false)));
+                    CK((ps::launch_fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>(
+                        dense, plan, ws, stream, false)));
                   }));
       if (!nhd) continue;
       for (int repeat = 0; repeat < 2; ++repeat) {
@@ -297,32 +321,39 @@ int main(int argc, char** argv) {
       bfi::DecodeProblem tiny = dense;
       tiny.prefix_tokens = 128;
       std::printf("  fused call, 128-token dense prefix (the suffix grid's own time): %.1f us\n",
-                  replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(tiny, plan, ws, stream))); }));
+                  replay_us([&] {
+                    CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(tiny, plan, ws, stream)));
+                  }));
       CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream)));  // the table back
       // Dense FA3 tiles (CTA_KV tokens x stages): alone, and beside the suffix grid (memset +
       // suffix grid + FA3) on the plan's CTAs and on the CTAs of one round of items more.
       int device_smem = 0;
       CK(cudaDeviceGetAttribute(&device_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-      const int32_t warps = bfi::cascade_suffix_warps(D), items = B * Hkv * bfi::cascade_suffix_row_blocks(G);
-      const int32_t rounds = (items + plan.suffix_ctas * warps - 1) / (plan.suffix_ctas * warps) + 1;
+      const int32_t warps = bfi::cascade_suffix_warps(D),
+                    items = B * Hkv * bfi::cascade_suffix_row_blocks(G);
+      const int32_t rounds =
+          (items + plan.suffix_ctas * warps - 1) / (plan.suffix_ctas * warps) + 1;
       const int32_t fewer = (items + rounds * warps - 1) / (rounds * warps);
       auto tile = [&](auto cta_kv, auto stages) {
         constexpr int kKv = decltype(cta_kv)::value, kSt = decltype(stages)::value;
         using Kernel = ps::Fa3<T, D, kKv, kSt, true>;
         if (int(Kernel::info().smem_bytes) > device_smem) {
-          std::printf("  dense FA3 %dx%d: needs %u bytes of shared memory\n", kKv, kSt, Kernel::info().smem_bytes);
+          std::printf("  dense FA3 %dx%d: needs %u bytes of shared memory\n", kKv, kSt,
+                      Kernel::info().smem_bytes);
           return;
         }
         experiment::opt_in(Kernel::info());
-        const double alone =
-            replay_us([&] { CK((ps::launch_fa3<T, D, kKv, kSt, true>(dense, plan, ws, stream, false))); });
+        const double alone = replay_us(
+            [&] { CK((ps::launch_fa3<T, D, kKv, kSt, true>(dense, plan, ws, stream, false))); });
         const double beside = pair(fargs, dense_fa3(cta_kv, stages));
         const int32_t ctas = plan.suffix_ctas;
         plan.suffix_ctas = fewer;
         const double beside_fewer = pair(fargs, dense_fa3(cta_kv, stages));
         plan.suffix_ctas = ctas;
-        std::printf("  dense FA3 %dx%d: alone %.1f, beside the suffix grid on %d CTAs %.1f, on %d %.1f us\n", kKv,
-                    kSt, alone, ctas, beside, fewer, beside_fewer);
+        std::printf(
+            "  dense FA3 %dx%d: alone %.1f, beside the suffix grid on %d CTAs %.1f, on %d %.1f "
+            "us\n",
+            kKv, kSt, alone, ctas, beside, fewer, beside_fewer);
       };
       using std::integral_constant;
       if constexpr (D == 256) {
@@ -354,7 +385,9 @@ int main(int argc, char** argv) {
     CK(cudaMalloc(&dense.lse, size_t(B) * Hq * 4));
     set_dense_prefix(dense, Hkv * D, D);
     experiment::opt_in(ps::Fa3<T, D, ps::kDenseCtaKv<D>, ps::kDenseStages<D>, true>::info());
-    auto replay_us = [&](auto&& enqueue) { return experiment::replay_us(capture(stream, enqueue), stream); };
+    auto replay_us = [&](auto&& enqueue) {
+      return experiment::replay_us(capture(stream, enqueue), stream);
+    };
     for (int sm_count : {132, 110, 92}) {  // 7, 6, 5 chunks
       bfi::PrefixSm90Plan base = bfi::make_prefix_sm90_plan(B, G, Hkv, D, 2, sm_count, true, true);
       void* ws;
@@ -364,9 +397,10 @@ int main(int argc, char** argv) {
         if (base.ctas + k > sms) continue;
         bfi::PrefixSm90Plan plan = base;
         plan.suffix_ctas = k;
-        const double fused = replay_us([&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); });
-        std::printf("FA3 %3d CTAs (%d chunks), suffix %2d CTAs: fused dense call %.1f us\n", plan.ctas,
-                    plan.chunks, k, fused);
+        const double fused = replay_us(
+            [&] { CK((ps::launch_cascade<T, D, ps::kCtaKv<D>>(dense, plan, ws, stream))); });
+        std::printf("FA3 %3d CTAs (%d chunks), suffix %2d CTAs: fused dense call %.1f us\n",
+                    plan.ctas, plan.chunks, k, fused);
       }
       CK(cudaFree(ws));
     }
@@ -385,18 +419,27 @@ int main(int argc, char** argv) {
       CK(cudaGetLastError());
     };
     std::printf("FA3 alone, 112 CTAs: %.1f us\n", time_us([&] { fa3(plan, ws, false); }));
-    std::printf("suffix 16 then FA3: %.1f us\n", time_us([&] { suffix(16); fa3(plan, ws, true); }));
+    std::printf("suffix 16 then FA3: %.1f us\n", time_us([&] {
+                  suffix(16);
+                  fa3(plan, ws, true);
+                }));
     std::printf("spin 16 x 64 us alone: %.1f us; then FA3: %.1f us\n",
-                time_us([&] { occupy(16, 0, 64000); }),
-                time_us([&] { occupy(16, 0, 64000); fa3(plan, ws, true); }));
+                time_us([&] { occupy(16, 0, 64000); }), time_us([&] {
+                  occupy(16, 0, 64000);
+                  fa3(plan, ws, true);
+                }));
     for (size_t mb : {34, 68}) {
       std::printf("stream %zu MB on 16 CTAs alone: %.1f us; then FA3: %.1f us\n", mb,
-                  time_us([&] { occupy(16, mb << 20, 0); }),
-                  time_us([&] { occupy(16, mb << 20, 0); fa3(plan, ws, true); }));
+                  time_us([&] { occupy(16, mb << 20, 0); }), time_us([&] {
+                    occupy(16, mb << 20, 0);
+                    fa3(plan, ws, true);
+                  }));
     }
     std::printf("stream 68 MB on 8 CTAs alone: %.1f us; then FA3: %.1f us\n",
-                time_us([&] { occupy(8, stream_bytes, 0); }),
-                time_us([&] { occupy(8, stream_bytes, 0); fa3(plan, ws, true); }));
+                time_us([&] { occupy(8, stream_bytes, 0); }), time_us([&] {
+                  occupy(8, stream_bytes, 0);
+                  fa3(plan, ws, true);
+                }));
     return 0;
   }
   if (argc > 1) {  // `cascade_overlap K`: the suffix kernel on K CTAs; `cascade_overlap fa3 N`:
@@ -428,7 +471,8 @@ int main(int argc, char** argv) {
         const size_t base = ((size_t(page) * Hkv + h) * P + t % P) * D;
         double dot = 0;
         for (int d = 0; d < D; ++d)
-          dot += double(__bfloat162float(hq[(size_t(b) * Hq + qh) * D + d])) * __bfloat162float(hk[base + d]);
+          dot += double(__bfloat162float(hq[(size_t(b) * Hq + qh) * D + d])) *
+                 __bfloat162float(hk[base + d]);
         s[t] = dot * problem.sm_scale;
         mx = std::max(mx, s[t]);
       }

@@ -39,7 +39,8 @@ namespace experiment {
 constexpr int B = 64, Hq = 32, Hkv = 8, D = BFI_EXPERIMENT_HEAD_DIM, P = 16, L = 32768;
 
 // The cascade shape's problem over a paged cache (k, v, indices); scale 1 / sqrt(D).
-inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v, const int32_t* indices) {
+inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v,
+                                                                const int32_t* indices) {
   baracuda::flashinfer::decode::DecodeProblem problem{};
   problem.batch_size = B;
   problem.page_size = P;
@@ -56,7 +57,8 @@ inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v
 // The library opts its kernels into their shared memory through kernel_residency (not linked
 // here): an experiment does it itself before it launches one.
 inline void opt_in(const baracuda::flashinfer::KernelInfo& kernel) {
-  CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kernel.smem_bytes)));
+  CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                          int(kernel.smem_bytes)));
 }
 
 // n random bf16 values in [-1, 1).

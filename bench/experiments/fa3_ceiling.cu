@@ -6,9 +6,9 @@
 //            shared_prefix_decode_run uses;
 //   dense  - the TMA mainloop over a contiguous copy of the prefix (CTA_KV 128 and 192).
 // The paged loader again with the pages in order separates the cost of the gather from that of
-// the shuffle. The gap is what a faster paged loader could gain at most (a TMA-per-page loader was built and
-// measured slower than the gather: docs/PERFORMANCE.md). Prints µs and TFLOP/s per kernel. The
-// schedule, workspace layout and parameters are the library's (decode/prefix_sm90.cuh).
+// the shuffle. The gap is what a faster paged loader could gain at most (a TMA-per-page loader was
+// built and measured slower than the gather: docs/PERFORMANCE.md). Prints µs and TFLOP/s per
+// kernel. The schedule, workspace layout and parameters are the library's (decode/prefix_sm90.cuh).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -29,7 +29,8 @@ using namespace experiment;
 // The library's dense-prefix FA3 launch (cascade_decode_dense_prefix_run's) with CTA_KV tokens x
 // STAGES, over k / v as [Hkv][L][D].
 template <int CTA_KV, int STAGES>
-double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, bfi::DecodeProblem problem, void* k, void* v) {
+double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, bfi::DecodeProblem problem, void* k,
+                 void* v) {
   problem.prefix_k = k;
   problem.prefix_v = v;
   problem.prefix_tokens = L;
@@ -37,7 +38,8 @@ double run_dense(const bfi::PrefixSm90Plan& plan, void* ws, bfi::DecodeProblem p
   problem.prefix_stride_head = int64_t(L) * D;
   opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, CTA_KV, STAGES, true>::info());
   return time_us([&] {
-    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, CTA_KV, STAGES, true>(problem, plan, ws, 0)));
+    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, CTA_KV, STAGES, true>(problem, plan, ws,
+                                                                             0)));
   });
 }
 
@@ -57,23 +59,27 @@ int main() {
   upload_table(plan, ws, problem, /*pages=*/true);
   opt_in(bfi::prefix_sm90::Fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>::info());
   const double us_paged = time_us([&] {
-    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
+    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan,
+                                                                                    ws, 0)));
   });
   // The same kernel and table with the pages in order: what the shuffle itself costs.
   const std::vector<int32_t> in_order = page_ids(L / P);
   CK(cudaMemcpy(indices, in_order.data(), in_order.size() * 4, cudaMemcpyHostToDevice));
   const double us_paged_in_order = time_us([&] {
-    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan, ws, 0)));
+    CK((bfi::prefix_sm90::launch_fa3<__nv_bfloat16, D, bfi::prefix_sm90::kCtaKv<D>>(problem, plan,
+                                                                                    ws, 0)));
   });
   upload_table(plan, ws, problem, /*pages=*/false);
   const double us_dense128 = run_dense<128, 2>(plan, ws, problem, k, v);
   const double us_dense192 = run_dense<192, 2>(plan, ws, problem, k, v);
   std::printf("%d chunks, %d items on %d SMs\n", plan.chunks, plan.items, sms);
-  std::printf("fa3 paged (cp.async gather, CTA_KV %d): %.1f us  %.0f TFLOP/s\n", bfi::prefix_sm90::kCtaKv<D>,
-              us_paged, flop / us_paged / 1e6);
+  std::printf("fa3 paged (cp.async gather, CTA_KV %d): %.1f us  %.0f TFLOP/s\n",
+              bfi::prefix_sm90::kCtaKv<D>, us_paged, flop / us_paged / 1e6);
   std::printf("fa3 paged, pages in order:              %.1f us  %.0f TFLOP/s\n", us_paged_in_order,
               flop / us_paged_in_order / 1e6);
-  std::printf("fa3 dense (TMA, CTA_KV 128):            %.1f us  %.0f TFLOP/s\n", us_dense128, flop / us_dense128 / 1e6);
-  std::printf("fa3 dense (TMA, CTA_KV 192):            %.1f us  %.0f TFLOP/s\n", us_dense192, flop / us_dense192 / 1e6);
+  std::printf("fa3 dense (TMA, CTA_KV 128):            %.1f us  %.0f TFLOP/s\n", us_dense128,
+              flop / us_dense128 / 1e6);
+  std::printf("fa3 dense (TMA, CTA_KV 192):            %.1f us  %.0f TFLOP/s\n", us_dense192,
+              flop / us_dense192 / 1e6);
   return 0;
 }

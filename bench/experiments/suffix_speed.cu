@@ -53,7 +53,8 @@ __global__ void __launch_bounds__(1024, 1) gather_kernel(cas::SuffixArgs a, unsi
         const int64_t blk = i / kChunksPerBlock, c = i % kChunksPerBlock;
         const int64_t kv = blk & 1, h = (blk / 2) % Hkv, page = blk / (2 * Hkv);
         const T* base = kv ? v_data : k_data;
-        v[u] = __ldcs(reinterpret_cast<const uint4*>(base + (a.indices[page] * Hkv + h) * P * D) + c);
+        v[u] =
+            __ldcs(reinterpret_cast<const uint4*>(base + (a.indices[page] * Hkv + h) * P * D) + c);
       }
     }
 #pragma unroll
@@ -78,7 +79,8 @@ int main(int argc, char** argv) {
   const int stale_page = perm[indptr[B] - 1];
   for (int h = 0; h < Hkv; ++h)
     for (int slot = last[B - 1]; slot < P; ++slot)
-      for (int d = 0; d < D; ++d) hv[((size_t(stale_page) * Hkv + h) * P + slot) * D + d] = __float2bfloat16(NAN);
+      for (int d = 0; d < D; ++d)
+        hv[((size_t(stale_page) * Hkv + h) * P + slot) * D + d] = __float2bfloat16(NAN);
   void* k = upload(hk.data(), kv * 2);
   void* v = upload(hv.data(), kv * 2);
   void* q = upload(hq.data(), hq.size() * 2);
@@ -93,7 +95,20 @@ int main(int argc, char** argv) {
   CK(cudaMalloc(&lse, rows * 4));
   CK(cudaMalloc(&done, 4));
   CK(cudaMalloc(&sink, 4));
-  const cas::SuffixArgs args{q, k, v, indices, d_indptr, d_last, o, lse, done, B, Hkv, G, P, baracuda::flashinfer::decode::cascade_suffix_row_blocks(G),
+  const cas::SuffixArgs args{q,
+                             k,
+                             v,
+                             indices,
+                             d_indptr,
+                             d_last,
+                             o,
+                             lse,
+                             done,
+                             B,
+                             Hkv,
+                             G,
+                             P,
+                             baracuda::flashinfer::decode::cascade_suffix_row_blocks(G),
                              (1.f / std::sqrt(float(D))) * 1.4426950408889634f};
   std::vector<float> ref_o(rows * D), ref_lse(rows), got_o(rows * D), got_lse(rows);
   auto fetch = [&](std::vector<float>& ho, std::vector<float>& hl) {
@@ -110,7 +125,8 @@ int main(int argc, char** argv) {
   CK(cudaFuncSetAttribute(cas::suffix_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                           int(cas::SuffixConfig<D>::smem_bytes<T>())));
   poison();
-  cas::suffix_kernel<T, D><<<16, cas::SuffixConfig<D>::kWarps * 32, cas::SuffixConfig<D>::smem_bytes<T>()>>>(args);
+  cas::suffix_kernel<T, D>
+      <<<16, cas::SuffixConfig<D>::kWarps * 32, cas::SuffixConfig<D>::smem_bytes<T>()>>>(args);
   CK(cudaGetLastError());
   fetch(ref_o, ref_lse);
   double worst = 0, worst_lse = 0;
@@ -126,7 +142,8 @@ int main(int argc, char** argv) {
       for (int tok = 0; tok < len; ++tok) {
         double dot = 0;
         for (int d = 0; d < D; ++d)
-          dot += double(__bfloat162float(hq[(size_t(b) * Hq + qh) * D + d])) * __bfloat162float(row(hk, tok)[d]);
+          dot += double(__bfloat162float(hq[(size_t(b) * Hq + qh) * D + d])) *
+                 __bfloat162float(row(hk, tok)[d]);
         s[tok] = dot / std::sqrt(double(D));
         mx = std::max(mx, s[tok]);
       }
@@ -137,12 +154,13 @@ int main(int argc, char** argv) {
       }
       for (int d = 0; d < D; ++d)
         worst = std::max(worst, std::fabs(acc[d] / den - ref_o[(size_t(b) * Hq + qh) * D + d]));
-      worst_lse = std::max(worst_lse, std::fabs((mx + std::log(den)) / std::log(2.0) - ref_lse[size_t(b) * Hq + qh]));
+      worst_lse = std::max(worst_lse, std::fabs((mx + std::log(den)) / std::log(2.0) -
+                                                ref_lse[size_t(b) * Hq + qh]));
     }
   }
   const bool ref_ok = worst < 2e-3 && worst_lse < 1e-3;
-  std::printf("library suffix kernel vs float64: max |o| err %.2e, |lse| err %.2e (%s)\n", worst, worst_lse,
-              ref_ok ? "ok" : "WRONG");
+  std::printf("library suffix kernel vs float64: max |o| err %.2e, |lse| err %.2e (%s)\n", worst,
+              worst_lse, ref_ok ? "ok" : "WRONG");
 
   // One variant: correctness against the library kernel, then time on 16 and on all SMs.
   auto report = [&](const char* name, auto launch) {
@@ -151,11 +169,14 @@ int main(int argc, char** argv) {
     CK(cudaGetLastError());
     fetch(got_o, got_lse);
     double diff = 0;
-    for (size_t i = 0; i < got_o.size(); ++i) diff = std::max(diff, double(std::fabs(got_o[i] - ref_o[i])));
-    for (size_t i = 0; i < got_lse.size(); ++i) diff = std::max(diff, double(std::fabs(got_lse[i] - ref_lse[i])));
+    for (size_t i = 0; i < got_o.size(); ++i)
+      diff = std::max(diff, double(std::fabs(got_o[i] - ref_o[i])));
+    for (size_t i = 0; i < got_lse.size(); ++i)
+      diff = std::max(diff, double(std::fabs(got_lse[i] - ref_lse[i])));
     const bool ok = diff < 1e-3;  // NaN fails
     std::printf("%-28s 16 CTAs %6.1f us, %3d CTAs %6.1f us   max diff vs library %.1e %s\n", name,
-                time_us([&] { launch(16); }), sms, time_us([&] { launch(sms); }), diff, ok ? "ok" : "WRONG");
+                time_us([&] { launch(16); }), sms, time_us([&] { launch(sms); }), diff,
+                ok ? "ok" : "WRONG");
   };
   auto ring = [&](auto cfg, const char* name) {
     using C = decltype(cfg);
@@ -165,7 +186,8 @@ int main(int argc, char** argv) {
     report(name, [&](int ctas) { kern<<<ctas, C::kWarps * 32, smem>>>(args); });
   };
   const bool only_library = argc > 1 && std::string(argv[1]) == "library";  // for ncu
-  std::printf("library: %d warps x %d stages\n", cas::SuffixConfig<D>::kWarps, cas::SuffixConfig<D>::kStages);
+  std::printf("library: %d warps x %d stages\n", cas::SuffixConfig<D>::kWarps,
+              cas::SuffixConfig<D>::kStages);
   ring(cas::SuffixConfig<D>{}, "library");
   if (only_library) return 0;
   // Other shapes of the per-warp rings (warps x stages) in at most 227 KB of shared memory.

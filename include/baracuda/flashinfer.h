@@ -52,7 +52,7 @@ extern "C" {
 #define BARACUDA_FLASHINFER_VERSION_MINOR 1
 #define BARACUDA_FLASHINFER_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH */
-#define BARACUDA_FLASHINFER_VERSION                                                  \
+#define BARACUDA_FLASHINFER_VERSION                                                      \
   (BARACUDA_FLASHINFER_VERSION_MAJOR * 10000 + BARACUDA_FLASHINFER_VERSION_MINOR * 100 + \
    BARACUDA_FLASHINFER_VERSION_PATCH)
 
@@ -102,8 +102,8 @@ enum baracuda_flashinfer_element {
   BARACUDA_FLASHINFER_F16 = 0,
   BARACUDA_FLASHINFER_BF16 = 1,
   BARACUDA_FLASHINFER_F32 = 2,
-  BARACUDA_FLASHINFER_F16_E4M3 = 3, /**< Q/O f16, KV fp8 e4m3 */
-  BARACUDA_FLASHINFER_F16_E5M2 = 4, /**< Q/O f16, KV fp8 e5m2 */
+  BARACUDA_FLASHINFER_F16_E4M3 = 3,  /**< Q/O f16, KV fp8 e4m3 */
+  BARACUDA_FLASHINFER_F16_E5M2 = 4,  /**< Q/O f16, KV fp8 e5m2 */
   BARACUDA_FLASHINFER_BF16_E4M3 = 5, /**< Q/O bf16, KV fp8 e4m3 */
   BARACUDA_FLASHINFER_BF16_E5M2 = 6  /**< Q/O bf16, KV fp8 e5m2 */
 };
@@ -162,24 +162,23 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_get_wor
  * of this size is accepted by _run, which then decodes without split-KV (correct, slower at
  * small batch). Use _get_workspace_size() for full speed.
  */
-BARACUDA_FLASHINFER_API size_t baracuda_kernels_flashinfer_paged_decode_workspace_size(
-    int32_t batch_size);
+BARACUDA_FLASHINFER_API size_t
+baracuda_kernels_flashinfer_paged_decode_workspace_size(int32_t batch_size);
 
 /*
  * Run symbols. Argument order is the existing ABI's: note head_dim before the head counts.
  * `workspace` may be NULL when workspace_bytes is 0. Graph-capturable: the grid depends only on
  * the sizes, so one capture stays correct when lengths and page tables change between replays.
  */
-#define BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(NAME)                                     \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(  \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,       \
-      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,     \
-      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace, \
-      size_t workspace_bytes, baracuda_flashinfer_stream_t stream);                         \
-  BARACUDA_FLASHINFER_API int32_t                                                          \
-      baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                     \
-          int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,   \
-          int32_t num_kv_heads, float sm_scale);
+#define BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(NAME)                                             \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(           \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
+      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,             \
+      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,       \
+      size_t workspace_bytes, baracuda_flashinfer_stream_t stream);                                \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement( \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
+      int32_t num_kv_heads, float sm_scale);
 
 BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(f16)
 BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16)
@@ -195,10 +194,10 @@ BARACUDA_FLASHINFER_DECLARE_PAGED_DECODE(bf16_e5m2)
  */
 enum baracuda_flashinfer_decode_flags {
   BARACUDA_FLASHINFER_DECODE_AUTO = 0,
-  BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,     /**< one chunk per request (no merge) */
-  BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,   /**< FlashInfer's batch-decode kernel */
-  BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4  /**< FA2 prefill kernel, one query row per
-                                                    request; f16/bf16 only */
+  BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,    /**< one chunk per request (no merge) */
+  BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,  /**< FlashInfer's batch-decode kernel */
+  BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4 /**< FA2 prefill kernel, one query row per
+                                                   request; f16/bf16 only */
 };
 
 /**
@@ -249,14 +248,13 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_wit
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(
     int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
 
-#define BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(NAME)                                          \
-  BARACUDA_FLASHINFER_API int32_t                                                                \
-      baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_run(                           \
-          int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim,            \
-          void* k_data, void* v_data, void* indices, void* indptr, void* last_page_len,          \
-          const void* key, const void* value, baracuda_flashinfer_stream_t stream);              \
-  BARACUDA_FLASHINFER_API int32_t                                                                \
-      baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(                 \
+#define BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(NAME)                                            \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_run( \
+      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,    \
+      void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,             \
+      const void* value, baracuda_flashinfer_stream_t stream);                                     \
+  BARACUDA_FLASHINFER_API int32_t                                                                  \
+      baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(                   \
           int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
 
 BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(f16)
@@ -279,18 +277,18 @@ BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(f32)
  * Supported: 1 <= num_tokens < 2^31, the rest as above.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(
-    int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,
-    int32_t head_dim);
+    int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
 
-#define BARACUDA_FLASHINFER_DECLARE_APPEND(NAME)                                                 \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(      \
-      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
-      int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr,     \
-      const void* batch_indices, const void* positions, const void* key, const void* value,      \
-      baracuda_flashinfer_stream_t stream);                                                      \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement( \
-      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
-      int32_t head_dim);
+#define BARACUDA_FLASHINFER_DECLARE_APPEND(NAME)                                             \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(  \
+      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,          \
+      int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr, \
+      const void* batch_indices, const void* positions, const void* key, const void* value,  \
+      baracuda_flashinfer_stream_t stream);                                                  \
+  BARACUDA_FLASHINFER_API int32_t                                                            \
+      baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement(                    \
+          int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,      \
+          int32_t head_dim);
 
 BARACUDA_FLASHINFER_DECLARE_APPEND(f16)
 BARACUDA_FLASHINFER_DECLARE_APPEND(bf16)
@@ -303,8 +301,8 @@ BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
  * An attention state over a set of KV tokens is (o, lse): o = softmax-weighted sum of V over
  * that set, lse = log2 sum_j exp(sm_scale * q.k_j) (BASE 2, as paged decode writes it). States
  * over disjoint sets merge exactly into the state over their union (cascade / split-KV):
- *   m = max_i lse_i,  w_i = 2^(lse_i - m),  o = sum_i w_i o_i / sum_i w_i,  lse = m + log2 sum_i w_i
- * Natural-log LSEs (FlashAttention, vLLM): lse2 = lse_e / ln(2) (= lse_e * log2(e)); back:
+ *   m = max_i lse_i,  w_i = 2^(lse_i - m),  o = sum_i w_i o_i / sum_i w_i,  lse = m + log2 sum_i
+ * w_i Natural-log LSEs (FlashAttention, vLLM): lse2 = lse_e / ln(2) (= lse_e * log2(e)); back:
  * lse_e = lse2 * ln(2). An empty state is (o = 0, lse = -inf) and is the identity of the merge;
  * merging only empty states gives o = 0, lse = -inf, never NaN. LSE values must be finite or
  * -inf (+inf and NaN give unspecified results).
@@ -322,12 +320,12 @@ BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_state_in_place_can_implement(
     int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
-#define BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(NAME)                                         \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run( \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                   \
-      const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream);           \
-  BARACUDA_FLASHINFER_API int32_t                                                                \
-      baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_can_implement(                   \
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(NAME)                                           \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run(   \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s, const void* v_other, \
+      const void* s_other, baracuda_flashinfer_stream_t stream);                                   \
+  BARACUDA_FLASHINFER_API int32_t                                                                  \
+      baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_can_implement(                     \
           int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
 BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(f16)
@@ -342,11 +340,10 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_IN_PLACE(f32)
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_can_implement(
     int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
-#define BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(NAME)                                           \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_run(         \
-      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,              \
-      const void* v, const void* s, void* v_merged, void* s_merged,                              \
-      baracuda_flashinfer_stream_t stream);                                                      \
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(NAME)                                             \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_run(           \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, \
+      const void* s, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream);         \
   BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_can_implement( \
       int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
@@ -366,12 +363,12 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_STATES(f32)
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(
     int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
-#define BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(NAME)                                           \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run(  \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,        \
-      const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream);  \
-  BARACUDA_FLASHINFER_API int32_t                                                                \
-      baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_can_implement(                    \
+#define BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(NAME)                                          \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run( \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,       \
+      const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream); \
+  BARACUDA_FLASHINFER_API int32_t                                                               \
+      baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_can_implement(                   \
           int32_t seq_len, int32_t num_heads, int32_t head_dim);
 
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f16)
@@ -381,53 +378,50 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 /*
  * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
  * shared page list in one call that reads that KV once per tile of packed (query, head) rows
- * rather than once per request. Merge the result with each request's own suffix (decode over the suffix
- * pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix).
- *   q, o           [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
- *   k_data, v_data [pages, Hkv, page_size, D] (HND), the same cache decode reads
- *   prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2] int32 (0, number of prefix pages);
- *   prefix_last_page_len [1] int32 in [1, page_size]
- *   lse            [B, Hq] float32, base 2 (may be NULL; the merge needs it)
- * Kernels: on a compute-capability 9.0 GPU (H100, H200; a build with sm_90 in its architectures)
- * FlashInfer's FA3 (wgmma) paged prefill kernel at head dim 64, 128 and 256, scheduled by this
- * library: the queries packed per KV head, the prefix split into chunks over all SMs, the chunks
- * merged into o / lse. Elsewhere FlashInfer's FA2 prefill kernel, all queries as the rows of one
- * request, split when the rows alone cannot fill the GPU. Both are non-causal and agree to within
- * the precision bounds of docs/ABI.md (not bit for bit). The workspace is _get_workspace_size()'s
- * (it depends on the current device; status 4 if smaller). An empty prefix gives o = 0,
- * lse = -inf. Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
+ * rather than once per request. Merge the result with each request's own suffix (decode over the
+ * suffix pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix). q, o
+ * [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned k_data, v_data [pages, Hkv, page_size,
+ * D] (HND), the same cache decode reads prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2]
+ * int32 (0, number of prefix pages); prefix_last_page_len [1] int32 in [1, page_size] lse [B, Hq]
+ * float32, base 2 (may be NULL; the merge needs it) Kernels: on a compute-capability 9.0 GPU (H100,
+ * H200; a build with sm_90 in its architectures) FlashInfer's FA3 (wgmma) paged prefill kernel at
+ * head dim 64, 128 and 256, scheduled by this library: the queries packed per KV head, the prefix
+ * split into chunks over all SMs, the chunks merged into o / lse. Elsewhere FlashInfer's FA2
+ * prefill kernel, all queries as the rows of one request, split when the rows alone cannot fill the
+ * GPU. Both are non-causal and agree to within the precision bounds of docs/ABI.md (not bit for
+ * bit). The workspace is _get_workspace_size()'s (it depends on the current device; status 4 if
+ * smaller). An empty prefix gives o = 0, lse = -inf. Same contract as paged decode: no allocation,
+ * no synchronisation, graph-capturable.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element);
-BARACUDA_FLASHINFER_API int32_t
-baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
-    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
-    void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q,
-    void* o, void* lse, void* workspace, size_t workspace_bytes,
-    baracuda_flashinfer_stream_t stream);
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
+    void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /*
  * Fused cascade: decode over (shared prefix + each request's own suffix) in ONE call, the state
  * shared_prefix_decode_run + paged_decode_run over the suffixes + merge_state_in_place give.
  *   indices                  int32 page ids of the prefix AND of every suffix (one array)
- *   prefix_indptr [2]        the prefix's range of `indices`; prefix_last_page_len [1] in [1, page_size]
- *   suffix_indptr [B + 1]    request b's suffix pages: indices[suffix_indptr[b] .. suffix_indptr[b+1])
- *   suffix_last_page_len [B] in [1, page_size] (unused for an empty suffix)
- *   q, o [B, Hq, D], lse [B, Hq] (base 2, may be NULL), k_data / v_data: as shared_prefix_decode_run
- * How: the suffixes run on a few SMs (a tensor-core decode kernel of this library) BESIDE the
- * prefix's FA3 grid on the others (a programmatic dependent launch), then one merge writes the
- * prefix chunks and the suffix into o / lse. The suffix kernel holds its SMs while the prefix runs:
- * the split of SMs assumes suffixes much shorter than the prefix (the cascade's use); for long
- * suffixes the three calls above are faster.
- * Runs on a compute-capability 9.0 GPU with the sm_90a build (f16 / bf16, head dim 64, 128, 256);
- * elsewhere can_implement answers BARACUDA_FLASHINFER_UNSUPPORTED and the three calls above do the
- * same work. can_implement and get_workspace_size query the current device. Same contract as paged
- * decode: no allocation, no synchronisation, no device-to-host read, graph-capturable.
+ *   prefix_indptr [2]        the prefix's range of `indices`; prefix_last_page_len [1] in [1,
+ * page_size] suffix_indptr [B + 1]    request b's suffix pages: indices[suffix_indptr[b] ..
+ * suffix_indptr[b+1]) suffix_last_page_len [B] in [1, page_size] (unused for an empty suffix) q, o
+ * [B, Hq, D], lse [B, Hq] (base 2, may be NULL), k_data / v_data: as shared_prefix_decode_run How:
+ * the suffixes run on a few SMs (a tensor-core decode kernel of this library) BESIDE the prefix's
+ * FA3 grid on the others (a programmatic dependent launch), then one merge writes the prefix chunks
+ * and the suffix into o / lse. The suffix kernel holds its SMs while the prefix runs: the split of
+ * SMs assumes suffixes much shorter than the prefix (the cascade's use); for long suffixes the
+ * three calls above are faster. Runs on a compute-capability 9.0 GPU with the sm_90a build (f16 /
+ * bf16, head dim 64, 128, 256); elsewhere can_implement answers BARACUDA_FLASHINFER_UNSUPPORTED and
+ * the three calls above do the same work. can_implement and get_workspace_size query the current
+ * device. Same contract as paged decode: no allocation, no synchronisation, no device-to-host read,
+ * graph-capturable.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
@@ -436,9 +430,9 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_get_w
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
-    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
-    void* indices, void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,
+    void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
     void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
     size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
@@ -462,7 +456,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
  * (the dense prefix kernel is checked to fit the current device too). Same contract: no
  * allocation, no synchronisation, no device-to-host read, graph-capturable.
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
+BARACUDA_FLASHINFER_API int32_t
+baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element);
 BARACUDA_FLASHINFER_API int32_t
@@ -470,12 +465,12 @@ baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim,
-    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, const void* k_prefix,
-    const void* v_prefix, int32_t prefix_len, int64_t prefix_stride_token,
-    int64_t prefix_stride_head, void* k_data, void* v_data, void* indices, void* suffix_indptr,
-    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
-    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
+    int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
+    int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
+    void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
+    void* o, void* lse, void* workspace, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Sort-free sampling (section owned by the sampling family)                                   */
@@ -579,8 +574,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
     int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, uint64_t offset_val,
     const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(
-    int32_t batch, int32_t vocab);
+BARACUDA_FLASHINFER_API int32_t
+baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(int32_t batch, int32_t vocab);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_ex(
     int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
     uint64_t offset_val, void* offset_ptr, const void* probs, void* output, void* valid,
@@ -598,8 +593,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_a
     int32_t batch, int32_t vocab, const void* top_k_arr, int32_t deterministic, uint64_t seed_val,
     uint64_t offset_val, const void* probs, void* output, void* valid,
     baracuda_flashinfer_stream_t stream);
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_arr_can_implement(
-    int32_t batch, int32_t vocab);
+BARACUDA_FLASHINFER_API int32_t
+baracuda_kernels_flashinfer_top_k_sampling_f32_arr_can_implement(int32_t batch, int32_t vocab);
 /* top_k_arr NULL: top_k_val for every row. */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_ex(
     int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, int32_t deterministic,
@@ -607,25 +602,23 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_e
     const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
 
 /* Top-p and min-p: same arguments (p_val is top_p_val / min_p_val, p_arr f32 [batch]). */
-#define BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(NAME)                                           \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(      \
-      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,     \
-      uint64_t offset_val, const void* probs, void* output, void* valid,                      \
-      baracuda_flashinfer_stream_t stream);                                                   \
-  BARACUDA_FLASHINFER_API int32_t                                                             \
-      baracuda_kernels_flashinfer_##NAME##_sampling_f32_can_implement(int32_t batch,          \
-                                                                      int32_t vocab,          \
-                                                                      float p_val);           \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_run(  \
-      int32_t batch, int32_t vocab, const void* p_arr, int32_t deterministic,                 \
-      uint64_t seed_val, uint64_t offset_val, const void* probs, void* output, void* valid,   \
-      baracuda_flashinfer_stream_t stream);                                                   \
-  BARACUDA_FLASHINFER_API int32_t                                                             \
-      baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_can_implement(int32_t batch,      \
-                                                                          int32_t vocab);     \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_ex(       \
-      int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,    \
-      uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,         \
+#define BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(NAME)                                               \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_run(           \
+      int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,         \
+      uint64_t offset_val, const void* probs, void* output, void* valid,                           \
+      baracuda_flashinfer_stream_t stream);                                                        \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_can_implement( \
+      int32_t batch, int32_t vocab, float p_val);                                                  \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_run(       \
+      int32_t batch, int32_t vocab, const void* p_arr, int32_t deterministic, uint64_t seed_val,   \
+      uint64_t offset_val, const void* probs, void* output, void* valid,                           \
+      baracuda_flashinfer_stream_t stream);                                                        \
+  BARACUDA_FLASHINFER_API int32_t                                                                  \
+      baracuda_kernels_flashinfer_##NAME##_sampling_f32_arr_can_implement(int32_t batch,           \
+                                                                          int32_t vocab);          \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_ex(            \
+      int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,         \
+      uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,              \
       const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream);
 
 BARACUDA_FLASHINFER_DECLARE_P_SAMPLING(top_p)
@@ -640,11 +633,11 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling
     int32_t batch, int32_t vocab, int32_t top_k_val, float top_p_val);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_run(
     int32_t batch, int32_t vocab, const void* top_k_arr, const void* top_p_arr,
-    int32_t deterministic, uint64_t seed_val, uint64_t offset_val, const void* probs,
-    void* output, void* valid, baracuda_flashinfer_stream_t stream);
+    int32_t deterministic, uint64_t seed_val, uint64_t offset_val, const void* probs, void* output,
+    void* valid, baracuda_flashinfer_stream_t stream);
 BARACUDA_FLASHINFER_API int32_t
-    baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_can_implement(int32_t batch,
-                                                                           int32_t vocab);
+baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_can_implement(int32_t batch,
+                                                                       int32_t vocab);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
     int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, float top_p_val,
     const void* top_p_arr, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
@@ -656,14 +649,14 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling
  * NaN (a NaN may win the argmax). f32 draws softmax(logits) up to float rounding; f16 / bf16
  * add the noise in their own precision (FlashInfer 0.7.2), which biases the draws near ties by
  * up to a few percent in total variation for bf16. Use f32 logits where exactness matters. */
-#define BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(NAME)                                          \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_run( \
-      int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits, \
-      void* output, baracuda_flashinfer_stream_t stream);                                     \
-  BARACUDA_FLASHINFER_API int32_t                                                             \
-      baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_can_implement(int32_t batch,  \
-                                                                              int32_t vocab); \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_ex( \
+#define BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(NAME)                                             \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_run(  \
+      int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits,   \
+      void* output, baracuda_flashinfer_stream_t stream);                                         \
+  BARACUDA_FLASHINFER_API int32_t                                                                 \
+      baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_can_implement(int32_t batch,      \
+                                                                              int32_t vocab);     \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_from_logits_##NAME##_ex(   \
       int32_t batch, int32_t vocab, uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, \
       void* offset_ptr, const void* logits, void* output, baracuda_flashinfer_stream_t stream);
 
@@ -692,8 +685,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_chain_speculative_sa
     const void* target_probs, void* output_token_ids, void* output_accepted_token_num,
     void* output_emitted_draft_token_num, baracuda_flashinfer_stream_t stream);
 BARACUDA_FLASHINFER_API int32_t
-    baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement(
-        int32_t batch, int32_t num_speculative_tokens, int32_t vocab);
+baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement(
+    int32_t batch, int32_t num_speculative_tokens, int32_t vocab);
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_chain_speculative_sampling_f32_ex(
     int32_t batch, int32_t num_speculative_tokens, int32_t vocab, int32_t deterministic,
     uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
@@ -739,12 +732,12 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_p_renorm_probs_f
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_p_renorm_probs_f32_can_implement(
     int32_t batch, int32_t vocab, float top_p_val);
 
-#define BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(NAME)                                         \
-  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_run( \
-      int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr,                 \
-      const void* logits, void* masked_logits, baracuda_flashinfer_stream_t stream);          \
-  BARACUDA_FLASHINFER_API int32_t                                                             \
-      baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_can_implement(                   \
+#define BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(NAME)                                             \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_run(     \
+      int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, const void* logits, \
+      void* masked_logits, baracuda_flashinfer_stream_t stream);                                  \
+  BARACUDA_FLASHINFER_API int32_t                                                                 \
+      baracuda_kernels_flashinfer_top_k_mask_logits_##NAME##_can_implement(                       \
           int32_t batch, int32_t vocab, int32_t top_k_val);
 BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(f32)
 BARACUDA_FLASHINFER_DECLARE_MASK_LOGITS(f16)

@@ -54,7 +54,9 @@ namespace flashinfer {
 /* ----------------------------------------------------------------------------------------- */
 
 /** Version the library was built as (MAJOR * 10000 + MINOR * 100 + PATCH). */
-inline uint32_t version() noexcept { return baracuda_kernels_flashinfer_version(); }
+inline uint32_t version() noexcept {
+  return baracuda_kernels_flashinfer_version();
+}
 /** "MAJOR.MINOR.PATCH (flashinfer-python X, ...)". */
 inline const char* version_string() noexcept {
   return baracuda_kernels_flashinfer_version_string();
@@ -64,7 +66,9 @@ inline const char* status_string(int32_t code) noexcept {
   return baracuda_kernels_flashinfer_status_string(code);
 }
 /** The calling thread's message for the last failing C call ("" if none). */
-inline const char* last_error() noexcept { return baracuda_kernels_flashinfer_last_error(); }
+inline const char* last_error() noexcept {
+  return baracuda_kernels_flashinfer_last_error();
+}
 
 /* ----------------------------------------------------------------------------------------- */
 /* Status, Result, Error, check                                                               */
@@ -187,14 +191,22 @@ enum class Dtype : int32_t { f16, bf16, f32, f8_e4m3, f8_e5m2, i32, i64, u8 };
 
 inline const char* dtype_name(Dtype d) noexcept {
   switch (d) {
-    case Dtype::f16: return "f16";
-    case Dtype::bf16: return "bf16";
-    case Dtype::f32: return "f32";
-    case Dtype::f8_e4m3: return "f8_e4m3";
-    case Dtype::f8_e5m2: return "f8_e5m2";
-    case Dtype::i32: return "i32";
-    case Dtype::i64: return "i64";
-    case Dtype::u8: return "u8";
+    case Dtype::f16:
+      return "f16";
+    case Dtype::bf16:
+      return "bf16";
+    case Dtype::f32:
+      return "f32";
+    case Dtype::f8_e4m3:
+      return "f8_e4m3";
+    case Dtype::f8_e5m2:
+      return "f8_e5m2";
+    case Dtype::i32:
+      return "i32";
+    case Dtype::i64:
+      return "i64";
+    case Dtype::u8:
+      return "u8";
   }
   return "?";
 }
@@ -202,13 +214,17 @@ inline const char* dtype_name(Dtype d) noexcept {
 inline std::size_t dtype_size(Dtype d) noexcept {
   switch (d) {
     case Dtype::f16:
-    case Dtype::bf16: return 2;
+    case Dtype::bf16:
+      return 2;
     case Dtype::f32:
-    case Dtype::i32: return 4;
-    case Dtype::i64: return 8;
+    case Dtype::i32:
+      return 4;
+    case Dtype::i64:
+      return 8;
     case Dtype::f8_e4m3:
     case Dtype::f8_e5m2:
-    case Dtype::u8: return 1;
+    case Dtype::u8:
+      return 1;
   }
   return 0;
 }
@@ -226,13 +242,20 @@ enum class Element : int32_t {
 
 inline const char* element_name(Element e) noexcept {
   switch (e) {
-    case Element::f16: return "f16";
-    case Element::bf16: return "bf16";
-    case Element::f32: return "f32";
-    case Element::f16_e4m3: return "f16_e4m3";
-    case Element::f16_e5m2: return "f16_e5m2";
-    case Element::bf16_e4m3: return "bf16_e4m3";
-    case Element::bf16_e5m2: return "bf16_e5m2";
+    case Element::f16:
+      return "f16";
+    case Element::bf16:
+      return "bf16";
+    case Element::f32:
+      return "f32";
+    case Element::f16_e4m3:
+      return "f16_e4m3";
+    case Element::f16_e5m2:
+      return "f16_e5m2";
+    case Element::bf16_e4m3:
+      return "bf16_e4m3";
+    case Element::bf16_e5m2:
+      return "bf16_e5m2";
   }
   return "?";
 }
@@ -241,19 +264,25 @@ inline Dtype query_dtype(Element e) noexcept {
   switch (e) {
     case Element::bf16:
     case Element::bf16_e4m3:
-    case Element::bf16_e5m2: return Dtype::bf16;
-    case Element::f32: return Dtype::f32;
-    default: return Dtype::f16;
+    case Element::bf16_e5m2:
+      return Dtype::bf16;
+    case Element::f32:
+      return Dtype::f32;
+    default:
+      return Dtype::f16;
   }
 }
 /** Dtype of the K/V cache. */
 inline Dtype kv_dtype(Element e) noexcept {
   switch (e) {
     case Element::f16_e4m3:
-    case Element::bf16_e4m3: return Dtype::f8_e4m3;
+    case Element::bf16_e4m3:
+      return Dtype::f8_e4m3;
     case Element::f16_e5m2:
-    case Element::bf16_e5m2: return Dtype::f8_e5m2;
-    default: return query_dtype(e);
+    case Element::bf16_e5m2:
+      return Dtype::f8_e5m2;
+    default:
+      return query_dtype(e);
   }
 }
 
@@ -375,8 +404,7 @@ class Checker {
     }
     if (w.data == nullptr && required != 0) {
       return fail(status::kWorkspaceTooSmall,
-                  "workspace: missing; this %s needs %zu bytes (workspace_size())", plan,
-                  required);
+                  "workspace: missing; this %s needs %zu bytes (workspace_size())", plan, required);
     }
     if (w.bytes < required) {
       return fail(status::kWorkspaceTooSmall,
@@ -403,7 +431,9 @@ class Checker {
   Status status_;
 };
 
-inline bool is_finite(float x) noexcept { return std::isfinite(x); }
+inline bool is_finite(float x) noexcept {
+  return std::isfinite(x);
+}
 
 /** The softmax scale a plan uses: the caller's, or 1 / sqrt(head_dim). */
 inline float resolve_sm_scale(const std::optional<float>& sm_scale, int32_t head_dim) noexcept {
@@ -445,7 +475,8 @@ inline void check_attention_tensors(Checker& c, const AttentionSizes& z, const T
 
 /** Which decode kernel runs (the C flags of paged_decode_run_with). automatic: the library's
  * measured rule (tensor cores for f16 / bf16 GQA groups of 4 or more, which win at long
- * contexts); cuda_cores suits short contexts such as a cascade's suffixes (docs/append-merge.md). */
+ * contexts); cuda_cores suits short contexts such as a cascade's suffixes (docs/append-merge.md).
+ */
 enum class DecodeKernel : int32_t {
   automatic = BARACUDA_FLASHINFER_DECODE_AUTO,
   cuda_cores = BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
@@ -487,14 +518,15 @@ class DecodePlan {
                   desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim,
                   desc.page_size, static_cast<int32_t>(desc.element))
             : baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
-                  static_cast<int32_t>(desc.element), flags(desc), desc.batch_size,
-                  desc.page_size, desc.head_dim, desc.num_qo_heads, desc.num_kv_heads);
+                  static_cast<int32_t>(desc.element), flags(desc), desc.batch_size, desc.page_size,
+                  desc.head_dim, desc.num_qo_heads, desc.num_kv_heads);
     if (code != status::kSuccess) return Status::from_c(code);
     DecodePlan plan;
     plan.desc_ = desc;
     plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
     if (!(plan.sm_scale_ > 0.f) || !detail::is_finite(plan.sm_scale_)) {
-      return Status(status::kInvalidProblem, "DecodePlan::create: sm_scale must be positive and finite");
+      return Status(status::kInvalidProblem,
+                    "DecodePlan::create: sm_scale must be positive and finite");
     }
     plan.desc_.sm_scale = plan.sm_scale_;
     if (needs_workspace(desc)) {
@@ -512,11 +544,10 @@ class DecodePlan {
   std::size_t workspace_size() const noexcept { return workspace_bytes_; }
 
   /** Checks tensors and workspace against the plan; nothing is enqueued. */
-  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
-               const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
-               const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len,
-               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
-               const Workspace& workspace) const {
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+               const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
+               const TensorView<1>& kv_last_page_len, const TensorView<3>& o,
+               const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
     const DecodeDesc& x = desc_;
     const int64_t b = x.batch_size;
     detail::Checker c("DecodePlan::run");
@@ -536,8 +567,8 @@ class DecodePlan {
              const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
              const TensorView<1>& kv_last_page_len, const TensorView<3>& o,
              const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
-    Status s = check(q, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len, o, lse,
-                     workspace);
+    Status s =
+        check(q, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len, o, lse, workspace);
     if (!s.ok()) return s;
     void* lse_ptr = lse ? lse->data : nullptr;
     const DecodeDesc& x = desc_;
@@ -550,10 +581,10 @@ class DecodePlan {
           x.num_qo_heads, x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data, kv_indices.data,
           kv_indptr.data, kv_last_page_len.data, q.data, o.data, lse_ptr, ws, ws_bytes, stream));
     }
-    return Status::from_c(run_fn(x.element)(
-        x.batch_size, x.page_size, x.head_dim, x.num_qo_heads, x.num_kv_heads, sm_scale_,
-        k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data, kv_last_page_len.data,
-        q.data, o.data, lse_ptr, ws, ws_bytes, stream));
+    return Status::from_c(run_fn(x.element)(x.batch_size, x.page_size, x.head_dim, x.num_qo_heads,
+                                            x.num_kv_heads, sm_scale_, k_cache.data, v_cache.data,
+                                            kv_indices.data, kv_indptr.data, kv_last_page_len.data,
+                                            q.data, o.data, lse_ptr, ws, ws_bytes, stream));
   }
 
  private:
@@ -566,18 +597,25 @@ class DecodePlan {
   static bool needs_workspace(const DecodeDesc& d) noexcept {
     return d.split_kv || d.kernel == DecodeKernel::tensor_cores;
   }
-  using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*,
-                            void*, void*, void*, const void*, void*, void*, void*, std::size_t,
+  using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, int32_t, float, void*, void*, void*,
+                            void*, void*, const void*, void*, void*, void*, std::size_t,
                             baracuda_flashinfer_stream_t);
   static RunFn run_fn(Element e) noexcept {
     switch (e) {
-      case Element::bf16: return &baracuda_kernels_flashinfer_paged_decode_bf16_run;
-      case Element::f32: return &baracuda_kernels_flashinfer_paged_decode_f32_run;
-      case Element::f16_e4m3: return &baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run;
-      case Element::f16_e5m2: return &baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run;
-      case Element::bf16_e4m3: return &baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run;
-      case Element::bf16_e5m2: return &baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run;
-      default: return &baracuda_kernels_flashinfer_paged_decode_f16_run;
+      case Element::bf16:
+        return &baracuda_kernels_flashinfer_paged_decode_bf16_run;
+      case Element::f32:
+        return &baracuda_kernels_flashinfer_paged_decode_f32_run;
+      case Element::f16_e4m3:
+        return &baracuda_kernels_flashinfer_paged_decode_f16_e4m3_run;
+      case Element::f16_e5m2:
+        return &baracuda_kernels_flashinfer_paged_decode_f16_e5m2_run;
+      case Element::bf16_e4m3:
+        return &baracuda_kernels_flashinfer_paged_decode_bf16_e4m3_run;
+      case Element::bf16_e5m2:
+        return &baracuda_kernels_flashinfer_paged_decode_bf16_e5m2_run;
+      default:
+        return &baracuda_kernels_flashinfer_paged_decode_f16_run;
     }
   }
 
@@ -592,11 +630,11 @@ class DecodePlan {
 
 /** What a SharedPrefixPlan is for: every request's query against ONE shared page list. */
 struct SharedPrefixDesc {
-  int32_t batch_size = 0;    ///< B
-  int32_t num_qo_heads = 0;  ///< Hq
-  int32_t num_kv_heads = 0;  ///< Hkv; Hq % Hkv == 0
-  int32_t head_dim = 0;      ///< D
-  int32_t page_size = 0;     ///< P
+  int32_t batch_size = 0;          ///< B
+  int32_t num_qo_heads = 0;        ///< Hq
+  int32_t num_kv_heads = 0;        ///< Hkv; Hq % Hkv == 0
+  int32_t head_dim = 0;            ///< D
+  int32_t page_size = 0;           ///< P
   Element element = Element::f16;  ///< f16 or bf16
   std::optional<float> sm_scale;   ///< default 1 / sqrt(head_dim)
 };
@@ -621,13 +659,15 @@ class PrefixPlanBase {
 
   Status init(const SharedPrefixDesc& desc, const char* who, CanImplement can_implement,
               WorkspaceSize query_workspace) {
-    const int32_t code = can_implement(desc.batch_size, desc.num_qo_heads, desc.num_kv_heads,
-                                       desc.head_dim, desc.page_size, static_cast<int32_t>(desc.element));
+    const int32_t code =
+        can_implement(desc.batch_size, desc.num_qo_heads, desc.num_kv_heads, desc.head_dim,
+                      desc.page_size, static_cast<int32_t>(desc.element));
     if (code != status::kSuccess) return Status::from_c(code);
     desc_ = desc;
     sm_scale_ = resolve_sm_scale(desc.sm_scale, desc.head_dim);
     if (!(sm_scale_ > 0.f) || !is_finite(sm_scale_)) {
-      return Status(status::kInvalidProblem, std::string(who) + ": sm_scale must be positive and finite");
+      return Status(status::kInvalidProblem,
+                    std::string(who) + ": sm_scale must be positive and finite");
     }
     desc_.sm_scale = sm_scale_;
     return Status::from_c(query_workspace(desc.batch_size, desc.num_qo_heads, desc.num_kv_heads,
@@ -691,11 +731,10 @@ class SharedPrefixPlan : public detail::PrefixPlanBase {
   }
 
   /** Checks tensors and workspace against the plan; nothing is enqueued. */
-  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
-               const TensorView<4>& v_cache, const TensorView<1>& prefix_indices,
-               const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
-               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
-               const Workspace& workspace) const {
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+               const TensorView<1>& prefix_indices, const TensorView<1>& prefix_indptr,
+               const TensorView<1>& prefix_last_page_len, const TensorView<3>& o,
+               const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
     detail::Checker c("SharedPrefixPlan::run");
     check_prefix(c, "SharedPrefixPlan", q, k_cache, v_cache, "prefix_indices", prefix_indices,
                  prefix_indptr, prefix_last_page_len, o, lse, workspace);
@@ -748,12 +787,11 @@ class CascadePlan : public detail::PrefixPlanBase {
   }
 
   /** Checks tensors and workspace against the plan; nothing is enqueued. */
-  Status check(const TensorView<3>& q, const TensorView<4>& k_cache,
-               const TensorView<4>& v_cache, const TensorView<1>& indices,
-               const TensorView<1>& prefix_indptr, const TensorView<1>& prefix_last_page_len,
-               const TensorView<1>& suffix_indptr, const TensorView<1>& suffix_last_page_len,
-               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
-               const Workspace& workspace) const {
+  Status check(const TensorView<3>& q, const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+               const TensorView<1>& indices, const TensorView<1>& prefix_indptr,
+               const TensorView<1>& prefix_last_page_len, const TensorView<1>& suffix_indptr,
+               const TensorView<1>& suffix_last_page_len, const TensorView<3>& o,
+               const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
     detail::Checker c("CascadePlan::run");
     check_prefix(c, "CascadePlan", q, k_cache, v_cache, "indices", indices, prefix_indptr,
                  prefix_last_page_len, o, lse, workspace);
@@ -803,20 +841,20 @@ class DensePrefixCascadePlan : public detail::PrefixPlanBase {
  public:
   static Result<DensePrefixCascadePlan> create(const SharedPrefixDesc& desc) {
     DensePrefixCascadePlan plan;
-    Status s = plan.init(desc, "DensePrefixCascadePlan::create",
-                         &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
-                         &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size);
+    Status s =
+        plan.init(desc, "DensePrefixCascadePlan::create",
+                  &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement,
+                  &baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size);
     if (!s.ok()) return s;
     return plan;
   }
 
   /** Checks tensors and workspace against the plan; nothing is enqueued. */
-  Status check(const TensorView<3>& q, const TensorView<3>& k_prefix,
-               const TensorView<3>& v_prefix, const TensorView<4>& k_cache,
-               const TensorView<4>& v_cache, const TensorView<1>& indices,
-               const TensorView<1>& suffix_indptr, const TensorView<1>& suffix_last_page_len,
-               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
-               const Workspace& workspace) const {
+  Status check(const TensorView<3>& q, const TensorView<3>& k_prefix, const TensorView<3>& v_prefix,
+               const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+               const TensorView<1>& indices, const TensorView<1>& suffix_indptr,
+               const TensorView<1>& suffix_last_page_len, const TensorView<3>& o,
+               const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
     detail::Checker c("DensePrefixCascadePlan::run");
     detail::check_attention_tensors(c, sizes(), q, k_cache, v_cache, "indices", indices, o, lse);
     const std::array<int64_t, 3> expect = {detail::kAny, desc_.num_kv_heads, desc_.head_dim};
@@ -834,7 +872,8 @@ class DensePrefixCascadePlan : public detail::PrefixPlanBase {
       }
     }
     if (c.ok() && (k_prefix.shape[0] < 1 || k_prefix.shape[0] > INT32_MAX)) {
-      c.fail(status::kInvalidProblem, "k_prefix: dimension 0 (prefix_len) is %lld, must be in [1, 2^31)",
+      c.fail(status::kInvalidProblem,
+             "k_prefix: dimension 0 (prefix_len) is %lld, must be in [1, 2^31)",
              static_cast<long long>(k_prefix.shape[0]));
     }
     check_suffixes(c, suffix_indptr, suffix_last_page_len);
@@ -872,10 +911,10 @@ class DensePrefixCascadePlan : public detail::PrefixPlanBase {
 
 /** What an AppendPlan is for: writes each request's new token into the paged KV cache. */
 struct AppendDesc {
-  int32_t batch_size = 0;  ///< B
-  int32_t num_heads = 0;   ///< H (the KV heads)
-  int32_t head_dim = 0;    ///< D
-  int32_t page_size = 0;   ///< P
+  int32_t batch_size = 0;    ///< B
+  int32_t num_heads = 0;     ///< H (the KV heads)
+  int32_t head_dim = 0;      ///< D
+  int32_t page_size = 0;     ///< P
   Dtype dtype = Dtype::f16;  ///< f16, bf16 or f32 (cache and new tokens)
 };
 
@@ -905,10 +944,9 @@ class AppendPlan {
   const AppendDesc& desc() const noexcept { return desc_; }
   std::size_t workspace_size() const noexcept { return 0; }
 
-  Status check(const TensorView<3>& key, const TensorView<3>& value,
-               const TensorView<4>& k_cache, const TensorView<4>& v_cache,
-               const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
-               const TensorView<1>& kv_last_page_len) const {
+  Status check(const TensorView<3>& key, const TensorView<3>& value, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
+               const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len) const {
     const int64_t b = desc_.batch_size, h = desc_.num_heads, d = desc_.head_dim;
     const int64_t p = desc_.page_size, any = detail::kAny;
     detail::Checker c("AppendPlan::run");
@@ -926,16 +964,17 @@ class AppendPlan {
   }
 
   Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& key,
-             const TensorView<3>& value, const TensorView<4>& k_cache,
-             const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
-             const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len) const {
+             const TensorView<3>& value, const TensorView<4>& k_cache, const TensorView<4>& v_cache,
+             const TensorView<1>& kv_indices, const TensorView<1>& kv_indptr,
+             const TensorView<1>& kv_last_page_len) const {
     Status s = check(key, value, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len);
     if (!s.ok()) return s;
-    using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, void*, void*, void*, void*,
-                              void*, const void*, const void*, baracuda_flashinfer_stream_t);
-    RunFn fn = desc_.dtype == Dtype::bf16  ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_run
-               : desc_.dtype == Dtype::f32 ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_run
-                                           : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_run;
+    using RunFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, void*, void*, void*, void*, void*,
+                              const void*, const void*, baracuda_flashinfer_stream_t);
+    RunFn fn =
+        desc_.dtype == Dtype::bf16  ? &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_run
+        : desc_.dtype == Dtype::f32 ? &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_run
+                                    : &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_run;
     return Status::from_c(fn(desc_.batch_size, desc_.page_size, desc_.num_heads, desc_.head_dim,
                              k_cache.data, v_cache.data, kv_indices.data, kv_indptr.data,
                              kv_last_page_len.data, key.data, value.data, stream));
@@ -946,10 +985,14 @@ class AppendPlan {
   using CanFn = int32_t (*)(int32_t, int32_t, int32_t, int32_t);
   static CanFn can_fn(Dtype d) noexcept {
     switch (d) {
-      case Dtype::f16: return &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
-      case Dtype::bf16: return &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement;
-      case Dtype::f32: return &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement;
-      default: return nullptr;
+      case Dtype::f16:
+        return &baracuda_kernels_flashinfer_paged_kv_append_decode_f16_can_implement;
+      case Dtype::bf16:
+        return &baracuda_kernels_flashinfer_paged_kv_append_decode_bf16_can_implement;
+      case Dtype::f32:
+        return &baracuda_kernels_flashinfer_paged_kv_append_decode_f32_can_implement;
+      default:
+        return nullptr;
     }
   }
   AppendDesc desc_{};
@@ -961,9 +1004,9 @@ class AppendPlan {
 
 /** What a MergePlan is for. LSEs are base 2 (as paged decode writes them). */
 struct MergeDesc {
-  int32_t seq_len = 0;    ///< rows (positions)
-  int32_t num_heads = 0;  ///< H
-  int32_t head_dim = 0;   ///< D
+  int32_t seq_len = 0;       ///< rows (positions)
+  int32_t num_heads = 0;     ///< H
+  int32_t head_dim = 0;      ///< D
   Dtype dtype = Dtype::f16;  ///< of the o tensors: f16, bf16 or f32 (lse is always f32)
   /** 0: run_in_place() merges two states, (v, s) <- merge((v, s), (v_other, s_other)).
    * N >= 1: run() merges N states per row: v [seq, N, H, D] -> v_merged [seq, H, D]. */
@@ -1012,7 +1055,8 @@ class MergePlan {
     }
     c.tensor<3>("v", v, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
     c.tensor<2>("s", s, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
-    c.tensor<3>("v_other", v_other, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
+    c.tensor<3>("v_other", v_other, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"},
+                16);
     c.tensor<2>("s_other", s_other, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
     if (!c.ok()) return c.status();
     using Fn = int32_t (*)(int32_t, int32_t, int32_t, void*, void*, const void*, const void*,
@@ -1027,15 +1071,18 @@ class MergePlan {
   /** num_states N >= 1: v [seq, N, H, D], s [seq, N, H] f32 -> v_merged [seq, H, D],
    * s_merged [seq, H] f32 (optional). */
   Status run(baracuda_flashinfer_stream_t stream, const TensorView<4>& v, const TensorView<3>& s,
-             const TensorView<3>& v_merged,
-             const std::optional<TensorView<2>>& s_merged) const {
+             const TensorView<3>& v_merged, const std::optional<TensorView<2>>& s_merged) const {
     const int64_t n = desc_.seq_len, k = desc_.num_states, h = desc_.num_heads, d = desc_.head_dim;
     detail::Checker c("MergePlan::run");
-    if (desc_.num_states == 0) c.fail(status::kInvalidProblem, "%s", "the plan merges in place: use run_in_place()");
-    c.tensor<4>("v", v, desc_.dtype, {n, k, h, d}, {"seq_len", "num_states", "num_heads", "head_dim"}, 16);
+    if (desc_.num_states == 0)
+      c.fail(status::kInvalidProblem, "%s", "the plan merges in place: use run_in_place()");
+    c.tensor<4>("v", v, desc_.dtype, {n, k, h, d},
+                {"seq_len", "num_states", "num_heads", "head_dim"}, 16);
     c.tensor<3>("s", s, Dtype::f32, {n, k, h}, {"seq_len", "num_states", "num_heads"}, 4);
-    c.tensor<3>("v_merged", v_merged, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"}, 16);
-    if (s_merged) c.tensor<2>("s_merged", *s_merged, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
+    c.tensor<3>("v_merged", v_merged, desc_.dtype, {n, h, d}, {"seq_len", "num_heads", "head_dim"},
+                16);
+    if (s_merged)
+      c.tensor<2>("s_merged", *s_merged, Dtype::f32, {n, h}, {"seq_len", "num_heads"}, 4);
     if (!c.ok()) return c.status();
     using Fn = int32_t (*)(int32_t, int32_t, int32_t, int32_t, const void*, const void*, void*,
                            void*, baracuda_flashinfer_stream_t);
@@ -1063,9 +1110,9 @@ struct SamplingDesc {
   int32_t batch_size = 0;
   int32_t vocab_size = 0;
   SamplingKind kind = SamplingKind::from_probs;
-  int32_t top_k = 0;     ///< top_k, top_k_top_p: >= 1
-  float top_p = 1.0f;    ///< top_p, top_k_top_p: in (0, 1]
-  float min_p = 0.0f;    ///< min_p: in (0, 1]
+  int32_t top_k = 0;          ///< top_k, top_k_top_p: >= 1
+  float top_p = 1.0f;         ///< top_p, top_k_top_p: in (0, 1]
+  float min_p = 0.0f;         ///< min_p: in (0, 1]
   bool deterministic = true;  ///< fixed-order CDF scan (see the C header)
 };
 
@@ -1095,7 +1142,7 @@ class SamplingPlan {
         break;
       case SamplingKind::top_k_top_p:
         code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(b, v, desc.top_k,
-                                                                                 desc.top_p);
+                                                                                  desc.top_p);
         break;
       default:
         return Status(status::kInvalidProblem, "SamplingPlan::create: unknown SamplingKind");
@@ -1115,8 +1162,8 @@ class SamplingPlan {
   }
 
   Status run(baracuda_flashinfer_stream_t stream, const TensorView<2>& probs,
-             const TensorView<1>& output, const std::optional<TensorView<1>>& valid,
-             uint64_t seed, uint64_t offset) const {
+             const TensorView<1>& output, const std::optional<TensorView<1>>& valid, uint64_t seed,
+             uint64_t offset) const {
     const int64_t b = desc_.batch_size, v = desc_.vocab_size;
     detail::Checker c("SamplingPlan::run");
     // The C samplers load rows as vectors: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0).
@@ -1187,16 +1234,16 @@ class FilterPlan {
     const int32_t b = desc.batch_size, v = desc.vocab_size;
     int32_t code = status::kSuccess;
     const bool renorm = desc.kind != FilterKind::top_k_mask_logits;
-    if (desc.kind != FilterKind::top_k_renorm_probs && desc.kind != FilterKind::top_p_renorm_probs &&
-        desc.kind != FilterKind::top_k_mask_logits) {
+    if (desc.kind != FilterKind::top_k_renorm_probs &&
+        desc.kind != FilterKind::top_p_renorm_probs && desc.kind != FilterKind::top_k_mask_logits) {
       return Status(status::kInvalidProblem, "FilterPlan::create: unknown FilterKind");
     }
-    if (renorm ? desc.dtype != Dtype::f32
-               : desc.dtype != Dtype::f32 && desc.dtype != Dtype::f16 && desc.dtype != Dtype::bf16) {
-      return Status(status::kUnsupported, std::string("FilterPlan::create: dtype ") +
-                                              dtype_name(desc.dtype) +
-                                              (renorm ? " (renorm takes f32)"
-                                                      : " (masking takes f32, f16 or bf16)"));
+    if (renorm
+            ? desc.dtype != Dtype::f32
+            : desc.dtype != Dtype::f32 && desc.dtype != Dtype::f16 && desc.dtype != Dtype::bf16) {
+      return Status(status::kUnsupported,
+                    std::string("FilterPlan::create: dtype ") + dtype_name(desc.dtype) +
+                        (renorm ? " (renorm takes f32)" : " (masking takes f32, f16 or bf16)"));
     }
     switch (desc.kind) {
       case FilterKind::top_k_renorm_probs:
@@ -1206,11 +1253,12 @@ class FilterPlan {
         code = baracuda_kernels_flashinfer_top_p_renorm_probs_f32_can_implement(b, v, desc.top_p);
         break;
       case FilterKind::top_k_mask_logits:
-        code = desc.dtype == Dtype::f16
-                   ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_can_implement(b, v, desc.top_k)
-               : desc.dtype == Dtype::bf16
-                   ? baracuda_kernels_flashinfer_top_k_mask_logits_bf16_can_implement(b, v, desc.top_k)
-                   : baracuda_kernels_flashinfer_top_k_mask_logits_f32_can_implement(b, v, desc.top_k);
+        code =
+            desc.dtype == Dtype::f16
+                ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_can_implement(b, v, desc.top_k)
+            : desc.dtype == Dtype::bf16
+                ? baracuda_kernels_flashinfer_top_k_mask_logits_bf16_can_implement(b, v, desc.top_k)
+                : baracuda_kernels_flashinfer_top_k_mask_logits_f32_can_implement(b, v, desc.top_k);
         break;
     }
     if (code != status::kSuccess) return Status::from_c(code);
@@ -1247,9 +1295,8 @@ class FilterPlan {
             bi, vi, desc_.top_p, arr, input.data, output.data, stream);
         break;
       case FilterKind::top_k_mask_logits:
-        code = desc_.dtype == Dtype::f16
-                   ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_run(bi, vi, k, arr, input.data,
-                                                                           output.data, stream)
+        code = desc_.dtype == Dtype::f16 ? baracuda_kernels_flashinfer_top_k_mask_logits_f16_run(
+                                               bi, vi, k, arr, input.data, output.data, stream)
                : desc_.dtype == Dtype::bf16
                    ? baracuda_kernels_flashinfer_top_k_mask_logits_bf16_run(
                          bi, vi, k, arr, input.data, output.data, stream)

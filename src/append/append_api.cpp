@@ -75,18 +75,25 @@ Status run(const char* fn, const AppendShape& s, const AppendPointers& p,
   BFI_CHECK(require_aligned(fn, "key", p.key, kAlign));
   BFI_CHECK(require_aligned(fn, "value", p.value, kAlign));
 
-  const AppendProblem problem{s.num_tokens, s.batch_size, s.page_size, s.num_heads,
-                              s.head_dim * s.element_bytes, p.k_data, p.v_data,
+  const AppendProblem problem{s.num_tokens,
+                              s.batch_size,
+                              s.page_size,
+                              s.num_heads,
+                              s.head_dim * s.element_bytes,
+                              p.k_data,
+                              p.v_data,
                               static_cast<const int32_t*>(p.indices),
                               static_cast<const int32_t*>(p.indptr),
                               static_cast<const int32_t*>(p.last_page_len),
                               static_cast<const int32_t*>(p.batch_indices),
-                              static_cast<const int32_t*>(p.positions), p.key, p.value};
+                              static_cast<const int32_t*>(p.positions),
+                              p.key,
+                              p.value};
   return cuda_status(launch_append(problem, resolve_stream(stream)), "launching paged-KV append");
 }
 
-AppendShape decode_shape(int32_t batch_size, int32_t page_size, int32_t num_heads,
-                         int32_t head_dim, int32_t element_bytes) {
+AppendShape decode_shape(int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim,
+                         int32_t element_bytes) {
   return {true, batch_size, batch_size, page_size, num_heads, head_dim, element_bytes};
 }
 
@@ -104,61 +111,59 @@ using namespace baracuda::flashinfer::append;
 extern "C" {
 
 int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_can_implement(int32_t batch_size,
-                                                                        int32_t page_size,
-                                                                        int32_t num_heads,
-                                                                        int32_t head_dim) {
+                                                                         int32_t page_size,
+                                                                         int32_t num_heads,
+                                                                         int32_t head_dim) {
   return guarded(__func__, [&](const char* fn) {
     return check_shape(fn, decode_shape(batch_size, page_size, num_heads, head_dim, 2));
   });
 }
 
 int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(int32_t num_tokens,
-                                                                 int32_t batch_size,
-                                                                 int32_t page_size,
-                                                                 int32_t num_heads,
-                                                                 int32_t head_dim) {
+                                                                  int32_t batch_size,
+                                                                  int32_t page_size,
+                                                                  int32_t num_heads,
+                                                                  int32_t head_dim) {
   return guarded(__func__, [&](const char* fn) {
-    return check_shape(fn,
-                       multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, 2));
+    return check_shape(fn, multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, 2));
   });
 }
 
-#define BFI_DEFINE_APPEND(NAME, BYTES)                                                           \
-  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_run(                       \
-      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,  \
-      void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,           \
-      const void* value, baracuda_flashinfer_stream_t stream) {                                  \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES),      \
-                 {k_data, v_data, indices, indptr, last_page_len, nullptr, nullptr, key, value}, \
-                 stream);                                                                        \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(             \
-      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim) {              \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return check_shape(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES)); \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(                              \
-      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
-      int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr,     \
-      const void* batch_indices, const void* positions, const void* key, const void* value,      \
-      baracuda_flashinfer_stream_t stream) {                                                     \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn,                                                                       \
-                 multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES),     \
+#define BFI_DEFINE_APPEND(NAME, BYTES)                                                             \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_run(                         \
+      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim, void* k_data,    \
+      void* v_data, void* indices, void* indptr, void* last_page_len, const void* key,             \
+      const void* value, baracuda_flashinfer_stream_t stream) {                                    \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES),              \
+                 {k_data, v_data, indices, indptr, last_page_len, nullptr, nullptr, key, value},   \
+                 stream);                                                                          \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_decode_##NAME##_can_implement(               \
+      int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim) {                \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return check_shape(fn, decode_shape(batch_size, page_size, num_heads, head_dim, BYTES));     \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_run(                                \
+      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,                \
+      int32_t head_dim, void* k_data, void* v_data, const void* indices, const void* indptr,       \
+      const void* batch_indices, const void* positions, const void* key, const void* value,        \
+      baracuda_flashinfer_stream_t stream) {                                                       \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(fn, multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES),   \
                  {k_data, v_data, indices, indptr, nullptr, batch_indices, positions, key, value}, \
-                 stream);                                                                        \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement(                    \
-      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,              \
-      int32_t head_dim) {                                                                        \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return check_shape(fn,                                                               \
-                         multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES)); \
-    });                                                                                          \
+                 stream);                                                                          \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_paged_kv_append_##NAME##_can_implement(                      \
+      int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads,                \
+      int32_t head_dim) {                                                                          \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return check_shape(                                                                          \
+          fn, multi_shape(num_tokens, batch_size, page_size, num_heads, head_dim, BYTES));         \
+    });                                                                                            \
   }
 
 BFI_DEFINE_APPEND(f16, 2)

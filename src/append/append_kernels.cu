@@ -44,7 +44,8 @@ __global__ void __launch_bounds__(kThreads) append_kernel(AppendProblem p) {
       slot = pos - page_in_request * p.page_size;
     }
     const int64_t page = p.indices[p.indptr[b] + page_in_request];
-    const uint64_t dst = ((uint64_t(page) * heads + head) * uint64_t(p.page_size) + slot) * kChunks + chunk;
+    const uint64_t dst =
+        ((uint64_t(page) * heads + head) * uint64_t(p.page_size) + slot) * kChunks + chunk;
     const uint64_t src = uint64_t(row) * kChunks + chunk;
     static_cast<uint4*>(p.k_data)[dst] = static_cast<const uint4*>(p.key)[src];
     static_cast<uint4*>(p.v_data)[dst] = static_cast<const uint4*>(p.value)[src];
@@ -68,11 +69,16 @@ cudaError_t launch_chunks(const AppendProblem& p, cudaStream_t stream) {
 
 cudaError_t launch_append(const AppendProblem& p, cudaStream_t stream) {
   switch (p.row_bytes) {
-    case 128: return launch_chunks<8>(p, stream);
-    case 256: return launch_chunks<16>(p, stream);
-    case 512: return launch_chunks<32>(p, stream);
-    case 1024: return launch_chunks<64>(p, stream);
-    default: return cudaErrorInvalidValue;  // excluded by validation
+    case 128:
+      return launch_chunks<8>(p, stream);
+    case 256:
+      return launch_chunks<16>(p, stream);
+    case 512:
+      return launch_chunks<32>(p, stream);
+    case 1024:
+      return launch_chunks<64>(p, stream);
+    default:
+      return cudaErrorInvalidValue;  // excluded by validation
   }
 }
 

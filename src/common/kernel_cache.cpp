@@ -27,17 +27,19 @@ Status kernel_residency(const char* function, const KernelInfo& kernel, KernelRe
   KernelResidency r{device, 0, 0};
   BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&r.sm_count, cudaDevAttrMultiProcessorCount, device),
                         "cudaDeviceGetAttribute(MultiProcessorCount)"));
-  BFI_CHECK(cuda_status(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             static_cast<int>(kernel.smem_bytes)),
-                        "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)"));
-  BFI_CHECK(cuda_status(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                            &r.blocks_per_sm, kernel.func, static_cast<int>(kernel.threads),
-                            kernel.smem_bytes),
-                        "cudaOccupancyMaxActiveBlocksPerMultiprocessor"));
+  BFI_CHECK(
+      cuda_status(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(kernel.smem_bytes)),
+                  "cudaFuncSetAttribute(MaxDynamicSharedMemorySize)"));
+  BFI_CHECK(cuda_status(
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &r.blocks_per_sm, kernel.func, static_cast<int>(kernel.threads), kernel.smem_bytes),
+      "cudaOccupancyMaxActiveBlocksPerMultiprocessor"));
   if (r.blocks_per_sm <= 0 || r.sm_count <= 0) {
-    return fail(kUnsupported,
-                "%s: a kernel with %u threads and %u bytes of shared memory cannot run on device %d",
-                function, kernel.threads, kernel.smem_bytes, device);
+    return fail(
+        kUnsupported,
+        "%s: a kernel with %u threads and %u bytes of shared memory cannot run on device %d",
+        function, kernel.threads, kernel.smem_bytes, device);
   }
   std::lock_guard<std::mutex> lock(g_mutex);
   g_cache[key] = r;

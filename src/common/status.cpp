@@ -8,7 +8,9 @@ namespace {
 thread_local char t_message[1024] = "";
 }  // namespace
 
-void clear_error() { t_message[0] = '\0'; }
+void clear_error() {
+  t_message[0] = '\0';
+}
 
 Status fail(Status status, const char* fmt, ...) {
   va_list args;
@@ -35,11 +37,9 @@ Status require_non_null(const char* function, const char* name, const void* ptr)
   return fail(kInvalid, "%s: %s must not be NULL", function, name);
 }
 
-Status require_aligned(const char* function, const char* name, const void* ptr,
-                       size_t alignment) {
+Status require_aligned(const char* function, const char* name, const void* ptr, size_t alignment) {
   if (reinterpret_cast<uintptr_t>(ptr) % alignment == 0) return kSuccess;
-  return fail(kMisaligned, "%s: %s (%p) must be %zu-byte aligned", function, name, ptr,
-              alignment);
+  return fail(kMisaligned, "%s: %s (%p) must be %zu-byte aligned", function, name, ptr, alignment);
 }
 
 }  // namespace baracuda::flashinfer
@@ -50,17 +50,27 @@ extern "C" {
 
 const char* baracuda_kernels_flashinfer_status_string(int32_t status) {
   switch (status) {
-    case BARACUDA_FLASHINFER_SUCCESS: return "success";
-    case BARACUDA_FLASHINFER_MISALIGNED_OPERAND: return "misaligned operand";
-    case BARACUDA_FLASHINFER_INVALID_PROBLEM: return "invalid problem";
-    case BARACUDA_FLASHINFER_UNSUPPORTED: return "unsupported";
-    case BARACUDA_FLASHINFER_WORKSPACE_TOO_SMALL: return "workspace too small";
-    case BARACUDA_FLASHINFER_CUDA_ERROR: return "CUDA error";
-    case BARACUDA_FLASHINFER_INTERNAL: return "internal error";
-    default: return "unknown status";
+    case BARACUDA_FLASHINFER_SUCCESS:
+      return "success";
+    case BARACUDA_FLASHINFER_MISALIGNED_OPERAND:
+      return "misaligned operand";
+    case BARACUDA_FLASHINFER_INVALID_PROBLEM:
+      return "invalid problem";
+    case BARACUDA_FLASHINFER_UNSUPPORTED:
+      return "unsupported";
+    case BARACUDA_FLASHINFER_WORKSPACE_TOO_SMALL:
+      return "workspace too small";
+    case BARACUDA_FLASHINFER_CUDA_ERROR:
+      return "CUDA error";
+    case BARACUDA_FLASHINFER_INTERNAL:
+      return "internal error";
+    default:
+      return "unknown status";
   }
 }
 
-const char* baracuda_kernels_flashinfer_last_error(void) { return t_message; }
+const char* baracuda_kernels_flashinfer_last_error(void) {
+  return t_message;
+}
 
 }  // extern "C"

@@ -5,7 +5,9 @@
 
 extern "C" {
 
-uint32_t baracuda_kernels_flashinfer_version(void) { return BARACUDA_FLASHINFER_VERSION; }
+uint32_t baracuda_kernels_flashinfer_version(void) {
+  return BARACUDA_FLASHINFER_VERSION;
+}
 
 const char* baracuda_kernels_flashinfer_version_string(void) {
   return BFI_STR(BARACUDA_FLASHINFER_VERSION_MAJOR) "." BFI_STR(

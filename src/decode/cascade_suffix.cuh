@@ -61,12 +61,14 @@ struct SuffixArgs {
 
 template <int D>
 struct SuffixConfig {
-  static constexpr int kTile = 16;          // tokens per pipeline stage
+  static constexpr int kTile = 16;  // tokens per pipeline stage
   static constexpr int kStages = cascade_suffix_stages(D);
   static constexpr int kWarps = cascade_suffix_warps(D);
   static constexpr size_t kStageElems = size_t(2) * kTile * D;  // K then V
   template <typename T>
-  static constexpr size_t smem_bytes() { return kWarps * kStages * kStageElems * sizeof(T); }
+  static constexpr size_t smem_bytes() {
+    return kWarps * kStages * kStageElems * sizeof(T);
+  }
 };
 
 namespace detail {
@@ -81,7 +83,8 @@ __device__ __forceinline__ uint64_t evict_first_policy() {
 
 // dst: a shared-memory address (__cvta_generic_to_shared). The L2 policy costs the suffix grid
 // little (H100, the benchmark's suffixes on 16 SMs: 51.6 us with it, 52.5 without).
-__device__ __forceinline__ void cp_async_16(unsigned dst, const void* src, bool valid, uint64_t policy) {
+__device__ __forceinline__ void cp_async_16(unsigned dst, const void* src, bool valid,
+                                            uint64_t policy) {
   // src-size 0 zero-fills without reading: tokens past the end never touch the cache.
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(dst),
                "l"(src), "r"(valid ? 16 : 0), "l"(policy));
@@ -93,7 +96,9 @@ __device__ __forceinline__ float exp2_approx(float x) {
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
@@ -114,7 +119,8 @@ __device__ __forceinline__ uint32_t pack2(float lo, float hi) {
 
 // d += a * b, m16n8k16, f32 accumulators.
 template <typename T>
-__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+__device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                    uint32_t b1) {
   if constexpr (std::is_same<T, __half>::value) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
@@ -166,7 +172,7 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
   constexpr int kTile = C::kTile, kStages = C::kStages;
   constexpr int kChunksPerRow = D / 8;            // 16-byte chunks (8 elements) per token row
   constexpr int kCopies = kTile * kChunksPerRow;  // per tile, per K (and V)
-  constexpr int kSteps = D / 16;                  // k-steps of S^T = K Q^T, m-tiles of O^T = V^T P^T
+  constexpr int kSteps = D / 16;  // k-steps of S^T = K Q^T, m-tiles of O^T = V^T P^T
   static_assert(sizeof(T) == 2 && kTile == 16 && kCopies % 32 == 0 && D % 64 == 0 && D <= 256,
                 "16-bit elements, 16-token tiles, D in 64, 128, 192, 256");
   // Launched as a programmatic dependent of the prepare kernel, so these CTAs are resident when
@@ -216,7 +222,8 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
     const int32_t len = pages > 0 ? (pages - 1) * a.page_size + a.last_page_len[b] : 0;
     const int32_t tiles = (len + kTile - 1) / kTile;
     const int64_t head_offset = int64_t(h) * page_size * D + c * 8;
-    const int64_t qo_head0 = int64_t(b) * num_qo_heads + h * a.group + rb * kCascadeSuffixQueryBlock;
+    const int64_t qo_head0 =
+        int64_t(b) * num_qo_heads + h * a.group + rb * kCascadeSuffixQueryBlock;
     // Q^T as the B operand of every k-step: column g is query rb * 8 + g of the group (zero past
     // the group); this lane holds dims 16 ks + 2t, +1 and 16 ks + 2t + 8, +9.
     const bool has_query = rb * kCascadeSuffixQueryBlock + g < a.group;
@@ -262,20 +269,24 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
         const int32_t pos = tok0 / page_size;
         cover(pos, pos);
         const int32_t page = __shfl_sync(0xffffffffu, window_page, pos - window);
-        const int64_t base =
-            page * page_stride + (int64_t(h) * page_size + (tok0 - pos * page_size)) * D + lane_offset;
+        const int64_t base = page * page_stride +
+                             (int64_t(h) * page_size + (tok0 - pos * page_size)) * D + lane_offset;
         const T* k_src = k_data + base;
         const T* v_src = v_data + base;
         if (tok0 + kTile <= len) {  // all but the last tile: no predicates
 #pragma unroll
-          for (int u = 0; u < kCopies / 32; ++u) copy(dst, u, k_src + u * kRowStep * D, v_src + u * kRowStep * D, true);
+          for (int u = 0; u < kCopies / 32; ++u)
+            copy(dst, u, k_src + u * kRowStep * D, v_src + u * kRowStep * D, true);
         } else {
 #pragma unroll
           for (int u = 0; u < kCopies / 32; ++u)
-            copy(dst, u, k_src + u * kRowStep * D, v_src + u * kRowStep * D, tok0 + i0 + u * kRowStep < len);
+            copy(dst, u, k_src + u * kRowStep * D, v_src + u * kRowStep * D,
+                 tok0 + i0 + u * kRowStep < len);
         }
       } else {
-        const auto page_pos = [&](int32_t tok) { return page_shift >= 0 ? tok >> page_shift : tok / page_size; };
+        const auto page_pos = [&](int32_t tok) {
+          return page_shift >= 0 ? tok >> page_shift : tok / page_size;
+        };
         cover(page_pos(tok0), page_pos(min(tok0 + kTile, len) - 1));
 #pragma unroll
         for (int u = 0; u < kCopies / 32; ++u) {
@@ -403,7 +414,8 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
 // shared memory once per device, before the first launch).
 template <typename T, int D>
 KernelInfo suffix_kernel_info() {
-  return KernelInfo{reinterpret_cast<const void*>(suffix_kernel<T, D>), SuffixConfig<D>::kWarps * 32,
+  return KernelInfo{reinterpret_cast<const void*>(suffix_kernel<T, D>),
+                    SuffixConfig<D>::kWarps * 32,
                     uint32_t(SuffixConfig<D>::template smem_bytes<T>())};
 }
 
@@ -412,8 +424,8 @@ KernelInfo suffix_kernel_info() {
 template <typename T, int D>
 cudaError_t launch_suffix(const SuffixArgs& args, int32_t ctas, cudaStream_t stream) {
   const KernelInfo info = suffix_kernel_info<T, D>();
-  return launch_kernel(suffix_kernel<T, D>, dim3(unsigned(ctas)), dim3(info.threads), info.smem_bytes,
-                       stream, /*programmatic=*/true, args);
+  return launch_kernel(suffix_kernel<T, D>, dim3(unsigned(ctas)), dim3(info.threads),
+                       info.smem_bytes, stream, /*programmatic=*/true, args);
 }
 
 }  // namespace baracuda::flashinfer::decode::cascade

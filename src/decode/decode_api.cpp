@@ -43,8 +43,8 @@ struct DecodeShape {
 };
 
 const char* element_name(int32_t element) {
-  static const char* const kNames[] = {"f16", "bf16", "f32", "f16_e4m3", "f16_e5m2",
-                                       "bf16_e4m3", "bf16_e5m2"};
+  static const char* const kNames[] = {"f16",      "bf16",      "f32",      "f16_e4m3",
+                                       "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
   return element >= 0 && element < 7 ? kNames[element] : "?";
 }
 
@@ -85,7 +85,9 @@ Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** v
   return kSuccess;
 }
 
-size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+size_t align_up(size_t x) {
+  return (x + kAlign - 1) / kAlign * kAlign;
+}
 
 size_t output_element_bytes(int32_t element) {
   return element == BARACUDA_FLASHINFER_F32 ? 4 : 2;
@@ -99,11 +101,11 @@ enum class Path { kCudaCores, kTensorCores };
 struct Plan {
   Path path;
   bool split;
-  bool single_request;   // CUDA cores, batch 1: no planner, no work-item arrays
-  int32_t requests;      // requests in the page table (the batch; 1 for a shared prefix)
-  int32_t qo_len;        // query rows per request (1; the batch for a shared prefix)
+  bool single_request;  // CUDA cores, batch 1: no planner, no work-item arrays
+  int32_t requests;     // requests in the page table (the batch; 1 for a shared prefix)
+  int32_t qo_len;       // query rows per request (1; the batch for a shared prefix)
   int32_t padded_items, qo_tiles, min_chunk_pages;
-  size_t partial_rows;   // rows of [Hq, D] partial states when split
+  size_t partial_rows;  // rows of [Hq, D] partial states when split
   size_t workspace;
   size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, merge_indptr,
       kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
@@ -121,7 +123,8 @@ void lay_out(const DecodeShape& s, Plan* plan) {
     return at;
   };
   if (plan->single_request) {  // partial states only
-    plan->tmp_o = take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
+    plan->tmp_o =
+        take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
     plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
     plan->workspace = offset;
     return;
@@ -135,7 +138,8 @@ void lay_out(const DecodeShape& s, Plan* plan) {
   plan->kv_chunk_tokens = take(sizeof(int32_t));
   plan->valid_mask = take(padded);
   if (plan->split) {
-    plan->tmp_o = take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
+    plan->tmp_o =
+        take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
     plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
   }
   plan->workspace = offset;
@@ -172,8 +176,8 @@ Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant
 // Decode: one query row per request, 16-row tiles. Shared prefix: all batch_size queries as the
 // rows of one request, 64-row tiles. FlashInfer's FA2 kernel runs about two CTAs per SM; split
 // when the unsplit grid is below that.
-Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split,
-                         bool shared_prefix, Plan* plan) {
+Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split, bool shared_prefix,
+                         Plan* plan) {
   *plan = Plan{};
   plan->path = Path::kTensorCores;
   const int32_t group = s.num_qo_heads / s.num_kv_heads;
@@ -269,7 +273,8 @@ Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   Plan cuda_cores, tensor_cores{};
   BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/true, &cuda_cores));
   if (find_tensor_core_variant(s.element, s.head_dim) != nullptr) {
-    BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/false, &tensor_cores));
+    BFI_CHECK(
+        plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/false, &tensor_cores));
   }
   *bytes = std::max(cuda_cores.workspace, tensor_cores.workspace);
   return kSuccess;
@@ -286,21 +291,36 @@ struct DecodePointers {
 };
 
 DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePointers& p) {
-  return DecodeProblem{s.batch_size, s.page_size, s.head_dim, s.num_qo_heads, s.num_kv_heads,
-                       sm_scale, p.k_data, p.v_data, static_cast<const int32_t*>(p.indices),
+  return DecodeProblem{s.batch_size,
+                       s.page_size,
+                       s.head_dim,
+                       s.num_qo_heads,
+                       s.num_kv_heads,
+                       sm_scale,
+                       p.k_data,
+                       p.v_data,
+                       static_cast<const int32_t*>(p.indices),
                        static_cast<const int32_t*>(p.indptr),
-                       static_cast<const int32_t*>(p.last_page_len), p.q, p.o,
-                       static_cast<float*>(p.lse), /*suffix_indptr=*/nullptr,
-                       /*suffix_last_page_len=*/nullptr, /*prefix_k=*/nullptr, /*prefix_v=*/nullptr,
-                       0, 0, 0};
+                       static_cast<const int32_t*>(p.last_page_len),
+                       p.q,
+                       p.o,
+                       static_cast<float*>(p.lse),
+                       /*suffix_indptr=*/nullptr,
+                       /*suffix_last_page_len=*/nullptr,
+                       /*prefix_k=*/nullptr,
+                       /*prefix_v=*/nullptr,
+                       0,
+                       0,
+                       0};
 }
 
 // FlashInfer's kernels take the running maximum of the raw scores and scale it afterwards, which
 // holds for a positive scale only (a negative one gave inf on H100).
 Status check_sm_scale(const char* fn, float sm_scale) {
   if (!(sm_scale > 0.f) || sm_scale == 1.f / 0.f) {
-    return fail(kInvalid, "%s: sm_scale must be positive and finite, usually 1/sqrt(head_dim) (got %g)",
-                fn, static_cast<double>(sm_scale));
+    return fail(kInvalid,
+                "%s: sm_scale must be positive and finite, usually 1/sqrt(head_dim) (got %g)", fn,
+                static_cast<double>(sm_scale));
   }
   return kSuccess;
 }
@@ -315,7 +335,8 @@ Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_non_null(fn, p.indptr_name, p.indptr));
   BFI_CHECK(require_non_null(fn, p.last_page_len_name, p.last_page_len));
   if (p.workspace == nullptr && p.workspace_bytes != 0) {
-    return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn, p.workspace_bytes);
+    return fail(kInvalid, "%s: workspace is NULL but workspace_bytes is %zu", fn,
+                p.workspace_bytes);
   }
   BFI_CHECK(check_sm_scale(fn, sm_scale));
   BFI_CHECK(require_aligned(fn, "q", p.q, kAlign));
@@ -346,8 +367,9 @@ Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
     return fail(kInvalid, "%s: flags ask for both CUDA cores and tensor cores", fn);
   }
   if (tensor_cores && find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
-    return fail(kUnsupported, "%s: no tensor-core decode for element %s, head_dim %d (f16 and bf16 only)",
-                fn, element_name(s.element), s.head_dim);
+    return fail(kUnsupported,
+                "%s: no tensor-core decode for element %s, head_dim %d (f16 and bf16 only)", fn,
+                element_name(s.element), s.head_dim);
   }
   return kSuccess;
 }
@@ -394,8 +416,9 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
   const cudaStream_t cuda_stream = resolve_stream(stream);
   BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
   if (plan.path == Path::kTensorCores) {
-    return cuda_status(find_tensor_core_variant(s.element, s.head_dim)->launch(problem, schedule, cuda_stream),
-                       "launching tensor-core paged decode");
+    return cuda_status(
+        find_tensor_core_variant(s.element, s.head_dim)->launch(problem, schedule, cuda_stream),
+        "launching tensor-core paged decode");
   }
   return cuda_status(v->launch(problem, schedule, cuda_stream), "launching paged decode");
 }
@@ -405,8 +428,9 @@ Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
   if (find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
-    return fail(kUnsupported, "%s: no shared-prefix kernel for element %s, head_dim %d (f16 and bf16 only)",
-                fn, element_name(s.element), s.head_dim);
+    return fail(kUnsupported,
+                "%s: no shared-prefix kernel for element %s, head_dim %d (f16 and bf16 only)", fn,
+                element_name(s.element), s.head_dim);
   }
   return kSuccess;
 }
@@ -415,7 +439,8 @@ Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
 // compute capability 9.0 (its machine code is sm_90a only). BFI_SHARED_PREFIX_PATH=fa2 forces the
 // FA2 kernel (tests and benchmarks compare both; read per call, not part of the ABI).
 Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Variant** variant,
-                        PrefixSm90Plan* plan, bool with_suffixes = false, bool dense_prefix = false) {
+                        PrefixSm90Plan* plan, bool with_suffixes = false,
+                        bool dense_prefix = false) {
   *variant = nullptr;
   *plan = PrefixSm90Plan{};
   const PrefixSm90Variant* v = find_prefix_sm90_variant(s.element, s.head_dim);
@@ -483,9 +508,9 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
   }
   DecodeSchedule schedule{};
   BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
-  return cuda_status(
-      find_tensor_core_variant(s.element, s.head_dim)->launch_shared_prefix(problem, schedule, cuda_stream),
-      "launching shared-prefix attention");
+  return cuda_status(find_tensor_core_variant(s.element, s.head_dim)
+                         ->launch_shared_prefix(problem, schedule, cuda_stream),
+                     "launching shared-prefix attention");
 }
 
 // The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) takes the shapes
@@ -513,7 +538,8 @@ Status cascade_can_implement(const char* fn, const DecodeShape& s, bool dense_pr
   return plan_cascade(fn, s, &sm90, &plan, dense_prefix);
 }
 
-Status cascade_workspace_size(const char* fn, const DecodeShape& s, bool dense_prefix, size_t* bytes) {
+Status cascade_workspace_size(const char* fn, const DecodeShape& s, bool dense_prefix,
+                              size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const PrefixSm90Variant* sm90 = nullptr;
   PrefixSm90Plan plan;
@@ -538,9 +564,10 @@ Status check_dense_prefix(const char* fn, const DecodeShape& s, const DensePrefi
   BFI_CHECK(require_aligned(fn, "k_prefix", d.k, kAlign));
   BFI_CHECK(require_aligned(fn, "v_prefix", d.v, kAlign));
   if (d.tokens < 1) {
-    return fail(kInvalid,
-                "%s: prefix_len must be at least 1 (got %d); without a shared prefix, run paged_decode_run",
-                fn, d.tokens);
+    return fail(
+        kInvalid,
+        "%s: prefix_len must be at least 1 (got %d); without a shared prefix, run paged_decode_run",
+        fn, d.tokens);
   }
   const int64_t elems_per_16_bytes = int64_t(kAlign / output_element_bytes(s.element));
   const int64_t max_stride = (int64_t(1) << 40) / int64_t(output_element_bytes(s.element));
@@ -577,8 +604,8 @@ Status run_cascade(const char* fn, const DecodeShape& s, float sm_scale, const D
   PrefixSm90Plan plan;
   BFI_CHECK(plan_cascade(fn, s, &sm90, &plan, dense != nullptr));
   if (p.workspace_bytes < plan.workspace) {
-    return fail(kWorkspaceTooSmall, "%s: workspace_bytes %zu is too small: needs %zu bytes (%s)", fn,
-                p.workspace_bytes, plan.workspace,
+    return fail(kWorkspaceTooSmall, "%s: workspace_bytes %zu is too small: needs %zu bytes (%s)",
+                fn, p.workspace_bytes, plan.workspace,
                 dense != nullptr ? "cascade_decode_dense_prefix_get_workspace_size"
                                  : "cascade_decode_get_workspace_size");
   }
@@ -612,7 +639,8 @@ int32_t baracuda_kernels_flashinfer_paged_decode_can_implement(int32_t batch_siz
                                                                int32_t element) {
   return guarded(__func__, [&](const char* fn) {
     const DecodeVariant* v = nullptr;
-    return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, &v);
+    return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                       &v);
   });
 }
 
@@ -620,8 +648,9 @@ int32_t baracuda_kernels_flashinfer_paged_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    return get_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                              workspace_bytes);
+    return get_workspace_size(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        workspace_bytes);
   });
 }
 
@@ -635,9 +664,10 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
-               {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes},
-               flags, stream);
+    return run(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
+        {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes},
+        flags, stream);
   });
 }
 
@@ -656,7 +686,8 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    return check_shared_prefix_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element});
+    return check_shared_prefix_shape(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element});
   });
 }
 
@@ -665,7 +696,8 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
     return shared_prefix_workspace_size(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, workspace_bytes);
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        workspace_bytes);
   });
 }
 
@@ -675,11 +707,11 @@ int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
     void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    return run_shared_prefix(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                             sm_scale,
-                             {k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len, q, o,
-                              lse, workspace, workspace_bytes},
-                             stream);
+    return run_shared_prefix(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
+        {k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len, q, o, lse, workspace,
+         workspace_bytes},
+        stream);
   });
 }
 
@@ -687,8 +719,9 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    return cascade_can_implement(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                                 /*dense_prefix=*/false);
+    return cascade_can_implement(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        /*dense_prefix=*/false);
   });
 }
 
@@ -696,8 +729,9 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    return cascade_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                                  /*dense_prefix=*/false, workspace_bytes);
+    return cascade_workspace_size(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        /*dense_prefix=*/false, workspace_bytes);
   });
 }
 
@@ -720,8 +754,9 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
-    return cascade_can_implement(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                                 /*dense_prefix=*/true);
+    return cascade_can_implement(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        /*dense_prefix=*/true);
   });
 }
 
@@ -729,8 +764,9 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_si
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    return cascade_workspace_size(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                                  /*dense_prefix=*/true, workspace_bytes);
+    return cascade_workspace_size(
+        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+        /*dense_prefix=*/true, workspace_bytes);
   });
 }
 
@@ -739,11 +775,13 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
     int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
     int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
     void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
-    void* o, void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
+    void* o, void* lse, void* workspace, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    const DensePrefix dense{k_prefix, v_prefix, prefix_len, prefix_stride_token, prefix_stride_head};
-    DecodePointers p{k_data, v_data, indices, suffix_indptr, suffix_last_page_len, q, o, lse,
-                     workspace, workspace_bytes};
+    const DensePrefix dense{k_prefix, v_prefix, prefix_len, prefix_stride_token,
+                            prefix_stride_head};
+    DecodePointers p{k_data, v_data, indices, suffix_indptr, suffix_last_page_len,
+                     q,      o,      lse,     workspace,     workspace_bytes};
     p.indptr_name = "suffix_indptr";
     p.last_page_len_name = "suffix_last_page_len";
     return run_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
@@ -751,29 +789,28 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
   });
 }
 
-#define BFI_DEFINE_PAGED_DECODE(NAME, ELEMENT)                                                   \
-  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                 \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
-      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,           \
-      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,     \
-      size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {                             \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
-                 sm_scale,                                                                       \
-                 {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,          \
-                  workspace_bytes},                                                              \
-                 /*flags=*/0, stream);                                                           \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                       \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,             \
-      int32_t num_kv_heads, float sm_scale) {                                                    \
-    return guarded(__func__, [&](const char* fn) {                                               \
-      BFI_CHECK(check_sm_scale(fn, sm_scale));                                                   \
-      const DecodeVariant* v = nullptr;                                                          \
-      return check_shape(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, \
-                         &v);                                                                    \
-    });                                                                                          \
+#define BFI_DEFINE_PAGED_DECODE(NAME, ELEMENT)                                                     \
+  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                   \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
+      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,             \
+      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,       \
+      size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {                               \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(                                                                                  \
+          fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, sm_scale,    \
+          {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes}, \
+          /*flags=*/0, stream);                                                                    \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                         \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
+      int32_t num_kv_heads, float sm_scale) {                                                      \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      BFI_CHECK(check_sm_scale(fn, sm_scale));                                                     \
+      const DecodeVariant* v = nullptr;                                                            \
+      return check_shape(                                                                          \
+          fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, &v);         \
+    });                                                                                            \
   }
 
 BFI_DEFINE_PAGED_DECODE(f16, BARACUDA_FLASHINFER_F16)

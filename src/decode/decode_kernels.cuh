@@ -30,11 +30,11 @@ struct WorkIndex {
   }
 };
 struct ChunkTokens {
-  const int32_t* ptr;             // the planner's chunk size, or NULL
-  const int32_t* indptr;          // one request without planner: its page table ...
+  const int32_t* ptr;     // the planner's chunk size, or NULL
+  const int32_t* indptr;  // one request without planner: its page table ...
   const int32_t* last_page_len;
   uint32_t page_size;
-  uint32_t num_chunks;            // ... split into this many chunks (0: no split)
+  uint32_t num_chunks;  // ... split into this many chunks (0: no split)
   __device__ __forceinline__ int32_t operator*() const {
     if (ptr != nullptr) return *ptr;
     if (num_chunks == 0) return 0;
@@ -62,8 +62,7 @@ struct GroupedPagedKV : fi::paged_kv_t<DType, int32_t> {
       : Base(base), virtual_per_kv_head(virtual_per_kv_head_) {}
 
   __device__ __forceinline__ size_t protective_get_kv_offset(int32_t page_iter, uint32_t head_idx,
-                                                             uint32_t entry_idx,
-                                                             uint32_t feat_idx,
+                                                             uint32_t entry_idx, uint32_t feat_idx,
                                                              int32_t last_indptr) const {
     return Base::protective_get_kv_offset(page_iter, head_idx / virtual_per_kv_head, entry_idx,
                                           feat_idx, last_indptr);
@@ -116,13 +115,13 @@ struct DecodeKernelTraits {
   static constexpr uint32_t kVecSize = std::max<uint32_t>(16 / sizeof(DTypeKV), HEAD_DIM / 32);
   static constexpr uint32_t kBdx = HEAD_DIM / kVecSize;
   static constexpr uint32_t kBdy = GROUP;
-  static constexpr uint32_t kThreads = std::max<uint32_t>(128, kBdx * kBdy);
+  static constexpr uint32_t kThreads = std::max<uint32_t>(128, kBdx* kBdy);
   static constexpr uint32_t kBdz = kThreads / (kBdx * kBdy);
   static constexpr uint32_t kTilePerBdx = GROUP == 1 ? (sizeof(DTypeKV) == 1 ? 2 : 4) : 1;
   static constexpr uint32_t kStages = 2;
   static constexpr uint32_t kSmem =
       std::max<uint32_t>(2 * kStages * kTilePerBdx * kBdy * kBdz * HEAD_DIM * sizeof(DTypeKV),
-                         kBdz * kBdy * HEAD_DIM * sizeof(float)) +
+                         kBdz* kBdy* HEAD_DIM * sizeof(float)) +
       std::max<uint32_t>(kTilePerBdx * kThreads * sizeof(DTypeKV*),
                          2 * kBdy * kBdz * sizeof(float));
   static_assert(kBdx <= 32, "head_dim / vec_size must fit a warp");
@@ -149,10 +148,9 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
 
   fi::paged_kv_t<DTypeKV, int32_t> base(
       static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM,
-      static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND,
-      static_cast<DTypeKV*>(p.k_data), static_cast<DTypeKV*>(p.v_data),
-      const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
-      const_cast<int32_t*>(p.last_page_len));
+      static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND, static_cast<DTypeKV*>(p.k_data),
+      static_cast<DTypeKV*>(p.v_data), const_cast<int32_t*>(p.indices),
+      const_cast<int32_t*>(p.indptr), const_cast<int32_t*>(p.last_page_len));
 
   Params params{};
   params.q = static_cast<DTypeQ*>(const_cast<void*>(p.q));
@@ -191,9 +189,9 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
     // Chunk bx of request 0, chunk size from its length on the device: no planner launch.
     params.request_indices = WorkIndex{nullptr, /*identity=*/false};
     params.kv_tile_indices = WorkIndex{nullptr, /*identity=*/true};
-    params.kv_chunk_size_ptr = ChunkTokens{nullptr, p.indptr, p.last_page_len,
-                                           static_cast<uint32_t>(p.page_size),
-                                           static_cast<uint32_t>(s.padded_items)};
+    params.kv_chunk_size_ptr =
+        ChunkTokens{nullptr, p.indptr, p.last_page_len, static_cast<uint32_t>(p.page_size),
+                    static_cast<uint32_t>(s.padded_items)};
     params.block_valid_mask = nullptr;
   } else {
     params.request_indices = WorkIndex{s.request_indices, true};
@@ -213,14 +211,15 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
   if (s.single_request) {
     // Partial states are [1, padded_items, Hq, D]: a stacked merge (chunks past the end of the
     // sequence are empty states: o = 0, lse = -inf).
-    const merge::MergeProblem combine{s.padded_items, 1, p.num_qo_heads, s.tmp_o, s.tmp_lse,
-                                      nullptr, nullptr, nullptr, p.o, p.lse};
+    const merge::MergeProblem combine{s.padded_items, 1,       p.num_qo_heads, s.tmp_o, s.tmp_lse,
+                                      nullptr,        nullptr, nullptr,        p.o,     p.lse};
     return merge::launch_stacked<DTypeQ, HEAD_DIM>(combine, stream);
   }
   // Combine the partial states: request b merges work items o_indptr[b] .. o_indptr[b+1]-1
   // (none for an empty request: o = 0, lse = -inf).
-  const merge::MergeProblem combine{/*num_states=*/0, p.batch_size, p.num_qo_heads, s.tmp_o, s.tmp_lse,
-                                    nullptr, nullptr, s.o_indptr, p.o, p.lse};
+  const merge::MergeProblem combine{
+      /*num_states=*/0, p.batch_size, p.num_qo_heads, s.tmp_o, s.tmp_lse,
+      nullptr,          nullptr,      s.o_indptr,     p.o,     p.lse};
   return merge::launch_varlen<DTypeQ, HEAD_DIM>(combine, stream);
 }
 

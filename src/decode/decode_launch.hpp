@@ -106,7 +106,7 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
 // Shared prefix on sm_90a (prefix_sm90.cuh): FlashInfer's FA3 kernel over a work table of our
 // own — (KV chunk, KV head, query tile of batch_size * group rows) items on a persistent grid —
 // then a merge of the chunks. Built for f16 / bf16 at the head dims in CMakeLists.txt.
-constexpr int32_t kPrefixSm90TileQ = 128;   // query rows per FA3 tile (two consumer warpgroups)
+constexpr int32_t kPrefixSm90TileQ = 128;  // query rows per FA3 tile (two consumer warpgroups)
 constexpr int32_t kPrefixSm90MaxChunks = 64;
 constexpr int32_t kPrefixSm90MinChunkTokens = 512;
 
@@ -132,7 +132,9 @@ constexpr int32_t kCascadeSuffixSmShare = 8;
 // shared memory. Measured on H100 for the benchmark's suffixes on 16 SMs
 // (bench/experiments/suffix_speed.cu): hd64 16 x 3 29.8 us (24 x 2: 39.2, 12 x 4: 35.1); hd128
 // 12 x 2 48.5 (8 x 3: 51.8, 14 x 2: 61.2); hd256 7 x 2 95.5 (4 x 3: 125.1, 6 x 2: 110.4).
-constexpr int32_t cascade_suffix_stages(int32_t head_dim) { return head_dim <= 64 ? 3 : 2; }
+constexpr int32_t cascade_suffix_stages(int32_t head_dim) {
+  return head_dim <= 64 ? 3 : 2;
+}
 constexpr int32_t cascade_suffix_warps(int32_t head_dim) {
   return head_dim <= 64 ? 16 : (head_dim <= 128 ? 12 : 7);
 }
@@ -163,14 +165,16 @@ constexpr int32_t cascade_suffix_row_blocks(int32_t group) {
 // SMs and the suffix grid the rest; `dense_prefix`: the prefix is a dense tensor
 // (cascade_decode_dense_prefix_run), not pages.
 inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, int32_t num_kv_heads,
-                                            int32_t head_dim, size_t element_bytes, int32_t sm_count,
-                                            bool with_suffixes = false, bool dense_prefix = false) {
+                                            int32_t head_dim, size_t element_bytes,
+                                            int32_t sm_count, bool with_suffixes = false,
+                                            bool dense_prefix = false) {
   PrefixSm90Plan plan{};
   plan.rows = batch_size * group;
   plan.q_tiles = (plan.rows + kPrefixSm90TileQ - 1) / kPrefixSm90TileQ;
   const int32_t per_chunk = num_kv_heads * plan.q_tiles;
   const int32_t fa3_sms =
-      with_suffixes ? std::max(sm_count - std::max(sm_count / kCascadeSuffixSmShare, 1), 1) : sm_count;
+      with_suffixes ? std::max(sm_count - std::max(sm_count / kCascadeSuffixSmShare, 1), 1)
+                    : sm_count;
   // Enough chunks that the items fill the FA3 grid once (each CTA then walks about one item).
   plan.chunks = std::min(std::max(fa3_sms / per_chunk, 1), kPrefixSm90MaxChunks);
   plan.items = plan.chunks * per_chunk;
@@ -182,9 +186,10 @@ inline PrefixSm90Plan make_prefix_sm90_plan(int32_t batch_size, int32_t group, i
     const int64_t items = int64_t(batch_size) * num_kv_heads * cascade_suffix_row_blocks(group);
     const int64_t warps = cascade_suffix_warps(head_dim);
     const int64_t spare = std::max(sm_count - plan.ctas, 1);
-    const int64_t rounds =
-        (items + spare * warps - 1) / (spare * warps) + cascade_suffix_extra_rounds(head_dim, dense_prefix);
-    plan.suffix_ctas = static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
+    const int64_t rounds = (items + spare * warps - 1) / (spare * warps) +
+                           cascade_suffix_extra_rounds(head_dim, dense_prefix);
+    plan.suffix_ctas =
+        static_cast<int32_t>(std::max<int64_t>((items + rounds * warps - 1) / (rounds * warps), 1));
   }
   const size_t rows_pad = size_t(plan.q_tiles) * kPrefixSm90TileQ;
   plan.chunk_shift = static_cast<int32_t>((rows_pad + plan.chunks - 1) / plan.chunks);
@@ -219,7 +224,7 @@ struct PrefixSm90Variant {
   int32_t head_dim;
   KernelInfo fa3;        // the FA3 kernel that `launch` and `launch_cascade` run (paged prefix)
   KernelInfo fa3_dense;  // the same over a dense prefix (TMA loads; problem.prefix_k set)
-  KernelInfo suffix;  // the cascade's suffix kernel
+  KernelInfo suffix;     // the cascade's suffix kernel
   cudaError_t (*launch)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace, cudaStream_t);
   // The fused cascade (a plan made with suffixes; the problem's suffix pointers set).
   cudaError_t (*launch_cascade)(const DecodeProblem&, const PrefixSm90Plan&, void* workspace,

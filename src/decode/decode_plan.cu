@@ -13,7 +13,9 @@ __device__ __forceinline__ int32_t pages_of(const int32_t* indptr, int32_t b) {
   return indptr[b + 1] - indptr[b];
 }
 
-__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
+__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
+  return (a + b - 1) / b;
+}
 
 // One block of 32 warps.
 //
@@ -56,7 +58,8 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
 
   // Largest request, in pages.
   int32_t local_max = 0;
-  for (int32_t b = tid; b < batch_size; b += kPlanThreads) local_max = max(local_max, pages_of(indptr, b));
+  for (int32_t b = tid; b < batch_size; b += kPlanThreads)
+    local_max = max(local_max, pages_of(indptr, b));
   local_max = __reduce_max_sync(0xffffffffu, static_cast<unsigned>(local_max));
   if (lane == 0) s_warp_value[warp] = local_max;
   __syncthreads();
@@ -73,17 +76,19 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
     const int32_t lo = s_lo, hi = s_hi;
     const int32_t candidate = lo + static_cast<int32_t>((int64_t(hi - lo) * (warp + 1)) / kWarps);
     int32_t chunks = 0;
-    for (int32_t b = lane; b < batch_size; b += 32) chunks += ceil_div(pages_of(indptr, b), candidate);
+    for (int32_t b = lane; b < batch_size; b += 32)
+      chunks += ceil_div(pages_of(indptr, b), candidate);
     chunks = static_cast<int32_t>(__reduce_add_sync(0xffffffffu, static_cast<unsigned>(chunks)));
     __syncthreads();  // everyone has read s_lo / s_hi
-    if (lane == 0) s_warp_value[warp] = int64_t(chunks) * tiles <= args.padded_items ? candidate : INT32_MAX;
+    if (lane == 0)
+      s_warp_value[warp] = int64_t(chunks) * tiles <= args.padded_items ? candidate : INT32_MAX;
     __syncthreads();
     if (tid == 0) {
       // Candidates ascend with the warp index; the first feasible one bounds the answer.
       int w = 0;
       while (s_warp_value[w] == INT32_MAX) ++w;  // the last warp evaluates hi: feasible
-      const int32_t prev = w == 0 ? lo - 1
-                                  : lo + static_cast<int32_t>((int64_t(hi - lo) * w) / kWarps);
+      const int32_t prev =
+          w == 0 ? lo - 1 : lo + static_cast<int32_t>((int64_t(hi - lo) * w) / kWarps);
       s_hi = s_warp_value[w];
       s_lo = max(prev + 1, lo);
     }
@@ -121,7 +126,10 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
       int32_t lo = 0, hi = batch_size - 1;  // last request whose first item <= i
       while (lo < hi) {
         const int32_t mid = (lo + hi + 1) / 2;
-        if (o_indptr[mid] * tiles <= i) lo = mid; else hi = mid - 1;
+        if (o_indptr[mid] * tiles <= i)
+          lo = mid;
+        else
+          hi = mid - 1;
       }
       // Chunk-major: the query tiles of one KV chunk are neighbouring CTAs, so all but the
       // first read that chunk from L2 (a shared prefix has several tiles per chunk).

@@ -4,8 +4,9 @@
 
 namespace baracuda::flashinfer::decode {
 
-#define BFI_DECLARE_SET(NAME, HEAD_DIM) extern const DecodeVariant kDecodeVariants_##NAME##_hd##HEAD_DIM[];
-#include "decode_table.inc"  // BFI_DECODE_SETS(X): X(name, head_dim) per instantiation TU
+#define BFI_DECLARE_SET(NAME, HEAD_DIM) \
+  extern const DecodeVariant kDecodeVariants_##NAME##_hd##HEAD_DIM[];
+#include "decode_table.inc"   // BFI_DECODE_SETS(X): X(name, head_dim) per instantiation TU
 #include "decode_config.inc"  // BFI_DECODE_GROUPS(X), BFI_DECODE_NUM_GROUPS
 BFI_DECODE_SETS(BFI_DECLARE_SET)
 #undef BFI_DECLARE_SET
@@ -40,7 +41,8 @@ int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity) {
 namespace {
 // The entry of a nullptr-terminated list with this (element, head_dim); nullptr if none.
 template <typename Variant>
-const Variant* find_element_head_dim(const Variant* const* list, int32_t element, int32_t head_dim) {
+const Variant* find_element_head_dim(const Variant* const* list, int32_t element,
+                                     int32_t head_dim) {
   for (; *list != nullptr; ++list) {
     if ((*list)->element == element && (*list)->head_dim == head_dim) return *list;
   }
@@ -48,7 +50,8 @@ const Variant* find_element_head_dim(const Variant* const* list, int32_t element
 }
 }  // namespace
 
-#define BFI_DECLARE_TC(NAME, HEAD_DIM) extern const TensorCoreVariant kTensorCoreVariant_##NAME##_hd##HEAD_DIM;
+#define BFI_DECLARE_TC(NAME, HEAD_DIM) \
+  extern const TensorCoreVariant kTensorCoreVariant_##NAME##_hd##HEAD_DIM;
 BFI_DECODE_TC_SETS(BFI_DECLARE_TC)
 #undef BFI_DECLARE_TC
 
@@ -66,7 +69,8 @@ BFI_PREFIX_SM90_SETS(BFI_DECLARE_PREFIX_SM90)
 
 const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_dim) {
 #define BFI_PREFIX_SM90_ENTRY(NAME, HEAD_DIM) &kPrefixSm90Variant_##NAME##_hd##HEAD_DIM,
-  static const PrefixSm90Variant* const kVariants[] = {BFI_PREFIX_SM90_SETS(BFI_PREFIX_SM90_ENTRY) nullptr};
+  static const PrefixSm90Variant* const kVariants[] = {
+      BFI_PREFIX_SM90_SETS(BFI_PREFIX_SM90_ENTRY) nullptr};
 #undef BFI_PREFIX_SM90_ENTRY
   return find_element_head_dim(kVariants, element, head_dim);
 }

@@ -2,7 +2,8 @@
 // "use_tensor_cores" decode). The GQA group is packed into the query rows of a tile, so any
 // Hq / Hkv runs at one KV read per (request, KV head, query tile). Work items come from the
 // on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the device's
-// shared memory and, when split, merges the partial states. Included by decode_tc_<element>_hd<D>.cu.
+// shared memory and, when split, merges the partial states. Included by
+// decode_tc_<element>_hd<D>.cu.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -27,12 +28,11 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t 
                       cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
   using Variant = fi::DefaultAttention<false, false, false, false>;
-  fi::paged_kv_t<T, int32_t> kv(static_cast<uint32_t>(p.num_kv_heads),
-                                static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
-                                fi::QKVLayout::kHND,
-                                static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
-                                const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
-                                const_cast<int32_t*>(p.last_page_len));
+  fi::paged_kv_t<T, int32_t> kv(
+      static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
+      fi::QKVLayout::kHND, static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
+      const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
+      const_cast<int32_t*>(p.last_page_len));
   Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, s.q_indptr,
                 /*mask_indptr=*/nullptr, /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), p.lse,
                 /*alibi=*/nullptr, static_cast<uint32_t>(p.num_qo_heads),
@@ -58,7 +58,8 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t 
 
 template <typename T, uint32_t HEAD_DIM>
 cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
-  return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size), stream);
+  return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size),
+                                                  stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>

@@ -54,8 +54,8 @@ struct WorkTable {
 inline WorkTable work_table(const PrefixSm90Plan& plan, void* workspace) {
   auto* base = reinterpret_cast<int32_t*>(static_cast<char*>(workspace) + plan.table);
   const int32_t n = plan.items;
-  return {base, base + n, base + 2 * n, base + 3 * n, base + 4 * n, base + 5 * n, base + 6 * n,
-          base + 7 * n};
+  return {base,         base + n,     base + 2 * n, base + 3 * n,
+          base + 4 * n, base + 5 * n, base + 6 * n, base + 7 * n};
 }
 
 // KV tokens per pipeline stage: FlashInfer's paged choices for D = 128 / 256, 128 for D = 64.
@@ -129,7 +129,8 @@ __global__ void __launch_bounds__(kPrepareThreads)
   const int32_t first = paged ? prefix.indptr[0] : 0;
   const int32_t units = paged ? prefix.indptr[1] - first : (prefix.dense_tokens + g - 1) / g;
   const int32_t last = paged ? prefix.last_page_len[0] : prefix.dense_tokens - (units - 1) * g;
-  const int32_t chunk_units = max((units + chunks - 1) / chunks, max(kPrefixSm90MinChunkTokens / g, 1));
+  const int32_t chunk_units =
+      max((units + chunks - 1) / chunks, max(kPrefixSm90MinChunkTokens / g, 1));
   for (int32_t i = threadIdx.x; i < plan.items; i += blockDim.x) {
     const int32_t t = i % plan.q_tiles;
     const int32_t h = (i / plan.q_tiles) % num_kv_heads;
@@ -163,7 +164,8 @@ struct PartialLayout {
   }
 };
 
-inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_heads, int32_t head_dim) {
+inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_heads,
+                                    int32_t head_dim) {
   return {plan.chunks, plan.chunk_shift, plan.q_tiles * kPrefixSm90TileQ, num_kv_heads, head_dim};
 }
 
@@ -181,9 +183,9 @@ struct SuffixStates {
 // waits for that grid before reading anything.
 template <typename T, int D>
 __global__ void __launch_bounds__(256)
-    merge_kernel(const T* __restrict__ o_part, const float* __restrict__ lse_part, T* __restrict__ o,
-                 float* __restrict__ lse, int32_t batch, int32_t group, PartialLayout layout,
-                 SuffixStates suffix) {
+    merge_kernel(const T* __restrict__ o_part, const float* __restrict__ lse_part,
+                 T* __restrict__ o, float* __restrict__ lse, int32_t batch, int32_t group,
+                 PartialLayout layout, SuffixStates suffix) {
   constexpr int kPerLane = D / 32;  // 2, 4 or 8 elements: one 4-, 8- or 16-byte load
   using Vec = std::conditional_t<kPerLane * sizeof(T) == 16, uint4,
                                  std::conditional_t<kPerLane * sizeof(T) == 8, uint2, uint32_t>>;
@@ -217,7 +219,10 @@ __global__ void __launch_bounds__(256)
     if (lane == 0) {
       int32_t finished = 0;
       do {
-        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];" : "=r"(finished) : "l"(suffix.done) : "memory");
+        asm volatile("ld.acquire.gpu.global.b32 %0, [%1];"
+                     : "=r"(finished)
+                     : "l"(suffix.done)
+                     : "memory");
       } while (finished < suffix.ctas);
     }
     __syncwarp();
@@ -265,8 +270,8 @@ __global__ void __launch_bounds__(256)
 // partial lse, the MHA view of the heads), in FlashInfer's paged or ragged (dense prefix)
 // parameter struct.
 template <int D, typename Params>
-void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace,
-                  int32_t num_kv_heads, float sm_scale) {
+void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace, int32_t num_kv_heads,
+                  float sm_scale) {
   using DType = std::remove_pointer_t<decltype(params.q_ptr)>;
   char* ws = static_cast<char*>(workspace);
   const WorkTable table = work_table(plan, workspace);
@@ -305,11 +310,12 @@ template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages, bool DENSE = f
 struct Fa3 {
   static constexpr bool kDense = DENSE;
   using DType = fi::cutlass_dtype_t<T>;
-  using Params = std::conditional_t<DENSE, fi::BatchPrefillRaggedParams<DType, DType, DType, int32_t>,
-                                    fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>>;
-  using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/DENSE, D, D, kPrefixSm90TileQ, CTA_KV,
-                                           STAGES, DType, DType, DType, int32_t,
-                                           fi::StandardAttention>;
+  using Params =
+      std::conditional_t<DENSE, fi::BatchPrefillRaggedParams<DType, DType, DType, int32_t>,
+                         fi::BatchPrefillPagedParams<DType, DType, DType, int32_t>>;
+  using Traits =
+      fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/DENSE, D, D, kPrefixSm90TileQ, CTA_KV, STAGES,
+                                DType, DType, DType, int32_t, fi::StandardAttention>;
   using Mainloop = std::conditional_t<
       DENSE, fi::CollectiveMainloop<typename Params::AdditionalParams, Traits, /*CAUSAL=*/false>,
       fi::SparseCollectiveMainloop<typename Params::AdditionalParams, Traits, /*CAUSAL=*/false>>;
@@ -338,10 +344,10 @@ typename K::Mainloop::Params fa3_mainloop(const DecodeProblem& p, const typename
   if constexpr (K::kDense) {
     const auto layout_kv = fi::get_gmem_layout(p.prefix_tokens, p.num_kv_heads, head_dim,
                                                p.prefix_stride_token, p.prefix_stride_head);
-    return K::Mainloop::to_underlying_arguments(
-        {params.q_ptr, layout_q, static_cast<const DType*>(p.prefix_k), layout_kv,
-         static_cast<const DType*>(p.prefix_v), layout_kv, params.window_left,
-         params.additional_params});
+    return K::Mainloop::to_underlying_arguments({params.q_ptr, layout_q,
+                                                 static_cast<const DType*>(p.prefix_k), layout_kv,
+                                                 static_cast<const DType*>(p.prefix_v), layout_kv,
+                                                 params.window_left, params.additional_params});
   } else {
     // The cache is HND: page [num_kv_heads][page_size][D].
     const int64_t head_stride = int64_t(p.page_size) * head_dim;
@@ -374,10 +380,18 @@ cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
                            params.o_stride_h),
        params.lse_ptr, fi::get_lse_gmem_layout(params.nnz_qo, params.num_qo_heads)});
   const typename K::Scheduler::Arguments scheduler_args = {
-      params.work_indptr, params.head_indices, params.qo_tile_indices, params.qo_indptr,
-      params.kv_indptr,   params.qo_lens,      params.kv_lens,          params.batch_indices,
-      cutlass::FastDivmod(params.num_qo_heads / params.num_kv_heads), params.num_qo_heads};
-  const typename K::Scheduler::Params scheduler = K::Scheduler::to_underlying_arguments(scheduler_args);
+      params.work_indptr,
+      params.head_indices,
+      params.qo_tile_indices,
+      params.qo_indptr,
+      params.kv_indptr,
+      params.qo_lens,
+      params.kv_lens,
+      params.batch_indices,
+      cutlass::FastDivmod(params.num_qo_heads / params.num_kv_heads),
+      params.num_qo_heads};
+  const typename K::Scheduler::Params scheduler =
+      K::Scheduler::to_underlying_arguments(scheduler_args);
   const KernelInfo info = K::info();
   return launch_kernel(K::kernel(), dim3(unsigned(plan.ctas)), dim3(info.threads), info.smem_bytes,
                        stream, programmatic, mainloop, epilogue, scheduler);
@@ -392,7 +406,8 @@ cudaError_t launch_prepare(const DecodeProblem& p, const PrefixSm90Plan& plan, v
   const PrefixSource prefix = p.prefix_k != nullptr
                                   ? PrefixSource{nullptr, nullptr, kDenseCtaKv<D>, p.prefix_tokens}
                                   : PrefixSource{p.indptr, p.last_page_len, p.page_size, 0};
-  const int64_t vecs = int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
+  const int64_t vecs =
+      int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
   const int64_t copy_blocks = (vecs + kPrepareThreads - 1) / kPrepareThreads;
   prepare_kernel<T, D><<<unsigned(copy_blocks + 1), kPrepareThreads, 0, stream>>>(
       static_cast<const T*>(p.q), reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size,
@@ -407,10 +422,21 @@ inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90P
   char* ws = static_cast<char*>(workspace);
   constexpr float kLog2e = 1.4426950408889634f;
   const int32_t group = p.num_qo_heads / p.num_kv_heads;
-  return {p.q, p.k_data, p.v_data, p.indices, p.suffix_indptr, p.suffix_last_page_len,
-          reinterpret_cast<float*>(ws + plan.o_suffix), reinterpret_cast<float*>(ws + plan.lse_suffix),
-          reinterpret_cast<int32_t*>(ws + plan.suffix_done), p.batch_size, p.num_kv_heads, group,
-          p.page_size, cascade_suffix_row_blocks(group), p.sm_scale * kLog2e};
+  return {p.q,
+          p.k_data,
+          p.v_data,
+          p.indices,
+          p.suffix_indptr,
+          p.suffix_last_page_len,
+          reinterpret_cast<float*>(ws + plan.o_suffix),
+          reinterpret_cast<float*>(ws + plan.lse_suffix),
+          reinterpret_cast<int32_t*>(ws + plan.suffix_done),
+          p.batch_size,
+          p.num_kv_heads,
+          group,
+          p.page_size,
+          cascade_suffix_row_blocks(group),
+          p.sm_scale * kLog2e};
 }
 
 // The same states, as the merge reads them once the suffix grid has counted itself done.
@@ -430,8 +456,8 @@ cudaError_t launch_merge(const DecodeProblem& p, const PrefixSm90Plan& plan, voi
   const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
   return launch_kernel(merge_kernel<T, D>, dim3(unsigned((warps * 32 + 255) / 256)), dim3(256), 0,
                        stream, /*programmatic=*/true, reinterpret_cast<const T*>(ws + plan.o_part),
-                       reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o), p.lse,
-                       p.batch_size, p.num_qo_heads / p.num_kv_heads,
+                       reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o),
+                       p.lse, p.batch_size, p.num_qo_heads / p.num_kv_heads,
                        partial_layout(plan, p.num_kv_heads, D), states);
 }
 
@@ -448,7 +474,8 @@ cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
     states = suffix_states(plan, workspace);
   }
   err = p.prefix_k != nullptr
-            ? launch_fa3<T, D, kDenseCtaKv<D>, kDenseStages<D>, true>(p, plan, workspace, stream, suffixes)
+            ? launch_fa3<T, D, kDenseCtaKv<D>, kDenseStages<D>, true>(p, plan, workspace, stream,
+                                                                      suffixes)
             : launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
   return launch_merge<T, D>(p, plan, workspace, stream, states);

@@ -74,8 +74,12 @@ Status run(const char* fn, const MergeShape& shape, const MergePointers& p,
   BFI_CHECK(require_aligned(fn, "v_merged", p.v_out, kAlign));
   BFI_CHECK(require_aligned(fn, "s_merged", p.s_out, sizeof(float)));
 
-  MergeProblem problem{shape.num_states, shape.seq_len, shape.num_heads, p.v,
-                       static_cast<const float*>(p.s), p.v_other,
+  MergeProblem problem{shape.num_states,
+                       shape.seq_len,
+                       shape.num_heads,
+                       p.v,
+                       static_cast<const float*>(p.s),
+                       p.v_other,
                        static_cast<const float*>(p.s_other),
                        static_cast<const int32_t*>(p.indptr),
                        in_place ? const_cast<void*>(p.v) : p.v_out,
@@ -111,65 +115,63 @@ int32_t can_implement(const char* fn, MergeShape shape) {
 extern "C" {
 
 int32_t baracuda_kernels_flashinfer_merge_state_in_place_can_implement(int32_t seq_len,
-                                                                      int32_t num_heads,
-                                                                      int32_t head_dim) {
-  return can_implement(__func__, {Kind::kInPlace, 2, seq_len, num_heads, head_dim,
-                                  BARACUDA_FLASHINFER_F16});
+                                                                       int32_t num_heads,
+                                                                       int32_t head_dim) {
+  return can_implement(__func__,
+                       {Kind::kInPlace, 2, seq_len, num_heads, head_dim, BARACUDA_FLASHINFER_F16});
 }
 
 int32_t baracuda_kernels_flashinfer_merge_states_can_implement(int32_t num_index_sets,
-                                                              int32_t seq_len, int32_t num_heads,
-                                                              int32_t head_dim) {
+                                                               int32_t seq_len, int32_t num_heads,
+                                                               int32_t head_dim) {
   return can_implement(__func__, {Kind::kStacked, num_index_sets, seq_len, num_heads, head_dim,
                                   BARACUDA_FLASHINFER_F16});
 }
 
 int32_t baracuda_kernels_flashinfer_merge_states_varlen_can_implement(int32_t seq_len,
-                                                                     int32_t num_heads,
-                                                                     int32_t head_dim) {
-  return can_implement(__func__, {Kind::kVarlen, 0, seq_len, num_heads, head_dim,
-                                  BARACUDA_FLASHINFER_F16});
+                                                                      int32_t num_heads,
+                                                                      int32_t head_dim) {
+  return can_implement(__func__,
+                       {Kind::kVarlen, 0, seq_len, num_heads, head_dim, BARACUDA_FLASHINFER_F16});
 }
 
-#define BFI_DEFINE_MERGE(NAME, ELEMENT)                                                          \
-  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run(                         \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s,                    \
-      const void* v_other, const void* s_other, baracuda_flashinfer_stream_t stream) {           \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT},           \
-                 {v, s, v_other, s_other, nullptr, nullptr, nullptr}, stream);                   \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_can_implement(               \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim) {                                    \
-    return can_implement(__func__, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT});  \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_run(                                 \
-      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim,              \
-      const void* v, const void* s, void* v_merged, void* s_merged,                              \
-      baracuda_flashinfer_stream_t stream) {                                                     \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn,                                                                       \
-                 {Kind::kStacked, num_index_sets, seq_len, num_heads, head_dim, ELEMENT},        \
-                 {v, s, nullptr, nullptr, nullptr, v_merged, s_merged}, stream);                 \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_can_implement(                       \
-      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim) {            \
-    return can_implement(__func__,                                                               \
+#define BFI_DEFINE_MERGE(NAME, ELEMENT)                                                            \
+  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_run(                           \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, void* v, void* s, const void* v_other, \
+      const void* s_other, baracuda_flashinfer_stream_t stream) {                                  \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(fn, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT},                   \
+                 {v, s, v_other, s_other, nullptr, nullptr, nullptr}, stream);                     \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_state_in_place_##NAME##_can_implement(                 \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim) {                                      \
+    return can_implement(__func__, {Kind::kInPlace, 2, seq_len, num_heads, head_dim, ELEMENT});    \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_run(                                   \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, \
+      const void* s, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream) {        \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(fn, {Kind::kStacked, num_index_sets, seq_len, num_heads, head_dim, ELEMENT},      \
+                 {v, s, nullptr, nullptr, nullptr, v_merged, s_merged}, stream);                   \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_states_##NAME##_can_implement(                         \
+      int32_t num_index_sets, int32_t seq_len, int32_t num_heads, int32_t head_dim) {              \
+    return can_implement(__func__,                                                                 \
                          {Kind::kStacked, num_index_sets, seq_len, num_heads, head_dim, ELEMENT}); \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run(                          \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,        \
-      const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream) { \
-    return guarded(__func__, [&](const char* fn) {                                                               \
-      return run(fn, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT},            \
-                 {v, s, nullptr, nullptr, indptr, v_merged, s_merged}, stream);                  \
-    });                                                                                          \
-  }                                                                                              \
-  int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_can_implement(                \
-      int32_t seq_len, int32_t num_heads, int32_t head_dim) {                                    \
-    return can_implement(__func__, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT});   \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_run(                            \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim, const void* v, const void* s,          \
+      const void* indptr, void* v_merged, void* s_merged, baracuda_flashinfer_stream_t stream) {   \
+    return guarded(__func__, [&](const char* fn) {                                                 \
+      return run(fn, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT},                    \
+                 {v, s, nullptr, nullptr, indptr, v_merged, s_merged}, stream);                    \
+    });                                                                                            \
+  }                                                                                                \
+  int32_t baracuda_kernels_flashinfer_merge_states_varlen_##NAME##_can_implement(                  \
+      int32_t seq_len, int32_t num_heads, int32_t head_dim) {                                      \
+    return can_implement(__func__, {Kind::kVarlen, 0, seq_len, num_heads, head_dim, ELEMENT});     \
   }
 
 BFI_DEFINE_MERGE(f16, BARACUDA_FLASHINFER_F16)

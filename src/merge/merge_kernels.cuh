@@ -64,7 +64,9 @@ struct StackedStates {  // v [seq_len, n, H, D], s [seq_len, n, H]
   __device__ __forceinline__ const T* v_row(uint32_t row, uint32_t k) const {
     return v + state_row(row, k) * HEAD_DIM;
   }
-  __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const { return s[state_row(row, k)]; }
+  __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const {
+    return s[state_row(row, k)];
+  }
 };
 
 template <typename T, uint32_t HEAD_DIM>
@@ -84,7 +86,9 @@ struct VarlenStates {  // position p merges state rows indptr[p] .. indptr[p+1]-
   __device__ __forceinline__ const T* v_row(uint32_t row, uint32_t k) const {
     return v + state_row(row, k) * HEAD_DIM;
   }
-  __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const { return s[state_row(row, k)]; }
+  __device__ __forceinline__ float lse(uint32_t row, uint32_t k) const {
+    return s[state_row(row, k)];
+  }
 };
 
 // Merges the states of each row (float32 math, one rounding to T on the store). A block of
@@ -93,8 +97,7 @@ struct VarlenStates {  // position p merges state rows indptr[p] .. indptr[p+1]-
 // latency-bound), and the row's G partial states are then combined in shared memory by a tree
 // (log2 G levels). v_out may alias the first state (in place, G = 1): each thread reads its slice
 // before writing it.
-template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, uint32_t kThreads,
-          typename States>
+template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow, uint32_t kThreads, typename States>
 __global__ void __launch_bounds__(kThreads)
     merge_rows_kernel(States states, uint32_t num_rows, T* v_out, float* s_out) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
@@ -174,9 +177,9 @@ cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_ou
   States states_arg = states;
   T* v_out = static_cast<T*>(v_out_ptr);
   void* args[] = {&states_arg, &num_rows, &v_out, &s_out};
-  return cudaLaunchKernel(
-      reinterpret_cast<const void*>(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>),
-      dim3(blocks), dim3(kThreads), args, 0, stream);
+  return cudaLaunchKernel(reinterpret_cast<const void*>(
+                              merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>),
+                          dim3(blocks), dim3(kThreads), args, 0, stream);
 }
 
 // Rows of exactly two states (in place): one thread group per row.
@@ -238,10 +241,10 @@ MergeVariant make_merge_variant(int32_t element) {
 }  // namespace baracuda::flashinfer::merge
 
 // The body of merge_<NAME>.cu: the compiled head dims of one element type.
-#define BFI_MERGE_INSTANCE(NAME, DTYPE, ELEMENT)                                       \
-  namespace baracuda::flashinfer::merge {                                              \
-  extern const MergeVariant kMergeVariants_##NAME[3];                                  \
-  const MergeVariant kMergeVariants_##NAME[3] = {make_merge_variant<DTYPE, 64>(ELEMENT),  \
-                                                 make_merge_variant<DTYPE, 128>(ELEMENT), \
+#define BFI_MERGE_INSTANCE(NAME, DTYPE, ELEMENT)                                           \
+  namespace baracuda::flashinfer::merge {                                                  \
+  extern const MergeVariant kMergeVariants_##NAME[3];                                      \
+  const MergeVariant kMergeVariants_##NAME[3] = {make_merge_variant<DTYPE, 64>(ELEMENT),   \
+                                                 make_merge_variant<DTYPE, 128>(ELEMENT),  \
                                                  make_merge_variant<DTYPE, 256>(ELEMENT)}; \
   }

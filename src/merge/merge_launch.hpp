@@ -6,7 +6,6 @@
 
 #include <cstdint>
 
-
 namespace baracuda::flashinfer::merge {
 
 // One merge call; rows are (position, head) pairs, num_rows = seq_len * num_heads.

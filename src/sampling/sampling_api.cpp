@@ -39,29 +39,41 @@ struct SamplerOps {
   // How the sampler runs on the threshold kernel (sm_90), if it can.
   ThresholdRoute threshold;
 };
-constexpr ThresholdRoute kNoThreshold{false, threshold::Epilogue::kSample,
-                                      threshold::Element::kF32, {false, false}};
+constexpr ThresholdRoute kNoThreshold{
+    false, threshold::Epilogue::kSample, threshold::Element::kF32, {false, false}};
 constexpr ThresholdRoute probs_route(bool use_k, bool use_p) {
   return {true, threshold::Epilogue::kSample, threshold::Element::kF32, {use_k, use_p}};
 }
 constexpr ThresholdRoute logits_route(threshold::Element element) {
   return {true, threshold::Epilogue::kSampleLogits, element, {false, false}};
 }
-constexpr SamplerOps kFromProbs{from_probs_kernel, launch_from_probs, 4, true, kStepSingle,
-                                kNoThreshold};
-constexpr SamplerOps kTopK{top_k_kernel, launch_top_k, 4, true, kStepRejection,
-                           probs_route(true, false)};
-constexpr SamplerOps kTopP{top_p_kernel, launch_top_p, 4, true, kStepRejection,
-                           probs_route(false, true)};
+constexpr SamplerOps kFromProbs{from_probs_kernel, launch_from_probs, 4, true,
+                                kStepSingle,       kNoThreshold};
+constexpr SamplerOps kTopK{top_k_kernel, launch_top_k,   4,
+                           true,         kStepRejection, probs_route(true, false)};
+constexpr SamplerOps kTopP{top_p_kernel, launch_top_p,   4,
+                           true,         kStepRejection, probs_route(false, true)};
 constexpr SamplerOps kMinP{min_p_kernel, launch_min_p, 4, true, kStepSingle, kNoThreshold};
-constexpr SamplerOps kTopKTopP{top_k_top_p_kernel, launch_top_k_top_p, 4, true, kStepRejection,
-                               probs_route(true, true)};
-constexpr SamplerOps kLogitsF32{from_logits_f32_kernel, launch_from_logits_f32, 4, false,
-                                kStepSingle, logits_route(threshold::Element::kF32)};
-constexpr SamplerOps kLogitsF16{from_logits_f16_kernel, launch_from_logits_f16, 2, false,
-                                kStepSingle, logits_route(threshold::Element::kF16)};
-constexpr SamplerOps kLogitsBF16{from_logits_bf16_kernel, launch_from_logits_bf16, 2, false,
-                                 kStepSingle, logits_route(threshold::Element::kBF16)};
+constexpr SamplerOps kTopKTopP{top_k_top_p_kernel, launch_top_k_top_p,     4, true,
+                               kStepRejection,     probs_route(true, true)};
+constexpr SamplerOps kLogitsF32{from_logits_f32_kernel,
+                                launch_from_logits_f32,
+                                4,
+                                false,
+                                kStepSingle,
+                                logits_route(threshold::Element::kF32)};
+constexpr SamplerOps kLogitsF16{from_logits_f16_kernel,
+                                launch_from_logits_f16,
+                                2,
+                                false,
+                                kStepSingle,
+                                logits_route(threshold::Element::kF16)};
+constexpr SamplerOps kLogitsBF16{from_logits_bf16_kernel,
+                                 launch_from_logits_bf16,
+                                 2,
+                                 false,
+                                 kStepSingle,
+                                 logits_route(threshold::Element::kBF16)};
 
 // BFI_SAMPLING_PATH=flashinfer keeps every sampler on FlashInfer's one-CTA-per-row kernels on
 // sm_90 too (tests and benchmarks compare the two paths; not part of the ABI).
@@ -210,7 +222,9 @@ Status sample(const char* fn, const Request& r, int32_t deterministic, const Rng
   return kSuccess;
 }
 
-Rng value_rng(uint64_t seed, uint64_t offset) { return Rng{seed, offset, nullptr, nullptr}; }
+Rng value_rng(uint64_t seed, uint64_t offset) {
+  return Rng{seed, offset, nullptr, nullptr};
+}
 Rng device_rng(uint64_t seed, const void* seed_ptr, uint64_t offset, void* offset_ptr) {
   return Rng{seed, offset, static_cast<const uint64_t*>(seed_ptr),
              static_cast<uint64_t*>(offset_ptr)};
@@ -340,7 +354,8 @@ Status check_row_filter_args(const char* fn, const RowFilter& f, int32_t batch, 
                              int32_t top_k, float top_p, const void* k_arr, const void* p_arr) {
   BFI_CHECK(check_extents(fn, batch, vocab));
   if (f.route.filter.use_k && k_arr == nullptr) BFI_CHECK(check_top_k(fn, top_k));
-  if (f.route.filter.use_p && p_arr == nullptr) BFI_CHECK(check_probability(fn, "top_p_val", top_p));
+  if (f.route.filter.use_p && p_arr == nullptr)
+    BFI_CHECK(check_probability(fn, "top_p_val", top_p));
   return kSuccess;
 }
 
@@ -476,27 +491,27 @@ int32_t BFI_PREFIX(top_k_sampling_f32_ex)(int32_t batch, int32_t vocab, int32_t 
   int32_t BFI_PREFIX(NAME##_sampling_f32_run)(                                                    \
       int32_t batch, int32_t vocab, float p_val, int32_t deterministic, uint64_t seed_val,        \
       uint64_t offset_val, const void* probs, void* output, void* valid, Stream stream) {         \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return sample(fn, REQUEST(batch, vocab, p_val, nullptr, false), deterministic,              \
                     value_rng(seed_val, offset_val), probs, output, valid, stream);               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_can_implement)(int32_t batch, int32_t vocab,             \
                                                         float p_val) {                            \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return check_request(fn, REQUEST(batch, vocab, p_val, nullptr, false));                     \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_arr_run)(                                                \
       int32_t batch, int32_t vocab, const void* p_arr, int32_t deterministic, uint64_t seed_val,  \
       uint64_t offset_val, const void* probs, void* output, void* valid, Stream stream) {         \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return sample(fn, REQUEST(batch, vocab, 0.f, p_arr, true), deterministic,                   \
                     value_rng(seed_val, offset_val), probs, output, valid, stream);               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(NAME##_sampling_f32_arr_can_implement)(int32_t batch, int32_t vocab) {       \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return check_request(fn, REQUEST(batch, vocab, 0.f, nullptr, true));                        \
     });                                                                                           \
   }                                                                                               \
@@ -504,7 +519,7 @@ int32_t BFI_PREFIX(top_k_sampling_f32_ex)(int32_t batch, int32_t vocab, int32_t 
       int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,        \
       uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,             \
       const void* probs, void* output, void* valid, Stream stream) {                              \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return sample(fn, REQUEST(batch, vocab, p_val, p_arr, false), deterministic,                \
                     device_rng(seed_val, seed_ptr, offset_val, offset_ptr), probs, output, valid, \
                     stream);                                                                      \
@@ -568,20 +583,20 @@ int32_t BFI_PREFIX(top_k_top_p_sampling_f32_ex)(int32_t batch, int32_t vocab, in
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_run)(                                          \
       int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits,   \
       void* output, Stream stream) {                                                              \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return sample(fn, logits_request(&OPS, batch, vocab), 0, value_rng(seed_val, offset_val),   \
                     logits, output, nullptr, stream);                                             \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_can_implement)(int32_t batch, int32_t vocab) { \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return check_request(fn, logits_request(&OPS, batch, vocab));                               \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(sampling_from_logits_##NAME##_ex)(                                           \
       int32_t batch, int32_t vocab, uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, \
       void* offset_ptr, const void* logits, void* output, Stream stream) {                        \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return sample(fn, logits_request(&OPS, batch, vocab), 0,                                    \
                     device_rng(seed_val, seed_ptr, offset_val, offset_ptr), logits, output,       \
                     nullptr, stream);                                                             \
@@ -658,18 +673,17 @@ int32_t BFI_PREFIX(top_p_renorm_probs_f32_can_implement)(int32_t batch, int32_t 
   });
 }
 #define BFI_DEFINE_MASK_LOGITS(NAME, FILTER)                                                      \
-  int32_t BFI_PREFIX(top_k_mask_logits_##NAME##_run)(int32_t batch, int32_t vocab,                \
-                                                     int32_t top_k_val, const void* top_k_arr,    \
-                                                     const void* logits, void* masked_logits,     \
-                                                     Stream stream) {                             \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+  int32_t BFI_PREFIX(top_k_mask_logits_##NAME##_run)(                                             \
+      int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, const void* logits, \
+      void* masked_logits, Stream stream) {                                                       \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return row_filter(fn, FILTER, batch, vocab, top_k_val, 0.f, top_k_arr, nullptr, logits,     \
                         masked_logits, stream);                                                   \
     });                                                                                           \
   }                                                                                               \
   int32_t BFI_PREFIX(top_k_mask_logits_##NAME##_can_implement)(int32_t batch, int32_t vocab,      \
                                                                int32_t top_k_val) {               \
-    return guarded(__func__, [&](const char* fn) {                                                 \
+    return guarded(__func__, [&](const char* fn) {                                                \
       return check_row_filter(fn, FILTER, batch, vocab, top_k_val, 0.f);                          \
     });                                                                                           \
   }

@@ -15,7 +15,9 @@ namespace {
 __device__ bool g_valid_sink[kMaxBatch];
 
 // Advances the device-side Philox offset after a sampler has read it (same stream, so ordered).
-__global__ void advance_offset_kernel(uint64_t* offset, uint64_t step) { *offset += step; }
+__global__ void advance_offset_kernel(uint64_t* offset, uint64_t step) {
+  *offset += step;
+}
 
 constexpr int kMaxDevices = 64;
 std::mutex g_sink_mutex;

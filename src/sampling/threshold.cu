@@ -51,12 +51,12 @@ namespace {
 constexpr uint32_t kThreads = 512;
 constexpr uint32_t kWarps = kThreads / 32;
 constexpr uint32_t kBins = 256;
-constexpr uint32_t kMaxCluster = 8;      // the portable cluster size
+constexpr uint32_t kMaxCluster = 8;  // the portable cluster size
 // Entries per CTA before another CTA joins the row (measured at vocab 128256: a target of 16384
 // ran the same as 4096, both 8 CTAs; 65536 (2 CTAs) was about 1.5x slower at every batch).
 constexpr uint32_t kTargetChunk = 4096;
-constexpr uint32_t kLoadBatch = 16;      // global loads in flight per thread
-constexpr uint32_t kListCap = 1024;      // entries per CTA the radix passes visit by index
+constexpr uint32_t kLoadBatch = 16;             // global loads in flight per thread
+constexpr uint32_t kListCap = 1024;             // entries per CTA the radix passes visit by index
 constexpr float kFixedScale = 1099511627776.f;  // 2^40
 constexpr float kMassCap = 64.f;  // entries above count as 64 (keeps row sums in 64 bits)
 
@@ -79,11 +79,11 @@ struct __align__(16) Shared {
   uint32_t row_bad, row_max, chosen_bin, next_above_count;
   unsigned long long next_above_mass;
   float row_kept_mass;
-  uint32_t floor_key;                      // a lower bound of T (below)
+  uint32_t floor_key;                       // a lower bound of T (below)
   uint32_t gathered[kMaxCluster * kWarps];  // the row's warp maxima (CTA rank major)
   uint32_t maxima[kMaxCluster * kWarps];    // the same, sorted descending
   uint32_t list_count;
-  uint32_t list[kListCap];                 // indices of this CTA's entries >= floor_key
+  uint32_t list[kListCap];  // indices of this CTA's entries >= floor_key
 };
 static_assert(sizeof(Shared) % 16 == 0, "keys start 16-byte aligned");
 
@@ -116,13 +116,21 @@ __device__ Group this_group() {
   return Group{1, 0};
 }
 
-__device__ __forceinline__ float load_float(const float* p) { return __ldg(p); }
-__device__ __forceinline__ float load_float(const __half* p) { return __half2float(__ldg(p)); }
+__device__ __forceinline__ float load_float(const float* p) {
+  return __ldg(p);
+}
+__device__ __forceinline__ float load_float(const __half* p) {
+  return __half2float(__ldg(p));
+}
 __device__ __forceinline__ float load_float(const __nv_bfloat16* p) {
   return __bfloat162float(__ldg(p));
 }
-__device__ __forceinline__ void store_float(float* p, float x) { *p = x; }
-__device__ __forceinline__ void store_float(__half* p, float x) { *p = __float2half_rn(x); }
+__device__ __forceinline__ void store_float(float* p, float x) {
+  *p = x;
+}
+__device__ __forceinline__ void store_float(__half* p, float x) {
+  *p = __float2half_rn(x);
+}
 __device__ __forceinline__ void store_float(__nv_bfloat16* p, float x) {
   *p = __float2bfloat16_rn(x);
 }
@@ -134,7 +142,9 @@ __device__ __forceinline__ bool prob_key(float x, uint32_t* key) {
   *key = ok ? (__float_as_uint(x) << 1) : 0u;
   return ok;
 }
-__device__ __forceinline__ float prob_of_key(uint32_t key) { return __uint_as_float(key >> 1); }
+__device__ __forceinline__ float prob_of_key(uint32_t key) {
+  return __uint_as_float(key >> 1);
+}
 // Logits: valid iff not NaN; order-preserving map of every float (-0 folded into +0).
 __device__ __forceinline__ bool logit_key(float x, uint32_t* key) {
   const uint32_t bits = __float_as_uint(x + 0.f);
@@ -156,9 +166,8 @@ __device__ __forceinline__ unsigned long long fixed_mass(uint32_t key) {
 // Called by whole warps (uniform trip counts).
 template <bool USE_P>
 __device__ __forceinline__ void histogram_add(bool active, uint32_t bin, uint32_t key,
-                                              uint32_t* count, uint32_t* mass_lo,
-                                              uint32_t* mass_hi, unsigned long long* stage,
-                                              uint32_t lane) {
+                                              uint32_t* count, uint32_t* mass_lo, uint32_t* mass_hi,
+                                              unsigned long long* stage, uint32_t lane) {
   if (!__any_sync(0xffffffffu, active)) return;
   const uint32_t peers = __match_any_sync(0xffffffffu, active ? bin : kBins);
   if constexpr (USE_P) {
@@ -232,8 +241,8 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
   }
 
   // ---- 2. Thresholds of this row. k < 0 in a per-row array reads as "no truncation".
-  const uint32_t k = USE_K ? (prm.top_k_arr ? static_cast<uint32_t>(prm.top_k_arr[row]) : prm.top_k)
-                           : 0xffffffffu;
+  const uint32_t k =
+      USE_K ? (prm.top_k_arr ? static_cast<uint32_t>(prm.top_k_arr[row]) : prm.top_k) : 0xffffffffu;
   const float p = USE_P ? (prm.top_p_arr ? prm.top_p_arr[row] : prm.top_p) : 1.f;
   const bool admits_nothing = (USE_K && k == 0) || (USE_P && !(p > 0.f));
   unsigned long long p_fixed = ~0ull;
@@ -274,7 +283,8 @@ __global__ void __launch_bounds__(kThreads) threshold_kernel(Launch prm, uint32_
     if constexpr (USE_P) {
       unsigned long long local[kPerLane], run = 0;
 #pragma unroll
-      for (uint32_t j = 0; j < kPerLane; ++j) local[j] = run += fixed_mass(sh.maxima[lane * kPerLane + j]);
+      for (uint32_t j = 0; j < kPerLane; ++j)
+        local[j] = run += fixed_mass(sh.maxima[lane * kPerLane + j]);
       unsigned long long before = run;  // inclusive scan of the lanes' totals, then exclusive
 #pragma unroll
       for (uint32_t o = 1; o < 32; o <<= 1) {
@@ -566,8 +576,9 @@ Status device_facts(const char* fn, DeviceFacts* out) {
   std::lock_guard<std::mutex> lock(g_facts_mutex);
   if (!g_facts[device].known) {
     DeviceFacts f{true, 0, 0};
-    BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, device),
-                          "cudaDeviceGetAttribute(ComputeCapabilityMajor)"));
+    BFI_CHECK(
+        cuda_status(cudaDeviceGetAttribute(&f.major, cudaDevAttrComputeCapabilityMajor, device),
+                    "cudaDeviceGetAttribute(ComputeCapabilityMajor)"));
     BFI_CHECK(cuda_status(
         cudaDeviceGetAttribute(&f.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
         "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)"));
@@ -595,7 +606,8 @@ Status plan_shape(const char* fn, uint32_t vocab, Shape* out) {
   s.chunk = (vocab + cluster - 1) / cluster;
   s.smem_bytes = smem_for(cluster);
   s.smem_limit = budget;
-  s.max_vocab = budget > sizeof(Shared) ? (budget - uint32_t(sizeof(Shared))) / 4u * max_cluster : 0u;
+  s.max_vocab =
+      budget > sizeof(Shared) ? (budget - uint32_t(sizeof(Shared))) / 4u * max_cluster : 0u;
   s.compute_major = facts.major;
   s.feasible = s.smem_bytes <= budget;
   s.reason = s.feasible ? nullptr
