@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
     // The merge's grid doing nothing but wait for FA3: what the merge's own work costs.
     auto wait_only = [&] {
       CK(baracuda::flashinfer::launch_kernel(wait_only_kernel, dim3((B * Hq * 32 + 255) / 256),
-                                             dim3(256), 0, stream, true));
+                                             dim3(256), 0, stream,
+                                             baracuda::flashinfer::LaunchOptions{true}));
     };
     std::printf("  memset + suffix + FA3 + an empty dependent in the merge's place: %.1f us\n",
                 replay_us([&] {

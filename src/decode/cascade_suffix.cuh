@@ -425,7 +425,7 @@ template <typename T, int D>
 cudaError_t launch_suffix(const SuffixArgs& args, int32_t ctas, cudaStream_t stream) {
   const KernelInfo info = suffix_kernel_info<T, D>();
   return launch_kernel(suffix_kernel<T, D>, dim3(unsigned(ctas)), dim3(info.threads),
-                       info.smem_bytes, stream, /*programmatic=*/true, args);
+                       info.smem_bytes, stream, LaunchOptions{/*programmatic=*/true}, args);
 }
 
 }  // namespace baracuda::flashinfer::decode::cascade

@@ -394,7 +394,7 @@ cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
       K::Scheduler::to_underlying_arguments(scheduler_args);
   const KernelInfo info = K::info();
   return launch_kernel(K::kernel(), dim3(unsigned(plan.ctas)), dim3(info.threads), info.smem_bytes,
-                       stream, programmatic, mainloop, epilogue, scheduler);
+                       stream, LaunchOptions{programmatic}, mainloop, epilogue, scheduler);
 }
 
 // The prepare kernel (q packed, the work table, the cascade's CTA count zeroed): `suffixes`, the
@@ -455,7 +455,8 @@ cudaError_t launch_merge(const DecodeProblem& p, const PrefixSm90Plan& plan, voi
   const char* ws = static_cast<const char*>(workspace);
   const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
   return launch_kernel(merge_kernel<T, D>, dim3(unsigned((warps * 32 + 255) / 256)), dim3(256), 0,
-                       stream, /*programmatic=*/true, reinterpret_cast<const T*>(ws + plan.o_part),
+                       stream, LaunchOptions{/*programmatic=*/true},
+                       reinterpret_cast<const T*>(ws + plan.o_part),
                        reinterpret_cast<const float*>(ws + plan.lse_part), static_cast<T*>(p.o),
                        p.lse, p.batch_size, p.num_qo_heads / p.num_kv_heads,
                        partial_layout(plan, p.num_kv_heads, D), states);
