@@ -2,12 +2,11 @@
 // vocab 128256, batch {1, 32, 128, 512}, top-k 50 + top-p 0.9 on f32 probabilities
 // (softmax of N(0, 3^2) logits). Sort-free: top_k_top_p_sampling_f32_ex with a device offset
 // (graph-replayable), on the threshold kernel (sm_90) and, for comparison, on FlashInfer's
-// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline:
-// cub::DeviceSegmentedRadixSort::SortPairsDescending on (prob, index) per row,
-// cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as torch code masks sorted
-// probs), a second cumsum of the masked row and a multinomial draw (binary search of u * total),
-// all temp storage allocated outside the timing. Targets (H100): <= 50 us at B = 1, <= 150 us at B
-// = 128, >= 10x faster than sorting.
+// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
+// (prob, index) per row, cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as
+// torch code masks sorted probs), a second cumsum of the masked row and a multinomial draw
+// (binary search of u * total), all temp storage allocated outside the timing.
+// Targets (H100): <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting.
 //
 // This file is compiled as CUDA (src/sampling/sources.cmake sets that): the baseline's CUB
 // kernels need nvcc. Compiled by a host compiler it benches the sort-free path only.

@@ -6,9 +6,9 @@
 //            shared_prefix_decode_run uses;
 //   dense  - the TMA mainloop over a contiguous copy of the prefix (CTA_KV 128 and 192).
 // The paged loader again with the pages in order separates the cost of the gather from that of
-// the shuffle. The gap is what a faster paged loader could gain at most (a TMA-per-page loader was
-// built and measured slower than the gather: docs/PERFORMANCE.md). Prints µs and TFLOP/s per
-// kernel. The schedule, workspace layout and parameters are the library's (decode/prefix_sm90.cuh).
+// the shuffle. The gap is what a faster paged loader could gain at most (a TMA-per-page loader was built and
+// measured slower than the gather: docs/PERFORMANCE.md). Prints µs and TFLOP/s per kernel. The
+// schedule, workspace layout and parameters are the library's (decode/prefix_sm90.cuh).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 

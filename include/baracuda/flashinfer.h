@@ -197,7 +197,7 @@ enum baracuda_flashinfer_decode_flags {
   BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,    /**< one chunk per request (no merge) */
   BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,  /**< FlashInfer's batch-decode kernel */
   BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4 /**< FA2 prefill kernel, one query row per
-                                                   request; f16/bf16 only */
+                                                    request; f16/bf16 only */
 };
 
 /**
@@ -301,8 +301,8 @@ BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
  * An attention state over a set of KV tokens is (o, lse): o = softmax-weighted sum of V over
  * that set, lse = log2 sum_j exp(sm_scale * q.k_j) (BASE 2, as paged decode writes it). States
  * over disjoint sets merge exactly into the state over their union (cascade / split-KV):
- *   m = max_i lse_i,  w_i = 2^(lse_i - m),  o = sum_i w_i o_i / sum_i w_i,  lse = m + log2 sum_i
- * w_i Natural-log LSEs (FlashAttention, vLLM): lse2 = lse_e / ln(2) (= lse_e * log2(e)); back:
+ *   m = max_i lse_i,  w_i = 2^(lse_i - m),  o = sum_i w_i o_i / sum_i w_i,  lse = m + log2 sum_i w_i
+ * Natural-log LSEs (FlashAttention, vLLM): lse2 = lse_e / ln(2) (= lse_e * log2(e)); back:
  * lse_e = lse2 * ln(2). An empty state is (o = 0, lse = -inf) and is the identity of the merge;
  * merging only empty states gives o = 0, lse = -inf, never NaN. LSE values must be finite or
  * -inf (+inf and NaN give unspecified results).
@@ -378,20 +378,21 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 /*
  * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
  * shared page list in one call that reads that KV once per tile of packed (query, head) rows
- * rather than once per request. Merge the result with each request's own suffix (decode over the
- * suffix pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix). q, o
- * [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned k_data, v_data [pages, Hkv, page_size,
- * D] (HND), the same cache decode reads prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2]
- * int32 (0, number of prefix pages); prefix_last_page_len [1] int32 in [1, page_size] lse [B, Hq]
- * float32, base 2 (may be NULL; the merge needs it) Kernels: on a compute-capability 9.0 GPU (H100,
- * H200; a build with sm_90 in its architectures) FlashInfer's FA3 (wgmma) paged prefill kernel at
- * head dim 64, 128 and 256, scheduled by this library: the queries packed per KV head, the prefix
- * split into chunks over all SMs, the chunks merged into o / lse. Elsewhere FlashInfer's FA2
- * prefill kernel, all queries as the rows of one request, split when the rows alone cannot fill the
- * GPU. Both are non-causal and agree to within the precision bounds of docs/ABI.md (not bit for
- * bit). The workspace is _get_workspace_size()'s (it depends on the current device; status 4 if
- * smaller). An empty prefix gives o = 0, lse = -inf. Same contract as paged decode: no allocation,
- * no synchronisation, graph-capturable.
+ * rather than once per request. Merge the result with each request's own suffix (decode over the suffix
+ * pages) using merge_state_in_place: decode(prefix + suffix) = merge(prefix, suffix).
+ *   q, o           [B, Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
+ *   k_data, v_data [pages, Hkv, page_size, D] (HND), the same cache decode reads
+ *   prefix_indices [prefix_indptr[1]] int32; prefix_indptr [2] int32 (0, number of prefix pages);
+ *   prefix_last_page_len [1] int32 in [1, page_size]
+ *   lse            [B, Hq] float32, base 2 (may be NULL; the merge needs it)
+ * Kernels: on a compute-capability 9.0 GPU (H100, H200; a build with sm_90 in its architectures)
+ * FlashInfer's FA3 (wgmma) paged prefill kernel at head dim 64, 128 and 256, scheduled by this
+ * library: the queries packed per KV head, the prefix split into chunks over all SMs, the chunks
+ * merged into o / lse. Elsewhere FlashInfer's FA2 prefill kernel, all queries as the rows of one
+ * request, split when the rows alone cannot fill the GPU. Both are non-causal and agree to within
+ * the precision bounds of docs/ABI.md (not bit for bit). The workspace is _get_workspace_size()'s
+ * (it depends on the current device; status 4 if smaller). An empty prefix gives o = 0,
+ * lse = -inf. Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
@@ -409,19 +410,19 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
  * Fused cascade: decode over (shared prefix + each request's own suffix) in ONE call, the state
  * shared_prefix_decode_run + paged_decode_run over the suffixes + merge_state_in_place give.
  *   indices                  int32 page ids of the prefix AND of every suffix (one array)
- *   prefix_indptr [2]        the prefix's range of `indices`; prefix_last_page_len [1] in [1,
- * page_size] suffix_indptr [B + 1]    request b's suffix pages: indices[suffix_indptr[b] ..
- * suffix_indptr[b+1]) suffix_last_page_len [B] in [1, page_size] (unused for an empty suffix) q, o
- * [B, Hq, D], lse [B, Hq] (base 2, may be NULL), k_data / v_data: as shared_prefix_decode_run How:
- * the suffixes run on a few SMs (a tensor-core decode kernel of this library) BESIDE the prefix's
- * FA3 grid on the others (a programmatic dependent launch), then one merge writes the prefix chunks
- * and the suffix into o / lse. The suffix kernel holds its SMs while the prefix runs: the split of
- * SMs assumes suffixes much shorter than the prefix (the cascade's use); for long suffixes the
- * three calls above are faster. Runs on a compute-capability 9.0 GPU with the sm_90a build (f16 /
- * bf16, head dim 64, 128, 256); elsewhere can_implement answers BARACUDA_FLASHINFER_UNSUPPORTED and
- * the three calls above do the same work. can_implement and get_workspace_size query the current
- * device. Same contract as paged decode: no allocation, no synchronisation, no device-to-host read,
- * graph-capturable.
+ *   prefix_indptr [2]        the prefix's range of `indices`; prefix_last_page_len [1] in [1, page_size]
+ *   suffix_indptr [B + 1]    request b's suffix pages: indices[suffix_indptr[b] .. suffix_indptr[b+1])
+ *   suffix_last_page_len [B] in [1, page_size] (unused for an empty suffix)
+ *   q, o [B, Hq, D], lse [B, Hq] (base 2, may be NULL), k_data / v_data: as shared_prefix_decode_run
+ * How: the suffixes run on a few SMs (a tensor-core decode kernel of this library) BESIDE the
+ * prefix's FA3 grid on the others (a programmatic dependent launch), then one merge writes the
+ * prefix chunks and the suffix into o / lse. The suffix kernel holds its SMs while the prefix runs:
+ * the split of SMs assumes suffixes much shorter than the prefix (the cascade's use); for long
+ * suffixes the three calls above are faster.
+ * Runs on a compute-capability 9.0 GPU with the sm_90a build (f16 / bf16, head dim 64, 128, 256);
+ * elsewhere can_implement answers BARACUDA_FLASHINFER_UNSUPPORTED and the three calls above do the
+ * same work. can_implement and get_workspace_size query the current device. Same contract as paged
+ * decode: no allocation, no synchronisation, no device-to-host read, graph-capturable.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,

@@ -2,8 +2,7 @@
 // "use_tensor_cores" decode). The GQA group is packed into the query rows of a tile, so any
 // Hq / Hkv runs at one KV read per (request, KV head, query tile). Work items come from the
 // on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the device's
-// shared memory and, when split, merges the partial states. Included by
-// decode_tc_<element>_hd<D>.cu.
+// shared memory and, when split, merges the partial states. Included by decode_tc_<element>_hd<D>.cu.
 #pragma once
 
 #include <cuda_runtime.h>
