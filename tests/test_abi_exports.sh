@@ -9,7 +9,7 @@
 set -euo pipefail
 lib=$1 header=$2 list=$3 cc=$4
 shift 4
-families=(core decode "$@")
+families=(core decode prefix prefill "$@")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 status=0

@@ -44,9 +44,9 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Version                                                                                     */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 #define BARACUDA_FLASHINFER_VERSION_MAJOR 0
 #define BARACUDA_FLASHINFER_VERSION_MINOR 1
@@ -61,9 +61,9 @@ BARACUDA_FLASHINFER_API uint32_t baracuda_kernels_flashinfer_version(void);
 /** "MAJOR.MINOR.PATCH (flashinfer-python X, CCCL Y, CUDA Z)". Static storage; never NULL. */
 BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_version_string(void);
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Status                                                                                      */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 /** Stable values: never renumbered. 0-4 keep the meaning existing Rust callers map. */
 enum baracuda_flashinfer_status {
@@ -88,9 +88,9 @@ BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_last_error(void)
 /** A cudaStream_t (forward-declared so no CUDA header is needed). */
 typedef struct CUstream_st* baracuda_flashinfer_stream_t;
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Element codes                                                                               */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 /**
  * Element codes name the query/output type and, for the fp8 codes, the KV-cache type.
@@ -108,9 +108,9 @@ enum baracuda_flashinfer_element {
   BARACUDA_FLASHINFER_BF16_E5M2 = 6  /**< Q/O bf16, KV fp8 e5m2 */
 };
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Batched paged-KV decode                                                                     */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * One query token per request attends that request's paged K/V:
  *   o[b,h]   = sum_j softmax_j(sm_scale * q[b,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
@@ -216,9 +216,228 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_wit
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads);
 
+/** The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path). */
+enum baracuda_flashinfer_decode_path {
+  BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES = 0,  /**< FlashInfer's batch-decode kernel */
+  BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES = 1 /**< FA2 prefill kernel, GQA rows packed */
+};
+
+/**
+ * How a paged-decode call would run. The caller sets struct_size = sizeof(the struct it was
+ * compiled with); the library writes only the fields that fit in struct_size, so later versions
+ * may append fields.
+ */
+typedef struct baracuda_flashinfer_decode_schedule {
+  size_t struct_size;
+  int32_t path;             /**< baracuda_flashinfer_decode_path */
+  int32_t split;            /**< 1: KV is split into chunks on the device, then merged */
+  int32_t work_items;       /**< CTAs along the batch axis (the padded grid when split) */
+  int32_t min_chunk_tokens; /**< smallest chunk the device planner may pick (0 without split) */
+  size_t workspace_bytes;   /**< workspace this schedule uses (0: none) */
+} baracuda_flashinfer_decode_schedule;
+
+/**
+ * The schedule paged_decode_run_with(element, flags, ...) would take for these sizes with
+ * `workspace_bytes` of workspace on the device of `stream` (NULL: the current device), without
+ * launching anything: the path, whether it splits, and the workspace it uses (so a caller that
+ * wants no split can size exactly that workspace: flags = NO_SPLIT). flags 0 gives what
+ * paged_decode_<element>_run does. Statuses as _run (before pointers): 0, 2, 3, 4, 5.
+ * Thread-safe; queries the device once, then caches; no synchronisation.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_describe(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream, baracuda_flashinfer_decode_schedule* schedule);
+
 /* ------------------------------------------------------------------------------------------ */
-/* Paged-KV append (section owned by the append family)                                        */
+/* Attention options                                                                           */
 /* ------------------------------------------------------------------------------------------ */
+/*
+ * Options every attention call of the prefill family takes (NULL = all defaults: plain causal
+ * or non-causal softmax attention over an HND paged or dense ragged cache). A versioned struct:
+ * fill it with baracuda_kernels_flashinfer_attention_options_init() (which sets struct_size and
+ * the defaults), then change fields; the library reads only the first struct_size bytes, so
+ * fields appended in later versions keep their defaults for older callers. A struct_size the
+ * library does not know (smaller than the first version's) is status 2.
+ */
+enum baracuda_flashinfer_kv_layout {
+  BARACUDA_FLASHINFER_KV_LAYOUT_HND = 0, /**< pages [num_pages, Hkv, page_size, D] (default) */
+  BARACUDA_FLASHINFER_KV_LAYOUT_NHD = 1  /**< pages [num_pages, page_size, Hkv, D] */
+};
+
+/** Kernel choices (options.flags; 0 = the measured best). For A/B checks and tests. */
+enum baracuda_flashinfer_attention_flags {
+  BARACUDA_FLASHINFER_ATTENTION_AUTO = 0,
+  BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT = 1, /**< never split a request's KV across CTAs */
+  BARACUDA_FLASHINFER_ATTENTION_FA2 = 2       /**< FlashInfer's FA2 kernels, also on sm_90 */
+};
+
+typedef struct baracuda_flashinfer_attention_options {
+  size_t struct_size;    /**< sizeof(baracuda_flashinfer_attention_options) */
+  int32_t kv_layout;     /**< baracuda_flashinfer_kv_layout (paged caches); default HND */
+  int32_t window_left;   /**< sliding window: -1 (default) = none; >= 0: query i of a request
+                              keeps key j when j + qo_len + window_left >= kv_len + i */
+  float logits_soft_cap; /**< 0 (default) = off; > 0: score -> cap * tanh(score / cap) */
+  float k_scale;         /**< 1 (default): the stored K times k_scale is the real K */
+  float v_scale;         /**< 1 (default): the stored V times v_scale is the real V */
+  const float* sinks;    /**< NULL (default); else [Hq] float32 on the device: one logit per
+                              query head joining the softmax denominator (gpt-oss) */
+  int32_t flags;         /**< baracuda_flashinfer_attention_flags */
+  int32_t reserved;      /**< 0 */
+} baracuda_flashinfer_attention_options;
+
+/** Fills *options with struct_size and the defaults above. NULL is ignored. */
+BARACUDA_FLASHINFER_API void baracuda_kernels_flashinfer_attention_options_init(
+    baracuda_flashinfer_attention_options* options);
+
+/*
+ * Paged decode with attention options (window, soft-cap, sinks, fp8 scales, NHD pages): the
+ * arguments of paged_decode_run_with, plus `options` (NULL: plain attention, what
+ * paged_decode_run_with does). `flags` are the decode flags above; options->flags may add
+ * BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT. The workspace is _ex_get_workspace_size()'s. An option
+ * this version does not implement for decode is status 3 from all three alike.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options, void* k_data, void* v_data,
+    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
+    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batch prefill (a query range per request: prompts, chunks and decode tokens)                */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Request b has qo_len(b) = q_indptr[b+1] - q_indptr[b] query rows (0 allowed) attending its
+ * kv_len(b) keys:
+ *   o[r,h]   = sum_j softmax_j(sm_scale * q[r,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
+ *   lse[r,h] = log2 sum_j exp(sm_scale * q[r,h] . k[b,h/g,j])                 (base 2)
+ * over the keys the mask keeps. causal != 0: bottom-right aligned, query i (0-based within its
+ * request) keeps keys j <= i + kv_len - qo_len; causal == 0: every key. A row that keeps no key
+ * (kv_len 0, or causal with qo_len > kv_len for the first qo_len - kv_len rows) gets o = 0 and
+ * lse = -inf. One call takes any mix of query lengths (1 = a decode token, up to a whole prompt)
+ * on any KV lengths: chunked prefill and mixed prefill + decode batches.
+ *
+ * Shapes (B = batch_size, Hq, Hkv, D = head_dim, P = page_size), all dense row-major, int32 index
+ * arrays on the device:
+ *   q, o          [q_indptr[B], Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
+ *   q_indptr      [B + 1]                non-decreasing, q_indptr[0] = 0, q_indptr[B] <= max_q_rows
+ *   lse           [q_indptr[B], Hq]      float32, base 2; may be NULL (not written)
+ * paged (prefill_paged_*, the cache decode and append use):
+ *   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout); 16-byte aligned
+ *   kv_indices    [kv_indptr[B]]         physical page ids
+ *   kv_indptr     [B + 1]                page indptr: request b owns kv_indices[kv_indptr[b]..)
+ *   last_page_len [B]                    in [1, P]; kv_len(b) = (pages - 1) * P + last_page_len
+ * ragged (prefill_ragged_*, a contiguous K/V per batch):
+ *   k, v          [max_kv_rows, Hkv, D]  16-byte aligned
+ *   kv_indptr     [B + 1]                row indptr: request b's keys are rows kv_indptr[b]..
+ *                                        kv_indptr[b+1]-1, kv_indptr[B] <= max_kv_rows
+ * Supported: element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
+ * Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and finite.
+ *
+ * Kernels: on a compute-capability 9.0 GPU (a build with sm_90) FlashInfer's FA3 (wgmma; TMA for
+ * ragged K/V) kernels, elsewhere (or with BARACUDA_FLASHINFER_ATTENTION_FA2) FlashInfer's FA2
+ * kernels; both on a schedule this library plans ON THE DEVICE inside _run from q_indptr and the
+ * KV lengths: requests with few query tiles and long KV are split into chunks across the GPU and
+ * merged. No host round trip: _run is CUDA-graph capturable, and one capture stays correct when
+ * lengths change between replays (within max_q_rows / max_kv_rows and batch_size).
+ * The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
+ * sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
+ * Hkv, head_dim, causal, options) and the device only. Smaller: status 4.
+ * The options this version implements for prefill: kv_layout HND and the flags; any other
+ * non-default option is status 3 from _can_implement and _run alike.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_can_implement(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options);
+
+/** Workspace for prefill_paged_run on the current device (queries it once, then caches). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_get_workspace_size(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_run(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, const void* q, const int32_t* q_indptr,
+    const void* k_data, const void* v_data, const int32_t* kv_indices, const int32_t* kv_indptr,
+    const int32_t* last_page_len, void* o, float* lse, void* workspace, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_can_implement(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options);
+
+/** Workspace for prefill_ragged_run on the current device (queries it once, then caches). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_run(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, const void* q, const int32_t* q_indptr,
+    const void* k, const void* v, const int32_t* kv_indptr, void* o, float* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/*
+ * The existing ABI's prefill symbols, names, argument order and meaning unchanged (HND pages,
+ * plain attention, `lse` may be NULL). total_num_rows bounds q_indptr[B] (max_q_rows above) and
+ * total_kv_rows bounds the ragged kv_indptr[B]. enable_split = 0 never splits KV.
+ * Their signatures carry no workspace: the library keeps one per (device, stream), allocated on
+ * the first call on that stream and grown when a call needs more (cudaMalloc). So the first call
+ * on a stream, and one with larger sizes than any before on it, must not be captured (status 5
+ * inside a capture); every other call is asynchronous, allocation-free and capturable. The
+ * buffers live until the process exits; a stream's buffer is never shared with another stream.
+ * New code should call prefill_*_run with its own workspace.
+ */
+#define BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(NAME)                                       \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_prefill_##NAME##_run(      \
+      int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,         \
+      int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,              \
+      int32_t enable_split, void* k_data, void* v_data, void* kv_indices, void* kv_indptr,     \
+      void* last_page_len, const void* q, void* q_indptr, void* o, void* lse,                  \
+      baracuda_flashinfer_stream_t stream);                                                    \
+  BARACUDA_FLASHINFER_API int32_t                                                              \
+      baracuda_kernels_flashinfer_paged_prefill_##NAME##_can_implement(                        \
+          int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,     \
+          int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,          \
+          int32_t enable_split);                                                               \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_ragged_prefill_##NAME##_run(     \
+      int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim,     \
+      int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,              \
+      int32_t enable_split, const void* k_data, const void* v_data, void* kv_indptr,           \
+      const void* q, void* q_indptr, void* o, void* lse, baracuda_flashinfer_stream_t stream); \
+  BARACUDA_FLASHINFER_API int32_t                                                              \
+      baracuda_kernels_flashinfer_ragged_prefill_##NAME##_can_implement(                       \
+          int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim, \
+          int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal);
+
+BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(f16)
+BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(bf16)
+
+/** The existing ABI's element-free checks (f16 and bf16 alike): sizes only. */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_prefill_can_implement(
+    int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_ragged_prefill_can_implement(
+    int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads);
+/* ------------------------------------------------------------------------------------------  */
+/* Paged-KV append                                                                             */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * Writes new K/V tokens into the paged cache that paged decode reads (same HND page layout):
  *   k_data, v_data [num_pages, H, P, D]   element type T; 16-byte aligned; written
@@ -294,9 +513,9 @@ BARACUDA_FLASHINFER_DECLARE_APPEND(f16)
 BARACUDA_FLASHINFER_DECLARE_APPEND(bf16)
 BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
 
-/* ------------------------------------------------------------------------------------------ */
-/* Attention-state merge / cascade (section owned by the merge family)                         */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
+/* Attention-state merge                                                                       */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * An attention state over a set of KV tokens is (o, lse): o = softmax-weighted sum of V over
  * that set, lse = log2 sum_j exp(sm_scale * q.k_j) (BASE 2, as paged decode writes it). States
@@ -375,6 +594,9 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(bf16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 
+/* ------------------------------------------------------------------------------------------  */
+/* Shared prefix and fused cascades (decode over a prefix shared by the batch)                 */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
  * shared page list in one call that reads that KV once per tile of packed (query, head) rows
@@ -405,6 +627,22 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
     int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
     void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/** Kernel choice of shared_prefix_decode_run_with (0: what shared_prefix_decode_run does). */
+enum baracuda_flashinfer_shared_prefix_flags {
+  BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO = 0,
+  BARACUDA_FLASHINFER_SHARED_PREFIX_FA2 = 1 /**< the FA2 kernel, also on sm_90 (A/B checks) */
+};
+
+/**
+ * Experimental: shared_prefix_decode_run with explicit kernel flags (for A/B checks and tests);
+ * otherwise the same arguments and contract. Unknown flag bits: status 2.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o,
+    void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /*
  * Fused cascade: decode over (shared prefix + each request's own suffix) in ONE call, the state
@@ -440,8 +678,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
 /*
  * Fused cascade over a DENSE shared prefix: as cascade_decode_run, but the prefix's K and V are
  * contiguous tensors (FlashInfer's k_shared / v_shared of its shared-prefix batch decode) rather
- * than pages of the cache, so the prefix kernel loads them with TMA (on H100 at head dim 128 the
- * prefix's FA3 grid alone runs 62 us instead of 76, docs/PERFORMANCE.md). For an engine that keeps
+ * than pages of the cache, so the prefix kernel loads them with TMA (faster than the
+ * page gather; docs/PERFORMANCE.md). For an engine that keeps
  * the shared prefix (a system prompt) in one buffer per layer; the suffixes stay paged.
  *   k_prefix, v_prefix      the prefix's rows: token t of KV head h at
  *                           k_prefix + t * prefix_stride_token + h * prefix_stride_head (elements),
@@ -473,9 +711,9 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
     void* o, void* lse, void* workspace, size_t workspace_bytes,
     baracuda_flashinfer_stream_t stream);
 
-/* ------------------------------------------------------------------------------------------ */
-/* Sort-free sampling (section owned by the sampling family)                                   */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
+/* Sort-free sampling                                                                          */
+/* ------------------------------------------------------------------------------------------  */
 
 /*
  * Each call draws one token id from row b of a [batch, vocab] f32 probability matrix (dense

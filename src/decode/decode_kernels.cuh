@@ -9,6 +9,7 @@
 #include <flashinfer/attention/variants.cuh>
 #include <flashinfer/page.cuh>
 
+#include "common/launch.cuh"
 #include "decode/decode_launch.hpp"
 #include "merge/merge_kernels.cuh"
 
@@ -140,7 +141,7 @@ KernelInfo kernel_info() {
 
 // Enqueues decode (and, when split, the merge) for one compiled configuration.
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
-cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
   using Params = typename T::Params;
   const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);
@@ -176,10 +177,8 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
     params.kv_chunk_size_ptr = ChunkTokens{};
     params.block_valid_mask = nullptr;
     params.partition_kv = false;
-    void* args[] = {&params};
-    return cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
-                            dim3(static_cast<uint32_t>(p.batch_size), virtual_heads), block, args,
-                            T::kSmem, stream);
+    return launch_kernel(T::kernel, dim3(static_cast<uint32_t>(p.batch_size), virtual_heads),
+                         block, T::kSmem, stream, params);
   }
 
   params.o = static_cast<DTypeQ*>(s.tmp_o);
@@ -202,10 +201,9 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
   params.o_indptr = s.o_indptr;
   params.partition_kv = true;
   {
-    void* args[] = {&params};
-    cudaError_t err = cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
-                                       dim3(static_cast<uint32_t>(s.padded_items), virtual_heads),
-                                       block, args, T::kSmem, stream);
+    const cudaError_t err =
+        launch_kernel(T::kernel, dim3(static_cast<uint32_t>(s.padded_items), virtual_heads), block,
+                      T::kSmem, stream, params);
     if (err != cudaSuccess) return err;
   }
   if (s.single_request) {

@@ -2,6 +2,7 @@
 // and writes FlashInfer's work-item arrays, so _run never copies indptr to the host.
 #include <cub/block/block_scan.cuh>
 
+#include "common/launch.cuh"
 #include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode {
@@ -30,7 +31,7 @@ __device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
 // No split (tensor-core path only): one item per (request, query tile), o_indptr[b] = b.
 // q_indptr (tensor-core path): b * qo_len (decode: the identity, one query row per request).
 // merge_indptr (shared prefix, one request): query row r merges partial rows r*n .. (r+1)*n-1.
-__global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args) {
+__global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs args) {
   using Scan = cub::BlockScan<int32_t, kPlanThreads>;
   constexpr int kWarps = kPlanThreads / 32;
   __shared__ typename Scan::TempStorage scan_storage;
@@ -147,15 +148,58 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
 
 }  // namespace
 
-KernelInfo plan_kernel_info() {
-  return KernelInfo{reinterpret_cast<const void*>(plan_kernel), kPlanThreads, 0};
+cudaError_t launch_planner(const PlannerArgs& args, cudaStream_t stream) {
+  return launch_kernel(plan_kernel, dim3(1), dim3(kPlanThreads), 0, stream, args);
 }
 
-cudaError_t launch_plan(const PlanArgs& args, cudaStream_t stream) {
-  PlanArgs copy = args;
-  void* kernel_args[] = {&copy};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(plan_kernel), dim3(1), dim3(kPlanThreads),
-                          kernel_args, 0, stream);
+DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
+  DecodeBuffers b{};
+  b.split = sched.split;
+  b.single_request = sched.single_request;
+  b.padded_items = sched.padded_items;
+  b.qo_tiles = sched.qo_tiles;
+  if (sched.workspace == 0) return b;
+  char* ws = static_cast<char*>(workspace);
+  const DecodeLayout& l = sched.layout;
+  if (sched.split) {
+    b.tmp_o = ws + l.tmp_o;
+    b.tmp_lse = reinterpret_cast<float*>(ws + l.tmp_lse);
+  }
+  if (!sched.planned) return b;  // batch 1 on CUDA cores: the kernel derives its chunks itself
+  const bool tc = sched.path == DecodePath::kTensorCores;
+  const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
+  b.request_indices = at(l.request_indices);
+  b.qo_tile_indices = tc ? at(l.qo_tile_indices) : nullptr;
+  b.kv_tile_indices = at(l.kv_tile_indices);
+  b.o_indptr = at(l.o_indptr);
+  b.q_indptr = tc ? at(l.q_indptr) : nullptr;
+  // Decode (one row per request): a request's partial rows are its chunks, as o_indptr says.
+  b.merge_indptr = sched.qo_len > 1 ? at(l.merge_indptr) : b.o_indptr;
+  b.kv_chunk_tokens = at(l.kv_chunk_tokens);
+  b.block_valid_mask = reinterpret_cast<bool*>(ws + l.valid_mask);
+  return b;
+}
+
+cudaError_t enqueue_planner(const DecodeSchedule& sched, const DecodeBuffers& b,
+                            const int32_t* indptr, int32_t page_size, cudaStream_t stream) {
+  if (!sched.planned) return cudaSuccess;
+  const PlannerArgs args{indptr,
+                         sched.requests,
+                         page_size,
+                         sched.min_chunk_pages,
+                         sched.padded_items,
+                         sched.qo_tiles,
+                         sched.qo_len,
+                         sched.split,
+                         b.request_indices,
+                         b.qo_tile_indices,
+                         b.kv_tile_indices,
+                         b.o_indptr,
+                         b.q_indptr,
+                         sched.qo_len > 1 ? b.merge_indptr : nullptr,
+                         b.kv_chunk_tokens,
+                         b.block_valid_mask};
+  return launch_planner(args, stream);
 }
 
 }  // namespace baracuda::flashinfer::decode

@@ -23,7 +23,7 @@ namespace fi = ::flashinfer;
 // page table (1 for decode; the whole batch of queries for a shared prefix, whose page table has
 // one request), CTA_TILE_Q packed (row, query head) pairs per CTA.
 template <typename T, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
-cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t requests,
+cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t requests,
                       cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
   using Variant = fi::DefaultAttention<false, false, false, false>;
@@ -56,13 +56,13 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t 
 }
 
 template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size),
                                                   stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeSchedule& s,
+cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeBuffers& s,
                                     cudaStream_t stream) {
   return launch_tc<T, HEAD_DIM, kSharedPrefixTileQ>(p, s, /*requests=*/1, stream);
 }
