@@ -1,9 +1,4 @@
 bfi_add_test(NAME test_decode_host SOURCES test_decode_host.cpp)
-string(REPLACE ";" "," bfi_test_head_dims "${BFI_DECODE_HEAD_DIMS}")
-target_compile_definitions(test_decode_host PRIVATE BFI_TEST_HEAD_DIMS=${bfi_test_head_dims})
+bfi_add_test(NAME test_attention_check_host SOURCES test_attention_check_host.cpp)
 bfi_add_test(NAME test_decode_gpu SOURCES test_decode_gpu.cpp GPU)
 bfi_add_test(NAME test_shared_prefix_gpu SOURCES test_shared_prefix_gpu.cpp GPU)
-# The same tests on the FA2 shared-prefix kernel where the sm_90a one would run.
-add_test(NAME test_shared_prefix_gpu_fa2_path COMMAND test_shared_prefix_gpu)
-set_tests_properties(test_shared_prefix_gpu_fa2_path PROPERTIES LABELS gpu SKIP_RETURN_CODE 77
-  ENVIRONMENT BFI_SHARED_PREFIX_PATH=fa2)
