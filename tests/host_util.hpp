@@ -4,6 +4,8 @@
 
 #include <baracuda/flashinfer.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <string>
 
@@ -33,5 +35,40 @@ inline bool starts_with(const std::string& s, const std::string& prefix) {
 // needs the device: without a GPU, the device query fails with BARACUDA_FLASHINFER_CUDA_ERROR. With
 // a GPU such a call would launch on fake pointers, so host tests never make it there.
 constexpr int32_t kNoDeviceStatus = BARACUDA_FLASHINFER_CUDA_ERROR;
+
+// One bad argument of a family's table (c.word, c.status, c.shape, c.spoil) applied to a correct
+// call `a` (run(), can(), family_can()): run refuses it with the status and a message naming
+// the argument; a size problem (c.shape) is refused the same way by both can_implements.
+template <class Args, class BadCase>
+void expect_refused(Args a, const BadCase& c) {
+  SCOPED_TRACE(c.word);
+  c.spoil(a);
+  EXPECT_EQ(a.run(), c.status) << last_error();
+  EXPECT_TRUE(message_mentions(c.word)) << last_error();
+  if (!c.shape) return;
+  EXPECT_EQ(a.can(), c.status) << "can_implement disagrees: " << last_error();
+  EXPECT_TRUE(message_mentions(c.word)) << last_error();
+  EXPECT_EQ(a.family_can(), c.status) << "the family can_implement disagrees";
+  EXPECT_TRUE(message_mentions(c.word)) << last_error();
+}
+
+// One point of a can_implement-against-run sweep (Args as above): where can_implement refuses,
+// run refuses with the same status; where it accepts, run of `misaligned` (the same call with
+// its last-checked pointer off) passes every other check, and without a GPU the aligned call
+// reaches the device query.
+template <class Args>
+void expect_run_agrees(const Args& a, const Args& misaligned) {
+  const int32_t can = a.can();
+  EXPECT_EQ(can, a.family_can());
+  if (can != 0) {
+    EXPECT_EQ(a.run(), can) << last_error();
+    return;
+  }
+  EXPECT_EQ(misaligned.run(), BARACUDA_FLASHINFER_MISALIGNED_OPERAND) << last_error();
+  if (!gpu_present()) {
+    EXPECT_EQ(a.run(), kNoDeviceStatus) << last_error();
+    EXPECT_TRUE(message_mentions("CUDA")) << last_error();
+  }
+}
 
 }  // namespace bfi_test

@@ -135,16 +135,7 @@ class AppendSymbol : public ::testing::TestWithParam<std::tuple<bool, int32_t>> 
 TEST_P(AppendSymbol, every_bad_argument_is_refused_with_its_status_and_name) {
   for (const BadCase& c : bad_cases()) {
     if ((c.multi_only && decode()) || (c.decode_only && !decode())) continue;
-    SCOPED_TRACE(c.word);
-    Args a = args();
-    c.spoil(a);
-    EXPECT_EQ(a.run(), c.status) << last_error();
-    EXPECT_TRUE(message_mentions(c.word)) << last_error();
-    if (!c.shape) continue;
-    EXPECT_EQ(a.can(), c.status) << "can_implement disagrees: " << last_error();
-    EXPECT_TRUE(message_mentions(c.word)) << last_error();
-    EXPECT_EQ(a.family_can(), c.status) << "the family can_implement disagrees";
-    EXPECT_TRUE(message_mentions(c.word)) << last_error();
+    expect_refused(args(), c);
   }
 }
 
@@ -163,20 +154,9 @@ TEST_P(AppendSymbol, can_implement_agrees_with_run_over_a_shape_sweep) {
           a.head_dim = head_dim;
           a.page = page;
           a.tokens = 3 * batch;
-          const int32_t can = a.can();
-          EXPECT_EQ(can, a.family_can());
-          if (can != 0) {
-            EXPECT_EQ(a.run(), can) << last_error();
-            continue;
-          }
           Args misaligned = a;
           misaligned.value = offset(a.value, 8);
-          EXPECT_EQ(misaligned.run(), BARACUDA_FLASHINFER_MISALIGNED_OPERAND) << last_error();
-          EXPECT_TRUE(message_mentions("value")) << last_error();
-          if (!gpu_present()) {
-            EXPECT_EQ(a.run(), kNoDeviceStatus) << last_error();
-            EXPECT_TRUE(message_mentions("CUDA")) << last_error();
-          }
+          expect_run_agrees(a, misaligned);
         }
       }
     }

@@ -361,6 +361,29 @@ std::string test_name(const std::string& symbol) {
   return n;
 }
 
+// The size and threshold sweep of both families' can_implement-against-run tests: `body` gets
+// default arguments of type A with batch, vocab, top_k and p set, and a description.
+template <class A, class Body>
+void for_each_sweep_point(Body body) {
+  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
+  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
+  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
+  const float ps[] = {
+      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
+  for (int32_t b : batches)
+    for (int32_t v : vocabs)
+      for (int32_t k : ks)
+        for (float p : ps) {
+          A a;
+          a.batch = b;
+          a.vocab = v;
+          a.top_k = k;
+          a.p = p;
+          body(a, "b=" + std::to_string(b) + " v=" + std::to_string(v) + " k=" + std::to_string(k) +
+                      " p=" + std::to_string(p));
+        }
+}
+
 class SamplingSymbol : public ::testing::TestWithParam<Symbol> {};
 
 TEST_P(SamplingSymbol, every_bad_argument_is_rejected_with_a_message) {
@@ -397,26 +420,11 @@ TEST_P(SamplingSymbol, valid_arguments_pass_validation) {
 // threshold check and stop at the alignment check (1); elsewhere both give the same status.
 TEST_P(SamplingSymbol, can_implement_agrees_with_run_over_a_sweep) {
   const Symbol& s = GetParam();
-  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
-  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
-  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
-  const float ps[] = {
-      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
-  for (int32_t b : batches)
-    for (int32_t v : vocabs)
-      for (int32_t k : ks)
-        for (float p : ps) {
-          Args a;
-          a.batch = b;
-          a.vocab = v;
-          a.top_k = k;
-          a.p = p;
-          a.probs = offset(kProbs, 1);
-          const int32_t can = s.can(a);
-          const int32_t run = s.run(a);
-          EXPECT_EQ(run, can == 0 ? 1 : can)
-              << "b=" << b << " v=" << v << " k=" << k << " p=" << p << ": can_implement " << can;
-        }
+  for_each_sweep_point<Args>([&](Args a, const std::string& point) {
+    a.probs = offset(kProbs, 1);
+    const int32_t can = s.can(a);
+    EXPECT_EQ(s.run(a), can == 0 ? 1 : can) << point << ": can_implement " << can;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Symbols, SamplingSymbol, ::testing::ValuesIn(symbols()),
@@ -551,28 +559,13 @@ TEST_P(RowFilterSymbol, rejects_every_bad_argument_with_a_message) {
 // launch: a size, threshold or device limit).
 TEST_P(RowFilterSymbol, valid_arguments_and_can_implement_sweep) {
   const FilterSymbol& s = GetParam();
-  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
-  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
-  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
-  const float ps[] = {
-      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
   EXPECT_EQ(s.can(FilterArgs{}), filter_device_status())
       << "can_implement(valid): " << baracuda_kernels_flashinfer_last_error();
-  for (int32_t b : batches)
-    for (int32_t v : vocabs)
-      for (int32_t k : ks)
-        for (float p : ps) {
-          FilterArgs a;
-          a.batch = b;
-          a.vocab = v;
-          a.top_k = k;
-          a.p = p;
-          const int32_t can = s.can(a);
-          if (can == 0) a.input = offset(kProbs, 1);
-          const int32_t run = s.run(a);
-          EXPECT_EQ(run, can == 0 ? 1 : can)
-              << "b=" << b << " v=" << v << " k=" << k << " p=" << p << ": can_implement " << can;
-        }
+  for_each_sweep_point<FilterArgs>([&](FilterArgs a, const std::string& point) {
+    const int32_t can = s.can(a);
+    if (can == 0) a.input = offset(kProbs, 1);
+    EXPECT_EQ(s.run(a), can == 0 ? 1 : can) << point << ": can_implement " << can;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Symbols, RowFilterSymbol, ::testing::ValuesIn(filter_symbols()),

@@ -118,22 +118,29 @@ struct CascadeProblem {
   }
 };
 
-// A workspace of at least `bytes`, NaN-poisoned when `poison_it`.
-void ensure_workspace(DeviceBuffer* ws, size_t bytes, bool poison_it) {
-  if (ws->ptr == nullptr || ws->bytes < bytes) *ws = DeviceBuffer(bytes);
-  if (poison_it && bytes) poison(*ws);
+// What every run here does first: the workspace its get_workspace_size asks for (NaN-poisoned
+// when `poison_it`), the outputs allocated and poisoned. Returns the sizing status.
+using WorkspaceSize =
+    decltype(&baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size);
+int32_t prepare_run(const Shape& s, WorkspaceSize size_of, Outputs* out, DeviceBuffer* ws,
+                    bool poison_it, size_t* bytes) {
+  const int32_t st = size_of(s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, bytes);
+  if (st != 0) return st;
+  if (ws->ptr == nullptr || ws->bytes < *bytes) *ws = DeviceBuffer(*bytes);
+  if (poison_it && *bytes) poison(*ws);
+  out->allocate(s);
+  if (poison_it) out->poison_all();
+  return 0;
 }
 
 int32_t run_shared_prefix(const CascadeProblem& c, float sm_scale, Outputs* out, DeviceBuffer* ws,
                           cudaStream_t stream = nullptr, bool poison_it = true) {
   const Shape& s = c.s();
   size_t bytes = 0;
-  const int32_t st = baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
-      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &bytes);
+  const int32_t st =
+      prepare_run(s, baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size, out, ws,
+                  poison_it, &bytes);
   if (st != 0) return st;
-  ensure_workspace(ws, bytes, poison_it);
-  out->allocate(s);
-  if (poison_it) out->poison_all();
   return baracuda_kernels_flashinfer_shared_prefix_decode_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, c.p.d_k.ptr, c.p.d_v.ptr,
       c.prefix.d_indices.ptr, c.prefix.d_indptr.ptr, c.prefix.d_lpl.ptr, c.p.d_q.ptr, out->o.ptr,
@@ -144,12 +151,9 @@ int32_t run_fused_cascade(const CascadeProblem& c, float sm_scale, Outputs* out,
                           cudaStream_t stream = nullptr, bool poison_it = true) {
   const Shape& s = c.s();
   size_t bytes = 0;
-  const int32_t st = baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
-      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &bytes);
+  const int32_t st = prepare_run(s, baracuda_kernels_flashinfer_cascade_decode_get_workspace_size,
+                                 out, ws, poison_it, &bytes);
   if (st != 0) return st;
-  ensure_workspace(ws, bytes, poison_it);
-  out->allocate(s);
-  if (poison_it) out->poison_all();
   return baracuda_kernels_flashinfer_cascade_decode_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, c.p.d_k.ptr, c.p.d_v.ptr,
       c.d_fused_indices.ptr, c.prefix.d_indptr.ptr, c.prefix.d_lpl.ptr, c.d_fused_suffix_indptr.ptr,
@@ -205,12 +209,10 @@ int32_t run_dense_cascade(const CascadeProblem& c, const DensePrefix& d, float s
                           bool poison_it = true) {
   const Shape& s = c.s();
   size_t bytes = 0;
-  const int32_t st = baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
-      s.batch, s.hq, s.hkv, s.head_dim, s.page, s.element, &bytes);
+  const int32_t st =
+      prepare_run(s, baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size,
+                  out, ws, poison_it, &bytes);
   if (st != 0) return st;
-  ensure_workspace(ws, bytes, poison_it);
-  out->allocate(s);
-  if (poison_it) out->poison_all();
   return baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
       s.element, s.batch, s.page, s.head_dim, s.hq, s.hkv, sm_scale, d.k.ptr, d.v.ptr, c.prefix_len,
       d.layout.stride_token, d.layout.stride_head, c.p.d_k.ptr, c.p.d_v.ptr,
