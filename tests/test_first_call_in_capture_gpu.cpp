@@ -40,8 +40,8 @@ void expect_in_fresh_process(Body body) {
       << "the first call inside a capture failed (its checks are printed above)";
 }
 
-// Captures `call` (its family's first run in this process), replays it, runs it eagerly into
-// `eager` and returns whether both went through; `out` then holds the replay's result.
+// Captures call(stream, false) (its family's first run in this process), replays it, then runs
+// call(stream, true) eagerly; returns whether both went through.
 template <class Call>
 bool capture_replay_and_run_eagerly(Call call) {
   Stream stream;
