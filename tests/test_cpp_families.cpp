@@ -8,12 +8,12 @@
 // Built twice: with exceptions (test_cpp_families) and with -fno-exceptions
 // (test_cpp_families_noexcept). This file defines the C run entry points (see cpp_fakes.hpp).
 #include <baracuda/flashinfer.hpp>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "cpp_fakes.hpp"
-#include "harness.hpp"
 
 namespace bfi = baracuda::flashinfer;
 namespace st = bfi::status;
@@ -145,11 +145,12 @@ int32_t c_append_can(bfi::Dtype t, const bfi::AppendDesc& d) {
   return fn(d.batch_size, d.page_size, d.num_heads, d.head_dim);
 }
 
-TEST(append_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, append_plan_creation_is_the_c_can_implement) {
   for (bfi::Dtype t : kAttentionDtypes) {
     bfi::Result<bfi::AppendPlan> ok = bfi::AppendPlan::create(append_desc(t));
-    CHECK_MSG(ok.ok(), "%s: %s", bfi::dtype_name(t), ok.status().to_string().c_str());
-    CHECK(ok.ok() && ok->workspace_size() == 0 && ok->desc().dtype == t);
+    EXPECT_TRUE(ok.ok()) << bfi_fake::format("%s: %s", bfi::dtype_name(t),
+                                             ok.status().to_string().c_str());
+    EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0 && ok->desc().dtype == t);
     bfi::AppendDesc bad[4] = {append_desc(t), append_desc(t), append_desc(t), append_desc(t)};
     bad[0].head_dim = 100;
     bad[1].batch_size = 0;
@@ -161,13 +162,13 @@ TEST(append_plan_creation_is_the_c_can_implement) {
     }
   }
   bfi::Result<bfi::AppendPlan> r = bfi::AppendPlan::create(append_desc(bfi::Dtype::i32));
-  CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(
-      bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"),
-      "%s", r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kUnsupported);
+  EXPECT_TRUE(
+      bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, append_valid_call_reaches_the_c_run_once_in_abi_order) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(t)));
     const AppendArgs a(t);
@@ -178,7 +179,7 @@ TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
   }
 }
 
-TEST(append_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, append_run_checks_every_tensor_before_the_c_run) {
   const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(bfi::Dtype::bf16)));
   const AppendArgs good(bfi::Dtype::bf16);
   auto run = [&](const AppendArgs& a) { return run_append(p, a); };
@@ -249,7 +250,7 @@ struct StatesArgs {
   }
 };
 
-TEST(merge_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, merge_plan_creation_is_the_c_can_implement) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const int e = t == bfi::Dtype::f16 ? 0 : t == bfi::Dtype::bf16 ? 1 : 2;
     static constexpr int32_t (*kInPlace[])(int32_t, int32_t, int32_t) = {
@@ -262,8 +263,8 @@ TEST(merge_plan_creation_is_the_c_can_implement) {
         &baracuda_kernels_flashinfer_merge_states_f32_can_implement};
     for (int32_t n : {0, N}) {
       bfi::Result<bfi::MergePlan> ok = bfi::MergePlan::create(merge_desc(t, n));
-      CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "%s, %d states: %s", bfi::dtype_name(t), n,
-                ok.status().to_string().c_str());
+      EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0) << bfi_fake::format(
+          "%s, %d states: %s", bfi::dtype_name(t), n, ok.status().to_string().c_str());
       bfi::MergeDesc bad[3] = {merge_desc(t, n), merge_desc(t, n), merge_desc(t, n)};
       bad[0].head_dim = 100;
       bad[1].seq_len = -1;
@@ -279,13 +280,13 @@ TEST(merge_plan_creation_is_the_c_can_implement) {
     EXPECT_SAME_AS_C(bfi::MergePlan::create(neg), c);
   }
   bfi::Result<bfi::MergePlan> r = bfi::MergePlan::create(merge_desc(bfi::Dtype::u8, 0));
-  CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(
-      bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"),
-      "%s", r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kUnsupported);
+  EXPECT_TRUE(
+      bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, merge_valid_calls_reach_the_c_run_once_in_abi_order) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const std::string dt = bfi::dtype_name(t);
     const bfi::MergePlan in_place = bfi::check(bfi::MergePlan::create(merge_desc(t, 0)));
@@ -308,7 +309,7 @@ TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
   }
 }
 
-TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, merge_in_place_run_checks_every_tensor_before_the_c_run) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f16, 0)));
   const InPlaceArgs good(bfi::Dtype::f16);
   auto run = [&](const InPlaceArgs& a) { return a.run(p); };
@@ -329,7 +330,7 @@ TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
                   "MergePlan::run: the plan merges in place: use run_in_place()");
 }
 
-TEST(merge_states_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, merge_states_run_checks_every_tensor_before_the_c_run) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f32, N)));
   const StatesArgs good(bfi::Dtype::f32);
   auto run = [&](const StatesArgs& a) { return a.run(p); };
@@ -409,12 +410,12 @@ struct SamplingArgs {
   }
 };
 
-TEST(sampling_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, sampling_plan_creation_is_the_c_can_implement) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (bfi::SamplingKind kind : kKinds) {
     bfi::Result<bfi::SamplingPlan> ok = bfi::SamplingPlan::create(sampling_desc(kind));
-    CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "kind %d: %s", static_cast<int>(kind),
-              ok.status().to_string().c_str());
+    EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0)
+        << bfi_fake::format("kind %d: %s", static_cast<int>(kind), ok.status().to_string().c_str());
     std::vector<bfi::SamplingDesc> bad(2, sampling_desc(kind));
     bad[0].batch_size = 0;
     bad[1].vocab_size = 0;
@@ -442,12 +443,12 @@ TEST(sampling_plan_creation_is_the_c_can_implement) {
   bfi::SamplingDesc unknown = sampling_desc(bfi::SamplingKind::from_probs);
   unknown.kind = static_cast<bfi::SamplingKind>(99);
   bfi::Result<bfi::SamplingPlan> r = bfi::SamplingPlan::create(unknown);
-  CHECK_EQ(r.status().code(), st::kInvalidProblem);
-  CHECK_MSG(bfi_fake::contains(r.status().message(), "unknown SamplingKind"), "%s",
-            r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kInvalidProblem);
+  EXPECT_TRUE(bfi_fake::contains(r.status().message(), "unknown SamplingKind"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
   for (bfi::SamplingKind kind : kKinds) {
     for (bool deterministic : {true, false}) {
       bfi::SamplingDesc d = sampling_desc(kind);
@@ -485,13 +486,13 @@ TEST(sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
       }
     }
     const bool single = kind == bfi::SamplingKind::from_probs || kind == bfi::SamplingKind::min_p;
-    CHECK_EQ(bfi::check(bfi::SamplingPlan::create(sampling_desc(kind))).offset_step(),
-             single ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
-                    : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION);
+    EXPECT_EQ(bfi::check(bfi::SamplingPlan::create(sampling_desc(kind))).offset_step(),
+              single ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
+                     : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION);
   }
 }
 
-TEST(sampling_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, sampling_run_checks_every_tensor_before_the_c_run) {
   for (bfi::SamplingKind kind : kKinds) {
     const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(sampling_desc(kind)));
     const SamplingArgs good;
@@ -508,7 +509,7 @@ TEST(sampling_run_checks_every_tensor_before_the_c_run) {
 }
 
 // The C samplers need probs aligned to 4 * gcd(4, vocab) bytes; the layer checks the same.
-TEST(sampling_probs_alignment_follows_the_vocab) {
+TEST(CppFamilies, sampling_probs_alignment_follows_the_vocab) {
   const struct {
     int32_t vocab;
     std::size_t align;
@@ -520,8 +521,8 @@ TEST(sampling_probs_alignment_follows_the_vocab) {
     a.probs.data = addr(0x100000 + c.align);  // aligned enough
     reset();
     const bfi::Status s = a.run(p);
-    CHECK_MSG(s.ok() && bfi_fake::calls().count == 1, "vocab %d: %s", c.vocab,
-              s.to_string().c_str());
+    EXPECT_TRUE(s.ok() && bfi_fake::calls().count == 1)
+        << bfi_fake::format("vocab %d: %s", c.vocab, s.to_string().c_str());
     if (c.align > 4) {
       a.probs.data = addr(0x100000 + c.align / 2);
       char msg[96];
@@ -570,21 +571,22 @@ struct FilterArgs {
   }
 };
 
-TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
+TEST(CppFamilies, filter_plan_creation_forwards_to_the_c_can_implement) {
   for (const FilterCase& c : kFilterCases) {
     for (int32_t code : {0, 2, 3, 5}) {
       g_filter_can = code;
       reset();
       bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(filter_desc(c));
-      CHECK_MSG(r.ok() == (code == 0) && (code == 0 || r.status().code() == code),
-                "%s: C answered %d, plan %s", c.tag, code, r.status().to_string().c_str());
-      CHECK_MSG(
-          bfi_fake::calls().count == 1 && bfi_fake::calls().which == std::string("can_") + c.tag,
-          "%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
+      EXPECT_TRUE(r.ok() == (code == 0) && (code == 0 || r.status().code() == code))
+          << bfi_fake::format("%s: C answered %d, plan %s", c.tag, code,
+                              r.status().to_string().c_str());
+      EXPECT_TRUE(bfi_fake::calls().count == 1 &&
+                  bfi_fake::calls().which == std::string("can_") + c.tag)
+          << bfi_fake::format("%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
       const std::vector<std::string> want =
           by_k(c.kind) ? bfi_fake::args(B, V, 40) : bfi_fake::args(B, V, 0.8f);
-      CHECK_MSG(bfi_fake::calls().args == want, "%s: arguments (%s)", c.tag,
-                bfi_fake::join(bfi_fake::calls().args).c_str());
+      EXPECT_TRUE(bfi_fake::calls().args == want) << bfi_fake::format(
+          "%s: arguments (%s)", c.tag, bfi_fake::join(bfi_fake::calls().args).c_str());
     }
   }
   g_filter_can = 0;
@@ -607,13 +609,13 @@ TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
     d.dtype = b.dtype;
     reset();
     bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(d);
-    CHECK_MSG(!r.ok() && r.status().code() == b.code &&
-                  bfi_fake::contains(r.status().message(), b.part) && bfi_fake::calls().count == 0,
-              "%s", r.status().to_string().c_str());
+    EXPECT_TRUE(!r.ok() && r.status().code() == b.code &&
+                bfi_fake::contains(r.status().message(), b.part) && bfi_fake::calls().count == 0)
+        << bfi_fake::format("%s", r.status().to_string().c_str());
   }
 }
 
-TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
+TEST(CppFamilies, filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
   g_filter_can = 0;
   for (const FilterCase& c : kFilterCases) {
     const bfi::FilterPlan p = bfi::check(bfi::FilterPlan::create(filter_desc(c)));
@@ -651,7 +653,7 @@ TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
 }
 
 #if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
-TEST(check_throws_the_family_error) {
+TEST(CppFamilies, check_throws_the_family_error) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::bf16, 0)));
   InPlaceArgs a(bfi::Dtype::bf16);
   a.s.dtype = bfi::Dtype::bf16;
@@ -664,7 +666,7 @@ TEST(check_throws_the_family_error) {
         e.code() == st::kInvalidProblem &&
         bfi_fake::contains(e.what(), "invalid problem: MergePlan::run_in_place: s: dtype is bf16");
   }
-  CHECK(thrown && bfi_fake::calls().count == 0);
+  EXPECT_TRUE(thrown && bfi_fake::calls().count == 0);
   bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::top_k);
   d.top_k = 0;
   thrown = false;
@@ -674,14 +676,12 @@ TEST(check_throws_the_family_error) {
   } catch (const bfi::Error& e) {
     thrown = e.code() != st::kSuccess;
   }
-  CHECK(thrown);
+  EXPECT_TRUE(thrown);
 }
 #else
-TEST(built_without_exceptions) {
-  CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
+TEST(CppFamilies, built_without_exceptions) {
+  EXPECT_TRUE(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
 }
 #endif
 
 }  // namespace
-
-TEST_MAIN()

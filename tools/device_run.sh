@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One scripted GPU session: build with all cores, run every test (GPU ones included), the example
-# and the benchmark; logs and JSON go to $OUT (or ./out). Usage:
+# One scripted GPU run: build with all cores, run every test (GPU ones included), the example
+# and the benchmark; logs and JSON go to $OUT (or ./out). GoogleTest: installed, or a copy of its
+# sources in .deps/googletest. Usage:
 #   tools/device_run.sh [families] [bench sections...]
 # families: BFI_FAMILIES value (default "append;merge;sampling").
 set -uo pipefail
@@ -16,9 +17,14 @@ cmake -S . -B build-dev -G Ninja -DCMAKE_CUDA_ARCHITECTURES="${BFI_ARCHS:-90}" \
 start=$(date +%s)
 ninja -C build-dev -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60; exit 1; }
 echo "build: $(( $(date +%s) - start )) s"
-# BFI_CTEST_REGEX narrows the tests (and skips the examples) for a quick iteration.
-(cd build-dev && ctest --output-on-failure --timeout 300 -R "${BFI_CTEST_REGEX:-.}" 2>&1) \
+# BFI_CTEST_REGEX narrows the tests (and skips the examples) for a quick iteration. The
+# compute-sanitizer entries run only with BFI_SANITIZER=1 (they take far longer).
+(cd build-dev && ctest --output-on-failure --timeout 300 -LE sanitizer -R "${BFI_CTEST_REGEX:-.}" 2>&1) \
   | tee "$OUT/ctest.log" | tail -40
+if [ "${BFI_SANITIZER:-0}" = 1 ]; then
+  (cd build-dev && ctest --output-on-failure -L sanitizer -R "${BFI_CTEST_REGEX:-.}" 2>&1) \
+    | tee "$OUT/sanitizer.log" | tail -40
+fi
 if [ -z "${BFI_CTEST_REGEX:-}" ]; then
   ./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
   ./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
