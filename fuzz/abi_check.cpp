@@ -191,20 +191,12 @@ std::string Violation::format() const {
   return s;
 }
 
-std::vector<char> free_roles(const char* roles) {
-  std::vector<char> out;
-  for (const std::string& t : tokens(roles)) {
-    if (!is_index_token(t)) out.push_back(t[0]);
-  }
-  return out;
-}
-
 std::vector<Type> free_types(const Entry& entry) {
   std::vector<Type> out;
   if (!entry.second) return out;
   const std::vector<std::string> t = tokens(entry.roles);
   for (size_t i = 0; i < t.size() && i < entry.second.params.size(); ++i) {
-    if (!is_index_token(t[i])) out.push_back(entry.second.params[i]);
+    if (!is_index_token(t[i]) && t[i] != "z") out.push_back(entry.second.params[i]);
   }
   return out;
 }
@@ -264,7 +256,7 @@ std::vector<uint64_t> Harness::second_args(const Entry& entry,
       args[i] = first_args[std::stoul(t[i])];
       continue;
     }
-    if (free_mode) {
+    if (free_mode && t[i] != "z") {
       args[i] = next_free < free_args.size() ? free_args[next_free] : 0;
       ++next_free;
       continue;
@@ -288,7 +280,7 @@ std::vector<uint64_t> Harness::second_args(const Entry& entry,
       case 'o':
         args[i] = out_slot();
         break;
-      default:  // a, z, x, S: zero / NULL
+      default:  // a, x, z, S: zero / NULL
         args[i] = 0;
         break;
     }

@@ -27,10 +27,11 @@ struct Args {
 //   a  an optional per-row array that replaces a checked scalar; valid: NULL
 //   s  sm_scale; valid: 0.125          n  a count (prefix_len); valid: 1
 //   t  a stride in elements; valid: 4096 (a multiple of 8, at least every head dim)
-//   z  schedule flags; valid: 0        x  anything the function accepts whatever its value
+//   z  schedule flags, always 0 (what can_implement answers for)
+//   x  anything the function accepts whatever its value; valid: 0
 //   w  workspace bytes; valid: 2^40    o  a size_t* result; valid: a writable slot
 //   S  the stream; valid: NULL
-// In "valid" mode the other tokens take their valid value, in "free" mode fuzzed ones.
+// In "valid" mode the other tokens take their valid value, in "free" mode fuzzed ones (z: 0).
 struct Entry {
   Function first;
   Function second{};
@@ -127,9 +128,8 @@ class Harness {
   size_t* slot_ = nullptr;
 };
 
-// The free roles of `roles` (every token that is not an argument index), in order.
-std::vector<char> free_roles(const char* roles);
-// The parameter types of entry.second's free roles (what a fuzzer must generate).
+// The parameter types of entry.second's free roles (every token but argument indices and z), in
+// order: what a fuzzer generates in free mode.
 std::vector<Type> free_types(const Entry& entry);
 
 // The functions in abi/exports.txt that no entry calls, and the entries' functions that it does
