@@ -17,11 +17,13 @@ if(BFI_FUZZ_CXX AND NOT DEFINED BFI_FUZZ_CXX_WORKS)
   endif()
 endif()
 
+find_package(GTest QUIET)
 set(bfi_fuzz_tests fuzz_abi fuzz_abi_known_bugs)
-if(NOT BFI_FUZZ_CXX OR NOT BFI_FUZZ_CXX_WORKS)
-  message(STATUS "ABI fuzzer: no clang++ with -fsanitize=fuzzer: its tests report skipped")
+if(NOT BFI_FUZZ_CXX OR NOT BFI_FUZZ_CXX_WORKS OR NOT GTest_FOUND)
+  set(why "no clang++ with -fsanitize=fuzzer (Debian: clang, libclang-rt-dev) or no GoogleTest")
+  message(STATUS "ABI fuzzer: ${why}: its tests report skipped")
   foreach(name IN LISTS bfi_fuzz_tests)
-    add_test(NAME ${name} COMMAND sh -c "echo 'skipped: no clang++ with libFuzzer'; exit 77")
+    add_test(NAME ${name} COMMAND sh -c "echo 'skipped: ${why}'; exit 77")
     set_tests_properties(${name} PROPERTIES LABELS fuzz SKIP_RETURN_CODE 77)
   endforeach()
   return()
@@ -46,7 +48,8 @@ set(BFI_DEFINITIONS [==[$<TARGET_PROPERTY:baracuda_flashinfer,COMPILE_DEFINITION
 ")
 
 include(ExternalProject)
-set(bfi_fuzz_args -DCMAKE_CXX_COMPILER=${BFI_FUZZ_CXX}
+get_filename_component(bfi_cuda_root ${CUDAToolkit_BIN_DIR} DIRECTORY)
+set(bfi_fuzz_args -DCMAKE_CXX_COMPILER=${BFI_FUZZ_CXX} -DCUDAToolkit_ROOT=${bfi_cuda_root}
     -DBFI_BUILD_INFO=${PROJECT_BINARY_DIR}/fuzz-build-info.cmake)
 if(CMAKE_CXX_COMPILER_LAUNCHER)
   list(APPEND bfi_fuzz_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CMAKE_CXX_COMPILER_LAUNCHER})

@@ -17,6 +17,28 @@ TEST(FuzzTable, CoversEveryExportedSymbol) {
   for (const std::string& s : unlisted) ADD_FAILURE() << s << " is not in abi/exports.txt";
 }
 
+// The harness passes a correct call: a supported decode with valid pointers is accepted by
+// can_implement and reaches the launch, which fails with 5 because the fuzzer hides every GPU.
+TEST(FuzzHarness, ValidCallReachesTheLaunchWithoutAViolation) {
+  Harness harness;
+  for (const Entry& e : entries()) {
+    if (!e.second ||
+        std::string(e.second.name) != "baracuda_kernels_flashinfer_paged_decode_f16_run")
+      continue;
+    const std::vector<uint64_t> args = {bits_i32(4),  bits_i32(16), bits_i32(128),
+                                        bits_i32(32), bits_i32(8),  bits_f32(0.088f)};
+    std::vector<Violation> violations;
+    harness.run(e, args, /*free_mode=*/false, {}, &violations);
+    for (const Violation& v : violations) ADD_FAILURE() << v.format();
+    const Call can = harness.call(e.first, args);
+    EXPECT_EQ(can.result.value, 0) << can.format();
+    const Call run = harness.call(e.second, harness.second_args(e, args, false, {}));
+    EXPECT_EQ(run.result.value, BARACUDA_FLASHINFER_CUDA_ERROR) << run.format();
+    return;
+  }
+  FAIL() << "no paged_decode_f16_run entry";
+}
+
 class KnownBugs : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(KnownBugs, StillReproduces) {
