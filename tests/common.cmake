@@ -31,15 +31,12 @@ bfi_add_test(NAME test_cpp_families_noexcept SOURCES test_cpp_families.cpp)
 target_compile_options(test_cpp_families_noexcept PRIVATE -fno-exceptions)
 
 # --- Exported symbols == abi/exports.txt == the header's declarations -------------------------
-set(bfi_built_families "")
-foreach(family IN LISTS BFI_FAMILIES)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/src/${family}/sources.cmake)
-    list(APPEND bfi_built_families ${family})
-  endif()
-endforeach()
 bfi_add_host_command_test(test_abi_exports bash ${CMAKE_CURRENT_SOURCE_DIR}/test_abi_exports.sh
   $<TARGET_FILE:baracuda_flashinfer> ${bfi_include}/baracuda/flashinfer.h
-  ${PROJECT_SOURCE_DIR}/abi/exports.txt ${CMAKE_C_COMPILER} ${bfi_built_families})
+  ${PROJECT_SOURCE_DIR}/abi/exports.txt ${CMAKE_C_COMPILER})
+# --- Every signature and stability tier == the baseline abi/signatures.h ---------------------
+bfi_add_host_command_test(test_abi_signatures bash ${PROJECT_SOURCE_DIR}/abi/check_signatures.sh
+  ${CMAKE_C_COMPILER} ${bfi_include} ${PROJECT_SOURCE_DIR}/abi)
 
 # --- install -> relocate -> CMake and pkg-config consumers ------------------------------------
 find_program(BFI_PKG_CONFIG pkg-config)

@@ -28,6 +28,10 @@ gtest_installed() {
 if ! gtest_installed && [ ! -f .deps/googletest/CMakeLists.txt ] && [ ! -d /usr/src/googletest ]; then
   need+=(libgtest-dev)
 fi
+# The ABI fuzzer (fuzz/, tests labelled fuzz): clang with libFuzzer and the sanitizer runtimes.
+command -v clang++ >/dev/null || need+=(clang)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
+  need+=(libclang-rt-dev)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

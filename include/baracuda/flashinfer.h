@@ -40,6 +40,32 @@
 #define BARACUDA_FLASHINFER_API __attribute__((visibility("default")))
 #endif
 
+/*
+ * Stability tiers (docs/ABI.md, "Stability tiers"; abi/exports.txt records each symbol's tier):
+ *   stable        every declaration not marked otherwise: name, argument order, types and
+ *                 meaning are kept for the life of the SOVERSION (libbaracuda_flashinfer.so.0);
+ *                 abi/signatures.h is the baseline every change is checked against.
+ *   experimental  declared with BARACUDA_FLASHINFER_EXPERIMENTAL: exported and tested like the
+ *                 rest, but outside that promise: it may change or go in any release.
+ *   deprecated    marked BARACUDA_FLASHINFER_DEPRECATED(msg): kept for the SOVERSION, a compiler
+ *                 warning at each use, removed with the next SOVERSION. Define
+ *                 BARACUDA_FLASHINFER_DISABLE_DEPRECATE_WARNINGS to silence the warnings.
+ */
+#ifndef BARACUDA_FLASHINFER_EXPERIMENTAL
+#define BARACUDA_FLASHINFER_EXPERIMENTAL BARACUDA_FLASHINFER_API
+#endif
+#ifndef BARACUDA_FLASHINFER_DEPRECATED
+#if defined(BARACUDA_FLASHINFER_DISABLE_DEPRECATE_WARNINGS)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg)
+#elif defined(__GNUC__) || defined(__clang__)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#define BARACUDA_FLASHINFER_DEPRECATED(msg)
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -162,6 +188,7 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_get_wor
  * of this size is accepted by _run, which then decodes without split-KV (correct, slower at
  * small batch). Use _get_workspace_size() for full speed.
  */
+BARACUDA_FLASHINFER_DEPRECATED("use paged_decode_get_workspace_size: this size disables split-KV")
 BARACUDA_FLASHINFER_API size_t
 baracuda_kernels_flashinfer_paged_decode_workspace_size(int32_t batch_size);
 
@@ -205,16 +232,19 @@ enum baracuda_flashinfer_decode_flags {
  * paged_decode_<element>_run. The tensor-core path needs the workspace that
  * _get_workspace_size() reports (status 4 if smaller); CUDA cores without split need none.
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /** What paged_decode_run_with would answer for these sizes and flags (no GPU touched). */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
-    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
-    int32_t num_qo_heads, int32_t num_kv_heads);
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(int32_t element, int32_t flags,
+                                                                int32_t batch_size,
+                                                                int32_t page_size, int32_t head_dim,
+                                                                int32_t num_qo_heads,
+                                                                int32_t num_kv_heads);
 
 /** The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path). */
 enum baracuda_flashinfer_decode_path {
@@ -638,7 +668,7 @@ enum baracuda_flashinfer_shared_prefix_flags {
  * Experimental: shared_prefix_decode_run with explicit kernel flags (for A/B checks and tests);
  * otherwise the same arguments and contract. Unknown flag bits: status 2.
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
     void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o,
@@ -695,15 +725,16 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
  * (the dense prefix kernel is checked to fit the current device too). Same contract: no
  * allocation, no synchronisation, no device-to-host read, graph-capturable.
  */
-BARACUDA_FLASHINFER_API int32_t
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
 baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element);
-BARACUDA_FLASHINFER_API int32_t
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
 baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes);
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
     int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
     int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
     int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
