@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# One scripted GPU session: build with all cores, run every test (GPU ones included), the example
-# and the benchmark; logs and JSON go to $OUT (or ./out). Usage:
-#   tools/device_run.sh [families] [bench sections...]
+# One scripted GPU run: build with all cores, run every test (GPU ones included), the example
+# and the benchmark; logs, the benchmark's JSON and its markdown tables go to $OUT (or ./out).
+# Usage:
+#   tools/device_run.sh [families] [bfi_bench arguments: sections, --benchmark_filter=...]
 # families: BFI_FAMILIES value (default "append;merge;sampling").
+# The benchmark needs Google Benchmark: installed, or its source tree at .deps/benchmark
+# (tools/fetch_benchmark.py, carried along like .deps/flashinfer).
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
@@ -23,4 +26,10 @@ if [ -z "${BFI_CTEST_REGEX:-}" ]; then
   ./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
   ./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
 fi
-./build-dev/bench/bfi_bench --json "$OUT/bench.json" "$@" 2>&1 | tee "$OUT/bench.log"
+if [ -x build-dev/bench/bfi_bench ]; then
+  ./build-dev/bench/bfi_bench --benchmark_out="$OUT/bench.json" --benchmark_out_format=json "$@" \
+    2>&1 | tee "$OUT/bench.log"
+  python3 tools/perf_table.py "$OUT/bench.json" > "$OUT/bench.md"
+else
+  echo "bfi_bench was not built (no Google Benchmark: see bench/CMakeLists.txt)" | tee "$OUT/bench.log"
+fi
