@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One scripted GPU run: build with all cores, run every test (GPU ones included), the example
-# and the benchmark; logs and JSON go to $OUT (or ./out). GoogleTest: installed, or a copy of its
-# sources in .deps/googletest. Usage:
-#   tools/device_run.sh [bench sections...]
+# and the benchmark; logs, the benchmark's JSON and its markdown tables go to $OUT (or ./out).
+# GoogleTest: installed, or a copy of its sources in .deps/googletest; Google Benchmark:
+# installed, or its source tree at .deps/benchmark (tools/fetch_benchmark.py). Usage:
+#   tools/device_run.sh [bfi_bench arguments: sections, --benchmark_filter=...]
 # Every build has every kernel family (the library always exports the whole ABI).
 set -uo pipefail
 OUT=${OUT:-$PWD/out}
@@ -28,4 +29,10 @@ if [ -z "${BFI_CTEST_REGEX:-}" ]; then
   ./build-dev/examples/decode_example 2>&1 | tee "$OUT/example.log"
   ./build-dev/examples/cpp_decode_step 2>&1 | tee -a "$OUT/example.log"
 fi
-./build-dev/bench/bfi_bench --json "$OUT/bench.json" "$@" 2>&1 | tee "$OUT/bench.log"
+if [ -x build-dev/bench/bfi_bench ]; then
+  ./build-dev/bench/bfi_bench --benchmark_out="$OUT/bench.json" --benchmark_out_format=json "$@" \
+    2>&1 | tee "$OUT/bench.log"
+  python3 tools/perf_table.py "$OUT/bench.json" > "$OUT/bench.md"
+else
+  echo "bfi_bench was not built (no Google Benchmark: see bench/CMakeLists.txt)" | tee "$OUT/bench.log"
+fi
