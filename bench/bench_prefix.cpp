@@ -38,9 +38,17 @@ baracuda_flashinfer_stream_t stream() {
   return reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream);
 }
 
+// The flags every shared-prefix call passes (shared_prefix_decode_run_with), read when a call is
+// made (a GpuTimer makes its calls, and captures them, as it is built).
+int32_t g_shared_prefix_flags = BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO;
+
 // The FA2 shared-prefix kernel (what runs below sm_90), forced for an A/B run on the same card.
-std::unique_ptr<ScopedEnv> force_shared_prefix_fa2() {
-  return std::make_unique<ScopedEnv>("BFI_SHARED_PREFIX_PATH", "fa2");
+struct ForcedSharedPrefixFa2 {
+  ForcedSharedPrefixFa2() { g_shared_prefix_flags = BARACUDA_FLASHINFER_SHARED_PREFIX_FA2; }
+  ~ForcedSharedPrefixFa2() { g_shared_prefix_flags = BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO; }
+};
+std::unique_ptr<ForcedSharedPrefixFa2> force_shared_prefix_fa2() {
+  return std::make_unique<ForcedSharedPrefixFa2>();
 }
 
 std::string cascade_case_name(int32_t head_dim) {
@@ -156,11 +164,12 @@ class CascadeCase : public Case {
   }
   std::function<void()> prefix() const {
     return [this] {
-      check_status(baracuda_kernels_flashinfer_shared_prefix_decode_run(
-                       kElement, kBatch, kPage, d_, kHq, kHkv, scale(), k_.get(), v_.get(),
-                       full_indices_.get(), prefix_indptr_.get(), last_page_len_.get(), q_.get(),
-                       o_.get(), lse_.get(), ws_prefix_.get(), ws_prefix_bytes_, stream()),
-                   "shared_prefix_decode_run");
+      check_status(
+          baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+              kElement, g_shared_prefix_flags, kBatch, kPage, d_, kHq, kHkv, scale(), k_.get(),
+              v_.get(), full_indices_.get(), prefix_indptr_.get(), last_page_len_.get(), q_.get(),
+              o_.get(), lse_.get(), ws_prefix_.get(), ws_prefix_bytes_, stream()),
+          "shared_prefix_decode_run_with");
     };
   }
   std::function<void()> merge() const {
@@ -310,11 +319,12 @@ class SharedPrefixCase : public Case {
   }
   std::function<void()> call() const {
     return [this] {
-      check_status(baracuda_kernels_flashinfer_shared_prefix_decode_run(
-                       kElement, kBatch, kPage, d_, kHq, kHkv, 1.f / std::sqrt(float(d_)), k_.get(),
-                       v_.get(), indices_.get(), indptr_.get(), last_page_len_.get(), q_.get(),
-                       o_.get(), lse_.get(), ws_.get(), ws_bytes_, stream()),
-                   "shared_prefix_decode_run");
+      check_status(
+          baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+              kElement, g_shared_prefix_flags, kBatch, kPage, d_, kHq, kHkv,
+              1.f / std::sqrt(float(d_)), k_.get(), v_.get(), indices_.get(), indptr_.get(),
+              last_page_len_.get(), q_.get(), o_.get(), lse_.get(), ws_.get(), ws_bytes_, stream()),
+          "shared_prefix_decode_run_with");
     };
   }
   double flop() const { return 4.0 * kBatch * kHq * double(kSharedPrefixLen) * d_; }
