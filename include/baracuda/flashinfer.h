@@ -307,11 +307,18 @@ typedef struct baracuda_flashinfer_attention_options {
   int32_t kv_layout;     /**< baracuda_flashinfer_kv_layout (paged caches); default HND */
   int32_t window_left;   /**< sliding window: -1 (default) = none; >= 0: query i of a request
                               keeps key j when j + qo_len + window_left >= kv_len + i */
-  float logits_soft_cap; /**< 0 (default) = off; > 0: score -> cap * tanh(score / cap) */
-  float k_scale;         /**< 1 (default): the stored K times k_scale is the real K */
-  float v_scale;         /**< 1 (default): the stored V times v_scale is the real V */
-  const float* sinks;    /**< NULL (default); else [Hq] float32 on the device: one logit per
-                              query head joining the softmax denominator (gpt-oss) */
+  float logits_soft_cap; /**< 0 (default) = off; > 0: each scaled score s = sm_scale * q.k
+                              becomes cap * tanh(s / cap) before the softmax (Gemma 2: 50) */
+  float k_scale;         /**< 1 (default): the stored K times k_scale is the real K (the
+                              scores are sm_scale * k_scale * q.k); fp8 caches' quantisation */
+  float v_scale;         /**< 1 (default): the stored V times v_scale is the real V (o scales by
+                              it; lse does not) */
+  const float* sinks;    /**< NULL (default); else [Hq] float32 on the device, 4-byte aligned:
+                              query head h's sink, a logit s_h in the scaled-score domain that
+                              joins every row's softmax denominator as e^s_h and carries no
+                              value (gpt-oss). The returned lse includes it; a row that keeps
+                              no key gets o = 0, lse = s_h / ln 2. Merging such states with
+                              merge_state_*: give only one of them the sink. */
   int32_t flags;         /**< baracuda_flashinfer_attention_flags */
   int32_t reserved;      /**< 0 */
 } baracuda_flashinfer_attention_options;
@@ -324,8 +331,9 @@ BARACUDA_FLASHINFER_API void baracuda_kernels_flashinfer_attention_options_init(
  * Paged decode with attention options (window, soft-cap, sinks, fp8 scales, NHD pages): the
  * arguments of paged_decode_run_with, plus `options` (NULL: plain attention, what
  * paged_decode_run_with does). `flags` are the decode flags above; options->flags may add
- * BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT. The workspace is _ex_get_workspace_size()'s. An option
- * this version does not implement for decode is status 3 from all three alike.
+ * BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT. The workspace is _ex_get_workspace_size()'s. Every
+ * option applies to both decode kernels (a window keeps the last window_left + 1 keys of each
+ * request, and only those are read), so the options change no path choice.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
@@ -338,9 +346,9 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_get_
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
-    const baracuda_flashinfer_attention_options* options, void* k_data, void* v_data,
-    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
-    void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+    const baracuda_flashinfer_attention_options* options, void* k_data, void* v_data, void* indices,
+    void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Batch prefill (a query range per request: prompts, chunks and decode tokens)                */
@@ -382,8 +390,11 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
  * The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
  * sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
  * Hkv, head_dim, causal, options) and the device only. Smaller: status 4.
- * The options this version implements for prefill: kv_layout HND and the flags; any other
- * non-default option is status 3 from _can_implement and _run alike.
+ * Options (NULL: plain attention): every field applies on both kernels. A sliding window keeps
+ * key j of query i when j + qo_len + window_left >= kv_len + i (with causal: the window_left + 1
+ * keys ending at the diagonal); the kernels read only the keys some query of a tile keeps, and
+ * split-KV is planned over those. See the options struct for the soft-cap, the scales and the
+ * sinks; kv_layout applies to the paged cache (ragged K/V are [rows, Hkv, D]).
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_can_implement(
     int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,

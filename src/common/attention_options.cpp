@@ -69,3 +69,18 @@ Status read_attention_options(const char* fn, const baracuda_flashinfer_attentio
 }
 
 }  // namespace baracuda::flashinfer
+
+namespace baracuda::flashinfer {
+
+AttentionVariant attention_variant(const baracuda_flashinfer_attention_options& o) {
+  AttentionVariant v;
+  v.window_left = o.window_left;
+  v.logits_soft_cap = o.logits_soft_cap;
+  v.k_scale = o.k_scale;
+  v.v_scale = o.v_scale;
+  v.sinks = o.sinks;
+  v.nhd = o.kv_layout == BARACUDA_FLASHINFER_KV_LAYOUT_NHD;
+  return v;
+}
+
+}  // namespace baracuda::flashinfer

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/attention_finalize.hpp"
 #include "common/attention_options.hpp"
 #include "common/device_context.hpp"
 #include "common/status.hpp"
@@ -100,7 +101,8 @@ DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePoint
                        static_cast<const int32_t*>(p.last_page_len),
                        p.q,
                        p.o,
-                       static_cast<float*>(p.lse)};
+                       static_cast<float*>(p.lse),
+                       AttentionVariant{}};
 }
 
 namespace {
@@ -137,33 +139,46 @@ Status schedule_on(const char* fn, DeviceContext& context, const DecodeShape& s,
 }
 
 Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
-           int32_t flags, baracuda_flashinfer_stream_t stream) {
+           int32_t flags, const AttentionVariant& attn, baracuda_flashinfer_stream_t stream) {
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
   BFI_CHECK(check_flags(fn, s, flags));
   BFI_CHECK(check_pointers(fn, sm_scale, p));
+  BFI_CHECK(require_aligned(fn, "options->sinks", attn.sinks, sizeof(float)));
   const cudaStream_t cuda_stream = resolve_stream(stream);
   StreamDevice device;
   BFI_CHECK(device.enter(fn, cuda_stream));
   DecodeSchedule schedule;
   BFI_CHECK(schedule_on(fn, *device.context, s, *v, flags, p.workspace_bytes, &schedule));
 
-  const DecodeProblem problem = to_problem(s, sm_scale, p);
-  const DecodeBuffers buffers = decode_buffers(schedule, p.workspace);
-  BFI_CUDA_CHECK(enqueue_planner(schedule, buffers, problem.indptr, s.page_size, cuda_stream));
-  if (schedule.path == DecodePath::kTensorCores) {
-    return cuda_status(
-        find_tensor_core_variant(s.element, s.head_dim)->launch(problem, buffers, cuda_stream),
-        "launching tensor-core paged decode");
+  DecodeProblem problem = to_problem(s, sm_scale, p);
+  problem.attn = attn;
+  // v_scale and sinks: a pass over the finished rows, from their lse (the workspace's when the
+  // caller passes none).
+  const bool finalize = attn.v_scale != 1.f || attn.sinks != nullptr;
+  if (finalize && problem.lse == nullptr) {
+    problem.lse = reinterpret_cast<float*>(static_cast<char*>(p.workspace) + schedule.layout.lse_scratch);
   }
-  return cuda_status(v->launch(problem, buffers, cuda_stream), "launching paged decode");
+  const DecodeBuffers buffers = decode_buffers(schedule, p.workspace);
+  BFI_CUDA_CHECK(enqueue_planner(schedule, buffers, problem, cuda_stream));
+  if (schedule.path == DecodePath::kTensorCores) {
+    BFI_CHECK(cuda_status(
+        find_tensor_core_variant(s.element, s.head_dim)->launch(problem, buffers, cuda_stream),
+        "launching tensor-core paged decode"));
+  } else {
+    BFI_CHECK(cuda_status(v->launch(problem, buffers, cuda_stream), "launching paged decode"));
+  }
+  if (!finalize) return kSuccess;
+  const FinalizeArgs args{p.o,        problem.lse, static_cast<float*>(p.lse), attn.sinks,
+                          attn.v_scale, s.batch_size, nullptr,                   s.num_qo_heads};
+  return cuda_status(v->finalize(args, cuda_stream), "launching the decode options' finalize pass");
 }
 
 // Enough workspace for every path on the current device.
 Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
-  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
+  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   DeviceContext* context = nullptr;
   BFI_CHECK(current_device_context(fn, &context));
   DecodeFacts facts;
@@ -201,23 +216,15 @@ Status describe(const char* fn, const DecodeShape& s, int32_t flags, size_t work
   return kSuccess;
 }
 
-// The attention options decode implements in this version (domains checked already): the
-// decode flags they add, status 3 for the rest.
-Status options_flags(const char* fn, const baracuda_flashinfer_attention_options* options,
-                     int32_t* flags) {
+// The options of a decode call (domains checked): the variant the kernels apply, the decode
+// flags they add, and whether the finalize pass's lse takes workspace.
+Status read_options(const char* fn, const baracuda_flashinfer_attention_options* options,
+                    int32_t* flags, AttentionVariant* attn, DecodeShape* s) {
   baracuda_flashinfer_attention_options o;
   BFI_CHECK(read_attention_options(fn, options, BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT, &o));
-  const char* unsupported = nullptr;
-  if (o.kv_layout == BARACUDA_FLASHINFER_KV_LAYOUT_NHD) unsupported = "kv_layout NHD";
-  if (o.window_left >= 0) unsupported = "window_left";
-  if (o.logits_soft_cap > 0.f) unsupported = "logits_soft_cap";
-  if (o.k_scale != 1.f || o.v_scale != 1.f) unsupported = "k_scale / v_scale";
-  if (o.sinks != nullptr) unsupported = "sinks";
-  if (unsupported != nullptr) {
-    return fail(kUnsupported, "%s: options->%s is not implemented for decode in this version", fn,
-                unsupported);
-  }
   if (o.flags & BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT) *flags |= BARACUDA_FLASHINFER_DECODE_NO_SPLIT;
+  *attn = attention_variant(o);
+  s->lse_scratch = attn->v_scale != 1.f || attn->sinks != nullptr;
   return kSuccess;
 }
 
@@ -265,7 +272,7 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
                sm_scale,
                {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
                 workspace_bytes},
-               flags, stream);
+               flags, AttentionVariant{}, stream);
   });
 }
 
@@ -295,11 +302,12 @@ int32_t baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
     const baracuda_flashinfer_attention_options* options) {
   return guarded(__func__, [&](const char* fn) {
-    const DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
     const DecodeVariant* v = nullptr;
     BFI_CHECK(check_shape(fn, shape, &v));
     BFI_CHECK(check_flags(fn, shape, flags));
-    BFI_CHECK(options_flags(fn, options, &flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
     return check_sm_scale(fn, sm_scale);
   });
 }
@@ -309,12 +317,12 @@ int32_t baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
     int32_t num_qo_heads, int32_t num_kv_heads,
     const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    const DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
     const DecodeVariant* v = nullptr;
-    BFI_CHECK(require_non_null(fn, "workspace_bytes", workspace_bytes));
     BFI_CHECK(check_shape(fn, shape, &v));
     BFI_CHECK(check_flags(fn, shape, flags));
-    BFI_CHECK(options_flags(fn, options, &flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
     return get_workspace_size(fn, shape, workspace_bytes);
   });
 }
@@ -326,15 +334,16 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    const DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
     const DecodeVariant* v = nullptr;
     BFI_CHECK(check_shape(fn, shape, &v));
     BFI_CHECK(check_flags(fn, shape, flags));
-    BFI_CHECK(options_flags(fn, options, &flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
     return run(fn, shape, sm_scale,
                {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
                 workspace_bytes},
-               flags, stream);
+               flags, attn, stream);
   });
 }
 
@@ -350,7 +359,7 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
                  sm_scale,                                                                        \
                  {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,           \
                   workspace_bytes},                                                               \
-                 /*flags=*/0, stream);                                                            \
+                 /*flags=*/0, AttentionVariant{}, stream);                                        \
     });                                                                                           \
   }                                                                                               \
   int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                        \

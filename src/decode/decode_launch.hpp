@@ -7,8 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/attention_options.hpp"
 #include "common/device_context.hpp"
 #include "decode/decode_schedule.hpp"
+
+namespace baracuda::flashinfer {
+struct FinalizeArgs;
+}
 
 namespace baracuda::flashinfer::decode {
 
@@ -24,6 +29,7 @@ struct DecodeProblem {
   const void* q;
   void* o;
   float* lse;
+  AttentionVariant attn;  // window, soft-cap, scales, sinks, layout (plain by default)
 };
 
 // The schedule's workspace offsets as pointers (all NULL where the schedule uses none).
@@ -47,6 +53,11 @@ struct DecodeBuffers {
 // What the on-device planner reads and writes (decode_plan.cu).
 struct PlannerArgs {
   const int32_t* indptr;
+  // A sliding window (window_left >= 0): the CUDA-core kernel reads a request's pages from the one
+  // holding its first kept key (window_tile_rows 0); FlashInfer's FA2 kernel lays out the chunks
+  // of min(kv_len, window_left + window_tile_rows) keys (its query tile's rows).
+  const int32_t* last_page_len;
+  int32_t window_left, window_tile_rows;
   int32_t batch_size, page_size, min_chunk_pages, padded_items, qo_tiles;
   int32_t qo_len;  // query rows per request: 1 for decode, the batch for a shared prefix
   bool split;
@@ -65,7 +76,7 @@ struct PlannerArgs {
 DecodeBuffers decode_buffers(const DecodeSchedule& schedule, void* workspace);
 // Enqueues the planner when the schedule needs it (nothing otherwise).
 cudaError_t enqueue_planner(const DecodeSchedule& schedule, const DecodeBuffers& buffers,
-                            const int32_t* indptr, int32_t page_size, cudaStream_t stream);
+                            const DecodeProblem& problem, cudaStream_t stream);
 
 // One compiled configuration: (element, head_dim, group) -> kernel and launcher. `group` is
 // the number of query heads one CTA serves per KV head (the kernel's compile-time GQA group).
@@ -75,6 +86,8 @@ struct DecodeVariant {
   int32_t group;
   KernelInfo decode;
   cudaError_t (*launch)(const DecodeProblem&, const DecodeBuffers&, cudaStream_t);
+  // The options' pass over the finished rows (v_scale, sinks: common/attention_finalize.cuh).
+  cudaError_t (*finalize)(const FinalizeArgs&, cudaStream_t);
 };
 
 // Smallest chunk (tokens) of a single request split without the planner (CUDA cores).

@@ -10,10 +10,6 @@ namespace {
 
 constexpr int kPlanThreads = 1024;
 
-__device__ __forceinline__ int32_t pages_of(const int32_t* indptr, int32_t b) {
-  return indptr[b + 1] - indptr[b];
-}
-
 __device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
   return (a + b - 1) / b;
 }
@@ -39,7 +35,6 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
   __shared__ int32_t s_lo, s_hi;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int32_t batch_size = args.batch_size, tiles = args.qo_tiles;
-  const int32_t* __restrict__ indptr = args.indptr;
 
   if (args.q_indptr != nullptr) {
     for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.q_indptr[b] = b * args.qo_len;
@@ -60,7 +55,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
   // Largest request, in pages.
   int32_t local_max = 0;
   for (int32_t b = tid; b < batch_size; b += kPlanThreads)
-    local_max = max(local_max, pages_of(indptr, b));
+    local_max = max(local_max, pages_read(args, b));
   local_max = __reduce_max_sync(0xffffffffu, static_cast<unsigned>(local_max));
   if (lane == 0) s_warp_value[warp] = local_max;
   __syncthreads();
@@ -78,7 +73,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
     const int32_t candidate = lo + static_cast<int32_t>((int64_t(hi - lo) * (warp + 1)) / kWarps);
     int32_t chunks = 0;
     for (int32_t b = lane; b < batch_size; b += 32)
-      chunks += ceil_div(pages_of(indptr, b), candidate);
+      chunks += chunks_of(args, b, candidate);
     chunks = static_cast<int32_t>(__reduce_add_sync(0xffffffffu, static_cast<unsigned>(chunks)));
     __syncthreads();  // everyone has read s_lo / s_hi
     if (lane == 0)
@@ -101,7 +96,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
   int32_t carry = 0;
   for (int32_t base = 0; base < batch_size; base += kPlanThreads) {
     const int32_t b = base + tid;
-    const int32_t chunks = b < batch_size ? ceil_div(pages_of(indptr, b), chunk_pages) : 0;
+    const int32_t chunks = b < batch_size ? chunks_of(args, b, chunk_pages) : 0;
     int32_t offset, tile_total;
     __syncthreads();
     Scan(scan_storage).ExclusiveSum(chunks, offset, tile_total);
@@ -181,11 +176,15 @@ DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
 }
 
 cudaError_t enqueue_planner(const DecodeSchedule& sched, const DecodeBuffers& b,
-                            const int32_t* indptr, int32_t page_size, cudaStream_t stream) {
+                            const DecodeProblem& p, cudaStream_t stream) {
   if (!sched.planned) return cudaSuccess;
-  const PlannerArgs args{indptr,
+  const bool tc = sched.path == DecodePath::kTensorCores;
+  const PlannerArgs args{p.indptr,
+                         p.last_page_len,
+                         p.attn.window_left,
+                         tc ? int32_t(kTensorCoreTileQ) : 0,
                          sched.requests,
-                         page_size,
+                         p.page_size,
                          sched.min_chunk_pages,
                          sched.padded_items,
                          sched.qo_tiles,

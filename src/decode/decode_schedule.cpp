@@ -45,7 +45,22 @@ void lay_out(const DecodeShape& s, DecodeSchedule* sched) {
   sched->workspace = offset;
 }
 
+// The finalize pass's lse after everything else.
+DecodeSchedule with_lse_scratch(const DecodeShape& s, DecodeSchedule sched) {
+  if (!s.lse_scratch) return sched;
+  sched.layout.lse_scratch = align_up(sched.workspace);
+  sched.workspace =
+      sched.layout.lse_scratch + size_t(s.batch_size) * size_t(s.num_qo_heads) * sizeof(float);
+  return sched;
+}
+
 }  // namespace
+
+// One path's schedule before the finalize pass's lse is added.
+static DecodeSchedule schedule_cuda_cores_alone(const DecodeShape& s, const DecodeFacts& f,
+                                                bool allow_split);
+static DecodeSchedule schedule_tensor_cores_alone(const DecodeShape& s, const DecodeFacts& f,
+                                                  bool allow_split, bool shared_prefix);
 
 size_t output_element_bytes(int32_t element) { return element == BARACUDA_FLASHINFER_F32 ? 4 : 2; }
 
@@ -62,6 +77,11 @@ bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f) {
 
 // One CTA per (request, virtual KV head) unsplit; split: a one-wave padded grid of work items.
 DecodeSchedule schedule_cuda_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split) {
+  return with_lse_scratch(s, schedule_cuda_cores_alone(s, f, allow_split));
+}
+
+static DecodeSchedule schedule_cuda_cores_alone(const DecodeShape& s, const DecodeFacts& f,
+                                                bool allow_split) {
   DecodeSchedule sched;
   sched.path = DecodePath::kCudaCores;
   sched.requests = s.batch_size;
@@ -84,6 +104,11 @@ DecodeSchedule schedule_cuda_cores(const DecodeShape& s, const DecodeFacts& f, b
 // 64-row tiles. Split when the unsplit grid is below FA2's CTAs per SM.
 DecodeSchedule schedule_tensor_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split,
                                      bool shared_prefix) {
+  return with_lse_scratch(s, schedule_tensor_cores_alone(s, f, allow_split, shared_prefix));
+}
+
+static DecodeSchedule schedule_tensor_cores_alone(const DecodeShape& s, const DecodeFacts& f,
+                                                  bool allow_split, bool shared_prefix) {
   DecodeSchedule sched;
   sched.path = DecodePath::kTensorCores;
   sched.requests = shared_prefix ? 1 : s.batch_size;
@@ -133,6 +158,12 @@ Status schedule_decode(const char* fn, const DecodeShape& s, const DecodeFacts& 
                   fn, workspace_bytes, cc.workspace);
     }
     cc = schedule_cuda_cores(s, f, /*allow_split=*/false);
+  }
+  if (workspace_bytes < cc.workspace) {  // the finalize pass's lse alone
+    return fail(kWorkspaceTooSmall,
+                "%s: workspace_bytes %zu is too small: these options need %zu bytes "
+                "(paged_decode_ex_get_workspace_size)",
+                fn, workspace_bytes, cc.workspace);
   }
   *out = cc;
   return kSuccess;

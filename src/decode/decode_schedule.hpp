@@ -12,6 +12,9 @@ namespace baracuda::flashinfer::decode {
 
 struct DecodeShape {
   int32_t batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element;
+  // The call's options need a finalize pass (v_scale, sinks) that reads every row's lse: the
+  // workspace then holds an lse for callers that pass none.
+  bool lse_scratch = false;
   int32_t group() const { return num_qo_heads / num_kv_heads; }
 };
 
@@ -53,6 +56,7 @@ constexpr int32_t kMaxBatch = 1 << 20;
 struct DecodeLayout {
   size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, merge_indptr,
       kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
+  size_t lse_scratch;  // [batch, Hq] float when DecodeShape::lse_scratch
 };
 
 struct DecodeSchedule {

@@ -25,23 +25,13 @@ constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT |
 
 bool finite_positive(float x) { return x > 0.f && std::isfinite(x); }
 
-// What this version implements of the options (their domains checked already): status 3 else.
-Status check_options(const char* fn, const baracuda_flashinfer_attention_options& o, bool paged,
-                     PrefillVariant* v) {
-  const char* unsupported = nullptr;
-  if (paged && o.kv_layout == BARACUDA_FLASHINFER_KV_LAYOUT_NHD) unsupported = "kv_layout NHD";
-  if (o.window_left >= 0) unsupported = "window_left";
-  if (o.logits_soft_cap > 0.f) unsupported = "logits_soft_cap";
-  if (o.k_scale != 1.f || o.v_scale != 1.f) unsupported = "k_scale / v_scale";
-  if (o.sinks != nullptr) unsupported = "sinks";
-  if (unsupported != nullptr) {
-    return fail(kUnsupported, "%s: options->%s is not implemented for prefill in this version", fn,
-                unsupported);
-  }
+// The schedule's view of the options (their domains checked already): every option runs on both
+// paths.
+void variant_of(const baracuda_flashinfer_attention_options& o, PrefillVariant* v) {
   v->window_left = o.window_left;
   v->allow_split = !(o.flags & BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT);
   v->force_fa2 = (o.flags & BARACUDA_FLASHINFER_ATTENTION_FA2) != 0;
-  return kSuccess;
+  v->finalize_pass = o.v_scale != 1.f || o.sinks != nullptr;
 }
 
 Status check_scale(const char* fn, float sm_scale) {
@@ -96,10 +86,12 @@ Status check_shape(const char* fn, const PrefillShape& s,
   }
   baracuda_flashinfer_attention_options o;
   BFI_CHECK(read_attention_options(fn, options, kKnownFlags, &o));
-  return check_options(fn, o, s.paged, v);
+  variant_of(o, v);
+  return kSuccess;
 }
 
 struct Pointers {
+  const float* sinks;  // options->sinks
   const void* q;
   const int32_t* q_indptr;
   const void *k, *v;
@@ -134,6 +126,7 @@ Status check_pointers(const char* fn, const PrefillShape& s, float sm_scale, con
   BFI_CHECK(require_aligned(fn, "o", p.o, kAlign));
   BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
   BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
+  BFI_CHECK(require_aligned(fn, "options->sinks", p.sinks, sizeof(float)));
   return kSuccess;
 }
 
@@ -157,9 +150,9 @@ Status schedule_on(const char* fn, DeviceContext& context, const PrefillShape& s
 
 Status workspace_size(const char* fn, const PrefillShape& s,
                       const baracuda_flashinfer_attention_options* options, size_t* bytes) {
-  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   PrefillVariant v;
   BFI_CHECK(check_shape(fn, s, options, &v));
+  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   DeviceContext* context = nullptr;
   BFI_CHECK(current_device_context(fn, &context));
   PrefillSchedule schedule;
@@ -181,7 +174,11 @@ Status run(const char* fn, const PrefillShape& s, float sm_scale,
            baracuda_flashinfer_stream_t stream) {
   PrefillVariant v;
   BFI_CHECK(check_shape(fn, s, options, &v));
-  BFI_CHECK(check_pointers(fn, s, sm_scale, p));
+  baracuda_flashinfer_attention_options o;
+  BFI_CHECK(read_attention_options(fn, options, kKnownFlags, &o));
+  Pointers with_sinks = p;
+  with_sinks.sinks = o.sinks;
+  BFI_CHECK(check_pointers(fn, s, sm_scale, with_sinks));
   const cudaStream_t cuda_stream = resolve_stream(stream);
   StreamDevice device;
   BFI_CHECK(device.enter(fn, cuda_stream));
@@ -193,9 +190,9 @@ Status run(const char* fn, const PrefillShape& s, float sm_scale,
                 fn, p.workspace_bytes, schedule.workspace,
                 s.paged ? "prefill_paged_get_workspace_size" : "prefill_ragged_get_workspace_size");
   }
-  const PrefillProblem problem{s,           sm_scale,   p.q,        p.q_indptr, p.k,
-                               p.v,         p.kv_indices, p.kv_indptr, p.last_page_len,
-                               p.o,         p.lse};
+  const PrefillProblem problem{s,           sm_scale,   p.q,          p.q_indptr,
+                               p.k,         p.v,        p.kv_indices, p.kv_indptr,
+                               p.last_page_len, p.o,    p.lse,        attention_variant(o)};
   const PrefillRun launch = s.paged ? table->run_paged : table->run_ragged;
   return cuda_status(launch(problem, schedule, p.workspace, cuda_stream),
                      schedule.path == PrefillPath::kFa3 ? "launching batch prefill (FA3, sm_90a)"
@@ -331,8 +328,8 @@ int32_t baracuda_kernels_flashinfer_prefill_paged_run(
                paged_shape(element, batch_size, max_q_rows, page_size, head_dim, num_qo_heads,
                            num_kv_heads, causal),
                sm_scale, options,
-               {q, q_indptr, k_data, v_data, kv_indices, kv_indptr, last_page_len, o, lse,
-                workspace, workspace_bytes},
+               {nullptr, q, q_indptr, k_data, v_data, kv_indices, kv_indptr, last_page_len, o,
+                lse, workspace, workspace_bytes},
                stream);
   });
 }
@@ -372,7 +369,7 @@ int32_t baracuda_kernels_flashinfer_prefill_ragged_run(
                ragged_shape(element, batch_size, max_q_rows, max_kv_rows, head_dim, num_qo_heads,
                             num_kv_heads, causal),
                sm_scale, options,
-               {q, q_indptr, k, v, nullptr, kv_indptr, nullptr, o, lse, workspace,
+               {nullptr, q, q_indptr, k, v, nullptr, kv_indptr, nullptr, o, lse, workspace,
                 workspace_bytes},
                stream);
   });
@@ -390,7 +387,7 @@ int32_t baracuda_kernels_flashinfer_prefill_ragged_run(
                         paged_shape(ELEMENT, batch_size, total_num_rows, page_size, head_dim,    \
                                     num_qo_heads, num_kv_heads, causal),                         \
                         sm_scale, enable_split,                                                   \
-                        {q, static_cast<const int32_t*>(q_indptr), k_data, v_data,               \
+                        {nullptr, q, static_cast<const int32_t*>(q_indptr), k_data, v_data,      \
                          static_cast<const int32_t*>(kv_indices),                                \
                          static_cast<const int32_t*>(kv_indptr),                                 \
                          static_cast<const int32_t*>(last_page_len), o,                          \
@@ -420,7 +417,8 @@ int32_t baracuda_kernels_flashinfer_prefill_ragged_run(
                         ragged_shape(ELEMENT, batch_size, total_num_rows, total_kv_rows,         \
                                      head_dim, num_qo_heads, num_kv_heads, causal),              \
                         sm_scale, enable_split,                                                   \
-                        {q, static_cast<const int32_t*>(q_indptr), k_data, v_data, nullptr,      \
+                        {nullptr, q, static_cast<const int32_t*>(q_indptr), k_data, v_data,      \
+                         nullptr,                                                                \
                          static_cast<const int32_t*>(kv_indptr), nullptr, o,                     \
                          static_cast<float*>(lse), nullptr, 0},                                  \
                         stream);                                                                  \

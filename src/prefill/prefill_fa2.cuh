@@ -14,6 +14,8 @@
 #include <flashinfer/attention/variants.cuh>
 #include <flashinfer/page.cuh>
 
+#include "common/attention_finalize.cuh"
+#include "common/runtime_variant.cuh"
 #include "prefill/prefill_launch.hpp"
 
 namespace baracuda::flashinfer::prefill::fa2 {
@@ -23,28 +25,28 @@ namespace fi = ::flashinfer;
 template <typename T, uint32_t D, fi::MaskMode MASK>
 cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                    const int32_t* kv_indices, const int32_t* last_page_len, int32_t page_size,
-                   cudaStream_t stream) {
+                   float* lse, cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
-  using Variant = fi::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
-                                       /*soft_cap=*/false, /*alibi=*/false>;
+  using Variant = RuntimeAttention;
   const PrefillShape& shape = p.shape;
   char* ws = static_cast<char*>(workspace);
   const Fa2Layout& l = s.fa2;
   const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
   fi::paged_kv_t<T, int32_t> kv(static_cast<uint32_t>(shape.num_kv_heads),
                                 static_cast<uint32_t>(page_size), D,
-                                static_cast<uint32_t>(shape.batch_size), fi::QKVLayout::kHND,
+                                static_cast<uint32_t>(shape.batch_size),
+                                p.attn.nhd && shape.paged ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND,
                                 static_cast<T*>(const_cast<void*>(p.k)),
                                 static_cast<T*>(const_cast<void*>(p.v)),
                                 const_cast<int32_t*>(kv_indices), const_cast<int32_t*>(p.kv_indptr),
                                 const_cast<int32_t*>(last_page_len));
   Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr,
                 const_cast<int32_t*>(p.q_indptr), /*mask_indptr=*/nullptr,
-                /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), p.lse, /*alibi=*/nullptr,
+                /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), lse, /*alibi=*/nullptr,
                 static_cast<uint32_t>(shape.num_qo_heads),
                 shape.num_qo_heads * static_cast<int32_t>(D), static_cast<int32_t>(D),
-                /*window_left=*/-1, /*soft_cap=*/0.f, p.sm_scale, /*rope_scale=*/1.f,
-                /*rope_theta=*/1e4f);
+                p.attn.window_left, p.attn.logits_soft_cap, p.sm_scale * p.attn.k_scale,
+                /*rope_scale=*/1.f, /*rope_theta=*/1e4f);
   params.request_indices = at(l.request_indices);
   params.qo_tile_indices = at(l.qo_tile_indices);
   params.kv_tile_indices = at(l.kv_tile_indices);
@@ -87,6 +89,7 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.padded_items = s.padded_items;
   plan.min_chunk_pages = std::max(s.min_chunk_tokens / plan.page_size, 1);
   plan.split_items = s.split_items;
+  plan.window_left = p.attn.window_left;
   plan.allow_split = s.split_allowed;
   plan.request_indices = at(l.request_indices);
   plan.qo_tile_indices = at(l.qo_tile_indices);
@@ -101,11 +104,18 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   if (err != cudaSuccess) return err;
   const int32_t* indices = PAGED ? p.kv_indices : at(l.kv_indices);
   const int32_t* last = PAGED ? p.last_page_len : at(l.last_page_len);
-  return shape.causal
-             ? launch<T, D, fi::MaskMode::kCausal>(p, s, workspace, indices, last, plan.page_size,
-                                                   stream)
-             : launch<T, D, fi::MaskMode::kNone>(p, s, workspace, indices, last, plan.page_size,
-                                                 stream);
+  // v_scale and sinks: a pass over the finished rows, from their lse (in the workspace when the
+  // caller passes none).
+  const bool finalize = p.attn.v_scale != 1.f || p.attn.sinks != nullptr;
+  float* lse = finalize && p.lse == nullptr ? reinterpret_cast<float*>(ws + l.lse_scratch) : p.lse;
+  err = shape.causal ? launch<T, D, fi::MaskMode::kCausal>(p, s, workspace, indices, last,
+                                                            plan.page_size, lse, stream)
+                     : launch<T, D, fi::MaskMode::kNone>(p, s, workspace, indices, last,
+                                                         plan.page_size, lse, stream);
+  if (err != cudaSuccess || !finalize) return err;
+  FinalizeArgs fin{p.o, lse, p.lse, p.attn.sinks, p.attn.v_scale, shape.max_q_rows,
+                   p.q_indptr + shape.batch_size, shape.num_qo_heads};
+  return launch_finalize<T, D>(fin, stream);
 }
 
 template <typename T, uint32_t D>

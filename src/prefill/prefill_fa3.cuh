@@ -32,33 +32,77 @@ namespace fi = ::flashinfer;
 
 // The mainloop's per-call parameters (FlashInfer's AdditionalParams slot).
 struct ItemParams {
-  float sm_scale;
+  float sm_scale;         // with k_scale folded in
+  float logits_soft_cap;  // 0: off
+  float v_scale;
+  const float* sinks;     // [Hq] natural-log logits, or NULL
   const Fa3Item* items;
 };
 
-// Standard softmax attention with each work item's mask (see the top).
+// FlashInfer's online softmax with one more term in each row's denominator: the query head's sink
+// (an extra logit that carries no value), when the item adds it. A row that keeps no key then has
+// o = 0 and lse = the sink; otherwise o is normalised over its keys and the sink, and lse counts
+// both.
+template <int NUM_ROWS_PER_THREAD>
+struct SinkSoftmax : fi::OnlineSoftmax<NUM_ROWS_PER_THREAD, /*WITH_SCALE=*/true> {
+  using Base = fi::OnlineSoftmax<NUM_ROWS_PER_THREAD, true>;
+  float sink_log2;  // -inf: no sink
+  __device__ SinkSoftmax(float sm_scale_log2, float sink) : Base(sm_scale_log2), sink_log2(sink) {}
+
+  template <typename Tensor0>
+  __forceinline__ __device__ void finalize(Tensor0& acc_s, float pv_scale = 1.f) {
+    if (sink_log2 == -fi::math::inf) {
+      Base::finalize(acc_s, pv_scale);
+      return;
+    }
+    fi::SumOp<float> sum_op;
+    fi::quad_allreduce_(this->row_sum, this->row_sum, sum_op);
+#pragma unroll
+    for (int mi = 0; mi < size(this->row_max); ++mi) {
+      // Scores are exp2(s * scale - m) with m = row_max * scale; m2 the larger of m and the sink.
+      const float sum = this->row_sum(mi);
+      const float m = sum > 0.f ? this->row_max(mi) * this->sm_scale_log2 : -fi::math::inf;
+      const float m2 = fmaxf(m, sink_log2);
+      const float keys = sum > 0.f ? exp2f(m - m2) : 0.f;
+      const float den = sum * keys + exp2f(sink_log2 - m2);
+      this->scores_scale(mi) = pv_scale * keys / den;
+      this->row_sum(mi) = m2 + fi::math::ptx_log2(den);
+    }
+  }
+};
+
+// Softmax attention with each work item's mask (see the top), the logits soft-cap
+// (cap * tanh(score / cap), applied before the mask), the V scale and the sinks.
 struct ItemMaskedAttention {
-  float sm_scale_log2;
+  float sm_scale_log2, pre_tanh_scale, scale_pv, sink_log2;
   int32_t mask_right, mask_left;
-  bool check_right, check_left;
+  bool soft_cap, check_right, check_left;
 
   template <typename MainloopParams, typename BlockCoord>
   __device__ ItemMaskedAttention(const MainloopParams& params, const BlockCoord& block_coord) {
+    const ItemParams& p = params.additional_params;
+    const int32_t qo_head = static_cast<int32_t>(cute::get<1>(block_coord));
     const int32_t item = static_cast<int32_t>(cute::get<7>(block_coord));  // batch_idx: the item
-    sm_scale_log2 = params.additional_params.sm_scale * fi::math::log2e;
-    const Fa3Item info = params.additional_params.items[item];
+    soft_cap = p.logits_soft_cap > 0.f;
+    pre_tanh_scale = soft_cap ? p.sm_scale / p.logits_soft_cap : 0.f;
+    sm_scale_log2 = (soft_cap ? p.logits_soft_cap : p.sm_scale) * fi::math::log2e;
+    scale_pv = p.v_scale;
+    const Fa3Item info = p.items[item];
     mask_right = info.mask_right;
     mask_left = info.mask_left;
     check_right = (info.flags & kFa3MaskRight) != 0;
     check_left = (info.flags & kFa3MaskLeft) != 0;
+    sink_log2 = (info.flags & kFa3AddSink) != 0 ? p.sinks[qo_head] * fi::math::log2e
+                                                : -fi::math::inf;
   }
 
   template <int NUM_ROWS_PER_THREAD>
   __device__ auto GetAttentionUpdater() {
-    return fi::OnlineSoftmax<NUM_ROWS_PER_THREAD, /*WITH_SCALE=*/true>(sm_scale_log2);
+    return SinkSoftmax<NUM_ROWS_PER_THREAD>(sm_scale_log2, sink_log2);
   }
 
   REGISTER_LOGITS_TRANSFORM(params, logits, batch_idx, qo_idx, kv_idx, qo_head_idx, kv_head_idx, {
+    if (soft_cap) logits = T(fi::math::tanh(float(logits) * pre_tanh_scale));
     const int32_t q = static_cast<int32_t>(qo_idx), k = static_cast<int32_t>(kv_idx);
     const bool dropped = (check_right && k > q + mask_right) || (check_left && k < q + mask_left);
     return dropped ? T(-fi::math::inf) : logits;
@@ -218,8 +262,9 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.page_size = shape.page_size;
   plan.cta_q = s.cta_q;
   plan.cta_kv = s.cta_kv;
-  plan.window_left = -1;
+  plan.window_left = p.attn.window_left;
   plan.causal = shape.causal;
+  plan.sinks = p.attn.sinks != nullptr;
   plan.allow_split = s.split_allowed;
   plan.sm_count = s.ctas;
   plan.tile_cap = s.tile_cap;
@@ -247,12 +292,15 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   const int64_t nnz_q = shape.max_q_rows;
   const int32_t hq = shape.num_qo_heads, hkv = shape.num_kv_heads;
   const auto layout_q = fi::get_gmem_layout(nnz_q, hq, D, int64_t(hq) * D, D);
-  const ItemParams additional{p.sm_scale, items};
+  const ItemParams additional{p.sm_scale * p.attn.k_scale, p.attn.logits_soft_cap, p.attn.v_scale,
+                              p.attn.sinks, items};
   const typename K::Mainloop::Params mainloop = [&] {
     if constexpr (PAGED) {
-      const int64_t head_stride = int64_t(shape.page_size) * D;
-      const int64_t page_stride = int64_t(hkv) * head_stride;
-      const auto layout_kv = fi::get_gmem_layout(0, hkv, D, D, head_stride);
+      // HND pages [Hkv][P][D], NHD pages [P][Hkv][D]: the same page stride, other strides.
+      const int64_t page_stride = int64_t(hkv) * shape.page_size * D;
+      const int64_t token_stride = p.attn.nhd ? int64_t(hkv) * D : D;
+      const int64_t head_stride = p.attn.nhd ? D : int64_t(shape.page_size) * D;
+      const auto layout_kv = fi::get_gmem_layout(0, hkv, D, token_stride, head_stride);
       return K::Mainloop::to_underlying_arguments(
           {static_cast<const DType*>(p.q), layout_q, static_cast<DType*>(const_cast<void*>(p.k)),
            layout_kv, static_cast<DType*>(const_cast<void*>(p.v)), layout_kv,

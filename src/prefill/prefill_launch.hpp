@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "common/attention_options.hpp"
 #include "common/device_context.hpp"
 #include "prefill/prefill_schedule.hpp"
 
@@ -25,6 +26,7 @@ struct PrefillProblem {
   const int32_t* last_page_len;  // paged only
   void* o;
   float* lse;  // may be NULL
+  AttentionVariant attn;
 };
 
 // One FA3 work item's routing and mask (batch_idx of the FA3 work table indexes these). Keys are
@@ -33,10 +35,13 @@ struct Fa3Item {
   int32_t slot;        // -1: write o / lse directly; else the partial-state slot
   int32_t mask_right;  // causal: keep key j when j <= qo_idx + mask_right
   int32_t mask_left;   // window: keep key j when j >= qo_idx + mask_left
-  int32_t flags;       // kFa3MaskRight | kFa3MaskLeft
+  int32_t flags;       // kFa3MaskRight | kFa3MaskLeft | kFa3AddSink
 };
 constexpr int32_t kFa3MaskRight = 1;
 constexpr int32_t kFa3MaskLeft = 2;
+// The item adds its query head's sink to the softmax denominator: the first chunk of each tile,
+// so a split tile counts it once.
+constexpr int32_t kFa3AddSink = 4;
 
 // Rows of one (request, query tile) whose KV was split: `slots` partial states of query head
 // `head` to merge into o rows row0 .. row0 + rows - 1.
@@ -56,7 +61,7 @@ struct Fa3PlanArgs {
   const int32_t* kv_indptr;
   const int32_t* last_page_len;  // paged; NULL: ragged rows
   int32_t batch_size, num_qo_heads, page_size, cta_q, cta_kv, window_left;
-  bool causal, allow_split;
+  bool causal, allow_split, sinks;
   int32_t sm_count, tile_cap, item_cap, split_items, min_chunk_tokens, ctas, unit_cap;
   // outputs (workspace)
   int32_t *qo_tile_indices, *qo_indptr, *kv_indptr_out, *qo_lens, *kv_lens, *head_indices,
@@ -74,7 +79,7 @@ struct Fa2PlanArgs {
   const int32_t* kv_indptr;      // paged: pages; ragged: rows
   const int32_t* last_page_len;  // paged; NULL: ragged (one-token pages)
   int32_t batch_size, max_q_rows, max_kv_rows, page_size, group, cta_q, padded_items;
-  int32_t min_chunk_pages, split_items;
+  int32_t min_chunk_pages, split_items, window_left;
   bool allow_split;
   int32_t *request_indices, *qo_tile_indices, *kv_tile_indices;
   bool* valid_mask;

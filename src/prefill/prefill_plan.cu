@@ -223,7 +223,8 @@ __global__ void __launch_bounds__(kThreads) fa3_plan_kernel(const Fa3PlanArgs a)
     item.slot = n >= 2 ? slot_base[job.x] + h * n + job.y : -1;
     item.mask_right = L - q - begin;
     item.mask_left = L - q - a.window_left - begin;
-    item.flags = (a.causal ? kFa3MaskRight : 0) | (a.window_left >= 0 ? kFa3MaskLeft : 0);
+    item.flags = (a.causal ? kFa3MaskRight : 0) | (a.window_left >= 0 ? kFa3MaskLeft : 0) |
+                 (a.sinks && job.y == 0 ? kFa3AddSink : 0);
     a.items[index] = item;
   }
   // Merge units: (split tile, head).
@@ -274,18 +275,26 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   int32_t longest = 0;
   for (int w = 0; w < kWarps; ++w) longest = max(longest, s_warp[w]);
   __syncthreads();
+  // Chunks of request b for a chunk of `pages` pages, as the kernel counts them when it lays out
+  // the partial rows: over the keys from the window's start (FlashInfer's
+  // min(kv_len, window_left + cta_q) tokens; all of them without a window).
+  const auto chunks_for = [&](int32_t b, int32_t pages) {
+    if (a.window_left < 0) return ceil_div(pages_of(b), pages);
+    const int32_t len = max(kv_len_of(a.kv_indptr, a.last_page_len, a.page_size, b), 1);
+    return ceil_div(min(len, a.window_left + a.cta_q), pages * a.page_size);
+  };
   int32_t chunk_pages = 0;  // 0: no split (the schedule decided from the sizes: allow_split)
   if (a.allow_split) {
     const auto items = [&](int32_t candidate, int lane) {
       int64_t n = 0;
-      for (int32_t b = lane; b < B; b += 32) n += int64_t(tiles_of(b)) * ceil_div(pages_of(b), candidate);
+      for (int32_t b = lane; b < B; b += 32) n += int64_t(tiles_of(b)) * chunks_for(b, candidate);
       return n;
     };
     chunk_pages = smallest_chunk(a.min_chunk_pages, max(longest, a.min_chunk_pages), a.split_items,
                                  items, s_warp, &s_lo, &s_hi);
   }
   const bool split = chunk_pages > 0;
-  const auto chunks_of = [&](int32_t b) { return split ? ceil_div(pages_of(b), chunk_pages) : 1; };
+  const auto chunks_of = [&](int32_t b) { return split ? chunks_for(b, chunk_pages) : 1; };
   if (tid == 0) *a.kv_chunk_size = split ? chunk_pages * a.page_size : 0;
   // Items per request (tiles x chunks; a request with no keys has none when split: the merge
   // writes its rows o = 0, lse = -inf), then the item arrays, chunk-major within a tile.

@@ -88,6 +88,9 @@ void fa2_schedule(const PrefillShape& s, const PrefillVariant& v, const PrefillF
   const size_t rows = size_t(out->partial_rows) * size_t(s.num_qo_heads);
   l.tmp_o = a.take(rows * size_t(s.head_dim) * prefill_element_bytes(s.element));
   l.tmp_lse = a.take(rows * sizeof(float));
+  if (v.finalize_pass) {
+    l.lse_scratch = a.take(size_t(s.max_q_rows) * size_t(s.num_qo_heads) * sizeof(float));
+  }
   out->workspace = a.end();
 }
 

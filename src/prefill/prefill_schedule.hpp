@@ -31,6 +31,9 @@ struct PrefillVariant {
   int32_t window_left = -1;  // -1: none
   bool allow_split = true;
   bool force_fa2 = false;
+  // The FA2 path applies v_scale and sinks in a pass after the kernel, from the rows' lse: with
+  // the caller's lse NULL that needs an lse buffer in the workspace.
+  bool finalize_pass = false;
 };
 
 // Device facts and what is compiled.
@@ -71,6 +74,7 @@ struct Fa2Layout {
   size_t kv_chunk_size;  // [1]
   size_t kv_indices, last_page_len;  // ragged as one-token pages: identity [max_kv_rows], ones [B]
   size_t tmp_o, tmp_lse;             // split partial states [partial_rows, Hq, D] / [.., Hq]
+  size_t lse_scratch;                // the finalize pass's lse [max_q_rows, Hq] (caller's NULL)
 };
 
 struct PrefillSchedule {

@@ -80,8 +80,8 @@ Status shared_prefix_workspace(const char* fn, DeviceContext& context, const Dec
 }
 
 Status shared_prefix_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
-  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   BFI_CHECK(check_shared_prefix_shape(fn, s));
+  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   DeviceContext* context = nullptr;
   BFI_CHECK(current_device_context(fn, &context));
   return shared_prefix_workspace(fn, *context, s, bytes);
@@ -117,8 +117,7 @@ Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
   }
   const DecodeSchedule fa2 = fa2_schedule(*device.context, s);
   const decode::DecodeBuffers buffers = decode::decode_buffers(fa2, p.workspace);
-  BFI_CUDA_CHECK(
-      decode::enqueue_planner(fa2, buffers, problem.paged.indptr, s.page_size, cuda_stream));
+  BFI_CUDA_CHECK(decode::enqueue_planner(fa2, buffers, problem.paged, cuda_stream));
   return cuda_status(decode::find_tensor_core_variant(s.element, s.head_dim)
                          ->launch_shared_prefix(problem.paged, buffers, cuda_stream),
                      "launching shared-prefix attention");
@@ -143,9 +142,12 @@ Status cascade_schedule(const char* fn, DeviceContext& context, const DecodeShap
   return kSuccess;
 }
 
-// Both cascades' can_implement / get_workspace_size: the sizes, then the current device.
-Status cascade_query(const char* fn, const DecodeShape& s, bool dense_prefix, size_t* bytes) {
+// Both cascades' can_implement / get_workspace_size: the sizes, the result pointer (when asked
+// for one), then the current device.
+Status cascade_query(const char* fn, const DecodeShape& s, bool dense_prefix, size_t* bytes,
+                     bool wants_bytes) {
   BFI_CHECK(check_shared_prefix_shape(fn, s));
+  if (wants_bytes) BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
   DeviceContext* context = nullptr;
   BFI_CHECK(current_device_context(fn, &context));
   const PrefixSm90Variant* sm90 = nullptr;
@@ -298,7 +300,7 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(int32_t batch_s
                                                                  int32_t element) {
   return guarded(__func__, [&](const char* fn) {
     return cascade_query(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                         /*dense_prefix=*/false, nullptr);
+                         /*dense_prefix=*/false, nullptr, false);
   });
 }
 
@@ -306,9 +308,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    BFI_CHECK(require_non_null(fn, "workspace_bytes", workspace_bytes));
     return cascade_query(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                         /*dense_prefix=*/false, workspace_bytes);
+                         /*dense_prefix=*/false, workspace_bytes, true);
   });
 }
 
@@ -332,7 +333,7 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t page_size, int32_t element) {
   return guarded(__func__, [&](const char* fn) {
     return cascade_query(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                         /*dense_prefix=*/true, nullptr);
+                         /*dense_prefix=*/true, nullptr, false);
   });
 }
 
@@ -340,9 +341,8 @@ int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_si
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes) {
   return guarded(__func__, [&](const char* fn) {
-    BFI_CHECK(require_non_null(fn, "workspace_bytes", workspace_bytes));
     return cascade_query(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                         /*dense_prefix=*/true, workspace_bytes);
+                         /*dense_prefix=*/true, workspace_bytes, true);
   });
 }
 
