@@ -10,8 +10,25 @@ namespace {
 
 constexpr int kPlanThreads = 1024;
 
-__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
-  return (a + b - 1) / b;
+__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
+
+// The pages of request b the kernel reads: all of them, or with a window (CUDA cores) those from
+// the one holding the first of its last window_left + 1 keys.
+__device__ __forceinline__ int32_t pages_read(const PlannerArgs& a, int32_t b) {
+  const int32_t pages = a.indptr[b + 1] - a.indptr[b];
+  if (a.window_left < 0 || a.window_tile_rows > 0 || pages == 0) return pages;
+  const int32_t len = (pages - 1) * a.page_size + a.last_page_len[b];
+  return pages - max(len - a.window_left - 1, 0) / a.page_size;
+}
+
+// Chunks of `chunk` pages for request b, as the decode kernel counts them.
+__device__ __forceinline__ int32_t chunks_of(const PlannerArgs& a, int32_t b, int32_t chunk) {
+  if (a.window_left < 0 || a.window_tile_rows == 0) return ceil_div(pages_read(a, b), chunk);
+  // FlashInfer's FA2 kernel: over min(kv_len, window_left + its query tile's rows) keys.
+  const int32_t pages = a.indptr[b + 1] - a.indptr[b];
+  if (pages == 0) return 0;
+  const int32_t len = (pages - 1) * a.page_size + a.last_page_len[b];
+  return ceil_div(min(len, a.window_left + a.window_tile_rows), chunk * a.page_size);
 }
 
 // One block of 32 warps.
