@@ -1,4 +1,5 @@
-# Batch prefill: the C ABI's host and GPU tests (GoogleTest). Included by tests/CMakeLists.txt.
+# Batch prefill: the C ABI's host and GPU tests (GoogleTest) and the C++ layer's PrefillPlan tests
+# (host, with and without exceptions). Included by tests/CMakeLists.txt.
 find_package(GTest)
 if(GTest_FOUND)
   bfi_add_test(NAME test_prefill_host SOURCES test_prefill_host.cpp)
@@ -10,3 +11,6 @@ if(GTest_FOUND)
 else()
   message(STATUS "GoogleTest not found: test_prefill_host and test_prefill_gpu are not built")
 endif()
+bfi_add_test(NAME test_cpp_prefill SOURCES test_cpp_prefill.cpp)
+bfi_add_test(NAME test_cpp_prefill_noexcept SOURCES test_cpp_prefill.cpp)
+target_compile_options(test_cpp_prefill_noexcept PRIVATE -fno-exceptions)
