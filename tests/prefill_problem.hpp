@@ -53,8 +53,8 @@ struct PrefillProblem {
   std::vector<int32_t> q_indptr, kv_len;
   std::vector<int32_t> kv_indptr;                  // paged: pages; ragged: rows
   std::vector<int32_t> kv_indices, last_page_len;  // paged
-  std::vector<float> q, k,
-      v;  // [max_q_rows, Hq, D]; paged [pages, Hkv, P, D]; ragged [rows, Hkv, D]
+  // Exact stored values: q [max_q_rows, Hq, D]; k, v paged [pages, Hkv, P, D], ragged [rows, Hkv, D].
+  std::vector<float> q, k, v;
   DeviceBuffer d_q, d_q_indptr, d_k, d_v, d_kv_indices, d_kv_indptr, d_last_page_len;
 
   int32_t rows() const { return q_indptr.back(); }
@@ -122,6 +122,20 @@ void upload_into(DeviceBuffer& device, const std::vector<T>& host) {
   }
 }
 
+// Query rows, keys and pages (of `page_size` tokens) of the requests.
+struct Totals {
+  int64_t rows = 0, keys = 0, pages = 0;
+};
+inline Totals totals(const std::vector<Request>& requests, int32_t page_size) {
+  Totals t;
+  for (const Request& r : requests) {
+    t.rows += r.q_len;
+    t.keys += r.kv_len;
+    t.pages += (r.kv_len + page_size - 1) / page_size;
+  }
+  return t;
+}
+
 // The index arrays of `requests` (q_indptr, kv_len, kv_indptr and the page table), within the
 // problem's capacity, uploaded into the existing device arrays (their addresses do not change: a
 // captured graph sees the new layout).
@@ -133,18 +147,13 @@ inline void set_requests(PrefillProblem& p, const std::vector<Request>& requests
   p.kv_indptr.assign(1, 0);
   p.kv_indices.clear();
   p.last_page_len.clear();
-  int64_t rows = 0, keys = 0, pages = 0;
-  for (const Request& r : requests) {
-    rows += r.q_len;
-    keys += r.kv_len;
-    pages += (r.kv_len + s.page_size - 1) / s.page_size;
-  }
-  ASSERT_LE(rows, p.max_q_rows) << "more rows than the problem holds";
+  const Totals t = totals(requests, s.page_size);
+  ASSERT_LE(t.rows, p.max_q_rows) << "more rows than the problem holds";
   if (s.paged) {
-    ASSERT_LE(pages * 4, int64_t(p.d_kv_indices.bytes)) << "more pages than the page table holds";
-    ASSERT_TRUE(s.page_pool > 0 || pages <= p.num_pages) << "more pages than the cache holds";
+    ASSERT_LE(t.pages * 4, int64_t(p.d_kv_indices.bytes)) << "more pages than the page table holds";
+    ASSERT_TRUE(s.page_pool > 0 || t.pages <= p.num_pages) << "more pages than the cache holds";
   } else {
-    ASSERT_LE(keys, p.max_kv_rows) << "more keys than the K/V rows hold";
+    ASSERT_LE(t.keys, p.max_kv_rows) << "more keys than the K/V rows hold";
   }
   std::vector<int32_t> perm(p.num_pages);
   std::iota(perm.begin(), perm.end(), 0);
@@ -156,13 +165,13 @@ inline void set_requests(PrefillProblem& p, const std::vector<Request>& requests
       p.kv_indptr.push_back(p.kv_indptr.back() + r.kv_len);
       continue;
     }
-    const int32_t pages = (r.kv_len + s.page_size - 1) / s.page_size;
-    for (int32_t i = 0; i < pages; ++i) {
+    const int32_t n = (r.kv_len + s.page_size - 1) / s.page_size;
+    for (int32_t i = 0; i < n; ++i) {
       p.kv_indices.push_back(s.page_pool > 0 ? uniform_int(0, p.num_pages - 1)
                                              : perm[p.kv_indices.size()]);
     }
-    p.kv_indptr.push_back(p.kv_indptr.back() + pages);
-    p.last_page_len.push_back(pages == 0 ? 1 : r.kv_len - (pages - 1) * s.page_size);
+    p.kv_indptr.push_back(p.kv_indptr.back() + n);
+    p.last_page_len.push_back(n == 0 ? 1 : r.kv_len - (n - 1) * s.page_size);
   }
   upload_into(p.d_q_indptr, p.q_indptr);
   upload_into(p.d_kv_indptr, p.kv_indptr);
@@ -177,12 +186,8 @@ inline PrefillProblem make_problem(const PrefillSetup& s) {
   p.s = s;
   p.batch = static_cast<int32_t>(s.requests.size());
   p.sm_scale = 1.f / std::sqrt(float(s.head_dim));
-  int64_t rows = 0, keys = 0, pages = 0;
-  for (const Request& r : s.requests) {
-    rows += r.q_len;
-    keys += r.kv_len;
-    pages += (r.kv_len + s.page_size - 1) / s.page_size;
-  }
+  const Totals t = totals(s.requests, s.page_size);
+  const int64_t rows = t.rows, keys = t.keys, pages = t.pages;
   p.max_q_rows = static_cast<int32_t>(std::max<int64_t>(rows + s.spare_q_rows, 1));
   const size_t D = s.head_dim, hkv = s.num_kv_heads;
   random_values(s.element, size_t(p.max_q_rows) * p.q_row_elements(), -3.f, 3.f, &p.q, &p.d_q);

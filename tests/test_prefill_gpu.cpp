@@ -77,7 +77,7 @@ TEST_F(PrefillGpu, EveryGqaGroupPagedAndRagged) {
     const int32_t hkv = group == 32 ? 1 : 2;
     for (bool paged : {true, false}) {
       expect_problem_matches(
-          sweep_setup(i % 2, paged, 16, group * hkv, hkv, 128, (i / 2 + paged) % 2 == 0));
+          sweep_setup(i % 2, paged, 16, group * hkv, hkv, 128, (i + paged) % 2 == 0));
     }
     ++i;
   }
@@ -113,7 +113,8 @@ TEST_F(PrefillGpu, DegenerateBatches) {
   }
 }
 
-// One request of 16k rows: a prompt (ragged, causal) and a chunk on a cached prefix (paged).
+// One request of 16k rows: a prompt (ragged, causal), a chunk on a cached prefix (paged, causal,
+// head dim 64) and a non-causal one (pages of 64, head dim 256).
 TEST_F(PrefillGpu, LongRequest16k) {
   PrefillSetup prompt = sweep_setup(1, false, 1, 16, 2, 128, true);
   prompt.requests = {{16384, 16384}};
@@ -161,11 +162,13 @@ TEST_F(PrefillGpu, LongDecodesSplitKv) {
 
 TEST_F(PrefillGpu, LseMayBeNull) {
   for (bool paged : {true, false}) {
-    PrefillSetup s = sweep_setup(1, paged, 16, 16, 4, 128, true);
-    s.requests.push_back({1, 20000});  // with a split
-    PrefillProblem p = make_problem(s);
-    expect_every_path_matches(p, reference(p.attention(), all_rows(p.attention())),
-                              /*with_lse=*/false);
+    for (bool split : {false, true}) {  // the edge batch fills the GPU; a few long rows do not
+      PrefillSetup s = sweep_setup(1, paged, 16, 16, 4, 128, true);
+      if (split) s.requests = {{1, 20000}, {30, 5000}, {0, 10}, {1, 0}};
+      PrefillProblem p = make_problem(s);
+      expect_every_path_matches(p, reference(p.attention(), all_rows(p.attention())),
+                                /*with_lse=*/false);
+    }
   }
 }
 
