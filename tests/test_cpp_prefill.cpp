@@ -11,8 +11,9 @@
 #include <cmath>
 #include <limits>
 
+#include <gtest/gtest.h>
+
 #include "cpp_fakes.hpp"
-#include "harness.hpp"
 
 namespace bfi = baracuda::flashinfer;
 namespace st = bfi::status;
@@ -166,7 +167,7 @@ struct RaggedArgs {
 
 const bfi::PrefillKv kKvs[] = {bfi::PrefillKv::paged, bfi::PrefillKv::ragged};
 
-TEST(prefill_plan_creation_is_the_c_can_implement) {
+TEST(CppPrefill, prefill_plan_creation_is_the_c_can_implement) {
   for (bfi::PrefillKv kv : kKvs) {
     const bool paged = kv == bfi::PrefillKv::paged;
     std::vector<bfi::PrefillDesc> bad(10, prefill_desc(kv));
@@ -184,18 +185,18 @@ TEST(prefill_plan_creation_is_the_c_can_implement) {
       g_workspace_query.clear();
       const int32_t c = c_can(d);
       EXPECT_SAME_AS_C(bfi::PrefillPlan::create(d), c);
-      CHECK_MSG(g_workspace_query.empty(), "%s", "a refused plan queried the workspace");
+      EXPECT_TRUE(g_workspace_query.empty()) << bfi_fake::format("%s", "a refused plan queried the workspace");
     }
   }
   bfi::PrefillDesc d = prefill_desc(bfi::PrefillKv::paged);
   d.kv = static_cast<bfi::PrefillKv>(2);
   bfi::Result<bfi::PrefillPlan> r = bfi::PrefillPlan::create(d);
-  CHECK_EQ(r.status().code(), st::kInvalidProblem);
-  CHECK_MSG(bfi_fake::contains(r.status().message(), "PrefillPlan::create: kv must be"), "%s",
+  EXPECT_EQ(r.status().code(), st::kInvalidProblem);
+  EXPECT_TRUE(bfi_fake::contains(r.status().message(), "PrefillPlan::create: kv must be")) << bfi_fake::format("%s",
             r.status().message().c_str());
 }
 
-TEST(prefill_plan_asks_the_workspace_for_its_sizes_and_options) {
+TEST(CppPrefill, prefill_plan_asks_the_workspace_for_its_sizes_and_options) {
   for (bfi::PrefillKv kv : kKvs) {
     const bool paged = kv == bfi::PrefillKv::paged;
     for (int variant = 0; variant < 3; ++variant) {
@@ -213,24 +214,24 @@ TEST(prefill_plan_asks_the_workspace_for_its_sizes_and_options) {
       }
       g_workspace_bytes = 4096 + 16 * variant;
       bfi::Result<bfi::PrefillPlan> plan = bfi::PrefillPlan::create(d);
-      CHECK_MSG(plan.ok(), "%s", plan.status().to_string().c_str());
+      EXPECT_TRUE(plan.ok()) << bfi_fake::format("%s", plan.status().to_string().c_str());
       if (!plan.ok()) continue;
-      CHECK(plan->workspace_size() == g_workspace_bytes);
+      EXPECT_TRUE(plan->workspace_size() == g_workspace_bytes);
       const float want = variant == 2 ? 0.25f : 1.f / std::sqrt(float(D));
-      CHECK(plan->sm_scale() == want && plan->desc().sm_scale == want);
-      CHECK_EQ(plan->options().flags, flags);
+      EXPECT_TRUE(plan->sm_scale() == want && plan->desc().sm_scale == want);
+      EXPECT_EQ(plan->options().flags, flags);
       const std::vector<std::string> expect =
           concat(args(static_cast<int32_t>(d.element), B, ROWS, paged ? P : KV_ROWS, D, HQ, HKV,
                       d.causal ? 1 : 0),
                  options_args(flags));
-      CHECK_MSG(g_workspace_query == expect, "query (%s), expected (%s)",
+      EXPECT_TRUE(g_workspace_query == expect) << bfi_fake::format("query (%s), expected (%s)",
                 bfi_fake::join(g_workspace_query).c_str(), bfi_fake::join(expect).c_str());
     }
   }
   g_workspace_bytes = 8192;
 }
 
-TEST(prefill_valid_calls_reach_the_c_run_once_in_abi_order) {
+TEST(CppPrefill, prefill_valid_calls_reach_the_c_run_once_in_abi_order) {
   for (int variant = 0; variant < 2; ++variant) {
     bfi::PrefillDesc pd = prefill_desc(bfi::PrefillKv::paged);
     pd.split_kv = variant == 0;
@@ -268,7 +269,7 @@ TEST(prefill_valid_calls_reach_the_c_run_once_in_abi_order) {
   }
 }
 
-TEST(prefill_paged_run_checks_every_tensor_before_the_c_run) {
+TEST(CppPrefill, prefill_paged_run_checks_every_tensor_before_the_c_run) {
   const bfi::PrefillPlan p =
       bfi::check(bfi::PrefillPlan::create(prefill_desc(bfi::PrefillKv::paged)));
   const PagedArgs good;
@@ -306,7 +307,7 @@ TEST(prefill_paged_run_checks_every_tensor_before_the_c_run) {
       "PrefillPlan::run: v_cache: dimension 0 (num_pages) is 32, expected 64 (as k_cache)");
 }
 
-TEST(prefill_ragged_run_checks_every_tensor_before_the_c_run) {
+TEST(CppPrefill, prefill_ragged_run_checks_every_tensor_before_the_c_run) {
   const bfi::PrefillPlan p =
       bfi::check(bfi::PrefillPlan::create(prefill_desc(bfi::PrefillKv::ragged)));
   const RaggedArgs good;
@@ -333,7 +334,7 @@ TEST(prefill_ragged_run_checks_every_tensor_before_the_c_run) {
       {"max_q_rows", "num_qo_heads"}, 0, 4);
 }
 
-TEST(prefill_run_checks_the_workspace_and_the_kind_of_keys) {
+TEST(CppPrefill, prefill_run_checks_the_workspace_and_the_kind_of_keys) {
   const bfi::PrefillPlan paged =
       bfi::check(bfi::PrefillPlan::create(prefill_desc(bfi::PrefillKv::paged)));
   const bfi::PrefillPlan ragged =
@@ -363,7 +364,7 @@ TEST(prefill_run_checks_the_workspace_and_the_kind_of_keys) {
 }
 
 #if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
-TEST(prefill_check_throws_the_library_error) {
+TEST(CppPrefill, prefill_check_throws_the_library_error) {
   bfi::PrefillDesc d = prefill_desc(bfi::PrefillKv::ragged);
   d.head_dim = 80;
   bool thrown = false;
@@ -373,14 +374,13 @@ TEST(prefill_check_throws_the_library_error) {
   } catch (const bfi::Error& e) {
     thrown = e.code() == st::kUnsupported && bfi_fake::contains(e.what(), "head_dim 80");
   }
-  CHECK(thrown);
+  EXPECT_TRUE(thrown);
 }
 #else
-TEST(prefill_built_without_exceptions) {
-  CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
+TEST(CppPrefill, prefill_built_without_exceptions) {
+  EXPECT_TRUE(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
 }
 #endif
 
 }  // namespace
 
-TEST_MAIN()

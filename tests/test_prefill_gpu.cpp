@@ -2,10 +2,7 @@
 // paged_prefill_* / ragged_prefill_*) against the float64 reference of tests/prefill_reference.hpp
 // (bounds and their derivation there) on fresh random data, outputs and workspace NaN-poisoned
 // before every run; every problem on every path (default: FA3 on sm_90; FA2; each with and
-// without NO_SPLIT). Without a GPU every test is skipped and the program exits 77 (ctest: skipped).
-//
-// TEST is not defined (GTEST_DONT_DEFINE_TEST): tests/harness.hpp, included through gpu_util.hpp,
-// owns that name; these tests are TEST_F.
+// without NO_SPLIT). Without a GPU every test is skipped (GTEST_SKIP).
 #include <baracuda/flashinfer.h>
 #include <gtest/gtest.h>
 
@@ -17,12 +14,7 @@ using namespace bfi_test;
 
 namespace {
 
-class PrefillGpu : public testing::Test {
- protected:
-  void SetUp() override {
-    if (!gpu_available()) GTEST_SKIP() << "no CUDA device";
-  }
-};
+using PrefillGpu = GpuTest;
 
 std::string last_error() {
   return baracuda_kernels_flashinfer_last_error();
@@ -555,14 +547,4 @@ TEST_F(PrefillGpu, LegacyNullStreamsOfTwoThreadsDoNotShareAWorkspace) {
   EXPECT_EQ(second, 5) << "the second thread's first call on its per-thread stream was captured: "
                           "it was handed the first thread's workspace. "
                        << message;
-}
-
-int main(int argc, char** argv) {
-  testing::InitGoogleTest(&argc, argv);
-  const int rc = RUN_ALL_TESTS();
-  if (!gpu_available()) {
-    std::printf("SKIP test_prefill_gpu: no CUDA device\n");
-    return kSkipExitCode;
-  }
-  return rc;
 }

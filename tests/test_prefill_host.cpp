@@ -33,7 +33,7 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 bool gpu() {
-  static const bool present = have_gpu();
+  static const bool present = gpu_present();
   return present;
 }
 // What a new run that passes validation answers here: no GPU, the device step fails (5); with
@@ -385,13 +385,13 @@ TEST(AttentionOptions, EveryFieldIsCheckedByEveryPrefillFunction) {
          o.logits_soft_cap = 30.f;
          o.flags = 8;
        }},
-      {"options->window_left", "not implemented", 3, [](auto& o) { o.window_left = 0; }},
-      {"options->window_left", "not implemented", 3, [](auto& o) { o.window_left = 4096; }},
-      {"options->logits_soft_cap", "not implemented", 3, [](auto& o) { o.logits_soft_cap = 30.f; }},
-      {"options->k_scale", "not implemented", 3, [](auto& o) { o.k_scale = 0.5f; }},
-      {"v_scale", "not implemented", 3, [](auto& o) { o.v_scale = 2.f; }},
-      {"options->sinks", "not implemented", 3,
-       [](auto& o) { o.sinks = static_cast<const float*>(fake(11)); }},
+      // Every option's valid values pass validation.
+      {"", "", -1, [](auto& o) { o.window_left = 0; }},
+      {"", "", -1, [](auto& o) { o.window_left = 4096; }},
+      {"", "", -1, [](auto& o) { o.logits_soft_cap = 30.f; }},
+      {"", "", -1, [](auto& o) { o.k_scale = 0.5f; }},
+      {"", "", -1, [](auto& o) { o.v_scale = 2.f; }},
+      {"", "", -1, [](auto& o) { o.sinks = static_cast<const float*>(fake(11)); }},
       {"", "", -1, [](auto&) {}},
       {"", "", -1, [](auto& o) { o.logits_soft_cap = -0.f; }},  // -0 >= 0: off
       {"", "", -1, [](auto& o) { o.flags = BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT; }},
@@ -400,9 +400,8 @@ TEST(AttentionOptions, EveryFieldIsCheckedByEveryPrefillFunction) {
   };
   for (bool paged : {true, false}) {
     std::vector<Case> all = cases;
-    // kv_layout NHD: paged caches only (not implemented yet); a ragged K/V has one layout.
-    all.push_back({"options->kv_layout", "not implemented", paged ? 3 : -1,
-                   [nhd](auto& o) { o.kv_layout = nhd; }});
+    // kv_layout NHD: the paged cache's layout; a ragged K/V has one layout (the field is ignored).
+    all.push_back({"", "", -1, [nhd](auto& o) { o.kv_layout = nhd; }});
     for (const Case& c : all) {
       NewArgs a;
       a.paged = paged;
@@ -437,10 +436,10 @@ TEST(AttentionOptions, ALargerStructFromALaterVersionIsRead) {
                                                                     0.088f, 1, &later.v1),
             0)
       << last_error();
-  later.v1.window_left = 3;  // read: not implemented
+  later.v1.window_left = -7;  // read: an invalid window
   EXPECT_EQ(baracuda_kernels_flashinfer_prefill_paged_can_implement(kBf16, 4, 512, 16, 128, 32, 8,
                                                                     0.088f, 1, &later.v1),
-            3);
+            2);
 }
 
 // ---- validation order --------------------------------------------------------------------------
@@ -480,9 +479,9 @@ std::vector<Stage> new_symbol_stages(bool paged, bool with_pointers) {
       {"batch_size", "maximum", 3, [](NewArgs& a) { a.batch = (1 << 20) + 1; }, "batch"},
       {"element", "f16 and bf16", 3, [](NewArgs& a) { a.element = 2; }, "element"},
       {"head_dim", "not built", 3, [](NewArgs& a) { a.head_dim = 96; }, "head_dim"},
+      {"options->window_left", "-1 (no window) or >= 0", 2,
+       [](NewArgs& a) { a.opts.window_left = -2; }, "window"},
       {"options->reserved", "must be 0", 2, [](NewArgs& a) { a.opts.reserved = 1; }, "reserved"},
-      {"options->window_left", "not implemented", 3, [](NewArgs& a) { a.opts.window_left = 2; },
-       "window"},
   };
   if (with_pointers) {
     s.push_back({"q", "must not be NULL", 2, [](NewArgs& a) { a.q = nullptr; }, "q"});
