@@ -68,7 +68,10 @@ fn f16_bits_exact(x: f64) -> u16 {
     let a = x.abs();
     let e = a.log2().floor() as i32;
     let man = (a / 2f64.powi(e) - 1.0) * 1024.0;
-    assert!((-14..=15).contains(&e) && man.fract() == 0.0, "{x} is not an exact f16");
+    assert!(
+        (-14..=15).contains(&e) && man.fract() == 0.0,
+        "{x} is not an exact f16"
+    );
     let bits = sign | (((e + 15) as u16) << 10) | man as u16;
     debug_assert_eq!(f16_to_f64(bits), x);
     bits
@@ -98,8 +101,14 @@ pub fn e5m2_to_f64(byte: u8) -> f64 {
 /// Decodes a buffer of `dtype` values.
 pub fn decode(dtype: DType, bytes: &[u8]) -> Vec<f64> {
     match dtype {
-        DType::F16 => bytes.chunks_exact(2).map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        DType::Bf16 => bytes.chunks_exact(2).map(|c| bf16_to_f64(u16::from_le_bytes([c[0], c[1]]))).collect(),
+        DType::F16 => bytes
+            .chunks_exact(2)
+            .map(|c| f16_to_f64(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        DType::Bf16 => bytes
+            .chunks_exact(2)
+            .map(|c| bf16_to_f64(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
         DType::F32 => bytes
             .chunks_exact(4)
             .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
@@ -137,15 +146,22 @@ pub fn random_values(dtype: DType, n: usize, bound: f64, rng: &mut Rng) -> (Vec<
             }
             DType::F8E4m3 | DType::F8E5m2 => {
                 // sign, an exponent below the bias (|x| < 1), any mantissa.
-                let (exp_bits, man_bits, max_exp) =
-                    if dtype == DType::F8E4m3 { (4, 3, 6) } else { (5, 2, 14) };
+                let (exp_bits, man_bits, max_exp) = if dtype == DType::F8E4m3 {
+                    (4, 3, 6)
+                } else {
+                    (5, 2, 14)
+                };
                 let e = rng.int(0, max_exp) as u8;
                 let m = rng.int(0, (1 << man_bits) - 1) as u8;
                 let s = (rng.next_u64() & 1) as u8;
                 let byte = (s << 7) | (e << man_bits) | m;
                 debug_assert!(exp_bits + man_bits == 7);
                 bytes.push(byte);
-                values.push(if dtype == DType::F8E4m3 { e4m3_to_f64(byte) } else { e5m2_to_f64(byte) });
+                values.push(if dtype == DType::F8E4m3 {
+                    e4m3_to_f64(byte)
+                } else {
+                    e5m2_to_f64(byte)
+                });
             }
             other => panic!("no random values of {other}"),
         }
@@ -180,7 +196,11 @@ pub fn max_error(got: &[f64], want: &[f64], relative: bool) -> f64 {
     assert_eq!(got.len(), want.len());
     got.iter().zip(want).fold(0.0, |m: f64, (&g, &w)| {
         let err = if w == f64::NEG_INFINITY {
-            if g == f64::NEG_INFINITY { 0.0 } else { f64::INFINITY }
+            if g == f64::NEG_INFINITY {
+                0.0
+            } else {
+                f64::INFINITY
+            }
         } else if !g.is_finite() {
             f64::INFINITY
         } else if relative {
@@ -217,16 +237,28 @@ pub struct Paged {
 }
 
 /// The page table of `lens` over `num_pages` pages in a shuffled order (spare pages unused).
-pub fn page_table(lens: &[usize], p: usize, num_pages: usize, rng: &mut Rng) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
+pub fn page_table(
+    lens: &[usize],
+    p: usize,
+    num_pages: usize,
+    rng: &mut Rng,
+) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
     let mut indptr = vec![0i32];
     let mut lpl = Vec::new();
     for &len in lens {
         let pages = (len + p - 1) / p;
         indptr.push(indptr.last().unwrap() + pages as i32);
-        lpl.push(if pages == 0 { 1 } else { (len - (pages - 1) * p) as i32 });
+        lpl.push(if pages == 0 {
+            1
+        } else {
+            (len - (pages - 1) * p) as i32
+        });
     }
     let used = *indptr.last().unwrap() as usize;
-    assert!(used <= num_pages, "{used} pages needed, {num_pages} in the cache");
+    assert!(
+        used <= num_pages,
+        "{used} pages needed, {num_pages} in the cache"
+    );
     let mut perm: Vec<i32> = (0..num_pages as i32).collect();
     rng.shuffle(&mut perm);
     perm.truncate(used);
@@ -274,7 +306,9 @@ impl Paged {
     /// Random lengths in [0, max_len], with an empty request, an exactly full last page and a
     /// one-token request when the batch has room.
     pub fn lengths(batch: usize, max_len: usize, p: usize, rng: &mut Rng) -> Vec<usize> {
-        let mut lens: Vec<usize> = (0..batch).map(|_| rng.int(0, max_len as i64) as usize).collect();
+        let mut lens: Vec<usize> = (0..batch)
+            .map(|_| rng.int(0, max_len as i64) as usize)
+            .collect();
         if batch >= 3 {
             lens[0] = 0;
             lens[1] = (max_len / p).max(1) * p;
@@ -290,7 +324,10 @@ impl Paged {
 
     /// The (page, slot) of token `t` of request `b`.
     pub fn token(&self, b: usize, t: usize) -> (usize, usize) {
-        (self.indices[self.indptr[b] as usize + t / self.p] as usize, t % self.p)
+        (
+            self.indices[self.indptr[b] as usize + t / self.p] as usize,
+            t % self.p,
+        )
     }
 
     /// The cache bytes with every slot no request owns set to 0xFF (NaN in f16, bf16, f32 and
@@ -310,18 +347,21 @@ impl Paged {
         out
     }
 
-    /// float64 decode of the tokens `tokens(b)` of each request: o [batch, hq, d] and base-2
-    /// lse [batch, hq] (0 and -inf for no token).
-    pub fn reference_over(
+    /// float64 decode of `batch` queries `q` ([batch, hq, d]), query `b` over the cache slots
+    /// `tokens(b)` (page, slot): o [batch, hq, d] and base-2 lse [batch, hq] (0 and -inf for no
+    /// token).
+    pub fn attend(
         &self,
         sm_scale: f64,
         q: &[f64],
+        batch: usize,
         tokens: impl Fn(usize) -> Vec<(usize, usize)>,
     ) -> (Vec<f64>, Vec<f64>) {
         let (hq, d, g) = (self.hq, self.d, self.hq / self.hkv);
-        let mut o = vec![0.0; self.batch * hq * d];
-        let mut lse = vec![f64::NEG_INFINITY; self.batch * hq];
-        for b in 0..self.batch {
+        assert_eq!(q.len(), batch * hq * d);
+        let mut o = vec![0.0; batch * hq * d];
+        let mut lse = vec![f64::NEG_INFINITY; batch * hq];
+        for b in 0..batch {
             let toks = tokens(b);
             if toks.is_empty() {
                 continue;
@@ -353,11 +393,20 @@ impl Paged {
 
     /// float64 decode of every request over its own tokens.
     pub fn reference(&self, sm_scale: f64) -> (Vec<f64>, Vec<f64>) {
-        self.reference_over(sm_scale, &self.q, |b| (0..self.lens[b]).map(|t| self.token(b, t)).collect())
+        self.attend(sm_scale, &self.q, self.batch, |b| self.tokens(b))
+    }
+
+    /// The (page, slot) of every token of request `b`, in order.
+    pub fn tokens(&self, b: usize) -> Vec<(usize, usize)> {
+        (0..self.lens[b]).map(|t| self.token(b, t)).collect()
     }
 
     pub fn upload_tables(&self) -> (DeviceBuffer<i32>, DeviceBuffer<i32>, DeviceBuffer<i32>) {
-        let indices = if self.indices.is_empty() { vec![0] } else { self.indices.clone() };
+        let indices = if self.indices.is_empty() {
+            vec![0]
+        } else {
+            self.indices.clone()
+        };
         (
             DeviceBuffer::from_host(&indices),
             DeviceBuffer::from_host(&self.indptr),

@@ -43,7 +43,10 @@ fn check(code: CudaError, what: &str) {
     if code != 0 {
         // SAFETY: cudaGetErrorString returns a static NUL-terminated string.
         let text = unsafe { CStr::from_ptr(cudaGetErrorString(code)) };
-        panic!("{what} failed: CUDA error {code} ({})", text.to_string_lossy());
+        panic!(
+            "{what} failed: CUDA error {code} ({})",
+            text.to_string_lossy()
+        );
     }
 }
 
@@ -67,8 +70,14 @@ pub fn compute_capability() -> (i32, i32) {
     let (mut major, mut minor) = (0, 0);
     // SAFETY: valid out-pointers.
     unsafe {
-        check(cudaDeviceGetAttribute(&mut major, ATTR_COMPUTE_CAPABILITY_MAJOR, 0), "cc major");
-        check(cudaDeviceGetAttribute(&mut minor, ATTR_COMPUTE_CAPABILITY_MINOR, 0), "cc minor");
+        check(
+            cudaDeviceGetAttribute(&mut major, ATTR_COMPUTE_CAPABILITY_MAJOR, 0),
+            "cc major",
+        );
+        check(
+            cudaDeviceGetAttribute(&mut minor, ATTR_COMPUTE_CAPABILITY_MINOR, 0),
+            "cc minor",
+        );
     }
     (major, minor)
 }
@@ -117,17 +126,31 @@ impl<T: DeviceRepr> DeviceBuffer<T> {
         synchronize();
         let bytes = self.len * std::mem::size_of::<T>();
         // SAFETY: within the allocation.
-        check(unsafe { cudaMemset(self.ptr, i32::from(byte), bytes) }, "cudaMemset");
+        check(
+            unsafe { cudaMemset(self.ptr, i32::from(byte), bytes) },
+            "cudaMemset",
+        );
     }
 
     /// Copies `values` in, after all work on the device has finished.
     pub fn upload(&mut self, values: &[T]) {
-        assert_eq!(values.len(), self.len, "upload of {} into {}", values.len(), self.len);
+        assert_eq!(
+            values.len(),
+            self.len,
+            "upload of {} into {}",
+            values.len(),
+            self.len
+        );
         synchronize();
         let bytes = std::mem::size_of_val(values);
         // SAFETY: both ranges are `bytes` long.
         let code = unsafe {
-            cudaMemcpy(self.ptr, values.as_ptr().cast(), bytes, MEMCPY_HOST_TO_DEVICE)
+            cudaMemcpy(
+                self.ptr,
+                values.as_ptr().cast(),
+                bytes,
+                MEMCPY_HOST_TO_DEVICE,
+            )
         };
         check(code, "cudaMemcpy to the device");
     }
@@ -141,8 +164,14 @@ impl<T: DeviceRepr> DeviceBuffer<T> {
         let mut out = vec![T::default(); self.len];
         let bytes = self.len * std::mem::size_of::<T>();
         // SAFETY: both ranges are `bytes` long.
-        let code =
-            unsafe { cudaMemcpy(out.as_mut_ptr().cast(), self.ptr, bytes, MEMCPY_DEVICE_TO_HOST) };
+        let code = unsafe {
+            cudaMemcpy(
+                out.as_mut_ptr().cast(),
+                self.ptr,
+                bytes,
+                MEMCPY_DEVICE_TO_HOST,
+            )
+        };
         check(code, "cudaMemcpy to the host");
         out
     }
@@ -198,7 +227,10 @@ impl CudaStream {
 
     pub fn synchronize(&self) {
         // SAFETY: a live stream.
-        check(unsafe { cudaStreamSynchronize(self.raw) }, "cudaStreamSynchronize");
+        check(
+            unsafe { cudaStreamSynchronize(self.raw) },
+            "cudaStreamSynchronize",
+        );
     }
 
     /// Captures what `enqueue` puts on this stream into an instantiated graph.
@@ -212,15 +244,24 @@ impl CudaStream {
         let (mut graph, mut exec) = (std::ptr::null_mut(), std::ptr::null_mut());
         // SAFETY: the capture begun above; valid out-pointers.
         unsafe {
-            check(cudaStreamEndCapture(self.raw, &mut graph), "cudaStreamEndCapture");
-            check(cudaGraphInstantiate(&mut exec, graph, 0), "cudaGraphInstantiate");
+            check(
+                cudaStreamEndCapture(self.raw, &mut graph),
+                "cudaStreamEndCapture",
+            );
+            check(
+                cudaGraphInstantiate(&mut exec, graph, 0),
+                "cudaGraphInstantiate",
+            );
         }
         Graph { graph, exec }
     }
 
     pub fn launch(&self, graph: &Graph) {
         // SAFETY: an instantiated graph and a live stream.
-        check(unsafe { cudaGraphLaunch(graph.exec, self.raw) }, "cudaGraphLaunch");
+        check(
+            unsafe { cudaGraphLaunch(graph.exec, self.raw) },
+            "cudaGraphLaunch",
+        );
     }
 }
 
