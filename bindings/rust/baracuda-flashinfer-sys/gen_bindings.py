@@ -68,6 +68,27 @@ def parse_param(p):
     return m.group(2), rust_type(m.group(1).strip())
 
 
+def structs(preprocessed):
+    """Every `typedef struct NAME { fields } NAME;` of the preprocessed header, in order: (name,
+    [(field, rust type)]). Fields must be scalars or pointers (no arrays, bit-fields, nesting)."""
+    out = []
+    for m in re.finditer(r"typedef\s+struct\s+(\w+)\s*\{([^{}]*)\}\s*(\w+)\s*;", preprocessed):
+        tag, body, name = m.groups()
+        if tag != name:
+            fail(f"typedef struct {tag} {{...}} {name}: the tag and the name must be the same")
+        fields = []
+        for decl in body.split(";"):
+            decl = " ".join(decl.split())
+            if not decl:
+                continue
+            f = re.fullmatch(r"(.*?[\s*])(\w+)", decl)
+            if not f or "[" in decl or ":" in decl:
+                fail(f"cannot parse field '{decl}' of struct {name}")
+            fields.append((f.group(2), rust_type(f.group(1).strip())))
+        out.append((name, fields))
+    return out
+
+
 EXPORT = re.compile(r"__attribute__\s*\(\(\s*visibility\s*\(\s*\"default\"\s*\)\s*\)\)")
 
 
@@ -149,8 +170,12 @@ def header_docs(raw):
         tokens.append((m.start(), "item", m.group(1)))
     for m in re.finditer(r"^\s*(BARACUDA_FLASHINFER_\w+)\s*=\s*-?\d+", body, re.M):
         tokens.append((m.start(1), "item", m.group(1)))
-    for m in re.finditer(r"^[ \t]*typedef\b", body, re.M):
+    for m in re.finditer(r"^[ \t]*typedef\b(?!\s+struct\s+\w+\s*\{)", body, re.M):
         tokens.append((m.start(), "consumer", None))
+    for m in re.finditer(r"^[ \t]*typedef\s+struct\s+(\w+)\s*\{([^{}]*)\}", body, re.M):
+        tokens.append((m.start(), "item", m.group(1)))
+        for f in re.finditer(r"(\w+)\s*;", m.group(2)):
+            tokens.append((m.start(2) + f.start(), "field", f"{m.group(1)}.{f.group(1)}"))
     tokens.sort(key=lambda t: t[0])
 
     docs, pending, section, owner, last_item = {}, [], None, None, None
@@ -178,6 +203,8 @@ def header_docs(raw):
             docs[last_item] = ((own or []) + ([""] if own else []) + data, see, sec)
         elif kind == "consumer":
             pending = []
+        elif kind == "field":  # documented by its trailing comment, if any
+            docs[data], last_item = (None, None, section), data
         elif kind == "macro":
             macro_docs[data] = (pending, section)
             pending = []
@@ -241,6 +268,8 @@ def generate(header, cc):
     raw = open(header).read()
     pre = subprocess.run(cc.split() + ["-E", "-P", "-x", "c", header], check=True,
                          capture_output=True, text=True).stdout
+    types = structs(pre)
+    POINTEES.update({name: name for name, _ in types})
     funcs = functions(pre)
     docs = header_docs(raw)
     missing = [name for name, _, _ in funcs if name not in docs]
@@ -268,6 +297,19 @@ def generate(header, cc):
     ]
     for name, ty, value in constants(raw):
         lines += [""] + doc_block(name, docs, "") + [f"pub const {name}: {ty} = {value};"]
+    for name, fields in types:
+        lines += [""] + doc_block(name, docs, "")
+        # Raw pointers have no Default: zero such a struct with core::mem::zeroed().
+        default = "" if any(ty.startswith("*") for _, ty in fields) else " Default,"
+        lines += ["#[repr(C)]", f"#[derive(Copy, Clone, Debug,{default} PartialEq)]",
+                  f"pub struct {name} {{"]
+        for field, ty in fields:
+            own = docs.get(f"{name}.{field}", (None, None, None))[0]
+            # One line of prose: brackets escaped, so that "[Hq]" is no intra-doc link.
+            text = (" ".join(own).replace("[", "\\[").replace("]", "\\]") if own
+                    else f"`{field}`: see [`{name}`].")
+            lines += [f"    /// {text}", f"    pub {field}: {ty},"]
+        lines.append("}")
     lines += ["", 'extern "C" {']
     for i, (name, params, ret) in enumerate(funcs):
         if i:
