@@ -12,7 +12,7 @@ type CudaError = i32;
 const MEMCPY_HOST_TO_DEVICE: i32 = 1;
 const MEMCPY_DEVICE_TO_HOST: i32 = 2;
 const STREAM_NON_BLOCKING: u32 = 1;
-const CAPTURE_MODE_THREAD_LOCAL: i32 = 1;
+const CAPTURE_MODE_GLOBAL: i32 = 0;
 const ATTR_COMPUTE_CAPABILITY_MAJOR: i32 = 75;
 const ATTR_COMPUTE_CAPABILITY_MINOR: i32 = 76;
 
@@ -233,11 +233,12 @@ impl CudaStream {
         );
     }
 
-    /// Captures what `enqueue` puts on this stream into an instantiated graph.
+    /// Captures what `enqueue` puts on this stream into an instantiated graph. Run the work once
+    /// before (as an engine's warm-up step does): first calls set kernel attributes.
     pub fn capture(&self, enqueue: impl FnOnce(Stream<'_>)) -> Graph {
         // SAFETY: a live stream, not capturing.
         check(
-            unsafe { cudaStreamBeginCapture(self.raw, CAPTURE_MODE_THREAD_LOCAL) },
+            unsafe { cudaStreamBeginCapture(self.raw, CAPTURE_MODE_GLOBAL) },
             "cudaStreamBeginCapture",
         );
         enqueue(self.stream());

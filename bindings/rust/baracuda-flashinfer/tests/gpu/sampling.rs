@@ -5,7 +5,8 @@
 use baracuda_flashinfer::{
     DType, Filter, FilterArgs, FilterDesc, FilterPlan, LogitsSamplingArgs, LogitsSamplingDesc,
     LogitsSamplingPlan, Offset, PerRow, Rng as Draws, Sampler, SamplingArgs, SamplingDesc,
-    SamplingPlan, Seed, SpeculativeArgs, SpeculativeDesc, SpeculativePlan, TensorMut, TensorRef,
+    SamplingPlan, Seed, SpeculativeArgs, SpeculativeDesc, SpeculativePlan, Stream, TensorMut,
+    TensorRef,
 };
 
 use crate::common::{decode, random_values, Rng};
@@ -354,7 +355,7 @@ fn graph_replays_draw_fresh_tokens_with_a_device_offset() {
     let mut offset = DeviceBuffer::<u64>::from_host(&[0]);
     let mut out = DeviceBuffer::<i32>::filled(rows, 0xFF);
     let stream = CudaStream::new();
-    let graph = {
+    let run = |s: Stream<'_>, out: &mut DeviceBuffer<i32>, offset: &mut DeviceBuffer<u64>| {
         let args = SamplingArgs {
             probs: probs.slice().tensor([rows, VOCAB]),
             output: out.slice_mut(),
@@ -365,8 +366,12 @@ fn graph_replays_draw_fresh_tokens_with_a_device_offset() {
                 offset: Offset::Device(offset.slice_mut()),
             },
         };
-        stream.capture(|s| plan.run(s, args).unwrap())
+        plan.run(s, args).unwrap()
     };
+    // A warm-up run (first calls set kernel attributes), then the capture from offset 0.
+    run(stream.stream(), &mut out, &mut offset);
+    offset.upload(&[0]);
+    let graph = stream.capture(|s| run(s, &mut out, &mut offset));
     let replay = || {
         stream.launch(&graph);
         stream.synchronize();
@@ -547,7 +552,7 @@ fn filters_match_exact_references() {
                 };
                 let g = f64::from(got[b * v + i]);
                 assert!(
-                    (g - want).abs() <= 1e-6 * want.max(1e-3),
+                    (g - want).abs() <= 4e-6 * want.max(1e-3),
                     "{label} row {b} entry {i}: {g} vs {want}"
                 );
             }
