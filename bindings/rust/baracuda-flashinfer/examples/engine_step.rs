@@ -38,6 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     baracuda_flashinfer::ensure_compatible()?;
     println!("{}", baracuda_flashinfer::version_string());
+    if cuda::device_count() == 0 {
+        eprintln!("engine_step needs a CUDA GPU; cudaGetDeviceCount finds none");
+        std::process::exit(2);
+    }
     cuda::require_gpu();
 
     // The model's attention geometry and the batch: 4 requests, their context lengths after

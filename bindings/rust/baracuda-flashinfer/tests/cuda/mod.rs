@@ -50,16 +50,25 @@ fn check(code: CudaError, what: &str) {
     }
 }
 
-/// Makes device 0 current, or panics saying that these tests need a GPU. They are
-/// `#[ignore]`d by default, so only `--ignored` / `--include-ignored` runs reach this.
-pub fn require_gpu() {
+/// The number of CUDA devices (0 when the runtime finds none or no driver).
+pub fn device_count() -> i32 {
     let mut count = 0;
     // SAFETY: a valid out-pointer.
     let code = unsafe { cudaGetDeviceCount(&mut count) };
+    if code == 0 {
+        count
+    } else {
+        0
+    }
+}
+
+/// Makes device 0 current, or panics saying that a GPU is needed. The GPU tests are
+/// `#[ignore]`d by default (a host reports them as ignored), so only `--ignored` /
+/// `--include-ignored` runs reach this.
+pub fn require_gpu() {
     assert!(
-        code == 0 && count > 0,
-        "these tests need a CUDA GPU (cudaGetDeviceCount: error {code}, {count} devices); \
-         without one, run them without --ignored so they are reported as ignored"
+        device_count() > 0,
+        "a CUDA GPU is needed and cudaGetDeviceCount finds none (no device or no driver)"
     );
     // SAFETY: device 0 exists.
     check(unsafe { cudaSetDevice(0) }, "cudaSetDevice(0)");
