@@ -331,6 +331,29 @@ pub struct CascadeArgs<'a> {
 }
 
 /// A validated fused cascade over a paged prefix (the C `cascade_decode_*`).
+///
+/// ```no_run
+/// use baracuda_flashinfer::{CascadePlan, Element, ErrorKind, PrefixDesc, SharedPrefixPlan};
+///
+/// let desc = PrefixDesc {
+///     batch_size: 64,
+///     num_qo_heads: 32,
+///     num_kv_heads: 8,
+///     head_dim: 128,
+///     page_size: 16,
+///     element: Element::Bf16,
+///     ..PrefixDesc::default()
+/// };
+/// match CascadePlan::new(&desc) {
+///     Ok(fused) => println!("fused cascade, {} bytes of workspace", fused.workspace_size()),
+///     // Not on this device: shared prefix + decode over the suffixes + merge.
+///     Err(e) if e.kind() == ErrorKind::Unsupported => {
+///         let _prefix = SharedPrefixPlan::new(&desc)?;
+///     }
+///     Err(e) => return Err(e),
+/// }
+/// # Ok::<(), baracuda_flashinfer::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct CascadePlan {
     core: PrefixCore,
@@ -471,6 +494,20 @@ pub struct DensePrefixCascadeArgs<'a> {
 }
 
 /// A validated fused cascade over a dense prefix (the C `cascade_decode_dense_prefix_*`).
+///
+/// The prefix's K and V as `[L, Hkv, D]` views, NHD (contiguous) or HND (strided):
+///
+/// ```
+/// use baracuda_flashinfer::{DeviceSlice, F16};
+///
+/// let (len, hkv, d) = (1000, 8, 128);
+/// // SAFETY: (in real code) a live allocation of len * hkv * d f16 values.
+/// let k = unsafe { DeviceSlice::<F16>::from_raw(0x7000_0000, len * hkv * d) };
+/// let nhd = k.tensor([len, hkv, d]);
+/// let hnd = k.tensor_strided([len, hkv, d], [d, len * d, 1]);
+/// assert_eq!(nhd.strides(), [hkv * d, d, 1]);
+/// assert!(!hnd.is_contiguous());
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct DensePrefixCascadePlan {
     core: PrefixCore,

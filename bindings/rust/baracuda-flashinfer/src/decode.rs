@@ -20,6 +20,25 @@ use crate::tensor::{TensorMut, TensorRef};
 use crate::workspace::Workspace;
 
 /// Which decode kernel runs (the C flags of `paged_decode_run_with`).
+///
+/// ```
+/// use baracuda_flashinfer::{DecodeDesc, DecodeKernel, DecodePlan, Element};
+///
+/// // Force FlashInfer's CUDA-core kernel, without split-KV (no workspace, no GPU to build).
+/// let plan = DecodePlan::new(&DecodeDesc {
+///     batch_size: 4,
+///     num_qo_heads: 8,
+///     num_kv_heads: 8,
+///     head_dim: 64,
+///     page_size: 32,
+///     element: Element::F16KvE4m3,
+///     kernel: DecodeKernel::CudaCores,
+///     split_kv: false,
+///     ..DecodeDesc::default()
+/// })?;
+/// assert_eq!(plan.desc().kernel, DecodeKernel::CudaCores);
+/// # Ok::<(), baracuda_flashinfer::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DecodeKernel {

@@ -339,6 +339,19 @@ pub struct MergeVarlenArgs<'a> {
 }
 
 /// A validated variable-length merge (the C `merge_states_varlen_<dtype>_*`).
+///
+/// ```
+/// use baracuda_flashinfer::{DType, MergeDesc, MergeVarlenPlan};
+///
+/// let plan = MergeVarlenPlan::new(&MergeDesc {
+///     seq_len: 64,
+///     num_heads: 8,
+///     head_dim: 128,
+///     dtype: DType::F16,
+/// })?;
+/// assert_eq!(plan.workspace_size(), 0);
+/// # Ok::<(), baracuda_flashinfer::Error>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MergeVarlenPlan {
     desc: MergeDesc,

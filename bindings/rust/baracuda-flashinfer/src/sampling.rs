@@ -106,6 +106,15 @@ impl Rng<'_> {
 /// Per-row thresholds, replacing the plan's scalar ones for every row (device arrays of
 /// `[batch]`; read when the kernel runs, never range-checked: the C header says what each
 /// out-of-range value does). `Default`: none.
+///
+/// ```
+/// use baracuda_flashinfer::{DeviceSlice, PerRow};
+///
+/// // SAFETY: (in real code) a live device array of 32 i32 values.
+/// let k = unsafe { DeviceSlice::<i32>::from_raw(0x7000_0000, 32) };
+/// let per_row = PerRow { top_k: Some(k), ..PerRow::default() };
+/// assert!(per_row.p.is_none());
+/// ```
 #[derive(Copy, Clone, Debug, Default)]
 pub struct PerRow<'a> {
     /// Each row's `k` (top-k samplers and filters).
@@ -822,6 +831,20 @@ pub struct FilterArgs<'a> {
 /// Building it asks the current device whether a row fits its shared memory (about 450k
 /// entries on H100, 40k on A100): build it where a GPU is present. Before capturing a graph,
 /// run it once on that device (the first run sets the kernel's shared-memory attribute).
+///
+/// ```no_run
+/// use baracuda_flashinfer::{DType, Filter, FilterDesc, FilterPlan, PerRow, Stream, TensorMut};
+///
+/// # fn mask(logits: TensorMut<'_, 2>) -> baracuda_flashinfer::Result<()> {
+/// let plan = FilterPlan::new(&FilterDesc {
+///     batch_size: 16,
+///     vocab_size: 128_256,
+///     filter: Filter::TopKMaskLogits { k: 50 },
+///     dtype: DType::Bf16,
+/// })?;
+/// plan.run_in_place(Stream::per_thread(), logits, PerRow::default())
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct FilterPlan {
     desc: FilterDesc,
