@@ -90,6 +90,10 @@ def structs(preprocessed):
 
 
 EXPORT = re.compile(r"__attribute__\s*\(\(\s*visibility\s*\(\s*\"default\"\s*\)\s*\)\)")
+DEPRECATED = re.compile(r'__attribute__\s*\(\(\s*deprecated\s*\(\s*"((?:[^"\\]|\\.)*)"\s*\)\s*\)\)')
+# The header's BARACUDA_FLASHINFER_EXPERIMENTAL, marked for the parser by the preprocessor run.
+EXPERIMENTAL = "__attribute__((bfi_experimental))"
+EXPERIMENTAL_DEFINE = f"-DBARACUDA_FLASHINFER_EXPERIMENTAL=BARACUDA_FLASHINFER_API {EXPERIMENTAL}"
 
 
 def functions(preprocessed):
@@ -98,17 +102,24 @@ def functions(preprocessed):
     out = []
     for decl in preprocessed.split(";"):
         exported = EXPORT.search(decl) is not None
-        text = " ".join(EXPORT.sub(" ", decl).split())
+        experimental = EXPERIMENTAL in decl
+        deprecated = DEPRECATED.search(decl)
+        text = DEPRECATED.sub(" ", EXPORT.sub(" ", decl.replace(EXPERIMENTAL, " ")))
+        text = " ".join(text.split())
         mentions = re.findall(rf"\b({PREFIX}\w+)\s*\(", text)
         if not exported and not mentions:
             continue
+        if "__attribute__" in text:
+            fail(f"unknown attribute (teach gen_bindings.py) in:\n    {text}")
         m = re.fullmatch(rf"(?:extern )?([\w\s\*]*?)\b({PREFIX}\w+)\s*\(([^()]*)\)", text)
         if not exported or not m or len(mentions) != 1:
             fail(f"cannot parse this declaration (an exported function must read "
                  f"'<type> {PREFIX}<name>(<params>)'):\n    {text}")
         ret = " ".join(m.group(1).split())
         params = [x for x in (parse_param(p) for p in m.group(3).split(",")) if x]
-        out.append((m.group(2), params, rust_type(ret)))
+        attrs = {"experimental": experimental,
+                 "deprecated": deprecated.group(1) if deprecated else None}
+        out.append((m.group(2), params, rust_type(ret), attrs))
     names = [f[0] for f in out]
     if len(set(names)) != len(names):
         fail("a function is declared twice")
@@ -266,13 +277,13 @@ def constants(raw):
 
 def generate(header, cc):
     raw = open(header).read()
-    pre = subprocess.run(cc.split() + ["-E", "-P", "-x", "c", header], check=True,
+    pre = subprocess.run(cc.split() + [EXPERIMENTAL_DEFINE, "-E", "-P", "-x", "c", header], check=True,
                          capture_output=True, text=True).stdout
     types = structs(pre)
     POINTEES.update({name: name for name, _ in types})
     funcs = functions(pre)
     docs = header_docs(raw)
-    missing = [name for name, _, _ in funcs if name not in docs]
+    missing = [f[0] for f in funcs if f[0] not in docs]
     if missing:
         fail("declarations the doc scan did not find (a declaration form gen_bindings.py does "
              "not read): " + ", ".join(missing))
@@ -311,10 +322,15 @@ def generate(header, cc):
             lines += [f"    /// {text}", f"    pub {field}: {ty},"]
         lines.append("}")
     lines += ["", 'extern "C" {']
-    for i, (name, params, ret) in enumerate(funcs):
+    for i, (name, params, ret, attrs) in enumerate(funcs):
         if i:
             lines.append("")
         lines += doc_block(name, docs, "    ")
+        if attrs["experimental"]:
+            lines += ["    ///", "    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the",
+                      "    /// SOVERSION's stability promise; it may change or go in any release."]
+        if attrs["deprecated"] is not None:
+            lines.append(f'    #[deprecated = "{attrs["deprecated"]}"]')
         if ret == "i32":
             lines.append("    #[must_use]")
         lines += function_lines(name, params, ret)

@@ -137,6 +137,78 @@ pub const BARACUDA_FLASHINFER_DECODE_CUDA_CORES: i32 = 2;
 /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
 pub const BARACUDA_FLASHINFER_DECODE_TENSOR_CORES: i32 = 4;
 
+/// ```text
+/// The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path).
+///
+/// FlashInfer's batch-decode kernel
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+pub const BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES: i32 = 0;
+
+/// ```text
+/// FA2 prefill kernel, GQA rows packed
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+pub const BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES: i32 = 1;
+
+/// ```text
+/// Options every attention call of the prefill family takes (NULL = all defaults: plain causal
+/// or non-causal softmax attention over an HND paged or dense ragged cache). A versioned struct:
+/// fill it with baracuda_kernels_flashinfer_attention_options_init() (which sets struct_size and
+/// the defaults), then change fields; the library reads only the first struct_size bytes, so
+/// fields appended in later versions keep their defaults for older callers. A struct_size the
+/// library does not know (smaller than the first version's) is status 2.
+///
+/// pages [num_pages, Hkv, page_size, D] (default)
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+pub const BARACUDA_FLASHINFER_KV_LAYOUT_HND: i32 = 0;
+
+/// ```text
+/// pages [num_pages, page_size, Hkv, D]
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+pub const BARACUDA_FLASHINFER_KV_LAYOUT_NHD: i32 = 1;
+
+/// ```text
+/// Kernel choices (options.flags; 0 = the measured best). For A/B checks and tests.
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+pub const BARACUDA_FLASHINFER_ATTENTION_AUTO: i32 = 0;
+
+/// ```text
+/// never split a request's KV across CTAs
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+pub const BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT: i32 = 1;
+
+/// ```text
+/// FlashInfer's FA2 kernels, also on sm_90
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+pub const BARACUDA_FLASHINFER_ATTENTION_FA2: i32 = 2;
+
+/// ```text
+/// Kernel choice of shared_prefix_decode_run_with (0: what shared_prefix_decode_run does).
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+pub const BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO: i32 = 0;
+
+/// ```text
+/// the FA2 kernel, also on sm_90 (A/B checks)
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+pub const BARACUDA_FLASHINFER_SHARED_PREFIX_FA2: i32 = 1;
+
 /// From `baracuda/flashinfer.h`, section *Version*.
 pub const BARACUDA_FLASHINFER_VERSION_MAJOR: u32 = 0;
 
@@ -245,6 +317,56 @@ pub const BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE: u32 = 4;
 /// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
 pub const BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION: u32 = 256;
 
+/// ```text
+/// How a paged-decode call would run. The caller sets struct_size = sizeof(the struct it was
+/// compiled with); the library writes only the fields that fit in struct_size, so later versions
+/// may append fields.
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct baracuda_flashinfer_decode_schedule {
+    /// `struct_size`: see [`baracuda_flashinfer_decode_schedule`].
+    pub struct_size: usize,
+    /// baracuda_flashinfer_decode_path
+    pub path: i32,
+    /// 1: KV is split into chunks on the device, then merged
+    pub split: i32,
+    /// CTAs along the batch axis (the padded grid when split)
+    pub work_items: i32,
+    /// smallest chunk the device planner may pick (0 without split)
+    pub min_chunk_tokens: i32,
+    /// workspace this schedule uses (0: none)
+    pub workspace_bytes: usize,
+}
+
+/// See [`BARACUDA_FLASHINFER_ATTENTION_AUTO`].
+///
+/// From `baracuda/flashinfer.h`, section *Attention options*.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct baracuda_flashinfer_attention_options {
+    /// sizeof(baracuda_flashinfer_attention_options)
+    pub struct_size: usize,
+    /// baracuda_flashinfer_kv_layout (paged caches); default HND
+    pub kv_layout: i32,
+    /// sliding window: -1 (default) = none; >= 0: query i of a request keeps key j when j + qo_len + window_left >= kv_len + i
+    pub window_left: i32,
+    /// 0 (default) = off; > 0: each scaled score s = sm_scale * q.k becomes cap * tanh(s / cap) before the softmax (Gemma 2: 50)
+    pub logits_soft_cap: f32,
+    /// 1 (default): the stored K times k_scale is the real K (the scores are sm_scale * k_scale * q.k); fp8 caches' quantisation
+    pub k_scale: f32,
+    /// 1 (default): the stored V times v_scale is the real V (o scales by it; lse does not)
+    pub v_scale: f32,
+    /// NULL (default); else \[Hq\] float32 on the device, 4-byte aligned: query head h's sink, a logit s_h in the scaled-score domain that joins every row's softmax denominator as e^s_h and carries no value (gpt-oss). The returned lse includes it; a row that keeps no key gets o = 0, lse = s_h / ln 2. Merging such states with merge_state_*: give only one of them the sink.
+    pub sinks: *const f32,
+    /// baracuda_flashinfer_attention_flags
+    pub flags: i32,
+    /// 0
+    pub reserved: i32,
+}
+
 extern "C" {
     /// ```text
     /// The version the library was built as (compare with BARACUDA_FLASHINFER_VERSION).
@@ -343,6 +465,7 @@ extern "C" {
     /// ```
     ///
     /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+    #[deprecated = "use paged_decode_get_workspace_size: this size disables split-KV"]
     pub fn baracuda_kernels_flashinfer_paged_decode_workspace_size(batch_size: i32) -> usize;
 
     /// ```text
@@ -615,6 +738,9 @@ extern "C" {
     /// ```
     ///
     /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_paged_decode_run_with(
         element: i32,
@@ -643,12 +769,484 @@ extern "C" {
     /// ```
     ///
     /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
         element: i32,
         flags: i32,
         batch_size: i32,
         page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+    ) -> i32;
+
+    /// ```text
+    /// The schedule paged_decode_run_with(element, flags, ...) would take for these sizes with
+    /// `workspace_bytes` of workspace on the device of `stream` (NULL: the current device), without
+    /// launching anything: the path, whether it splits, and the workspace it uses (so a caller that
+    /// wants no split can size exactly that workspace: flags = NO_SPLIT). flags 0 gives what
+    /// paged_decode_<element>_run does. Statuses as _run (before pointers): 0, 2, 3, 4, 5.
+    /// Thread-safe; queries the device once, then caches; no synchronisation.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_decode_describe(
+        element: i32,
+        flags: i32,
+        batch_size: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        workspace_bytes: usize,
+        stream: baracuda_flashinfer_stream_t,
+        schedule: *mut baracuda_flashinfer_decode_schedule,
+    ) -> i32;
+
+    /// ```text
+    /// Fills *options with struct_size and the defaults above. NULL is ignored.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Attention options*.
+    pub fn baracuda_kernels_flashinfer_attention_options_init(
+        options: *mut baracuda_flashinfer_attention_options,
+    );
+
+    /// ```text
+    /// Paged decode with attention options (window, soft-cap, sinks, fp8 scales, NHD pages): the
+    /// arguments of paged_decode_run_with, plus `options` (NULL: plain attention, what
+    /// paged_decode_run_with does). `flags` are the decode flags above; options->flags may add
+    /// BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT. The workspace is _ex_get_workspace_size()'s. Every
+    /// option applies to both decode kernels (a window keeps the last window_left + 1 keys of each
+    /// request, and only those are read), so the options change no path choice.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Attention options*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
+        element: i32,
+        flags: i32,
+        batch_size: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        options: *const baracuda_flashinfer_attention_options,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_decode_ex_can_implement`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Attention options*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
+        element: i32,
+        flags: i32,
+        batch_size: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        options: *const baracuda_flashinfer_attention_options,
+        workspace_bytes: *mut usize,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_decode_ex_can_implement`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Attention options*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_decode_run_ex(
+        element: i32,
+        flags: i32,
+        batch_size: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        options: *const baracuda_flashinfer_attention_options,
+        k_data: *mut ::core::ffi::c_void,
+        v_data: *mut ::core::ffi::c_void,
+        indices: *mut ::core::ffi::c_void,
+        indptr: *mut ::core::ffi::c_void,
+        last_page_len: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        workspace: *mut ::core::ffi::c_void,
+        workspace_bytes: usize,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// ```text
+    /// Request b has qo_len(b) = q_indptr[b+1] - q_indptr[b] query rows (0 allowed) attending its
+    /// kv_len(b) keys:
+    ///   o[r,h]   = sum_j softmax_j(sm_scale * q[r,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
+    ///   lse[r,h] = log2 sum_j exp(sm_scale * q[r,h] . k[b,h/g,j])                 (base 2)
+    /// over the keys the mask keeps. causal != 0: bottom-right aligned, query i (0-based within its
+    /// request) keeps keys j <= i + kv_len - qo_len; causal == 0: every key. A row that keeps no key
+    /// (kv_len 0, or causal with qo_len > kv_len for the first qo_len - kv_len rows) gets o = 0 and
+    /// lse = -inf. One call takes any mix of query lengths (1 = a decode token, up to a whole prompt)
+    /// on any KV lengths: chunked prefill and mixed prefill + decode batches.
+    ///
+    /// Shapes (B = batch_size, Hq, Hkv, D = head_dim, P = page_size), all dense row-major, int32 index
+    /// arrays on the device:
+    ///   q, o          [q_indptr[B], Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
+    ///   q_indptr      [B + 1]                non-decreasing, q_indptr[0] = 0, q_indptr[B] <= max_q_rows
+    ///   lse           [q_indptr[B], Hq]      float32, base 2; may be NULL (not written)
+    /// paged (prefill_paged_*, the cache decode and append use):
+    ///   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout); 16-byte aligned
+    ///   kv_indices    [kv_indptr[B]]         physical page ids
+    ///   kv_indptr     [B + 1]                page indptr: request b owns kv_indices[kv_indptr[b]..)
+    ///   last_page_len [B]                    in [1, P]; kv_len(b) = (pages - 1) * P + last_page_len
+    /// ragged (prefill_ragged_*, a contiguous K/V per batch):
+    ///   k, v          [max_kv_rows, Hkv, D]  16-byte aligned
+    ///   kv_indptr     [B + 1]                row indptr: request b's keys are rows kv_indptr[b]..
+    ///                                        kv_indptr[b+1]-1, kv_indptr[B] <= max_kv_rows
+    /// Supported: element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
+    /// Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and finite.
+    ///
+    /// Kernels: on a compute-capability 9.0 GPU (a build with sm_90) FlashInfer's FA3 (wgmma; TMA for
+    /// ragged K/V) kernels, elsewhere (or with BARACUDA_FLASHINFER_ATTENTION_FA2) FlashInfer's FA2
+    /// kernels; both on a schedule this library plans ON THE DEVICE inside _run from q_indptr and the
+    /// KV lengths: requests with few query tiles and long KV are split into chunks across the GPU and
+    /// merged. No host round trip: _run is CUDA-graph capturable, and one capture stays correct when
+    /// lengths change between replays (within max_q_rows / max_kv_rows and batch_size).
+    /// The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
+    /// sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
+    /// Hkv, head_dim, causal, options) and the device only. Smaller: status 4.
+    /// Options (NULL: plain attention): every field applies on both kernels. A sliding window keeps
+    /// key j of query i when j + qo_len + window_left >= kv_len + i (with causal: the window_left + 1
+    /// keys ending at the diagonal); the kernels read only the keys some query of a tile keeps, and
+    /// split-KV is planned over those. See the options struct for the soft-cap, the scales and the
+    /// sinks; kv_layout applies to the paged cache (ragged K/V are [rows, Hkv, D]).
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_paged_can_implement(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+    ) -> i32;
+
+    /// ```text
+    /// Workspace for prefill_paged_run on the current device (queries it once, then caches).
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_paged_get_workspace_size(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+        workspace_bytes: *mut usize,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_prefill_paged_get_workspace_size`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_paged_run(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *const i32,
+        k_data: *const ::core::ffi::c_void,
+        v_data: *const ::core::ffi::c_void,
+        kv_indices: *const i32,
+        kv_indptr: *const i32,
+        last_page_len: *const i32,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut f32,
+        workspace: *mut ::core::ffi::c_void,
+        workspace_bytes: usize,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_prefill_paged_get_workspace_size`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_ragged_can_implement(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        max_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+    ) -> i32;
+
+    /// ```text
+    /// Workspace for prefill_ragged_run on the current device (queries it once, then caches).
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        max_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+        workspace_bytes: *mut usize,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_prefill_ragged_run(
+        element: i32,
+        batch_size: i32,
+        max_q_rows: i32,
+        max_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        options: *const baracuda_flashinfer_attention_options,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *const i32,
+        k: *const ::core::ffi::c_void,
+        v: *const ::core::ffi::c_void,
+        kv_indptr: *const i32,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut f32,
+        workspace: *mut ::core::ffi::c_void,
+        workspace_bytes: usize,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// ```text
+    /// The existing ABI's prefill symbols, names, argument order and meaning unchanged (HND pages,
+    /// plain attention, `lse` may be NULL). total_num_rows bounds q_indptr[B] (max_q_rows above) and
+    /// total_kv_rows bounds the ragged kv_indptr[B]. enable_split = 0 never splits KV.
+    /// Their signatures carry no workspace: the library keeps one per (device, stream), allocated on
+    /// the first call on that stream and grown when a call needs more (cudaMalloc). So the first call
+    /// on a stream, and one with larger sizes than any before on it, must not be captured (status 5
+    /// inside a capture); every other call is asynchronous, allocation-free and capturable. The
+    /// buffers live until the process exits; a stream's buffer is never shared with another stream.
+    /// New code should call prefill_*_run with its own workspace.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_prefill_f16_run(
+        batch_size: i32,
+        total_num_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+        k_data: *mut ::core::ffi::c_void,
+        v_data: *mut ::core::ffi::c_void,
+        kv_indices: *mut ::core::ffi::c_void,
+        kv_indptr: *mut ::core::ffi::c_void,
+        last_page_len: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *mut ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_prefill_f16_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_ragged_prefill_f16_run(
+        batch_size: i32,
+        total_num_rows: i32,
+        total_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+        k_data: *const ::core::ffi::c_void,
+        v_data: *const ::core::ffi::c_void,
+        kv_indptr: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *mut ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_ragged_prefill_f16_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        total_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_prefill_bf16_run(
+        batch_size: i32,
+        total_num_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+        k_data: *mut ::core::ffi::c_void,
+        v_data: *mut ::core::ffi::c_void,
+        kv_indices: *mut ::core::ffi::c_void,
+        kv_indptr: *mut ::core::ffi::c_void,
+        last_page_len: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *mut ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_prefill_bf16_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_ragged_prefill_bf16_run(
+        batch_size: i32,
+        total_num_rows: i32,
+        total_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+        enable_split: i32,
+        k_data: *const ::core::ffi::c_void,
+        v_data: *const ::core::ffi::c_void,
+        kv_indptr: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        q_indptr: *mut ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_f16_run`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_ragged_prefill_bf16_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        total_kv_rows: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        causal: i32,
+    ) -> i32;
+
+    /// ```text
+    /// The existing ABI's element-free checks (f16 and bf16 alike): sizes only.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_paged_prefill_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_paged_prefill_can_implement`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Batch prefill (a query range per request: prompts, chunks and decode tokens)*.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_ragged_prefill_can_implement(
+        batch_size: i32,
+        total_num_rows: i32,
+        total_kv_rows: i32,
         head_dim: i32,
         num_qo_heads: i32,
         num_kv_heads: i32,
@@ -922,7 +1520,7 @@ extern "C" {
     ///   v, v_other [seq_len, H, D] T;  s, s_other [seq_len, H] float32 (s is read and written).
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_can_implement(
         seq_len: i32,
@@ -932,7 +1530,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_f16_run(
         seq_len: i32,
@@ -947,7 +1545,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_f16_can_implement(
         seq_len: i32,
@@ -957,7 +1555,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(
         seq_len: i32,
@@ -972,7 +1570,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_bf16_can_implement(
         seq_len: i32,
@@ -982,7 +1580,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_f32_run(
         seq_len: i32,
@@ -997,7 +1595,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_state_in_place_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_state_in_place_f32_can_implement(
         seq_len: i32,
@@ -1011,7 +1609,7 @@ extern "C" {
     ///   s_merged [seq_len, H] float32 (may be NULL: not written).
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_can_implement(
         num_index_sets: i32,
@@ -1022,7 +1620,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_f16_run(
         num_index_sets: i32,
@@ -1038,7 +1636,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_f16_can_implement(
         num_index_sets: i32,
@@ -1049,7 +1647,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_bf16_run(
         num_index_sets: i32,
@@ -1065,7 +1663,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_bf16_can_implement(
         num_index_sets: i32,
@@ -1076,7 +1674,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_f32_run(
         num_index_sets: i32,
@@ -1092,7 +1690,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_f32_can_implement(
         num_index_sets: i32,
@@ -1111,7 +1709,7 @@ extern "C" {
     /// indptr[seq_len] * H * D < 2^32. float32 math, one rounding of o to T (as the other merges).
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_can_implement(
         seq_len: i32,
@@ -1121,7 +1719,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_f16_run(
         seq_len: i32,
@@ -1137,7 +1735,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_f16_can_implement(
         seq_len: i32,
@@ -1147,7 +1745,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_bf16_run(
         seq_len: i32,
@@ -1163,7 +1761,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_bf16_can_implement(
         seq_len: i32,
@@ -1173,7 +1771,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_f32_run(
         seq_len: i32,
@@ -1189,7 +1787,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_merge_states_varlen_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Attention-state merge*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_merge_states_varlen_f32_can_implement(
         seq_len: i32,
@@ -1217,7 +1815,7 @@ extern "C" {
     /// lse = -inf. Same contract as paged decode: no allocation, no synchronisation, graph-capturable.
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
         batch_size: i32,
@@ -1230,7 +1828,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_shared_prefix_decode_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
         batch_size: i32,
@@ -1244,10 +1842,42 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_shared_prefix_decode_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_shared_prefix_decode_run(
         element: i32,
+        batch_size: i32,
+        page_size: i32,
+        head_dim: i32,
+        num_qo_heads: i32,
+        num_kv_heads: i32,
+        sm_scale: f32,
+        k_data: *mut ::core::ffi::c_void,
+        v_data: *mut ::core::ffi::c_void,
+        prefix_indices: *mut ::core::ffi::c_void,
+        prefix_indptr: *mut ::core::ffi::c_void,
+        prefix_last_page_len: *mut ::core::ffi::c_void,
+        q: *const ::core::ffi::c_void,
+        o: *mut ::core::ffi::c_void,
+        lse: *mut ::core::ffi::c_void,
+        workspace: *mut ::core::ffi::c_void,
+        workspace_bytes: usize,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// ```text
+    /// Experimental: shared_prefix_decode_run with explicit kernel flags (for A/B checks and tests);
+    /// otherwise the same arguments and contract. Unknown flag bits: status 2.
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+        element: i32,
+        flags: i32,
         batch_size: i32,
         page_size: i32,
         head_dim: i32,
@@ -1286,7 +1916,7 @@ extern "C" {
     /// decode: no allocation, no synchronisation, no device-to-host read, graph-capturable.
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_can_implement(
         batch_size: i32,
@@ -1299,7 +1929,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_cascade_decode_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
         batch_size: i32,
@@ -1313,7 +1943,7 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_cascade_decode_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_run(
         element: i32,
@@ -1341,8 +1971,8 @@ extern "C" {
     /// ```text
     /// Fused cascade over a DENSE shared prefix: as cascade_decode_run, but the prefix's K and V are
     /// contiguous tensors (FlashInfer's k_shared / v_shared of its shared-prefix batch decode) rather
-    /// than pages of the cache, so the prefix kernel loads them with TMA (on H100 at head dim 128 the
-    /// prefix's FA3 grid alone runs 62 us instead of 76, docs/PERFORMANCE.md). For an engine that keeps
+    /// than pages of the cache, so the prefix kernel loads them with TMA (faster than the
+    /// page gather; docs/PERFORMANCE.md). For an engine that keeps
     /// the shared prefix (a system prompt) in one buffer per layer; the suffixes stay paged.
     ///   k_prefix, v_prefix      the prefix's rows: token t of KV head h at
     ///                           k_prefix + t * prefix_stride_token + h * prefix_stride_head (elements),
@@ -1359,7 +1989,10 @@ extern "C" {
     /// allocation, no synchronisation, no device-to-host read, graph-capturable.
     /// ```
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
         batch_size: i32,
@@ -1372,7 +2005,10 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
         batch_size: i32,
@@ -1386,7 +2022,10 @@ extern "C" {
 
     /// See [`baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement`].
     ///
-    /// From `baracuda/flashinfer.h`, section *Attention-state merge / cascade*.
+    /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
     #[must_use]
     pub fn baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
         element: i32,

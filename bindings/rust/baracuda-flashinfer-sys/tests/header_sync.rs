@@ -74,6 +74,12 @@ fn generator_fails_on_declarations_it_cannot_read() {
             "bfi_other_prefix",
         ),
         (
+            "attribute",
+            "BARACUDA_FLASHINFER_API __attribute__((cold)) int32_t \
+             baracuda_kernels_flashinfer_y(int32_t x);",
+            "unknown attribute",
+        ),
+        (
             "type",
             "BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_x(long double* p);",
             "unsupported",
