@@ -48,19 +48,23 @@ if(BFI_PKG_CONFIG)
   set_tests_properties(test_abi_consumer PROPERTIES RUN_SERIAL ON)
 endif()
 
-# --- Rust -sys crate: cargo test --offline against this build's library ----------------------
+# --- Rust crates: cargo test --offline against this build's library -------------------------
+# One workspace (bindings/rust), one test per crate. No LD_LIBRARY_PATH: the -sys crate links the
+# library through symlinks in OUT_DIR and an rpath. The safe crate's GPU tests are #[ignore]d and
+# reported as ignored here; tools/rust_gpu_build.sh builds them for a GPU machine.
 find_program(BFI_CARGO cargo HINTS $ENV{HOME}/.cargo/bin)
 if(BFI_CARGO)
-  bfi_add_host_command_test(test_rust_sys ${CMAKE_COMMAND} -E env
-    BARACUDA_FLASHINFER_LIB_DIR=$<TARGET_FILE_DIR:baracuda_flashinfer>
-    BARACUDA_FLASHINFER_INCLUDE_DIR=${bfi_include}
-    CARGO_TARGET_DIR=${CMAKE_CURRENT_BINARY_DIR}/cargo-target
-    ${BFI_CARGO} test --offline --quiet
-    --manifest-path ${PROJECT_SOURCE_DIR}/bindings/rust/baracuda-flashinfer-sys/Cargo.toml)
-  set_tests_properties(test_rust_sys PROPERTIES
-    ENVIRONMENT "LD_LIBRARY_PATH=$<TARGET_FILE_DIR:baracuda_flashinfer>")
+  function(bfi_add_cargo_test name package)
+    bfi_add_host_command_test(${name} ${CMAKE_COMMAND} -E env
+      BARACUDA_FLASHINFER_LIB_DIR=$<TARGET_FILE_DIR:baracuda_flashinfer>
+      CARGO_TARGET_DIR=${CMAKE_CURRENT_BINARY_DIR}/cargo-target
+      ${BFI_CARGO} test --offline --quiet -p ${package}
+      --manifest-path ${PROJECT_SOURCE_DIR}/bindings/rust/Cargo.toml)
+  endfunction()
+  bfi_add_cargo_test(test_rust_sys baracuda-flashinfer-sys)
+  bfi_add_cargo_test(test_rust baracuda-flashinfer)
 else()
-  message(STATUS "cargo not found: the Rust -sys crate test is not registered")
+  message(STATUS "cargo not found: the Rust crate tests are not registered")
 endif()
 
 # --- Rust bindings == the C header (also checked inside cargo test) ---------------------------
