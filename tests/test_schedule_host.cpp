@@ -26,8 +26,7 @@ DecodeShape shape(int32_t batch, int32_t hq, int32_t hkv, int32_t element = kBf1
 
 // An H100/H200-like device: 132 SMs; the CUDA-core kernel at `blocks` CTAs per SM serving
 // `group` query heads per CTA.
-DecodeFacts facts(int32_t group, bool tensor_cores = true, int32_t blocks = 4,
-                  int32_t sms = 132) {
+DecodeFacts facts(int32_t group, bool tensor_cores = true, int32_t blocks = 4, int32_t sms = 132) {
   DecodeFacts f;
   f.sm_count = sms;
   f.cuda_core_group = group;
@@ -36,8 +35,8 @@ DecodeFacts facts(int32_t group, bool tensor_cores = true, int32_t blocks = 4,
   return f;
 }
 
-DecodeSchedule schedule(const DecodeShape& s, const DecodeFacts& f, int32_t flags,
-                        size_t workspace, Status* status = nullptr) {
+DecodeSchedule schedule(const DecodeShape& s, const DecodeFacts& f, int32_t flags, size_t workspace,
+                        Status* status = nullptr) {
   DecodeSchedule out;
   const Status st = schedule_decode("test", s, f, flags, workspace, &out);
   if (status != nullptr) *status = st;
@@ -126,8 +125,8 @@ TEST(DecodeSplitRule, NoSplitFlag) {
       schedule(shape(1, 32, 32, kF32), facts(1), BARACUDA_FLASHINFER_DECODE_NO_SPLIT, kPlenty);
   EXPECT_FALSE(cc.split);
   EXPECT_EQ(cc.workspace, 0u);
-  const DecodeSchedule tc = schedule(shape(1, 64, 8), facts(8), BARACUDA_FLASHINFER_DECODE_NO_SPLIT,
-                                     kPlenty);
+  const DecodeSchedule tc =
+      schedule(shape(1, 64, 8), facts(8), BARACUDA_FLASHINFER_DECODE_NO_SPLIT, kPlenty);
   EXPECT_EQ(tc.path, DecodePath::kTensorCores);
   EXPECT_FALSE(tc.split);
   EXPECT_GT(tc.workspace, 0u);  // the work-item arrays
@@ -166,9 +165,9 @@ TEST(DecodeWorkspaceFallback, LegacyAndZeroWorkspaceDecodeWithoutSplit) {
 
 TEST(DecodeWorkspace, SizeCoversEveryPathAndLayoutsFit) {
   const std::vector<std::pair<DecodeShape, DecodeFacts>> cases = {
-      {shape(1, 32, 8), facts(4)},         {shape(8, 32, 8), facts(4)},
-      {shape(64, 32, 1), facts(16)},       {shape(1, 32, 32, kF32), facts(1, false)},
-      {shape(1024, 32, 8), facts(4)},      {shape(1 << 20, 8, 8, kF16, 64, 1), facts(1)},
+      {shape(1, 32, 8), facts(4)},           {shape(8, 32, 8), facts(4)},
+      {shape(64, 32, 1), facts(16)},         {shape(1, 32, 32, kF32), facts(1, false)},
+      {shape(1024, 32, 8), facts(4)},        {shape(1 << 20, 8, 8, kF16, 64, 1), facts(1)},
       {shape(3, 40, 8, kF16, 256), facts(5)}};
   for (const auto& [s, f] : cases) {
     const size_t total = decode_workspace_bytes(s, f);
@@ -178,18 +177,17 @@ TEST(DecodeWorkspace, SizeCoversEveryPathAndLayoutsFit) {
       if (sched.path == DecodePath::kTensorCores && !f.tensor_cores_built) continue;
       EXPECT_LE(sched.workspace, total);
       const DecodeLayout& l = sched.layout;
-      for (size_t offset : {l.request_indices, l.qo_tile_indices, l.kv_tile_indices, l.o_indptr,
-                            l.q_indptr, l.merge_indptr, l.kv_chunk_tokens, l.valid_mask, l.tmp_o,
-                            l.tmp_lse}) {
+      for (size_t offset :
+           {l.request_indices, l.qo_tile_indices, l.kv_tile_indices, l.o_indptr, l.q_indptr,
+            l.merge_indptr, l.kv_chunk_tokens, l.valid_mask, l.tmp_o, l.tmp_lse}) {
         EXPECT_EQ(offset % 16, 0u);
         EXPECT_LE(offset, sched.workspace);
       }
       if (sched.split) {  // the partial states are the last and largest buffers
-        const size_t o_bytes = sched.partial_rows * s.num_qo_heads * s.head_dim *
-                               output_element_bytes(s.element);
+        const size_t o_bytes =
+            sched.partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element);
         EXPECT_GE(l.tmp_lse, l.tmp_o + o_bytes);
-        EXPECT_LE(l.tmp_lse + sched.partial_rows * s.num_qo_heads * sizeof(float),
-                  sched.workspace);
+        EXPECT_LE(l.tmp_lse + sched.partial_rows * s.num_qo_heads * sizeof(float), sched.workspace);
       }
     }
   }
@@ -209,7 +207,8 @@ TEST(PrefixSchedule, ChunksFillTheGridOnceAndNeverExceedTheMergeLimit) {
   using prefix::make_prefix_schedule;
   for (int32_t batch : {1, 8, 64, 512, 4096}) {
     for (int32_t hkv : {1, 2, 8}) {
-      const prefix::PrefixSchedule p = make_prefix_schedule(batch, 4, hkv, 128, 2, 132, false, false);
+      const prefix::PrefixSchedule p =
+          make_prefix_schedule(batch, 4, hkv, 128, 2, 132, false, false);
       EXPECT_GE(p.chunks, 1);
       EXPECT_LE(p.chunks, prefix::kPrefixSm90MaxChunks);
       EXPECT_EQ(p.items, p.chunks * hkv * p.q_tiles);
@@ -243,8 +242,9 @@ using baracuda::flashinfer::prefill::PrefillVariant;
 
 PrefillShape prefill_shape(int32_t batch, int32_t rows, int32_t hq, int32_t hkv, int32_t hd = 128,
                            bool paged = true) {
-  return PrefillShape{BARACUDA_FLASHINFER_BF16, batch, rows, paged ? 0 : rows * 2, paged ? 16 : 1,
-                      hd, hq, hkv, /*causal=*/true, paged};
+  return PrefillShape{BARACUDA_FLASHINFER_BF16, batch, rows, paged ? 0 : rows * 2,
+                      paged ? 16 : 1,           hd,    hq,   hkv,
+                      /*causal=*/true,          paged};
 }
 
 PrefillFacts hopper(bool fa3_built = true) {
@@ -300,7 +300,8 @@ TEST(PrefillSchedule, Fa2SplitsOnlyWhenTheSizesCannotFillTheGpu) {
   PrefillVariant fa2;
   fa2.force_fa2 = true;
   // 8 decode tokens of 32/8: 8 x 4 packed rows, one 64-row tile each: 16 items of 8 KV heads.
-  const PrefillSchedule decode_like = make_prefill_schedule(prefill_shape(8, 8, 32, 8), fa2, hopper());
+  const PrefillSchedule decode_like =
+      make_prefill_schedule(prefill_shape(8, 8, 32, 8), fa2, hopper());
   EXPECT_TRUE(decode_like.split_allowed);
   EXPECT_EQ(decode_like.padded_items, 2 * 132 / 8);
   EXPECT_GT(decode_like.partial_rows, 0);
@@ -313,8 +314,13 @@ TEST(PrefillSchedule, Fa2SplitsOnlyWhenTheSizesCannotFillTheGpu) {
   // Ragged: identity page ids for every K/V row.
   const PrefillShape ragged = prefill_shape(2, 64, 8, 8, 128, /*paged=*/false);
   const PrefillSchedule r = make_prefill_schedule(ragged, fa2, hopper());
-  EXPECT_GT(r.fa2.last_page_len, r.fa2.kv_indices);
-  EXPECT_GE(r.fa2.last_page_len - r.fa2.kv_indices, size_t(ragged.max_kv_rows) * 4);
+  EXPECT_GT(r.fa2.split_q_indptr, r.fa2.kv_indices);
+  EXPECT_GE(r.fa2.split_q_indptr - r.fa2.kv_indices, size_t(ragged.max_kv_rows) * 4);
+  // Each request as two kernel requests: [2B + 1] indptrs and [2B] last page lengths.
+  EXPECT_GE(r.fa2.split_kv_indptr - r.fa2.split_q_indptr, size_t(2 * ragged.batch_size + 1) * 4);
+  EXPECT_GE(r.fa2.split_last_page_len - r.fa2.split_kv_indptr,
+            size_t(2 * ragged.batch_size + 1) * 4);
+  EXPECT_LE(r.fa2.split_last_page_len + size_t(2 * ragged.batch_size) * 4, r.workspace);
 }
 
 }  // namespace

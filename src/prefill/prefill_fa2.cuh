@@ -24,24 +24,23 @@ namespace fi = ::flashinfer;
 
 template <typename T, uint32_t D, fi::MaskMode MASK>
 cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
-                   const int32_t* kv_indices, const int32_t* last_page_len, int32_t page_size,
-                   float* lse, cudaStream_t stream) {
+                   const int32_t* kv_indices, int32_t page_size, float* lse, cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
   using Variant = RuntimeAttention;
   const PrefillShape& shape = p.shape;
   char* ws = static_cast<char*>(workspace);
   const Fa2Layout& l = s.fa2;
   const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
-  fi::paged_kv_t<T, int32_t> kv(static_cast<uint32_t>(shape.num_kv_heads),
-                                static_cast<uint32_t>(page_size), D,
-                                static_cast<uint32_t>(shape.batch_size),
-                                p.attn.nhd && shape.paged ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND,
-                                static_cast<T*>(const_cast<void*>(p.k)),
-                                static_cast<T*>(const_cast<void*>(p.v)),
-                                const_cast<int32_t*>(kv_indices), const_cast<int32_t*>(p.kv_indptr),
-                                const_cast<int32_t*>(last_page_len));
-  Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr,
-                const_cast<int32_t*>(p.q_indptr), /*mask_indptr=*/nullptr,
+  // The kernel's requests are the planner's 2B (Fa2Layout::split_q_indptr).
+  int32_t* const q_indptr = at(l.split_q_indptr);
+  fi::paged_kv_t<T, int32_t> kv(
+      static_cast<uint32_t>(shape.num_kv_heads), static_cast<uint32_t>(page_size), D,
+      2 * static_cast<uint32_t>(shape.batch_size),
+      p.attn.nhd && shape.paged ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND,
+      static_cast<T*>(const_cast<void*>(p.k)), static_cast<T*>(const_cast<void*>(p.v)),
+      const_cast<int32_t*>(kv_indices), at(l.split_kv_indptr), at(l.split_last_page_len));
+  Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, q_indptr,
+                /*mask_indptr=*/nullptr,
                 /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), lse, /*alibi=*/nullptr,
                 static_cast<uint32_t>(shape.num_qo_heads),
                 shape.num_qo_heads * static_cast<int32_t>(D), static_cast<int32_t>(D),
@@ -66,7 +65,7 @@ cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* work
   return fi::BatchPrefillWithPagedKVCacheDispatched<
       /*SAME_KV_STRIDES=*/true, kFa2TileQ, D, D, fi::PosEncodingMode::kNone,
       /*USE_FP16_QK_REDUCTION=*/false, MASK, Variant, Params>(params, tmp_o, tmp_lse,
-                                                               /*enable_pdl=*/false, stream);
+                                                              /*enable_pdl=*/false, stream);
 }
 
 template <typename T, uint32_t D, bool PAGED>
@@ -91,6 +90,7 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.split_items = s.split_items;
   plan.window_left = p.attn.window_left;
   plan.allow_split = s.split_allowed;
+  plan.causal = shape.causal;
   plan.request_indices = at(l.request_indices);
   plan.qo_tile_indices = at(l.qo_tile_indices);
   plan.kv_tile_indices = at(l.kv_tile_indices);
@@ -99,22 +99,29 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.merge_indptr = at(l.merge_indptr);
   plan.kv_chunk_size = at(l.kv_chunk_size);
   plan.identity_indices = PAGED ? nullptr : at(l.kv_indices);
-  plan.ones = PAGED ? nullptr : at(l.last_page_len);
+  plan.split_q_indptr = at(l.split_q_indptr);
+  plan.split_kv_indptr = at(l.split_kv_indptr);
+  plan.split_last_page_len = at(l.split_last_page_len);
   cudaError_t err = launch_fa2_planner(plan, stream);
   if (err != cudaSuccess) return err;
   const int32_t* indices = PAGED ? p.kv_indices : at(l.kv_indices);
-  const int32_t* last = PAGED ? p.last_page_len : at(l.last_page_len);
   // v_scale and sinks: a pass over the finished rows, from their lse (in the workspace when the
   // caller passes none).
   const bool finalize = p.attn.v_scale != 1.f || p.attn.sinks != nullptr;
   float* lse = finalize && p.lse == nullptr ? reinterpret_cast<float*>(ws + l.lse_scratch) : p.lse;
-  err = shape.causal ? launch<T, D, fi::MaskMode::kCausal>(p, s, workspace, indices, last,
-                                                            plan.page_size, lse, stream)
-                     : launch<T, D, fi::MaskMode::kNone>(p, s, workspace, indices, last,
-                                                         plan.page_size, lse, stream);
+  err = shape.causal ? launch<T, D, fi::MaskMode::kCausal>(p, s, workspace, indices, plan.page_size,
+                                                           lse, stream)
+                     : launch<T, D, fi::MaskMode::kNone>(p, s, workspace, indices, plan.page_size,
+                                                         lse, stream);
   if (err != cudaSuccess || !finalize) return err;
-  FinalizeArgs fin{p.o, lse, p.lse, p.attn.sinks, p.attn.v_scale, shape.max_q_rows,
-                   p.q_indptr + shape.batch_size, shape.num_qo_heads};
+  FinalizeArgs fin{p.o,
+                   lse,
+                   p.lse,
+                   p.attn.sinks,
+                   p.attn.v_scale,
+                   shape.max_q_rows,
+                   p.q_indptr + shape.batch_size,
+                   shape.num_qo_heads};
   return launch_finalize<T, D>(fin, stream);
 }
 

@@ -35,7 +35,7 @@ struct ItemParams {
   float sm_scale;         // with k_scale folded in
   float logits_soft_cap;  // 0: off
   float v_scale;
-  const float* sinks;     // [Hq] natural-log logits, or NULL
+  const float* sinks;  // [Hq] natural-log logits, or NULL
   const Fa3Item* items;
 };
 
@@ -92,8 +92,8 @@ struct ItemMaskedAttention {
     mask_left = info.mask_left;
     check_right = (info.flags & kFa3MaskRight) != 0;
     check_left = (info.flags & kFa3MaskLeft) != 0;
-    sink_log2 = (info.flags & kFa3AddSink) != 0 ? p.sinks[qo_head] * fi::math::log2e
-                                                : -fi::math::inf;
+    sink_log2 =
+        (info.flags & kFa3AddSink) != 0 ? p.sinks[qo_head] * fi::math::log2e : -fi::math::inf;
   }
 
   template <int NUM_ROWS_PER_THREAD>
@@ -135,8 +135,14 @@ struct RoutedEpilogue {
       return;
     }
     const int32_t rows = min(CTA_Q, int32_t(qo_len) - int32_t(q_tile) * CTA_Q);
-    const auto partial = cute::tuple{0, 0, int32_t(kv_head), slot * CTA_Q, int32_t(kv_indptr), rows,
-                                     int32_t(kv_len), int32_t(item)};
+    const auto partial = cute::tuple{0,
+                                     0,
+                                     int32_t(kv_head),
+                                     slot * CTA_Q,
+                                     int32_t(kv_indptr),
+                                     rows,
+                                     int32_t(kv_len),
+                                     int32_t(item)};
     base.store(p.partial, tOrO, lse, shared_storage, tiled_mma, thread_idx, partial);
   }
 
@@ -150,8 +156,14 @@ struct RoutedEpilogue {
       return;
     }
     const int32_t rows = min(CTA_Q, int32_t(qo_len) - int32_t(q_tile) * CTA_Q);
-    const auto partial = cute::tuple{0, 0, int32_t(kv_head), slot * CTA_Q, int32_t(kv_indptr), rows,
-                                     int32_t(kv_len), int32_t(item)};
+    const auto partial = cute::tuple{0,
+                                     0,
+                                     int32_t(kv_head),
+                                     slot * CTA_Q,
+                                     int32_t(kv_indptr),
+                                     rows,
+                                     int32_t(kv_len),
+                                     int32_t(item)};
     base.store_zero(p.partial, shared_storage, thread_idx, partial);
   }
 
@@ -169,9 +181,9 @@ struct Kernel {
   using DType = fi::cutlass_dtype_t<T>;
   static constexpr int kCtaQ = fa3_cta_q(D);
   static constexpr int kCtaKv = fa3_cta_kv(D, PAGED);
-  using Traits = fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/!PAGED, D, D, kCtaQ, kCtaKv,
-                                           kStages<D>, DType, DType, DType, int32_t,
-                                           ItemMaskedAttention>;
+  using Traits =
+      fi::AttentionKernelTraits</*USE_TMA_LOAD_KV=*/!PAGED, D, D, kCtaQ, kCtaKv, kStages<D>, DType,
+                                DType, DType, int32_t, ItemMaskedAttention>;
   using Mainloop =
       std::conditional_t<PAGED, fi::SparseCollectiveMainloop<ItemParams, Traits, /*CAUSAL=*/false>,
                          fi::CollectiveMainloop<ItemParams, Traits, /*CAUSAL=*/false>>;
@@ -322,10 +334,16 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
           {o_part, fi::get_gmem_layout(std::max<int64_t>(slot_rows, 1), 1, D, D, D), lse_part,
            fi::get_lse_gmem_layout(std::max<int64_t>(slot_rows, 1), 1)}),
       items};
-  const typename K::Scheduler::Arguments scheduler_args = {
-      table.work_indptr, table.head_indices, table.qo_tile_indices, table.qo_indptr,
-      table.kv_indptr,   table.qo_lens,      table.kv_lens,         table.batch_indices,
-      cutlass::FastDivmod(hq / hkv),        hq};
+  const typename K::Scheduler::Arguments scheduler_args = {table.work_indptr,
+                                                           table.head_indices,
+                                                           table.qo_tile_indices,
+                                                           table.qo_indptr,
+                                                           table.kv_indptr,
+                                                           table.qo_lens,
+                                                           table.kv_lens,
+                                                           table.batch_indices,
+                                                           cutlass::FastDivmod(hq / hkv),
+                                                           hq};
   const typename K::Scheduler::Params scheduler =
       K::Scheduler::to_underlying_arguments(scheduler_args);
   const KernelInfo info = K::info();

@@ -67,7 +67,7 @@ struct Fa3PlanArgs {
   int32_t *qo_tile_indices, *qo_indptr, *kv_indptr_out, *qo_lens, *kv_lens, *head_indices,
       *batch_indices, *work_indptr;
   Fa3Item* items;
-  int4* tiles;      // scratch: (request, tile, begin, end) per (request, q tile)
+  int4* tiles;       // scratch: (request, tile, begin, end) per (request, q tile)
   int32_t* scratch;  // scratch: per tile item offsets [tile_cap + 1] and sorted items [item_cap]
   MergeUnit* units;
   PlanCounters* counters;
@@ -80,18 +80,21 @@ struct Fa2PlanArgs {
   const int32_t* last_page_len;  // paged; NULL: ragged (one-token pages)
   int32_t batch_size, max_q_rows, max_kv_rows, page_size, group, cta_q, padded_items;
   int32_t min_chunk_pages, split_items, window_left;
-  bool allow_split;
+  bool allow_split, causal;
   int32_t *request_indices, *qo_tile_indices, *kv_tile_indices;
   bool* valid_mask;
   int32_t *o_indptr, *merge_indptr, *kv_chunk_size;
-  int32_t *identity_indices, *ones;  // ragged only
+  int32_t* identity_indices;  // ragged only
+  // The 2B requests FlashInfer's kernel sees: request b's rows that keep no key (causal, the
+  // first qo_len - kv_len) as request 2b without keys, the rest as 2b + 1 with b's keys.
+  int32_t *split_q_indptr, *split_kv_indptr, *split_last_page_len;  // [2B + 1], [2B + 1], [2B]
 };
 
 cudaError_t launch_fa3_planner(const Fa3PlanArgs& args, cudaStream_t stream);
 cudaError_t launch_fa2_planner(const Fa2PlanArgs& args, cudaStream_t stream);
 
-using PrefillRun = cudaError_t (*)(const PrefillProblem&, const PrefillSchedule&,
-                                   void* workspace, cudaStream_t);
+using PrefillRun = cudaError_t (*)(const PrefillProblem&, const PrefillSchedule&, void* workspace,
+                                   cudaStream_t);
 
 // One compiled (element, head_dim): the FA3 (sm_90a) or FA2 launchers, paged and ragged.
 struct PrefillVariantTable {

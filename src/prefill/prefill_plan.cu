@@ -14,7 +14,9 @@ constexpr int kThreads = 1024;
 constexpr int kWarps = kThreads / 32;
 using Scan = cub::BlockScan<int32_t, kThreads>;
 
-__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
+__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
+  return (a + b - 1) / b;
+}
 
 // Keys of request b: paged (pages - 1) * P + last_page_len (0 without pages); ragged rows.
 __device__ __forceinline__ int32_t kv_len_of(const int32_t* kv_indptr, const int32_t* last_page_len,
@@ -96,18 +98,17 @@ __global__ void __launch_bounds__(kThreads) fa3_plan_kernel(const Fa3PlanArgs a)
   const int tid = threadIdx.x;
   const int32_t B = a.batch_size, H = a.num_qo_heads, P = a.ctas;
   const int32_t granule = a.last_page_len != nullptr ? a.page_size : 1;
-  int32_t* tile_offset = a.scratch;                    // [tile_cap + 1]: per request, then per tile
-  int32_t* slot_base = tile_offset + a.tile_cap + 1;   // [tile_cap + 1]
-  int32_t* unit_base = slot_base + a.tile_cap + 1;     // [tile_cap + 1]
-  int32_t* job_offset = unit_base + a.tile_cap + 1;    // [tile_cap + 1]
+  int32_t* tile_offset = a.scratch;                   // [tile_cap + 1]: per request, then per tile
+  int32_t* slot_base = tile_offset + a.tile_cap + 1;  // [tile_cap + 1]
+  int32_t* unit_base = slot_base + a.tile_cap + 1;    // [tile_cap + 1]
+  int32_t* job_offset = unit_base + a.tile_cap + 1;   // [tile_cap + 1]
   // 8-byte aligned after the four int32 arrays (their count is even: 4 * (tile_cap + 1)).
   int2* sorted_jobs = reinterpret_cast<int2*>(job_offset + a.tile_cap + 1);
 
   // 1. Tiles per request, then each tile's key range.
   const auto q_len = [&](int32_t b) { return max(a.q_indptr[b + 1] - a.q_indptr[b], 0); };
-  const int32_t total_tiles =
-      scan_into(scan_storage, B, [&](int32_t b) { return ceil_div(q_len(b), a.cta_q); },
-                tile_offset);
+  const int32_t total_tiles = scan_into(
+      scan_storage, B, [&](int32_t b) { return ceil_div(q_len(b), a.cta_q); }, tile_offset);
   const int32_t T = min(total_tiles, a.tile_cap);
   for (int32_t b = tid; b < B; b += kThreads) {
     const int32_t q = q_len(b);
@@ -163,10 +164,11 @@ __global__ void __launch_bounds__(kThreads) fa3_plan_kernel(const Fa3PlanArgs a)
 
   // 3. Jobs per tile, their slots and merge units, then the counting sort by cost.
   const int32_t J = scan_into(scan_storage, T, chunks_of, job_offset);
-  scan_into(scan_storage, T, [&](int32_t i) { return chunks_of(i) >= 2 ? chunks_of(i) * H : 0; },
-            slot_base);
-  const int32_t split_tiles =
-      scan_into(scan_storage, T, [&](int32_t i) { return chunks_of(i) >= 2 ? 1 : 0; }, unit_base);
+  scan_into(
+      scan_storage, T, [&](int32_t i) { return chunks_of(i) >= 2 ? chunks_of(i) * H : 0; },
+      slot_base);
+  const int32_t split_tiles = scan_into(
+      scan_storage, T, [&](int32_t i) { return chunks_of(i) >= 2 ? 1 : 0; }, unit_base);
   const auto cost_bucket = [&](int32_t i, int32_t c) {
     const int2 keys = chunk_range(a.tiles[i], c);
     const int32_t cost = ceil_div(max(keys.y - keys.x, 0), a.cta_kv) + 1;
@@ -215,7 +217,10 @@ __global__ void __launch_bounds__(kThreads) fa3_plan_kernel(const Fa3PlanArgs a)
     a.qo_tile_indices[index] = t.y;
     a.qo_indptr[index] = a.q_indptr[b];
     a.kv_indptr_out[index] = a.kv_indptr[b] + begin / granule;
-    a.qo_lens[index] = q;
+    // An item without keys takes FlashInfer's store_zero path, which bounds its lse rows by
+    // qo_len - tile * CTA_Q alone (up to 256 threads, past a 128-row tile): its qo_len is cut at
+    // the tile's end so it cannot overwrite the next tile's lse (causal, qo_len > kv_len + CTA_Q).
+    a.qo_lens[index] = end > begin ? q : min(q, (t.y + 1) * a.cta_q);
     a.kv_lens[index] = max(end - begin, 0);
     a.head_indices[index] = h;
     a.batch_indices[index] = index;
@@ -257,15 +262,38 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   __shared__ int32_t s_warp[kWarps];
   __shared__ int32_t s_lo, s_hi;
   const int tid = threadIdx.x;
-  const int32_t B = a.batch_size;
   const bool ragged = a.last_page_len == nullptr;
   if (ragged) {  // rows as one-token pages
     for (int32_t i = tid; i < a.max_kv_rows; i += kThreads) a.identity_indices[i] = i;
-    for (int32_t b = tid; b < B; b += kThreads) a.ones[b] = 1;
   }
-  const auto q_len = [&](int32_t b) { return max(a.q_indptr[b + 1] - a.q_indptr[b], 0); };
+  // FlashInfer's causal kernel counts a tile's keys and its unmasked steps in unsigned
+  // arithmetic from kv_len - qo_len, which wraps when a request has more query rows than keys:
+  // its rows that keep no key would attend unmasked keys. So the kernel sees request b as two:
+  // 2b, the first max(qo_len - kv_len, 0) rows (causal) without keys (o = 0, lse = -inf), and
+  // 2b + 1, the other rows with b's keys (qo_len <= kv_len: bottom-right alignment unchanged).
+  for (int32_t b = tid; b < a.batch_size; b += kThreads) {
+    const int32_t rows = max(a.q_indptr[b + 1] - a.q_indptr[b], 0);
+    const int32_t keys = kv_len_of(a.kv_indptr, a.last_page_len, a.page_size, b);
+    const int32_t keyless = a.causal ? min(max(rows - keys, 0), rows) : 0;
+    a.split_q_indptr[2 * b] = a.q_indptr[b];
+    a.split_q_indptr[2 * b + 1] = a.q_indptr[b] + keyless;
+    a.split_kv_indptr[2 * b] = a.kv_indptr[b];
+    a.split_kv_indptr[2 * b + 1] = a.kv_indptr[b];
+    a.split_last_page_len[2 * b] = 1;
+    a.split_last_page_len[2 * b + 1] = ragged ? 1 : a.last_page_len[b];
+  }
+  if (tid == 0) {
+    a.split_q_indptr[2 * a.batch_size] = a.q_indptr[a.batch_size];
+    a.split_kv_indptr[2 * a.batch_size] = a.kv_indptr[a.batch_size];
+  }
+  __syncthreads();
+  const int32_t B = 2 * a.batch_size;
+  const int32_t* const q_indptr = a.split_q_indptr;
+  const int32_t* const kv_indptr = a.split_kv_indptr;
+  const int32_t* const last_page_len = a.split_last_page_len;
+  const auto q_len = [&](int32_t b) { return max(q_indptr[b + 1] - q_indptr[b], 0); };
   const auto tiles_of = [&](int32_t b) { return ceil_div(q_len(b) * a.group, a.cta_q); };
-  const auto pages_of = [&](int32_t b) { return max(a.kv_indptr[b + 1] - a.kv_indptr[b], 0); };
+  const auto pages_of = [&](int32_t b) { return max(kv_indptr[b + 1] - kv_indptr[b], 0); };
   // The longest request (pages), the chunk search's upper bound.
   int32_t local_pages = 0;
   for (int32_t b = tid; b < B; b += kThreads) local_pages = max(local_pages, pages_of(b));
@@ -280,7 +308,7 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   // min(kv_len, window_left + cta_q) tokens; all of them without a window).
   const auto chunks_for = [&](int32_t b, int32_t pages) {
     if (a.window_left < 0) return ceil_div(pages_of(b), pages);
-    const int32_t len = max(kv_len_of(a.kv_indptr, a.last_page_len, a.page_size, b), 1);
+    const int32_t len = max(kv_len_of(kv_indptr, last_page_len, a.page_size, b), 1);
     return ceil_div(min(len, a.window_left + a.cta_q), pages * a.page_size);
   };
   int32_t chunk_pages = 0;  // 0: no split (the schedule decided from the sizes: allow_split)
@@ -300,8 +328,7 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   // writes its rows o = 0, lse = -inf), then the item arrays, chunk-major within a tile.
   // o_indptr holds each request's first item until it is rewritten below.
   const int32_t items = scan_into(
-      scan_storage, B,
-      [&](int32_t b) { return tiles_of(b) * chunks_of(b); }, a.o_indptr);
+      scan_storage, B, [&](int32_t b) { return tiles_of(b) * chunks_of(b); }, a.o_indptr);
   for (int32_t b = tid; b < B; b += kThreads) {
     const int32_t n = chunks_of(b);
     for (int32_t t = 0, at = a.o_indptr[b]; t < tiles_of(b); ++t) {
@@ -322,20 +349,20 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   __syncthreads();
   // o_indptr: partial rows (split) or q_indptr (unsplit); merge_indptr per query row.
   if (!split) {
-    for (int32_t b = tid; b <= B; b += kThreads) a.o_indptr[b] = a.q_indptr[b];
+    for (int32_t b = tid; b <= B; b += kThreads) a.o_indptr[b] = q_indptr[b];
     return;
   }
-  const int32_t partial_rows =
-      scan_into(scan_storage, B, [&](int32_t b) { return q_len(b) * chunks_of(b); }, a.o_indptr);
+  const int32_t partial_rows = scan_into(
+      scan_storage, B, [&](int32_t b) { return q_len(b) * chunks_of(b); }, a.o_indptr);
   for (int32_t b = tid; b < B; b += kThreads) {
-    const int32_t n = chunks_of(b), row0 = a.q_indptr[b];
+    const int32_t n = chunks_of(b), row0 = q_indptr[b];
     for (int32_t i = 0; i < q_len(b) && row0 + i < a.max_q_rows; ++i) {
       a.merge_indptr[row0 + i] = a.o_indptr[b] + i * n;
     }
   }
   __syncthreads();
   // Rows past the last request (up to max_q_rows) merge nothing.
-  const int32_t used = min(a.q_indptr[B], a.max_q_rows);
+  const int32_t used = min(q_indptr[B], a.max_q_rows);
   for (int32_t r = used + tid; r <= a.max_q_rows; r += kThreads) a.merge_indptr[r] = partial_rows;
 }
 

@@ -19,7 +19,9 @@ struct Arena {
   size_t end() const { return (at + kAlign - 1) / kAlign * kAlign; }
 };
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 void fa3_schedule(const PrefillShape& s, const PrefillVariant& v, const PrefillFacts& f,
                   PrefillSchedule* out) {
@@ -67,7 +69,10 @@ void fa2_schedule(const PrefillShape& s, const PrefillVariant& v, const PrefillF
   const int64_t budget = std::max<int64_t>(kFa2CtasPerSm * int64_t(f.sm_count) / s.num_kv_heads, 1);
   out->split_allowed = v.allow_split && unsplit < budget;
   out->split_items = out->split_allowed ? static_cast<int32_t>(budget) : 0;
-  out->padded_items = static_cast<int32_t>(std::max<int64_t>(unsplit, out->split_items));
+  // The kernel sees each request as two (Fa2Layout): unsplit, the rows that keep no key add at
+  // most one tile per request.
+  out->padded_items =
+      static_cast<int32_t>(std::max<int64_t>(unsplit + s.batch_size, out->split_items));
   // A split tile's chunks write one partial row per (token, chunk): a tile covers at most
   // cta_q / g + 1 tokens.
   out->partial_rows = out->split_allowed ? out->split_items * (out->cta_q / g + 1) : 0;
@@ -78,13 +83,14 @@ void fa2_schedule(const PrefillShape& s, const PrefillVariant& v, const PrefillF
   l.qo_tile_indices = a.take(padded * sizeof(int32_t));
   l.kv_tile_indices = a.take(padded * sizeof(int32_t));
   l.valid_mask = a.take(padded);
-  l.o_indptr = a.take((size_t(s.batch_size) + 1) * sizeof(int32_t));
+  const size_t kernel_requests = 2 * size_t(s.batch_size);
+  l.o_indptr = a.take((kernel_requests + 1) * sizeof(int32_t));
   l.merge_indptr = a.take((size_t(s.max_q_rows) + 1) * sizeof(int32_t));
   l.kv_chunk_size = a.take(sizeof(int32_t));
-  if (!s.paged) {
-    l.kv_indices = a.take(size_t(s.max_kv_rows) * sizeof(int32_t));
-    l.last_page_len = a.take(size_t(s.batch_size) * sizeof(int32_t));
-  }
+  if (!s.paged) l.kv_indices = a.take(size_t(s.max_kv_rows) * sizeof(int32_t));
+  l.split_q_indptr = a.take((kernel_requests + 1) * sizeof(int32_t));
+  l.split_kv_indptr = a.take((kernel_requests + 1) * sizeof(int32_t));
+  l.split_last_page_len = a.take(kernel_requests * sizeof(int32_t));
   const size_t rows = size_t(out->partial_rows) * size_t(s.num_qo_heads);
   l.tmp_o = a.take(rows * size_t(s.head_dim) * prefill_element_bytes(s.element));
   l.tmp_lse = a.take(rows * sizeof(float));
@@ -96,15 +102,16 @@ void fa2_schedule(const PrefillShape& s, const PrefillVariant& v, const PrefillF
 
 }  // namespace
 
-size_t prefill_element_bytes(int32_t) { return 2; }  // f16 and bf16
+size_t prefill_element_bytes(int32_t) {
+  return 2;
+}  // f16 and bf16
 
 PrefillSchedule make_prefill_schedule(const PrefillShape& s, const PrefillVariant& v,
                                       const PrefillFacts& f) {
   PrefillSchedule out;
   out.split_allowed = v.allow_split;
   out.granule = s.paged ? s.page_size : 1;
-  out.min_chunk_tokens =
-      static_cast<int32_t>(ceil_div(kMinChunkTokens, out.granule) * out.granule);
+  out.min_chunk_tokens = static_cast<int32_t>(ceil_div(kMinChunkTokens, out.granule) * out.granule);
   if (f.sm90a && f.fa3_built && !v.force_fa2) {
     fa3_schedule(s, v, f, &out);
   } else {

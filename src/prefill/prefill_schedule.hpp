@@ -44,7 +44,9 @@ struct PrefillFacts {
 };
 
 // FA3 tiles per head dim (FlashInfer's sm_90 choices): query rows and KV tokens per tile.
-constexpr int32_t fa3_cta_q(int32_t head_dim) { return head_dim == 64 ? 192 : 128; }
+constexpr int32_t fa3_cta_q(int32_t head_dim) {
+  return head_dim == 64 ? 192 : 128;
+}
 constexpr int32_t fa3_cta_kv(int32_t head_dim, bool paged) {
   return paged ? (head_dim == 256 ? 32 : 96) : (head_dim == 256 ? 64 : 128);
 }
@@ -58,23 +60,26 @@ constexpr int32_t kFa3SplitItemsPerSm = 2;
 constexpr int32_t kFa2CtasPerSm = 2;
 
 struct Fa3Layout {
-  size_t table;        // work table: 7 int32 arrays of item_cap, then work_indptr[ctas + 1]
-  size_t items;        // per-item info (Fa3Item) [item_cap]
-  size_t tiles;        // planner scratch: (request, q tile) descriptors [tile_cap]
-  size_t scratch;      // planner scratch: per-tile item offsets [tile_cap + 1], sorted items
-  size_t units;        // merge units [unit_cap]
-  size_t counters;     // planner outputs read by later kernels (units used, ...)
+  size_t table;             // work table: 7 int32 arrays of item_cap, then work_indptr[ctas + 1]
+  size_t items;             // per-item info (Fa3Item) [item_cap]
+  size_t tiles;             // planner scratch: (request, q tile) descriptors [tile_cap]
+  size_t scratch;           // planner scratch: per-tile item offsets [tile_cap + 1], sorted items
+  size_t units;             // merge units [unit_cap]
+  size_t counters;          // planner outputs read by later kernels (units used, ...)
   size_t o_part, lse_part;  // partial states [slot_cap * cta_q rows, D] / [.. rows]
 };
 
 struct Fa2Layout {
   size_t request_indices, qo_tile_indices, kv_tile_indices, valid_mask;  // [padded_items]
-  size_t o_indptr;       // [B + 1]
+  size_t o_indptr;       // [2B + 1]: per kernel request (see split_q_indptr)
   size_t merge_indptr;   // [max_q_rows + 1]
   size_t kv_chunk_size;  // [1]
-  size_t kv_indices, last_page_len;  // ragged as one-token pages: identity [max_kv_rows], ones [B]
-  size_t tmp_o, tmp_lse;             // split partial states [partial_rows, Hq, D] / [.., Hq]
-  size_t lse_scratch;                // the finalize pass's lse [max_q_rows, Hq] (caller's NULL)
+  size_t kv_indices;     // ragged as one-token pages: identity [max_kv_rows]
+  // Each request as two for the kernel (rows keeping no key, then the rest): [2B + 1] query
+  // and KV indptrs, [2B] last page lengths.
+  size_t split_q_indptr, split_kv_indptr, split_last_page_len;
+  size_t tmp_o, tmp_lse;  // split partial states [partial_rows, Hq, D] / [.., Hq]
+  size_t lse_scratch;     // the finalize pass's lse [max_q_rows, Hq] (caller's NULL)
 };
 
 struct PrefillSchedule {
@@ -84,16 +89,16 @@ struct PrefillSchedule {
   int32_t granule = 1;  // chunks start on multiples of this many tokens (the page size)
   int32_t min_chunk_tokens = 0;
   // FA3
-  int32_t ctas = 0;       // persistent grid
-  int32_t tile_cap = 0;   // (request, q tile) pairs
-  int32_t item_cap = 0;   // work items (per query head, per chunk)
+  int32_t ctas = 0;         // persistent grid
+  int32_t tile_cap = 0;     // (request, q tile) pairs
+  int32_t item_cap = 0;     // work items (per query head, per chunk)
   int32_t split_items = 0;  // the planner splits until at most this many items
-  int32_t slot_cap = 0;   // partial-state slots
-  int32_t unit_cap = 0;   // merge units (tiles split into >= 2 chunks, per head)
+  int32_t slot_cap = 0;     // partial-state slots
+  int32_t unit_cap = 0;     // merge units (tiles split into >= 2 chunks, per head)
   Fa3Layout fa3{};
   // FA2
-  int32_t padded_items = 0;    // grid.x (per KV head)
-  int32_t partial_rows = 0;    // split partial rows
+  int32_t padded_items = 0;  // grid.x (per KV head)
+  int32_t partial_rows = 0;  // split partial rows
   Fa2Layout fa2{};
   size_t workspace = 0;  // bytes
 };

@@ -6,8 +6,10 @@
 
 namespace baracuda::flashinfer::prefill {
 
-#define BFI_DECLARE_FA2(NAME, HEAD_DIM) extern const PrefillVariantTable kPrefillFa2_##NAME##_hd##HEAD_DIM;
-#define BFI_DECLARE_FA3(NAME, HEAD_DIM) extern const PrefillVariantTable kPrefillFa3_##NAME##_hd##HEAD_DIM;
+#define BFI_DECLARE_FA2(NAME, HEAD_DIM) \
+  extern const PrefillVariantTable kPrefillFa2_##NAME##_hd##HEAD_DIM;
+#define BFI_DECLARE_FA3(NAME, HEAD_DIM) \
+  extern const PrefillVariantTable kPrefillFa3_##NAME##_hd##HEAD_DIM;
 BFI_PREFILL_FA2_SETS(BFI_DECLARE_FA2)
 BFI_PREFILL_FA3_SETS(BFI_DECLARE_FA3)
 #undef BFI_DECLARE_FA2
