@@ -5,7 +5,7 @@
 //    pooled (in decreasing target order) until each expects >= 10 draws. Each case fails when its
 //    p-value is below kAlphaPerCase = 1e-8; with at most kMaxCases = 100 cases the probability
 //    that a correct implementation fails anywhere is <= 1e-6 (Bonferroni).
-//    Logits on FlashInfer's kernel (below sm_90, or with BFI_SAMPLING_PATH=flashinfer): it adds
+//    Logits on FlashInfer's kernel (below sm_90, or forced, see forced_kernel()): it adds
 //    the Gumbel noise in the logits' own precision (f16/bf16: coarse rounding of logit + noise)
 //    and draws it from curand_uniform, whose 1.0 makes the noise +inf (at vocab 128256 about
 //    0.4 % of draws go to a token picked by index: a chi-square failure at p = 3e-10 was seen
@@ -129,11 +129,22 @@ const char* kind_name(Kind k) {
 bool is_logits(Kind k) {
   return k >= Kind::kLogitsF32;
 }
-// Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced by
-// BFI_SAMPLING_PATH=flashinfer (else the library's threshold kernel draws them).
+static_assert(static_cast<int32_t>(Kind::kLogitsBF16) ==
+                  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16,
+              "Kind follows the library's sampler codes");
+// The kernel sample() forces through sampling_run_with: FlashInfer's one-CTA-per-row kernels
+// when BFI_TEST_SAMPLING_KERNEL=flashinfer (ctest's test_sampling_gpu_flashinfer_path), else the
+// library's own choice (the per-sampler symbols).
+int32_t forced_kernel() {
+  const char* path = std::getenv("BFI_TEST_SAMPLING_KERNEL");
+  return path != nullptr && std::string(path) == "flashinfer"
+             ? BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL
+             : BARACUDA_FLASHINFER_SAMPLING_AUTO;
+}
+// Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced (else the
+// library's threshold kernel draws them).
 bool flashinfer_logits_kernel() {
-  const char* path = std::getenv("BFI_SAMPLING_PATH");
-  if (path != nullptr && std::string(path) == "flashinfer") return true;
+  if (forced_kernel() == BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL) return true;
   int device = 0, major = 0;
   CUDA_OK(cudaGetDevice(&device));
   CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
@@ -151,6 +162,11 @@ struct Filter {
 int32_t sample(Kind kind, const Filter& f, int32_t batch, int32_t vocab, int32_t det, uint64_t seed,
                uint64_t offset, const void* input, int32_t* out, void* valid, cudaStream_t s) {
   auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
+  if (forced_kernel() != BARACUDA_FLASHINFER_SAMPLING_AUTO) {
+    return FI(sampling_run_with)(static_cast<int32_t>(kind), forced_kernel(), batch, vocab, f.k,
+                                 nullptr, f.p, nullptr, det, seed, nullptr, offset, nullptr, input,
+                                 out, valid, st);
+  }
   switch (kind) {
     case Kind::kFromProbs:
       return FI(sampling_from_probs_f32_run)(batch, vocab, det, seed, offset, input, out, valid,
@@ -427,8 +443,8 @@ TEST(ties_at_the_threshold_are_kept) {
   const std::vector<double> target = probs_target(Kind::kTopK, f, p, &allowed);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer out(rows * sizeof(int32_t));
-  ST_OK(
-      FI(top_k_sampling_f32_run)(rows, vocab, 3, 1, 123, 0, input.ptr, out.ptr, nullptr, nullptr));
+  ST_OK(sample(Kind::kTopK, f, rows, vocab, 1, 123, 0, input.ptr, out.as<int32_t>(), nullptr,
+               nullptr));
   std::vector<int64_t> counts(vocab, 0);
   int64_t outside = 0;
   for (int32_t t : to_host<int32_t>(out, rows)) {
@@ -712,6 +728,55 @@ TEST(speculative_output_follows_the_target) {
     CHECK_MSG(bad == 0, "speculative V=%d: %d rows with inconsistent outputs/counters", vocab, bad);
     CHECK_MSG(fit.p_value >= kAlphaPerCase, "speculative V=%d: p-value %.3g", vocab, fit.p_value);
   }
+}
+
+TEST(run_with_forces_the_kernel) {
+  // AUTO is what the sampler's own symbol does. On sm_90 that is the threshold kernel for top-k:
+  // forcing it gives the same tokens, and forcing FlashInfer's rejection sampler (a different
+  // algorithm) draws different tokens from the same seed in at least one of 256 rows. Below sm_90
+  // the automatic choice is FlashInfer's kernel. A forced threshold kernel is refused (3) for a
+  // sampler without that form and for a row larger than the device holds.
+  int device = 0, major = 0;
+  CUDA_OK(cudaGetDevice(&device));
+  CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  const int vocab = 16000, rows = 256;  // fits one CTA's shared memory on sm_80 and newer
+  const std::vector<float> p = random_probs(vocab);
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer own(rows * 4), forced(rows * 4), valid(rows);
+  const int32_t kTopK = BARACUDA_FLASHINFER_SAMPLER_TOP_K;
+  auto run_with = [&](int32_t sampler, int32_t flags, int32_t batch, int32_t v, const void* in) {
+    poison(forced);
+    return FI(sampling_run_with)(sampler, flags, batch, v, 50, nullptr, 0.5f, nullptr, 1, 7,
+                                 nullptr, 0, nullptr, in, forced.ptr, valid.ptr, nullptr);
+  };
+  ST_OK(
+      FI(top_k_sampling_f32_run)(rows, vocab, 50, 1, 7, 0, input.ptr, own.ptr, valid.ptr, nullptr));
+  const std::vector<int32_t> own_tokens = to_host<int32_t>(own, rows);
+  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_AUTO, rows, vocab, input.ptr));
+  CHECK_MSG(to_host<int32_t>(forced, rows) == own_tokens, "%s", "AUTO differs from top_k_run");
+  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr));
+  const std::vector<int32_t> threshold_tokens = to_host<int32_t>(forced, rows);
+  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, rows, vocab, input.ptr));
+  const std::vector<int32_t> flashinfer_tokens = to_host<int32_t>(forced, rows);
+  CHECK_MSG(threshold_tokens != flashinfer_tokens, "%s",
+            "both forced kernels drew the same 256 tokens");
+  CHECK_MSG((major >= 9 ? threshold_tokens : flashinfer_tokens) == own_tokens,
+            "the automatic choice on compute capability %d is not the expected kernel", major);
+  for (int32_t sampler :
+       {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
+    CHECK_EQ(
+        run_with(sampler, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr),
+        3);
+  }
+  const int32_t huge = 1 << 22;  // more than 8 CTAs' shared memory holds
+  DeviceBuffer big(size_t(huge) * 4);
+  CHECK_EQ(FI(sampling_run_with_can_implement)(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL,
+                                               1, huge, 50, 1.f),
+           3);
+  CHECK_EQ(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, big.ptr), 3);
+  CHECK_EQ(FI(sampling_run_with_can_implement)(
+               kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, 1, huge, 50, 1.f),
+           0);
 }
 
 TEST(case_budget) {

@@ -206,6 +206,22 @@ std::vector<Symbol> symbols() {
                  return FI(chain_speculative_sampling_f32_can_implement)(a.batch, a.spec, a.vocab);
                },
                false, false, false, true, true, false, nullptr, nullptr});
+  // The experimental kernel choice, as top_k_top_p_sampling_f32_ex on FlashInfer's kernel.
+  s.push_back({"sampling_run_with",
+               [](const Args& a) {
+                 return FI(sampling_run_with)(BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P,
+                                              BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL,
+                                              a.batch, a.vocab, a.top_k, nullptr, a.p, nullptr,
+                                              a.det, a.seed, a.seed_ptr, a.offset, a.offset_ptr,
+                                              a.probs, a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(sampling_run_with_can_implement)(
+                     BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P,
+                     BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, a.batch, a.vocab, a.top_k,
+                     a.p);
+               },
+               true, true, false, true, false, false, "top_p_val", "top_p_arr"});
   return s;
 }
 
@@ -418,6 +434,83 @@ TEST(can_implement_agrees_with_run_over_a_sweep) {
                       "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d", s.name.c_str(), b, v, k,
                       static_cast<double>(p), can, run);
           }
+  }
+}
+
+TEST(element_limit_holds_where_a_64_bit_product_would_wrap) {
+  // batch * (S + 1) * vocab is beyond 2^63 here: refused (3) by can_implement and run alike.
+  const int32_t big = std::numeric_limits<int32_t>::max();
+  const struct {
+    int32_t batch, spec, vocab;
+  } over[] = {{4, big, big}, {1 << 20, big, 8192}, {1, big, 3}, {2, 1, (1 << 30) + 1}};
+  for (const auto& c : over) {
+    Args a;
+    a.batch = c.batch;
+    a.spec = c.spec;
+    a.vocab = c.vocab;
+    CHECK_MSG(FI(chain_speculative_sampling_f32_can_implement)(c.batch, c.spec, c.vocab) == 3,
+              "can_implement(%d, %d, %d) must refuse", c.batch, c.spec, c.vocab);
+    for (const Symbol& s : symbols()) {
+      if (s.spec) check_rejected(s.name, "batch * (S + 1) * vocab > 2^32", s.run(a), 3, "2^32");
+    }
+  }
+  // Exactly 2^32 elements is allowed.
+  CHECK_EQ(FI(chain_speculative_sampling_f32_can_implement)(2, 1, 1 << 30), 0);
+  CHECK_EQ(FI(top_k_sampling_f32_can_implement)(4, 1 << 30, 50), 0);
+  CHECK_EQ(FI(top_k_sampling_f32_can_implement)(4, (1 << 30) + 1, 50), 3);
+}
+
+// sampling_run_with with every other argument valid (fake, aligned pointers; vocab 1000).
+int32_t run_with(int32_t sampler, int32_t flags, const Args& a) {
+  return FI(sampling_run_with)(sampler, flags, a.batch, a.vocab, a.top_k, nullptr, a.p, nullptr,
+                               a.det, a.seed, nullptr, a.offset, nullptr, a.probs, a.output,
+                               a.valid, nullptr);
+}
+int32_t can_run_with(int32_t sampler, int32_t flags, const Args& a) {
+  return FI(sampling_run_with_can_implement)(sampler, flags, a.batch, a.vocab, a.top_k, a.p);
+}
+
+TEST(run_with_checks_the_sampler_and_the_flags_first) {
+  const int32_t kAuto = BARACUDA_FLASHINFER_SAMPLING_AUTO;
+  const int32_t kThreshold = BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL;
+  Args bad_sizes;  // reported after the codes
+  bad_sizes.batch = 0;
+  for (int32_t code : {-1, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 + 1}) {
+    check_rejected("sampling_run_with", "an unknown sampler", run_with(code, kAuto, bad_sizes), 2,
+                   "sampler");
+    CHECK_EQ(can_run_with(code, kAuto, bad_sizes), 2);
+  }
+  for (int32_t flags : {-1, 3, 4}) {
+    check_rejected("sampling_run_with", "unknown flags",
+                   run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2, "flags");
+    CHECK_EQ(can_run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2);
+  }
+  // A forced threshold kernel for a sampler without that form: 3 after the sizes and thresholds,
+  // before the pointers, and without asking for a device.
+  for (int32_t code : {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
+    Args a;
+    a.p = 0.1f;
+    a.probs = nullptr;
+    check_rejected("sampling_run_with", "no threshold form", run_with(code, kThreshold, a), 3,
+                   "threshold-kernel form");
+    CHECK_EQ(can_run_with(code, kThreshold, a), 3);
+    a.batch = 0;
+    CHECK_EQ(run_with(code, kThreshold, a), 2);
+  }
+  Args bad_p;
+  bad_p.p = 2.f;
+  CHECK_EQ(run_with(BARACUDA_FLASHINFER_SAMPLER_MIN_P, kThreshold, bad_p), 2);
+  // Arguments the sampler does not take are neither read nor checked: a bad k, p and misaligned
+  // arrays pass, and the call stops at its misaligned input (1).
+  for (int32_t code :
+       {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16}) {
+    const int32_t status =
+        FI(sampling_run_with)(code, kAuto, 4, 1000, -5, fake(0x30002),
+                              std::numeric_limits<float>::quiet_NaN(), fake(0x40001), 1, 1, nullptr,
+                              0, nullptr, fake(0x10001), fake(0x20000), fake(0x30001), nullptr);
+    check_rejected("sampling_run_with", "ignored arguments", status, 1,
+                   code == BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS ? "probs" : "logits");
+    CHECK_EQ(can_run_with(code, kAuto, Args{}), 0);
   }
 }
 

@@ -474,7 +474,7 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
     baracuda_flashinfer_stream_t stream);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Sort-free sampling (section owned by the sampling family)                                   */
+/* Sort-free sampling                                                                         */
 /* ------------------------------------------------------------------------------------------ */
 
 /*
@@ -492,6 +492,10 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
  *     logits' type, and curand_uniform's 1.0 gives +inf noise: slightly biased, see
  *     docs/sampling.md).
  * Both draw from the same distributions (below); the tokens drawn for a given seed differ.
+ * sampling_run_with (experimental, below) picks the kernel explicitly.
+ * Device: a call sizes its work for, and launches on, the device that owns `stream` (for NULL,
+ * cudaStreamPerThread and cudaStreamLegacy: the calling thread's current device), which it makes
+ * current for the duration of the call.
  *
  * Target distributions (p = the row; ties at a threshold are all kept, never split):
  *   from_probs   : p(i) / sum(p).
@@ -664,6 +668,50 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f32)
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f16)
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(bf16)
+
+/* Experimental: the samplers of sampling_run_with. */
+enum baracuda_flashinfer_sampler {
+  BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS = 0,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_K = 1,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_P = 2,
+  BARACUDA_FLASHINFER_SAMPLER_MIN_P = 3,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P = 4,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F32 = 5,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16 = 6,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 = 7
+};
+
+/* Experimental: the kernel choice (`flags`) of sampling_run_with. */
+enum baracuda_flashinfer_sampling_flags {
+  BARACUDA_FLASHINFER_SAMPLING_AUTO = 0,             /**< what the sampler's own symbols do */
+  BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL = 1, /**< the threshold kernel, any device */
+  BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL = 2 /**< FlashInfer's one-CTA-per-row kernel */
+};
+
+/*
+ * Experimental: any sampler with an explicit kernel choice, for A/B checks, tests and
+ * benchmarks. `sampler` is a baracuda_flashinfer_sampler code and `flags` a
+ * baracuda_flashinfer_sampling_flags value (else status 2, checked first); the other arguments
+ * are those of the sampler's _ex symbol, and the ones it does not take are ignored (neither read
+ * nor checked: top_k_val / top_k_arr without top-k, p_val / p_arr without top-p or min-p, `valid`
+ * and `deterministic` for the logits samplers). Then the sampler's own validation order.
+ *   AUTO: exactly the sampler's _ex.
+ *   THRESHOLD_KERNEL: the threshold kernel on any device where the row fits (one CTA per row
+ *     below compute capability 9.0). Status 3 for a sampler without a threshold form (from_probs,
+ *     min_p; reported after the scalar thresholds) or for a row that does not fit (after the
+ *     pointers).
+ *   FLASHINFER_KERNEL: FlashInfer's one-CTA-per-row kernel on every device.
+ * _can_implement checks the sampler, the flags, the sizes and the scalar thresholds (pass valid
+ * ones where arrays will replace them) and, with THRESHOLD_KERNEL only, asks the current device
+ * whether the row fits (status 5 without a device).
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_run_with(
+    int32_t sampler, int32_t flags, int32_t batch, int32_t vocab, int32_t top_k_val,
+    const void* top_k_arr, float p_val, const void* p_arr, int32_t deterministic,
+    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
+    const void* input, void* output, void* valid, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_run_with_can_implement(
+    int32_t sampler, int32_t flags, int32_t batch, int32_t vocab, int32_t top_k_val, float p_val);
 
 /*
  * Chain speculative sampling (verification of S = num_speculative_tokens draft tokens):
