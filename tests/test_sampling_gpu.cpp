@@ -633,8 +633,7 @@ TEST(graph_replay_advances_the_device_offset) {
 
 TEST(invalid_rows_are_flagged) {
   // Rows: 0 all zero, 1 all NaN, 2 all negative, 3 a good row; valid must be 0 (token 0) for
-  // rows 0-2 and 1 for row 3; never a hang or an out-of-range token. Documented exception:
-  // min-p draws the last 0 entry of an all-zero row (valid = 1).
+  // rows 0-2 and 1 for row 3 with every sampler; never a hang or an out-of-range token.
   for (int vocab : {7, 1000, 128256}) {
     std::vector<float> rows(4 * size_t(vocab));
     const std::vector<float> good = random_probs(vocab);
@@ -656,11 +655,6 @@ TEST(invalid_rows_are_flagged) {
       const auto t = to_host<int32_t>(out, 4);
       const auto ok = to_host<uint8_t>(valid, 4);
       for (int r = 0; r < 3; ++r) {
-        if (kind == Kind::kMinP && r == 0) {
-          CHECK_MSG(ok[0] == 1 && t[0] == vocab - 1,
-                    "min_p all-zero row: valid %d token %d (documented: 1, vocab-1)", ok[0], t[0]);
-          continue;
-        }
         CHECK_MSG(ok[r] == 0 && t[r] == 0, "%s V=%d row %d: valid %d token %d, want 0 0",
                   kind_name(kind), vocab, r, ok[r], t[r]);
       }

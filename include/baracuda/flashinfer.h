@@ -503,7 +503,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
  *                  >= the number of non-zero entries) means no truncation.
  *   top_p        : p restricted to {i : sum_{j : p(j) > p(i)} p(j) < top_p}, renormalised
  *                  (the smallest head of the sorted row whose mass reaches top_p, plus ties).
- *   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised.
+ *   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised (a row with no
+ *                  positive entry draws nothing: valid = 0, as below).
  *   top_k_top_p  : both conditions at once (FlashInfer's "joint" order), renormalised.
  *   from_logits  : softmax(logits) (Gumbel-max: argmax_i logits(i) + Gumbel noise).
  *
@@ -521,8 +522,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
  *   valid     [batch] 1-byte booleans, optional (NULL: not written, nothing allocated). valid[b]
  *             is 0 (and output[b] = 0) when no entry of row b can be drawn: a row that is all
  *             zero, NaN or negative, or a per-row threshold that admits no entry (see below).
- *             Exception (FlashInfer 0.7.2 min-p): a min-p row with no positive entry but with a
- *             0 entry draws its last 0 entry with valid = 1.
+ *             This holds for every sampler on either kernel (min-p: any row without a
+ *             positive entry).
  *   top_k_arr [batch] int32, top_p_arr / min_p_arr [batch] f32: per-row thresholds (*_arr, or
  *             non-NULL in _ex, where they replace the scalar).
  *
