@@ -2,6 +2,8 @@
 # Host: validation of every argument of every symbol, can_implement == run (no GPU needed).
 bfi_add_test(NAME test_sampling_host SOURCES test_sampling_host.cpp)
 target_link_libraries(test_sampling_host PRIVATE CUDA::cudart)  # only to ask "is there a GPU?"
+# Host: the chi-square p-values the GPU tests use (tests/chi_square.hpp) against closed forms.
+bfi_add_test(NAME test_sampling_stats_host SOURCES test_sampling_stats_host.cpp)
 # GPU: statistics, support, determinism, graph replay, invalid rows (exit 77 without a GPU).
 bfi_add_test(NAME test_sampling_gpu SOURCES test_sampling_gpu.cpp GPU)
 # GPU: top-k / top-p renormalisation and top-k logits masking against a float64 reference.

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "chi_square.hpp"
 #include "gpu_util.hpp"
 
 using namespace bfi_test;
@@ -42,36 +43,6 @@ constexpr int64_t kDraws = 100000;
 constexpr size_t kBudgetBytes = size_t(1) << 30;  // device bytes for replicated input rows
 
 #define FI(NAME) baracuda_kernels_flashinfer_##NAME
-
-// ---- chi-square survival function: Q(a, x) = Gamma(a, x) / Gamma(a) (Numerical Recipes) ----
-double gamma_q(double a, double x) {
-  if (x <= 0) return 1.0;
-  const double gln = std::lgamma(a);
-  if (x < a + 1) {  // series for P
-    double sum = 1.0 / a, del = sum, ap = a;
-    for (int n = 0; n < 100000; ++n) {
-      ap += 1;
-      del *= x / ap;
-      sum += del;
-      if (std::fabs(del) < std::fabs(sum) * 1e-15) break;
-    }
-    return 1.0 - sum * std::exp(-x + a * std::log(x) - gln);
-  }
-  double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;  // continued fraction for Q
-  for (int i = 1; i < 100000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < 1e-300) d = 1e-300;
-    c = b + an / c;
-    if (std::fabs(c) < 1e-300) c = 1e-300;
-    d = 1 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1) < 1e-15) break;
-  }
-  return std::exp(-x + a * std::log(x) - gln) * h;
-}
 
 struct Fit {
   double chi2 = 0, p_value = 1, tv = 0;
