@@ -1,7 +1,8 @@
-// The stream hold behind bfi_bench's default timer (bench_util.cpp): a one-thread kernel that
-// spins until the host releases it, so the work timed behind it is fully enqueued before the
-// start event fires. Without it the timer of a call of a few tens of microseconds also counts the
-// host's submission of that call (the GPU idles between the start event and the first kernel).
+// The stream hold behind bfi_bench's default timer (GpuTimer, bench_util.cpp): a one-thread
+// kernel that spins until the host releases it, so the work timed behind it is fully enqueued
+// before the start event fires. Without it the timer of a call of a few tens of microseconds also
+// counts the host's submission of that call (the GPU idles between the start event and the first
+// kernel).
 #include <cstdint>
 
 #include "bench_util.hpp"

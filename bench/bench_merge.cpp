@@ -1,8 +1,10 @@
-// Attention-state merges: merge_states bandwidth at (4096 rows, 2/8/32 states, 32 heads,
-// head dim 128, bf16), the variable-length merge on the same data, and merge_state_in_place.
-// Bandwidth counts bytes read + written (states read, merged state written), as copy_gbps does.
+// Attention-state merges, bf16, 32 heads, head dim 128: merge_states and the variable-length
+// merge on the same data at (4096 rows, 2/8/32 states), and merge_state_in_place over 32768 rows.
+// Bandwidth counts bytes read + written (states read, merged state written), as the copy
+// bandwidth does; the target (frac >= 0.8) applies from 256 MB moved.
 #include <baracuda/flashinfer.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -13,73 +15,84 @@ using namespace bfi_bench;
 namespace {
 
 constexpr int32_t kRows = 4096, kHeads = 32, kHeadDim = 128;
+constexpr size_t kStateBytes = size_t(kHeads) * kHeadDim * 2, kLseBytes = size_t(kHeads) * 4;
 
-void* device_filled(size_t bytes) {  // nonzero, finite bf16 / f32 pattern (lse ~ 0.01)
-  void* p = nullptr;
-  BENCH_CUDA(cudaMalloc(&p, bytes));
-  BENCH_CUDA(cudaMemset(p, 0x3C, bytes));
-  return p;
+baracuda_flashinfer_stream_t stream() {
+  return reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream);
 }
 
-void add_row(Context& ctx, const char* name, double us, double bytes) {
-  const double frac = bytes / (us * 1e-6) / 1e9 / ctx.copy_gbps;
-  const std::string note = bytes >= 256e6
-                               ? std::string("target frac>=0.8: ") + (frac >= 0.8 ? "PASS" : "FAIL")
-                               : std::string("< 256 MB: no target");
-  ctx.add({"merge", name, {{"us", us}, {"gbps", bytes / (us * 1e-6) / 1e9}, {"frac", frac}}, note});
+// `rows` rows of `states` states (values and lse, random), an output per row and, for the
+// variable-length merge, the rows' indptr (every row has `states` states).
+class MergeCase : public Case {
+ public:
+  MergeCase(int32_t rows, int32_t states, int32_t outputs)
+      : v(size_t(rows) * states * kStateBytes),
+        s(size_t(rows) * states * kLseBytes),
+        v_out(size_t(rows) * outputs * kStateBytes),
+        s_out(size_t(rows) * outputs * kLseBytes) {
+    fill_random(v.get(), v.bytes(), 2, 41);
+    // lse in [-1, 1]: merges of comparable states, none dominating the others
+    fill_random(s.get(), s.bytes(), 4, 42);
+    fill_random(v_out.get(), v_out.bytes(), 2, 43);
+    fill_random(s_out.get(), s_out.bytes(), 4, 44);
+    std::vector<int32_t> h(rows + 1);
+    for (int32_t i = 0; i <= rows; ++i) h[i] = i * states;
+    indptr = upload(h);
+  }
+  DeviceBuffer v, s, v_out, s_out, indptr;
+};
+
+std::string megabytes(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.0f MB", bytes / 1e6);
+  return buf;
+}
+
+void add_merge(const std::string& case_name, const std::string& case_key, double bytes,
+               int32_t rows, int32_t states, int32_t outputs,
+               std::function<void(const MergeCase&)> merge) {
+  add_benchmark("merge", case_name, "eager", 30, [=](benchmark::State& state) {
+    auto& c = shared_case<MergeCase>(
+        case_key, [=] { return std::make_unique<MergeCase>(rows, states, outputs); });
+    const double us = c.run(state, "eager", [&] {
+      return std::make_unique<GpuTimer>([&c, merge] { merge(c); }, GpuTimer::Mode::eager, 3);
+    });
+    set_bandwidth(state, bytes, us);
+    if (bytes >= 256e6) state.SetLabel("target frac >= 0.8");
+  });
 }
 
 }  // namespace
 
-BENCH_SECTION(merge) {
-  const auto stream = [&] { return reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream); };
-  const size_t out_v = size_t(kRows) * kHeads * kHeadDim * 2, out_s = size_t(kRows) * kHeads * 4;
-  void* vm = device_filled(out_v);
-  void* sm = device_filled(out_s);
+BFI_BENCH_SECTION(merge, 50, "attention-state merges: bandwidth") {
   for (const int32_t n : {2, 8, 32}) {
-    void* v = device_filled(out_v * n);
-    void* s = device_filled(out_s * n);
-    const double bytes = double(out_v + out_s) * (n + 1);
-    const auto run = [&] {
-      check_status(baracuda_kernels_flashinfer_merge_states_bf16_run(n, kRows, kHeads, kHeadDim, v,
-                                                                     s, vm, sm, stream()),
+    const double bytes = double(kStateBytes + kLseBytes) * kRows * (n + 1);
+    const std::string shape = "bf16 L=" + std::to_string(kRows) + " N=" + std::to_string(n) +
+                              " H=32 hd128 " + megabytes(bytes);
+    // Both merges share one case (the same states).
+    const std::string key = "merge/N=" + std::to_string(n);
+    add_merge("merge_states " + shape, key, bytes, kRows, n, 1, [n](const MergeCase& c) {
+      check_status(baracuda_kernels_flashinfer_merge_states_bf16_run(
+                       n, kRows, kHeads, kHeadDim, c.v.get(), c.s.get(), c.v_out.get(),
+                       c.s_out.get(), stream()),
                    "merge_states_bf16_run");
-    };
-    char name[96];
-    std::snprintf(name, sizeof(name), "merge_states bf16 L=%d N=%d H=%d hd128 %.0f MB", kRows, n,
-                  kHeads, bytes / 1e6);
-    add_row(ctx, name, time_us(ctx, run, 30, 3), bytes);
-
-    std::vector<int32_t> indptr_h(kRows + 1);
-    for (int32_t i = 0; i <= kRows; ++i) indptr_h[i] = i * n;
-    void* indptr = nullptr;
-    BENCH_CUDA(cudaMalloc(&indptr, indptr_h.size() * 4));
-    BENCH_CUDA(cudaMemcpy(indptr, indptr_h.data(), indptr_h.size() * 4, cudaMemcpyHostToDevice));
-    const auto run_varlen = [&] {
+    });
+    add_merge("merge_states_varlen " + shape, key, bytes, kRows, n, 1, [](const MergeCase& c) {
       check_status(baracuda_kernels_flashinfer_merge_states_varlen_bf16_run(
-                       kRows, kHeads, kHeadDim, v, s, indptr, vm, sm, stream()),
+                       kRows, kHeads, kHeadDim, c.v.get(), c.s.get(), c.indptr.get(), c.v_out.get(),
+                       c.s_out.get(), stream()),
                    "merge_states_varlen_bf16_run");
-    };
-    std::snprintf(name, sizeof(name), "merge_states_varlen bf16 L=%d N=%d H=%d hd128 %.0f MB",
-                  kRows, n, kHeads, bytes / 1e6);
-    add_row(ctx, name, time_us(ctx, run_varlen, 30, 3), bytes);
-    for (void* p : {v, s, indptr}) BENCH_CUDA(cudaFree(p));
+    });
   }
   // In place: 2 states in, 1 out, over 8x the rows so that >= 256 MB move.
   const int32_t rows = 8 * kRows;
-  void* v = device_filled(out_v * 8);
-  void* s = device_filled(out_s * 8);
-  void* vo = device_filled(out_v * 8);
-  void* so = device_filled(out_s * 8);
-  const auto run = [&] {
-    check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(rows, kHeads, kHeadDim,
-                                                                           v, s, vo, so, stream()),
-                 "merge_state_in_place_bf16_run");
-  };
-  char name[96];
-  const double bytes = 3.0 * (out_v + out_s) * 8;
-  std::snprintf(name, sizeof(name), "merge_state_in_place bf16 L=%d H=%d hd128 %.0f MB", rows,
-                kHeads, bytes / 1e6);
-  add_row(ctx, name, time_us(ctx, run, 30, 3), bytes);
-  for (void* p : {v, s, vo, so, vm, sm}) BENCH_CUDA(cudaFree(p));
+  const double bytes = 3.0 * (kStateBytes + kLseBytes) * rows;
+  add_merge(
+      "merge_state_in_place bf16 L=" + std::to_string(rows) + " H=32 hd128 " + megabytes(bytes),
+      "merge/in_place", bytes, rows, 1, 1, [rows](const MergeCase& c) {
+        check_status(baracuda_kernels_flashinfer_merge_state_in_place_bf16_run(
+                         rows, kHeads, kHeadDim, c.v_out.get(), c.s_out.get(), c.v.get(), c.s.get(),
+                         stream()),
+                     "merge_state_in_place_bf16_run");
+      });
 }

@@ -1,12 +1,17 @@
 // Sort-free sampling vs the sort-based pipeline a framework user writes, same run and card:
 // vocab 128256, batch {1, 32, 128, 512}, top-k 50 + top-p 0.9 on f32 probabilities
-// (softmax of N(0, 3^2) logits). Sort-free: top_k_top_p_sampling_f32_ex with a device offset
-// (graph-replayable), on the threshold kernel (sm_90) and, for comparison, on FlashInfer's
-// one-CTA-per-row rejection sampler (BFI_SAMPLING_PATH=flashinfer). Baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
-// (prob, index) per row, cub::DeviceSegmentedScan cumsum, a mask kernel (top-k and top-p, as
-// torch code masks sorted probs), a second cumsum of the masked row and a multinomial draw
-// (binary search of u * total), all temp storage allocated outside the timing.
-// Targets (H100): <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting.
+// (softmax of N(0, 3^2) logits). Variants, in the order they run:
+//   sort               the baseline: cub::DeviceSegmentedRadixSort::SortPairsDescending on
+//                      (prob, index) per row, cub::DeviceSegmentedScan cumsum, a mask kernel
+//                      (top-k and top-p, as torch code masks sorted probs), a second cumsum of
+//                      the masked row and a multinomial draw (binary search of u * total), all
+//                      temp storage allocated outside the timing; graph-replayed
+//   graph              top_k_top_p_sampling_f32_ex with a device offset (graph-replayable) on
+//                      the library's default path (the threshold kernel on sm_90)
+//   eager              the same, plain launches
+//   flashinfer_kernel  the same call on FlashInfer's one-CTA-per-row rejection sampler
+//                      (BFI_SAMPLING_PATH=flashinfer), graph-replayed
+// Targets: <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting.
 //
 // This file is compiled as CUDA (src/sampling/sources.cmake sets that): the baseline's CUB
 // kernels need nvcc. Compiled by a host compiler it benches the sort-free path only.
@@ -141,73 +146,92 @@ struct SortBaseline {
 };
 #endif
 
-}  // namespace
-
-BENCH_SECTION(sampling) {
-  const auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(ctx.stream);
-  for (int32_t batch : {1, 32, 128, 512}) {
+// The probabilities of `batch` rows, and the sampler's outputs.
+class SamplingCase : public Case {
+ public:
+  explicit SamplingCase(int32_t batch)
+      : batch(batch),
+        probs(size_t(batch) * kVocab * 4),
+        out(batch * 4),
+        valid(batch),
+        seed(8),
+        offset(8) {
     const std::vector<float> host = softmax_rows(batch);
-    float* probs = nullptr;
-    int32_t* out = nullptr;
-    uint8_t* valid = nullptr;
-    uint64_t *seed = nullptr, *offset = nullptr;
-    BENCH_CUDA(cudaMalloc(&probs, host.size() * 4));
-    BENCH_CUDA(cudaMalloc(&out, batch * 4));
-    BENCH_CUDA(cudaMalloc(&valid, batch));
-    BENCH_CUDA(cudaMalloc(&seed, 8));
-    BENCH_CUDA(cudaMalloc(&offset, 8));
-    BENCH_CUDA(cudaMemcpy(probs, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
-    BENCH_CUDA(cudaMemset(seed, 0, 8));
-    BENCH_CUDA(cudaMemset(offset, 0, 8));
-    int32_t deterministic = 1;
-    const auto sort_free = [&] {
+    BENCH_CUDA(cudaMemcpy(probs.get(), host.data(), probs.bytes(), cudaMemcpyHostToDevice));
+    BENCH_CUDA(cudaMemset(seed.get(), 0, 8));
+    BENCH_CUDA(cudaMemset(offset.get(), 0, 8));
+  }
+  std::function<void()> sort_free() const {
+    return [this] {
       check_status(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
-                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, deterministic, 0, seed, 0,
-                       offset, probs, out, valid, stream),
+                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, /*deterministic=*/1, 0,
+                       seed.get(), 0, offset.get(), probs.get(), out.get(), valid.get(),
+                       reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream)),
                    "top_k_top_p_sampling_f32_ex");
     };
-    sort_free();  // warm-up outside any capture (caches the kernel attributes)
-    BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
-    const double us_graph = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
-    const double us_plain = time_us(ctx, sort_free, 50, 5, /*graph=*/false);
-    // The same call on FlashInfer's one-CTA-per-row rejection sampler (what sm_80 runs).
-    setenv("BFI_SAMPLING_PATH", "flashinfer", 1);
-    sort_free();
-    BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
-    const double us_flashinfer = time_us(ctx, sort_free, 50, 5, /*graph=*/true);
-    unsetenv("BFI_SAMPLING_PATH");
-    double us_sort = 0;
+  }
+  int32_t batch;
+  DeviceBuffer probs, out, valid, seed, offset;
 #if defined(__CUDACC__)
-    {
-      SortBaseline baseline(batch);
-      const auto sorted = [&] { baseline.run(probs, ctx.stream); };
-      sorted();
-      BENCH_CUDA(cudaStreamSynchronize(ctx.stream));
-      us_sort = time_us(ctx, sorted, 20, 3, /*graph=*/true);
-    }
+  std::unique_ptr<SortBaseline> baseline;
 #endif
-    const double target = batch == 1 ? 50 : batch == 128 ? 150 : 0;
-    const double speedup = us_sort > 0 ? us_sort / us_graph : 0;
-    std::string note;
-    if (target > 0)
-      note += std::string("target <= ") + std::to_string(int(target)) +
-              " us: " + (us_graph <= target ? "PASS" : "FAIL") + "; ";
-    if (us_sort > 0)
-      note += std::string("target >= 10x vs sort: ") + (speedup >= 10 ? "PASS" : "FAIL");
-    else
-      note += "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
-    char name[96];
-    std::snprintf(name, sizeof(name), "top-k 50 + top-p 0.9 f32 V=%d B=%d", kVocab, batch);
-    Row row{"sampling",
-            name,
-            {{"us", us_graph}, {"us_no_graph", us_plain}, {"us_flashinfer_kernel", us_flashinfer}},
-            note};
-    if (us_sort > 0) {
-      row.values["us_sort"] = us_sort;
-      row.values["speedup_vs_sort"] = speedup;
-    }
-    ctx.add(row);
-    for (void* p : {(void*)probs, (void*)out, (void*)valid, (void*)seed, (void*)offset})
-      BENCH_CUDA(cudaFree(p));
+};
+
+std::string sampling_case_name(int32_t batch) {
+  return "top-k 50 + top-p 0.9 f32 V=" + std::to_string(kVocab) + " B=" + std::to_string(batch);
+}
+
+SamplingCase& sampling_case(int32_t batch) {
+  return shared_case<SamplingCase>("sampling/" + sampling_case_name(batch),
+                                   [batch] { return std::make_unique<SamplingCase>(batch); });
+}
+
+std::string targets(int32_t batch) {
+  std::string t = batch == 1 ? "target us <= 50; " : batch == 128 ? "target us <= 150; " : "";
+#if defined(__CUDACC__)
+  return t + "target x_vs_sort >= 10";
+#else
+  return t + "no sort baseline (bench_sampling.cpp not compiled as CUDA)";
+#endif
+}
+
+}  // namespace
+
+BFI_BENCH_SECTION(sampling, 60, "top-k + top-p sampling: sort-free vs sort-based") {
+  using Mode = GpuTimer::Mode;
+  for (const int32_t batch : {1, 32, 128, 512}) {
+    const std::string name = sampling_case_name(batch);
+#if defined(__CUDACC__)
+    add_benchmark("sampling", name, "sort", 20, [batch](benchmark::State& state) {
+      SamplingCase& c = sampling_case(batch);
+      c.run(state, "sort", [&] {
+        c.baseline = std::make_unique<SortBaseline>(batch);
+        return std::make_unique<GpuTimer>(
+            [&c] { c.baseline->run(static_cast<const float*>(c.probs.get()), device().stream); },
+            Mode::graph, 3);
+      });
+    });
+#endif
+    add_benchmark("sampling", name, "graph", 50, [batch](benchmark::State& state) {
+      SamplingCase& c = sampling_case(batch);
+      const double us = c.run(state, "graph", [&] {
+        return std::make_unique<GpuTimer>(c.sort_free(), Mode::graph, 5);
+      });
+      set_ratio(state, c, "sort", us);
+      state.SetLabel(targets(batch));
+    });
+    add_benchmark("sampling", name, "eager", 50, [batch](benchmark::State& state) {
+      SamplingCase& c = sampling_case(batch);
+      c.run(state, "eager",
+            [&] { return std::make_unique<GpuTimer>(c.sort_free(), Mode::eager, 5); });
+    });
+    add_benchmark("sampling", name, "flashinfer_kernel", 50, [batch](benchmark::State& state) {
+      SamplingCase& c = sampling_case(batch);
+      c.run(state, "flashinfer_kernel", [&] {
+        // FlashInfer's kernel is what sm_80 runs: the same call on it, for comparison.
+        const ScopedEnv flashinfer("BFI_SAMPLING_PATH", "flashinfer");
+        return std::make_unique<GpuTimer>(c.sort_free(), Mode::graph, 5);
+      });
+    });
   }
 }

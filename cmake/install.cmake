@@ -48,3 +48,15 @@ endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/baracuda_flashinfer.pc.in
                ${PROJECT_BINARY_DIR}/baracuda_flashinfer.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/baracuda_flashinfer.pc DESTINATION ${BFI_INSTALL_PKGCONFIGDIR})
+
+# pkg-config for the build tree, never installed: pkg-config prefers
+# baracuda_flashinfer-uninstalled.pc to baracuda_flashinfer.pc in the same directory, so
+# PKG_CONFIG_PATH=<build dir> finds this build's library and the source tree's headers (the
+# install-style .pc beside it points at an install prefix). The Rust -sys crate uses it.
+set(BFI_PC_PREFIX "${PROJECT_BINARY_DIR}")
+set(BFI_PC_LIBDIR "$<TARGET_FILE_DIR:baracuda_flashinfer>")
+set(BFI_PC_INCLUDEDIR "${PROJECT_SOURCE_DIR}/include")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/baracuda_flashinfer.pc.in
+               ${PROJECT_BINARY_DIR}/baracuda_flashinfer-uninstalled.pc.in @ONLY)
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/baracuda_flashinfer-uninstalled.pc
+     INPUT ${PROJECT_BINARY_DIR}/baracuda_flashinfer-uninstalled.pc.in)

@@ -31,15 +31,12 @@ bfi_add_test(NAME test_cpp_families_noexcept SOURCES test_cpp_families.cpp)
 target_compile_options(test_cpp_families_noexcept PRIVATE -fno-exceptions)
 
 # --- Exported symbols == abi/exports.txt == the header's declarations -------------------------
-set(bfi_built_families "")
-foreach(family IN LISTS BFI_FAMILIES)
-  if(EXISTS ${PROJECT_SOURCE_DIR}/src/${family}/sources.cmake)
-    list(APPEND bfi_built_families ${family})
-  endif()
-endforeach()
 bfi_add_host_command_test(test_abi_exports bash ${CMAKE_CURRENT_SOURCE_DIR}/test_abi_exports.sh
   $<TARGET_FILE:baracuda_flashinfer> ${bfi_include}/baracuda/flashinfer.h
-  ${PROJECT_SOURCE_DIR}/abi/exports.txt ${CMAKE_C_COMPILER} ${bfi_built_families})
+  ${PROJECT_SOURCE_DIR}/abi/exports.txt ${CMAKE_C_COMPILER})
+# --- Every signature and stability tier == the baseline abi/signatures.h ---------------------
+bfi_add_host_command_test(test_abi_signatures bash ${PROJECT_SOURCE_DIR}/abi/check_signatures.sh
+  ${CMAKE_C_COMPILER} ${bfi_include} ${PROJECT_SOURCE_DIR}/abi)
 
 # --- install -> relocate -> CMake and pkg-config consumers ------------------------------------
 find_program(BFI_PKG_CONFIG pkg-config)
@@ -51,19 +48,23 @@ if(BFI_PKG_CONFIG)
   set_tests_properties(test_abi_consumer PROPERTIES RUN_SERIAL ON)
 endif()
 
-# --- Rust -sys crate: cargo test --offline against this build's library ----------------------
+# --- Rust crates: cargo test --offline against this build's library -------------------------
+# One workspace (bindings/rust), one test per crate. No LD_LIBRARY_PATH: the -sys crate links the
+# library through symlinks in OUT_DIR and an rpath. The safe crate's GPU tests are #[ignore]d and
+# reported as ignored here; tools/rust_gpu_build.sh builds them for a GPU machine.
 find_program(BFI_CARGO cargo HINTS $ENV{HOME}/.cargo/bin)
 if(BFI_CARGO)
-  bfi_add_host_command_test(test_rust_sys ${CMAKE_COMMAND} -E env
-    BARACUDA_FLASHINFER_LIB_DIR=$<TARGET_FILE_DIR:baracuda_flashinfer>
-    BARACUDA_FLASHINFER_INCLUDE_DIR=${bfi_include}
-    CARGO_TARGET_DIR=${CMAKE_CURRENT_BINARY_DIR}/cargo-target
-    ${BFI_CARGO} test --offline --quiet
-    --manifest-path ${PROJECT_SOURCE_DIR}/bindings/rust/baracuda-flashinfer-sys/Cargo.toml)
-  set_tests_properties(test_rust_sys PROPERTIES
-    ENVIRONMENT "LD_LIBRARY_PATH=$<TARGET_FILE_DIR:baracuda_flashinfer>")
+  function(bfi_add_cargo_test name package)
+    bfi_add_host_command_test(${name} ${CMAKE_COMMAND} -E env
+      BARACUDA_FLASHINFER_LIB_DIR=$<TARGET_FILE_DIR:baracuda_flashinfer>
+      CARGO_TARGET_DIR=${CMAKE_CURRENT_BINARY_DIR}/cargo-target
+      ${BFI_CARGO} test --offline --quiet -p ${package}
+      --manifest-path ${PROJECT_SOURCE_DIR}/bindings/rust/Cargo.toml)
+  endfunction()
+  bfi_add_cargo_test(test_rust_sys baracuda-flashinfer-sys)
+  bfi_add_cargo_test(test_rust baracuda-flashinfer)
 else()
-  message(STATUS "cargo not found: the Rust -sys crate test is not registered")
+  message(STATUS "cargo not found: the Rust crate tests are not registered")
 endif()
 
 # --- Rust bindings == the C header (also checked inside cargo test) ---------------------------

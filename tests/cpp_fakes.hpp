@@ -6,18 +6,19 @@
 //   extern "C" int32_t baracuda_kernels_flashinfer_x_run(int32_t n, void* p, ...) {
 //     return bfi_fake::record("x", n, p, ...);
 //   }
-//   CHECK_CALL("x", bfi_fake::args(4, ptr, ...));
+//   EXPECT_ONE_CALL(plan.run(...), "x", bfi_fake::args(4, ptr, ...));
 #pragma once
 
 #include <baracuda/flashinfer.hpp>
+#include <gtest/gtest.h>
 
+#include <array>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include "harness.hpp"
 
 namespace bfi_fake {
 
@@ -42,6 +43,9 @@ inline void reset() {
 inline std::string arg(int32_t v) {
   return std::to_string(v);
 }
+inline std::string arg(int64_t v) {
+  return "i" + std::to_string(v);
+}
 inline std::string arg(uint64_t v) {
   return "u" + std::to_string(v);
 }
@@ -63,6 +67,10 @@ inline std::string arg(std::nullptr_t) {
 template <class... A>
 std::vector<std::string> args(A... a) {
   return {arg(a)...};
+}
+/** The argument `i` of the last C run reached ("" if it had fewer). */
+inline std::string arg_of_last_call(size_t i) {
+  return i < calls().args.size() ? calls().args[i] : std::string();
 }
 /** What a fake run returns: records the call, reports success. */
 template <class... A>
@@ -89,6 +97,17 @@ inline baracuda_flashinfer_stream_t fake_stream() {
   return reinterpret_cast<baracuda_flashinfer_stream_t>(addr(0x5700));
 }
 
+/** printf-style text, for failure messages. */
+inline std::string format(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+inline std::string format(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
 inline bool contains(const std::string& s, const char* part) {
   return s.find(part) != std::string::npos;
 }
@@ -96,44 +115,42 @@ inline bool contains(const std::string& s, const char* part) {
 }  // namespace bfi_fake
 
 /** `s` failed with `code` and a message containing `part`, and no C run was reached. */
-#define EXPECT_REJECTED(status_, code_, part_)                                           \
-  do {                                                                                   \
-    const ::baracuda::flashinfer::Status s_ = (status_);                                 \
-    CHECK_MSG(s_.code() == (code_), "code %d (%s), expected %d; message: %s", s_.code(), \
-              s_.name(), (code_), s_.message().c_str());                                 \
-    CHECK_MSG(::bfi_fake::contains(s_.message(), part_), "message '%s' lacks '%s'",      \
-              s_.message().c_str(), std::string(part_).c_str());                         \
-    CHECK_MSG(::bfi_fake::calls().count == 0, "the C run was reached (%d calls)",        \
-              ::bfi_fake::calls().count);                                                \
+#define EXPECT_REJECTED(status_, code_, part_)                                      \
+  do {                                                                              \
+    const ::baracuda::flashinfer::Status s_ = (status_);                            \
+    EXPECT_EQ(s_.code(), (code_)) << s_.name() << ": " << s_.message();             \
+    EXPECT_TRUE(::bfi_fake::contains(s_.message(), part_))                          \
+        << "message '" << s_.message() << "' lacks '" << std::string(part_) << "'"; \
+    EXPECT_EQ(::bfi_fake::calls().count, 0) << "the C run was reached";             \
   } while (0)
 
 /** `s` succeeded and reached exactly one C run, `which`, with arguments `expect` (ABI order). */
-#define EXPECT_ONE_CALL(status_, which_, expect_)                               \
-  do {                                                                          \
-    const ::baracuda::flashinfer::Status s_ = (status_);                        \
-    const ::bfi_fake::Calls& c_ = ::bfi_fake::calls();                          \
-    CHECK_MSG(s_.ok(), "%s", s_.to_string().c_str());                           \
-    CHECK_MSG(c_.count == 1, "%d C runs, expected 1", c_.count);                \
-    CHECK_MSG(c_.which == (which_), "ran %s, expected %s", c_.which.c_str(),    \
-              std::string(which_).c_str());                                     \
-    const std::vector<std::string> e_ = (expect_);                              \
-    CHECK_MSG(c_.args == e_, "arguments\n    (%s)\n  expected\n    (%s)",       \
-              ::bfi_fake::join(c_.args).c_str(), ::bfi_fake::join(e_).c_str()); \
+#define EXPECT_ONE_CALL(status_, which_, expect_)                                           \
+  do {                                                                                      \
+    const ::baracuda::flashinfer::Status s_ = (status_);                                    \
+    const ::bfi_fake::Calls& c_ = ::bfi_fake::calls();                                      \
+    EXPECT_TRUE(s_.ok()) << s_.to_string();                                                 \
+    EXPECT_EQ(c_.count, 1) << "C runs reached";                                             \
+    EXPECT_EQ(c_.which, std::string(which_));                                               \
+    const std::vector<std::string> e_ = (expect_);                                          \
+    EXPECT_EQ(c_.args, e_) << "arguments (" << ::bfi_fake::join(c_.args) << "), expected (" \
+                           << ::bfi_fake::join(e_) << ")";                                  \
   } while (0)
 
 /**
  * Plan creation answered exactly what the C _can_implement answers: `c_code` is that call's
  * result, made just before; its message (last_error) is compared too.
  */
-#define EXPECT_SAME_AS_C(result_, c_code_)                                                \
-  do {                                                                                    \
-    const int32_t cc_ = (c_code_);                                                        \
-    const std::string cmsg_ = ::baracuda::flashinfer::last_error();                       \
-    const auto& r_ = (result_);                                                           \
-    CHECK_MSG(cc_ != 0, "%s", "the C _can_implement accepts this descriptor");            \
-    CHECK_MSG(!r_.ok() && r_.status().code() == cc_ && r_.status().message() == cmsg_,    \
-              "plan: %s; C: %d %s", r_.status().to_string().c_str(), cc_, cmsg_.c_str()); \
-    CHECK_MSG(!cmsg_.empty(), "%s", "the C library gave no message");                     \
+#define EXPECT_SAME_AS_C(result_, c_code_)                               \
+  do {                                                                   \
+    const int32_t cc_ = (c_code_);                                       \
+    const std::string cmsg_ = ::baracuda::flashinfer::last_error();      \
+    const auto& r_ = (result_);                                          \
+    EXPECT_NE(cc_, 0) << "the C _can_implement accepts this descriptor"; \
+    EXPECT_FALSE(r_.ok());                                               \
+    EXPECT_EQ(r_.status().code(), cc_) << r_.status().to_string();       \
+    EXPECT_EQ(r_.status().message(), cmsg_);                             \
+    EXPECT_FALSE(cmsg_.empty()) << "the C library gave no message";      \
   } while (0)
 
 namespace bfi_fake {
@@ -150,6 +167,7 @@ void expect_tensor_checked(const A& good, Get get, Run run, const char* name,
                            const std::array<const char*, N>& dims, unsigned free_dims,
                            std::size_t align) {
   namespace st = bfi::status;
+  SCOPED_TRACE(name);
   char msg[256];
   {  // dtype
     A a = good;

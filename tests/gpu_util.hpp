@@ -1,53 +1,56 @@
-// Shared helpers for GPU tests: device detection (skip without a GPU), checked CUDA calls,
-// device buffers, random data, dtype conversion and NaN poisoning.
+// Shared helpers for GPU tests: the fixture that skips without a GPU, checked CUDA calls, device
+// buffers, random data, element conversion and NaN poisoning.
 #pragma once
 
+#include <baracuda/flashinfer.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
-#include "harness.hpp"
+#include "device_probe.hpp"
 
 namespace bfi_test {
 
-#define CUDA_OK(call)                                                                           \
-  do {                                                                                          \
-    cudaError_t e_ = (call);                                                                    \
-    if (e_ != cudaSuccess) {                                                                    \
-      std::printf("%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      std::exit(2);                                                                             \
-    }                                                                                           \
-  } while (0)
-
-// A library call that must succeed (status 0); otherwise prints the status and last_error and
-// exits. The test must include <baracuda/flashinfer.h>.
-#define ST_OK(call)                                                       \
-  do {                                                                    \
-    const int32_t st_ = (call);                                           \
-    if (st_ != 0) {                                                       \
-      std::printf("%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #call, st_, \
-                  baracuda_kernels_flashinfer_last_error());              \
-      std::exit(2);                                                       \
-    }                                                                     \
-  } while (0)
-
-// Exits with kSkipExitCode (ctest: skipped) and a clear message when no CUDA device is usable.
-inline void require_gpu_or_skip(const char* program) {
-  int n = 0;
-  const cudaError_t err = cudaGetDeviceCount(&n);
-  if (err != cudaSuccess || n == 0) {
-    std::printf("SKIP %s: no CUDA device (%s)\n", program,
-                err != cudaSuccess ? cudaGetErrorString(err) : "0 devices");
-    std::exit(kSkipExitCode);
+// Base fixture of every GPU test: without a usable CUDA device the test is skipped (reported as
+// skipped by GoogleTest and ctest), never passed.
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!gpu_present()) GTEST_SKIP() << "no CUDA device";
   }
+};
+template <class Param>
+class GpuTestWithParam : public GpuTest, public ::testing::WithParamInterface<Param> {};
+
+// A CUDA runtime call that must succeed. Throws on failure: GoogleTest reports the exception as
+// this test's failure and goes on with the next test (usable in helpers that return values).
+inline void cuda_check(cudaError_t e, const char* call, const char* file, int line) {
+  if (e == cudaSuccess) return;
+  throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + call +
+                           " failed: " + cudaGetErrorString(e));
+}
+#define CUDA_OK(call) ::bfi_test::cuda_check((call), #call, __FILE__, __LINE__)
+
+// A library call that must succeed (status 0), with the library's message on failure.
+#define ASSERT_ST_OK(call) \
+  ASSERT_EQ((call), 0) << #call << ": " << baracuda_kernels_flashinfer_last_error()
+#define EXPECT_ST_OK(call) \
+  EXPECT_EQ((call), 0) << #call << ": " << baracuda_kernels_flashinfer_last_error()
+
+inline baracuda_flashinfer_stream_t abi_stream(cudaStream_t s) {
+  return reinterpret_cast<baracuda_flashinfer_stream_t>(s);
 }
 
 // A device buffer of `bytes` bytes, freed on scope exit.
@@ -80,6 +83,13 @@ DeviceBuffer to_device(const std::vector<T>& host) {
   return d;
 }
 
+// Overwrites the start of `d` with `host` (a captured graph keeps the buffer's address).
+template <typename T>
+void copy_to(const DeviceBuffer& d, const std::vector<T>& host) {
+  if (host.size() * sizeof(T) > d.bytes) throw std::runtime_error("copy_to: buffer too small");
+  CUDA_OK(cudaMemcpy(d.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
 template <typename T>
 std::vector<T> to_host(const DeviceBuffer& d, size_t count) {
   std::vector<T> h(count);
@@ -95,6 +105,11 @@ inline void poison(const DeviceBuffer& d) {
 // Element storage types by code (0 f16, 1 bf16, 2 f32), with float conversion on the host.
 inline size_t element_bytes(int32_t element) {
   return element == 2 ? 4 : 2;
+}
+inline const char* element_name(int32_t element) {
+  static const char* const kNames[] = {"f16",      "bf16",      "f32",      "f16_e4m3",
+                                       "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
+  return element >= 0 && element < 7 ? kNames[element] : "?";
 }
 inline void store_element(int32_t element, void* base, size_t i, float v) {
   switch (element) {
@@ -139,7 +154,8 @@ inline double from_fp8(int kind, uint8_t bits) {
   return static_cast<float>(x);
 }
 
-// A fresh random engine per run (seed printed so a failure can be replayed with BFI_SEED=...).
+// A fresh random engine per process (each ctest entry is one process; the seed is printed so a
+// failure can be replayed with BFI_SEED=...).
 inline std::mt19937_64& rng() {
   static std::mt19937_64 engine([] {
     const char* env = std::getenv("BFI_SEED");
@@ -154,6 +170,48 @@ inline float uniform(float lo, float hi) {
 }
 inline int uniform_int(int lo, int hi) {
   return std::uniform_int_distribution<int>(lo, hi)(rng());
+}
+
+// A stream of its own, destroyed on scope exit.
+struct Stream {
+  cudaStream_t s = nullptr;
+  Stream() { CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() {
+    if (s) cudaStreamDestroy(s);
+  }
+  operator cudaStream_t() const { return s; }
+};
+
+// One stream capture turned into an executable graph; both destroyed on scope exit.
+struct Graph {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  Graph() = default;
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+  ~Graph() {
+    if (exec) cudaGraphExecDestroy(exec);
+    if (graph) cudaGraphDestroy(graph);
+  }
+  void launch(cudaStream_t s) const { CUDA_OK(cudaGraphLaunch(exec, s)); }
+};
+
+// Captures what `enqueue` puts on `stream` (global capture mode, the strictest) and instantiates
+// it; returns enqueue's status (a failed capture leaves `graph` empty).
+template <class Enqueue>
+int32_t capture(cudaStream_t stream, Graph* graph, Enqueue enqueue) {
+  CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+  const int32_t status = enqueue();
+  const cudaError_t end = cudaStreamEndCapture(stream, &graph->graph);
+  if (status != 0) {
+    cudaGetLastError();  // an invalidated capture's error: not this test's next call's
+    return status;
+  }
+  CUDA_OK(end);
+  CUDA_OK(cudaGraphInstantiate(&graph->exec, graph->graph, 0));
+  return status;
 }
 
 }  // namespace bfi_test

@@ -6,7 +6,6 @@
 //    skips out-of-range tokens, and touches nothing else;
 //  - append-then-decode: a cache completed on the GPU by append equals, byte for byte, the cache
 //    built on the CPU, and paged decode over both gives identical outputs.
-// Exits 77 (skipped) without a GPU.
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
@@ -14,13 +13,12 @@
 #include <cstring>
 #include <numeric>
 
+#include "build_config.hpp"
 #include "gpu_util.hpp"
 
 using namespace bfi_test;
 
 namespace {
-
-const char* const kNames[3] = {"f16", "bf16", "f32"};
 
 int32_t append_decode(int32_t e, int32_t B, int32_t P, int32_t H, int32_t D, void* k, void* v,
                       void* indices, void* indptr, void* lpl, const void* key, const void* value) {
@@ -105,108 +103,102 @@ struct DeviceCache {
         lpl(to_device(c.lpl)) {}
 };
 
-void check_cache(const char* what, const Cache& want, const DeviceCache& d) {
+void check_cache(const Cache& want, const DeviceCache& d) {
   size_t first = 0;
   const size_t dk = count_diff(to_host<uint8_t>(d.k, want.k.size()), want.k, &first);
-  CHECK_MSG(dk == 0, "%s: %zu K bytes differ, first at byte %zu", what, dk, first);
+  EXPECT_EQ(dk, 0u) << "K bytes differ, the first at byte " << first;
   const size_t dv = count_diff(to_host<uint8_t>(d.v, want.v.size()), want.v, &first);
-  CHECK_MSG(dv == 0, "%s: %zu V bytes differ, first at byte %zu", what, dv, first);
+  EXPECT_EQ(dv, 0u) << "V bytes differ, the first at byte " << first;
 }
 
-}  // namespace
+class Append : public GpuTestWithParam<int32_t> {};
 
-TEST(decode_append_writes_the_counted_last_slot_and_nothing_else) {
+TEST_P(Append, decode_append_writes_the_counted_last_slot_and_nothing_else) {
   struct Shape {
     int32_t B, P, H;
   };
-  for (int32_t e = 0; e < 3; ++e) {
-    for (int32_t D : {64, 128, 256}) {
-      for (const Shape s : {Shape{7, 16, 8}, Shape{3, 1, 128}, Shape{5, 5, 3}, Shape{2, 4, 1024}}) {
-        std::vector<int32_t> pages(s.B);
-        for (auto& n : pages) n = uniform_int(1, 4);
-        pages[1 % s.B] = 0;  // a request with no pages: skipped
-        Cache c = random_cache(e, pages, s.P, s.H, D);
-        if (s.B > 3) c.lpl[3] = 0;  // last_page_len outside [1, P]: skipped
-        const std::vector<uint8_t> key = random_rows(e, size_t(s.B) * s.H * D);
-        const std::vector<uint8_t> value = random_rows(e, size_t(s.B) * s.H * D);
-        DeviceCache d(c);
-        DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
-        const int32_t st = append_decode(e, s.B, s.P, s.H, D, d.k.ptr, d.v.ptr, d.indices.ptr,
-                                         d.indptr.ptr, d.lpl.ptr, dkey.ptr, dvalue.ptr);
-        CHECK_MSG(st == 0, "append_decode %s: status %d (%s)", kNames[e], st,
-                  baracuda_kernels_flashinfer_last_error());
-        CUDA_OK(cudaDeviceSynchronize());
-        Cache want = c;
-        for (int32_t b = 0; b < s.B; ++b) {
-          if (c.pages(b) == 0 || c.lpl[b] < 1 || c.lpl[b] > s.P) continue;
-          const int32_t pos = (c.pages(b) - 1) * s.P + c.lpl[b] - 1;  // len - 1
-          for (int32_t h = 0; h < s.H; ++h) {
-            const size_t src = (size_t(b) * s.H + h) * c.row_bytes();
-            std::memcpy(&want.k[c.offset(b, pos, h)], &key[src], c.row_bytes());
-            std::memcpy(&want.v[c.offset(b, pos, h)], &value[src], c.row_bytes());
-          }
+  const int32_t e = GetParam();
+  for (int32_t D : {64, 128, 256}) {
+    for (const Shape s : {Shape{7, 16, 8}, Shape{3, 1, 128}, Shape{5, 5, 3}, Shape{2, 4, 1024}}) {
+      SCOPED_TRACE("D=" + std::to_string(D) + " B=" + std::to_string(s.B) +
+                   " P=" + std::to_string(s.P) + " H=" + std::to_string(s.H));
+      std::vector<int32_t> pages(s.B);
+      for (auto& n : pages) n = uniform_int(1, 4);
+      pages[1 % s.B] = 0;  // a request with no pages: skipped
+      Cache c = random_cache(e, pages, s.P, s.H, D);
+      if (s.B > 3) c.lpl[3] = 0;  // last_page_len outside [1, P]: skipped
+      const std::vector<uint8_t> key = random_rows(e, size_t(s.B) * s.H * D);
+      const std::vector<uint8_t> value = random_rows(e, size_t(s.B) * s.H * D);
+      DeviceCache d(c);
+      DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
+      const int32_t st = append_decode(e, s.B, s.P, s.H, D, d.k.ptr, d.v.ptr, d.indices.ptr,
+                                       d.indptr.ptr, d.lpl.ptr, dkey.ptr, dvalue.ptr);
+      ASSERT_EQ(st, 0) << baracuda_kernels_flashinfer_last_error();
+      CUDA_OK(cudaDeviceSynchronize());
+      Cache want = c;
+      for (int32_t b = 0; b < s.B; ++b) {
+        if (c.pages(b) == 0 || c.lpl[b] < 1 || c.lpl[b] > s.P) continue;
+        const int32_t pos = (c.pages(b) - 1) * s.P + c.lpl[b] - 1;  // len - 1
+        for (int32_t h = 0; h < s.H; ++h) {
+          const size_t src = (size_t(b) * s.H + h) * c.row_bytes();
+          std::memcpy(&want.k[c.offset(b, pos, h)], &key[src], c.row_bytes());
+          std::memcpy(&want.v[c.offset(b, pos, h)], &value[src], c.row_bytes());
         }
-        char what[96];
-        std::snprintf(what, sizeof(what), "decode append %s D=%d B=%d P=%d H=%d", kNames[e], D, s.B,
-                      s.P, s.H);
-        check_cache(what, want, d);
       }
+      check_cache(want, d);
     }
   }
 }
 
-TEST(multi_token_append_writes_each_token_at_its_position_and_nothing_else) {
+TEST_P(Append, multi_token_append_writes_each_token_at_its_position_and_nothing_else) {
   struct Shape {
     int32_t B, P, H;
   };
-  for (int32_t e = 0; e < 3; ++e) {
-    for (int32_t D : {64, 128, 256}) {
-      for (const Shape s : {Shape{5, 16, 8}, Shape{3, 3, 128}, Shape{4, 1, 2}}) {
-        std::vector<int32_t> pages(s.B);
-        for (auto& n : pages) n = uniform_int(1, 4);
-        Cache c = random_cache(e, pages, s.P, s.H, D);
-        // Each request gets a run of distinct positions; tokens are shuffled across requests.
-        std::vector<std::pair<int32_t, int32_t>> tokens;
-        for (int32_t b = 0; b < s.B; ++b) {
-          const int32_t cap = c.pages(b) * s.P;
-          const int32_t start = uniform_int(0, cap - 1), n = uniform_int(1, cap - start);
-          for (int32_t j = 0; j < n; ++j) tokens.push_back({b, start + j});
-        }
-        std::shuffle(tokens.begin(), tokens.end(), rng());
-        const size_t valid = tokens.size();
-        tokens.push_back({s.B, 0});               // request out of range: skipped
-        tokens.push_back({-1, 0});                // request out of range: skipped
-        tokens.push_back({0, c.pages(0) * s.P});  // position past the pages: skipped
-        tokens.push_back({0, -1});                // negative position: skipped
-        const int32_t n = static_cast<int32_t>(tokens.size());
-        std::vector<int32_t> bidx, pos;
-        for (auto& t : tokens) {
-          bidx.push_back(t.first);
-          pos.push_back(t.second);
-        }
-        const std::vector<uint8_t> key = random_rows(e, size_t(n) * s.H * D);
-        const std::vector<uint8_t> value = random_rows(e, size_t(n) * s.H * D);
-        DeviceCache d(c);
-        DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
-        DeviceBuffer dbidx = to_device(bidx), dpos = to_device(pos);
-        const int32_t st = append_multi(e, n, s.B, s.P, s.H, D, d.k.ptr, d.v.ptr, d.indices.ptr,
-                                        d.indptr.ptr, dbidx.ptr, dpos.ptr, dkey.ptr, dvalue.ptr);
-        CHECK_MSG(st == 0, "append %s: status %d (%s)", kNames[e], st,
-                  baracuda_kernels_flashinfer_last_error());
-        CUDA_OK(cudaDeviceSynchronize());
-        Cache want = c;
-        for (size_t i = 0; i < valid; ++i) {
-          for (int32_t h = 0; h < s.H; ++h) {
-            const size_t src = (i * s.H + h) * c.row_bytes();
-            std::memcpy(&want.k[c.offset(bidx[i], pos[i], h)], &key[src], c.row_bytes());
-            std::memcpy(&want.v[c.offset(bidx[i], pos[i], h)], &value[src], c.row_bytes());
-          }
-        }
-        char what[96];
-        std::snprintf(what, sizeof(what), "multi append %s D=%d B=%d P=%d H=%d", kNames[e], D, s.B,
-                      s.P, s.H);
-        check_cache(what, want, d);
+  const int32_t e = GetParam();
+  for (int32_t D : {64, 128, 256}) {
+    for (const Shape s : {Shape{5, 16, 8}, Shape{3, 3, 128}, Shape{4, 1, 2}}) {
+      SCOPED_TRACE("D=" + std::to_string(D) + " B=" + std::to_string(s.B) +
+                   " P=" + std::to_string(s.P) + " H=" + std::to_string(s.H));
+      std::vector<int32_t> pages(s.B);
+      for (auto& n : pages) n = uniform_int(1, 4);
+      Cache c = random_cache(e, pages, s.P, s.H, D);
+      // Each request gets a run of distinct positions; tokens are shuffled across requests.
+      std::vector<std::pair<int32_t, int32_t>> tokens;
+      for (int32_t b = 0; b < s.B; ++b) {
+        const int32_t cap = c.pages(b) * s.P;
+        const int32_t start = uniform_int(0, cap - 1), n = uniform_int(1, cap - start);
+        for (int32_t j = 0; j < n; ++j) tokens.push_back({b, start + j});
       }
+      std::shuffle(tokens.begin(), tokens.end(), rng());
+      const size_t valid = tokens.size();
+      tokens.push_back({s.B, 0});               // request out of range: skipped
+      tokens.push_back({-1, 0});                // request out of range: skipped
+      tokens.push_back({0, c.pages(0) * s.P});  // position past the pages: skipped
+      tokens.push_back({0, -1});                // negative position: skipped
+      const int32_t n = static_cast<int32_t>(tokens.size());
+      std::vector<int32_t> bidx, pos;
+      for (auto& t : tokens) {
+        bidx.push_back(t.first);
+        pos.push_back(t.second);
+      }
+      const std::vector<uint8_t> key = random_rows(e, size_t(n) * s.H * D);
+      const std::vector<uint8_t> value = random_rows(e, size_t(n) * s.H * D);
+      DeviceCache d(c);
+      DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
+      DeviceBuffer dbidx = to_device(bidx), dpos = to_device(pos);
+      const int32_t st = append_multi(e, n, s.B, s.P, s.H, D, d.k.ptr, d.v.ptr, d.indices.ptr,
+                                      d.indptr.ptr, dbidx.ptr, dpos.ptr, dkey.ptr, dvalue.ptr);
+      ASSERT_EQ(st, 0) << baracuda_kernels_flashinfer_last_error();
+      CUDA_OK(cudaDeviceSynchronize());
+      Cache want = c;
+      for (size_t i = 0; i < valid; ++i) {
+        for (int32_t h = 0; h < s.H; ++h) {
+          const size_t src = (i * s.H + h) * c.row_bytes();
+          std::memcpy(&want.k[c.offset(bidx[i], pos[i], h)], &key[src], c.row_bytes());
+          std::memcpy(&want.v[c.offset(bidx[i], pos[i], h)], &value[src], c.row_bytes());
+        }
+      }
+      check_cache(want, d);
     }
   }
 }
@@ -223,81 +215,78 @@ DecodeOut decode(int32_t e, const Cache& c, const DeviceCache& d, int32_t hq,
                             baracuda_kernels_flashinfer_paged_decode_bf16_run,
                             baracuda_kernels_flashinfer_paged_decode_f32_run};
   size_t ws_bytes = 0;
-  CHECK_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.B, hq, c.H, c.D, c.P, e,
-                                                                       &ws_bytes),
-           0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_paged_decode_get_workspace_size(c.B, hq, c.H, c.D, c.P, e,
+                                                                        &ws_bytes),
+            0);
   DeviceBuffer ws(ws_bytes), o(size_t(c.B) * hq * c.row_bytes()), lse(size_t(c.B) * hq * 4);
   poison(o);
   poison(lse);
   const int32_t st =
       fns[e](c.B, c.P, c.D, hq, c.H, 1.f / std::sqrt(float(c.D)), d.k.ptr, d.v.ptr, d.indices.ptr,
              d.indptr.ptr, d.lpl.ptr, q.ptr, o.ptr, lse.ptr, ws.ptr, ws_bytes, nullptr);
-  CHECK_MSG(st == 0, "decode: status %d (%s)", st, baracuda_kernels_flashinfer_last_error());
+  EXPECT_EQ(st, 0) << "decode: " << baracuda_kernels_flashinfer_last_error();
   CUDA_OK(cudaDeviceSynchronize());
   return {to_host<uint8_t>(o, o.bytes), to_host<float>(lse, size_t(c.B) * hq)};
 }
 
-TEST(append_then_decode_equals_decode_over_a_cache_built_on_the_cpu) {
+TEST_P(Append, then_decode_equals_decode_over_a_cache_built_on_the_cpu) {
   const int32_t D = 128, H = 2, hq = 8, P = 16, B = 6;
-  for (int32_t e = 0; e < 3; ++e) {
-    if (baracuda_kernels_flashinfer_paged_decode_can_implement(B, hq, H, D, P, e) != 0) {
-      std::printf("  (decode %s hd%d not built: skipped)\n", kNames[e], D);
-      continue;
-    }
-    for (const bool multi : {false, true}) {
-      std::vector<int32_t> pages(B);
-      for (auto& n : pages) n = uniform_int(1, 6);
-      const Cache full = random_cache(e, pages, P, H, D);  // the CPU-built reference cache
-      // The GPU cache lacks each request's last `fresh[b]` tokens (their slots hold garbage);
-      // the metadata already counts them, as append requires.
-      Cache partial = full;
-      std::vector<int32_t> bidx, pos;
-      std::vector<uint8_t> key, value;
-      for (int32_t b = 0; b < B; ++b) {
-        const int32_t len = (full.pages(b) - 1) * P + full.lpl[b];
-        const int32_t fresh = multi ? uniform_int(1, len) : 1;
-        for (int32_t t = len - fresh; t < len; ++t) {
-          bidx.push_back(b);
-          pos.push_back(t);
-          for (int32_t h = 0; h < H; ++h) {
-            const size_t at = full.offset(b, t, h);
-            key.insert(key.end(), &full.k[at], &full.k[at] + full.row_bytes());
-            value.insert(value.end(), &full.v[at], &full.v[at] + full.row_bytes());
-            std::memset(&partial.k[at], 0xFF, full.row_bytes());
-            std::memset(&partial.v[at], 0xFF, full.row_bytes());
-          }
+  const int32_t e = GetParam();
+  if (!decode_head_dim_built(D)) GTEST_SKIP() << "decode head dim " << D << " is not built";
+  for (const bool multi : {false, true}) {
+    SCOPED_TRACE(multi ? "multi-token append" : "decode append");
+    std::vector<int32_t> pages(B);
+    for (auto& n : pages) n = uniform_int(1, 6);
+    const Cache full = random_cache(e, pages, P, H, D);  // the CPU-built reference cache
+    // The GPU cache lacks each request's last `fresh[b]` tokens (their slots hold garbage);
+    // the metadata already counts them, as append requires.
+    Cache partial = full;
+    std::vector<int32_t> bidx, pos;
+    std::vector<uint8_t> key, value;
+    for (int32_t b = 0; b < B; ++b) {
+      const int32_t len = (full.pages(b) - 1) * P + full.lpl[b];
+      const int32_t fresh = multi ? uniform_int(1, len) : 1;
+      for (int32_t t = len - fresh; t < len; ++t) {
+        bidx.push_back(b);
+        pos.push_back(t);
+        for (int32_t h = 0; h < H; ++h) {
+          const size_t at = full.offset(b, t, h);
+          key.insert(key.end(), &full.k[at], &full.k[at] + full.row_bytes());
+          value.insert(value.end(), &full.v[at], &full.v[at] + full.row_bytes());
+          std::memset(&partial.k[at], 0xFF, full.row_bytes());
+          std::memset(&partial.v[at], 0xFF, full.row_bytes());
         }
       }
-      DeviceCache dp(partial), df(full);
-      DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
-      DeviceBuffer dbidx = to_device(bidx), dpos = to_device(pos);
-      const int32_t st = multi ? append_multi(e, static_cast<int32_t>(bidx.size()), B, P, H, D,
-                                              dp.k.ptr, dp.v.ptr, dp.indices.ptr, dp.indptr.ptr,
-                                              dbidx.ptr, dpos.ptr, dkey.ptr, dvalue.ptr)
-                               : append_decode(e, B, P, H, D, dp.k.ptr, dp.v.ptr, dp.indices.ptr,
-                                               dp.indptr.ptr, dp.lpl.ptr, dkey.ptr, dvalue.ptr);
-      CHECK_MSG(st == 0, "append: status %d (%s)", st, baracuda_kernels_flashinfer_last_error());
-      CUDA_OK(cudaDeviceSynchronize());
-      check_cache(multi ? "multi append then compare" : "decode append then compare", full, dp);
-
-      const DeviceBuffer q = to_device(random_rows(e, size_t(B) * hq * D));
-      const DecodeOut a = decode(e, partial, dp, hq, q), b = decode(e, full, df, hq, q);
-      CHECK_MSG(a.o == b.o, "%s %s: decode outputs differ", kNames[e], multi ? "multi" : "decode");
-      bool finite = true, same_lse = true;
-      for (size_t i = 0; i < a.lse.size(); ++i) {
-        finite = finite && std::isfinite(a.lse[i]);
-        same_lse = same_lse && std::memcmp(&a.lse[i], &b.lse[i], 4) == 0;
-      }
-      for (size_t i = 0; i < a.o.size() / element_bytes(e); ++i) {
-        finite = finite && std::isfinite(load_element(e, a.o.data(), i));
-      }
-      CHECK_MSG(finite && same_lse, "%s: decode after append: finite %d, same lse %d", kNames[e],
-                finite, same_lse);
     }
+    DeviceCache dp(partial), df(full);
+    DeviceBuffer dkey = to_device(key), dvalue = to_device(value);
+    DeviceBuffer dbidx = to_device(bidx), dpos = to_device(pos);
+    const int32_t st = multi ? append_multi(e, static_cast<int32_t>(bidx.size()), B, P, H, D,
+                                            dp.k.ptr, dp.v.ptr, dp.indices.ptr, dp.indptr.ptr,
+                                            dbidx.ptr, dpos.ptr, dkey.ptr, dvalue.ptr)
+                             : append_decode(e, B, P, H, D, dp.k.ptr, dp.v.ptr, dp.indices.ptr,
+                                             dp.indptr.ptr, dp.lpl.ptr, dkey.ptr, dvalue.ptr);
+    ASSERT_EQ(st, 0) << baracuda_kernels_flashinfer_last_error();
+    CUDA_OK(cudaDeviceSynchronize());
+    check_cache(full, dp);
+
+    const DeviceBuffer q = to_device(random_rows(e, size_t(B) * hq * D));
+    const DecodeOut a = decode(e, partial, dp, hq, q), b = decode(e, full, df, hq, q);
+    EXPECT_EQ(a.o, b.o) << "decode outputs differ";
+    bool finite = true, same_lse = true;
+    for (size_t i = 0; i < a.lse.size(); ++i) {
+      finite = finite && std::isfinite(a.lse[i]);
+      same_lse = same_lse && std::memcmp(&a.lse[i], &b.lse[i], 4) == 0;
+    }
+    for (size_t i = 0; i < a.o.size() / element_bytes(e); ++i) {
+      finite = finite && std::isfinite(load_element(e, a.o.data(), i));
+    }
+    EXPECT_TRUE(finite) << "decode after append: a non-finite output";
+    EXPECT_TRUE(same_lse) << "decode after append: lse differs";
   }
 }
 
-int main(int argc, char** argv) {
-  require_gpu_or_skip(argv[0]);
-  return bfi_test::run_all(argc, argv);
-}
+INSTANTIATE_TEST_SUITE_P(Elements, Append, ::testing::Values(0, 1, 2),
+                         [](const auto& i) { return std::string(element_name(i.param)); });
+
+}  // namespace

@@ -9,12 +9,12 @@
 // Built twice: with exceptions (test_cpp_families) and with -fno-exceptions
 // (test_cpp_families_noexcept). This file defines the C run entry points (see cpp_fakes.hpp).
 #include <baracuda/flashinfer.hpp>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "cpp_fakes.hpp"
-#include "harness.hpp"
 
 namespace bfi = baracuda::flashinfer;
 namespace st = bfi::status;
@@ -217,11 +217,12 @@ int32_t c_append_can(bfi::Dtype t, const bfi::AppendDesc& d) {
   return fn(d.batch_size, d.page_size, d.num_heads, d.head_dim);
 }
 
-TEST(append_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, append_plan_creation_is_the_c_can_implement) {
   for (bfi::Dtype t : kAttentionDtypes) {
     bfi::Result<bfi::AppendPlan> ok = bfi::AppendPlan::create(append_desc(t));
-    CHECK_MSG(ok.ok(), "%s: %s", bfi::dtype_name(t), ok.status().to_string().c_str());
-    CHECK(ok.ok() && ok->workspace_size() == 0 && ok->desc().dtype == t);
+    EXPECT_TRUE(ok.ok()) << bfi_fake::format("%s: %s", bfi::dtype_name(t),
+                                             ok.status().to_string().c_str());
+    EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0 && ok->desc().dtype == t);
     bfi::AppendDesc bad[4] = {append_desc(t), append_desc(t), append_desc(t), append_desc(t)};
     bad[0].head_dim = 100;
     bad[1].batch_size = 0;
@@ -233,13 +234,13 @@ TEST(append_plan_creation_is_the_c_can_implement) {
     }
   }
   bfi::Result<bfi::AppendPlan> r = bfi::AppendPlan::create(append_desc(bfi::Dtype::i32));
-  CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(
-      bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"),
-      "%s", r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kUnsupported);
+  EXPECT_TRUE(
+      bfi_fake::contains(r.status().message(), "AppendPlan::create: dtype i32 is not supported"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, append_valid_call_reaches_the_c_run_once_in_abi_order) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(t)));
     const AppendArgs a(t);
@@ -250,7 +251,7 @@ TEST(append_valid_call_reaches_the_c_run_once_in_abi_order) {
   }
 }
 
-TEST(append_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, append_run_checks_every_tensor_before_the_c_run) {
   const bfi::AppendPlan p = bfi::check(bfi::AppendPlan::create(append_desc(bfi::Dtype::bf16)));
   const AppendArgs good(bfi::Dtype::bf16);
   auto run = [&](const AppendArgs& a) { return run_append(p, a); };
@@ -321,7 +322,7 @@ struct StatesArgs {
   }
 };
 
-TEST(merge_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, merge_plan_creation_is_the_c_can_implement) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const int e = t == bfi::Dtype::f16 ? 0 : t == bfi::Dtype::bf16 ? 1 : 2;
     static constexpr int32_t (*kInPlace[])(int32_t, int32_t, int32_t) = {
@@ -334,8 +335,8 @@ TEST(merge_plan_creation_is_the_c_can_implement) {
         &baracuda_kernels_flashinfer_merge_states_f32_can_implement};
     for (int32_t n : {0, N}) {
       bfi::Result<bfi::MergePlan> ok = bfi::MergePlan::create(merge_desc(t, n));
-      CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "%s, %d states: %s", bfi::dtype_name(t), n,
-                ok.status().to_string().c_str());
+      EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0) << bfi_fake::format(
+          "%s, %d states: %s", bfi::dtype_name(t), n, ok.status().to_string().c_str());
       bfi::MergeDesc bad[3] = {merge_desc(t, n), merge_desc(t, n), merge_desc(t, n)};
       bad[0].head_dim = 100;
       bad[1].seq_len = -1;
@@ -351,13 +352,13 @@ TEST(merge_plan_creation_is_the_c_can_implement) {
     EXPECT_SAME_AS_C(bfi::MergePlan::create(neg), c);
   }
   bfi::Result<bfi::MergePlan> r = bfi::MergePlan::create(merge_desc(bfi::Dtype::u8, 0));
-  CHECK_EQ(r.status().code(), st::kUnsupported);
-  CHECK_MSG(
-      bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"),
-      "%s", r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kUnsupported);
+  EXPECT_TRUE(
+      bfi_fake::contains(r.status().message(), "MergePlan::create: dtype u8 is not supported"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, merge_valid_calls_reach_the_c_run_once_in_abi_order) {
   for (bfi::Dtype t : kAttentionDtypes) {
     const std::string dt = bfi::dtype_name(t);
     const bfi::MergePlan in_place = bfi::check(bfi::MergePlan::create(merge_desc(t, 0)));
@@ -380,7 +381,7 @@ TEST(merge_valid_calls_reach_the_c_run_once_in_abi_order) {
   }
 }
 
-TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, merge_in_place_run_checks_every_tensor_before_the_c_run) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f16, 0)));
   const InPlaceArgs good(bfi::Dtype::f16);
   auto run = [&](const InPlaceArgs& a) { return a.run(p); };
@@ -401,7 +402,7 @@ TEST(merge_in_place_run_checks_every_tensor_before_the_c_run) {
                   "MergePlan::run: the plan merges in place: use run_in_place()");
 }
 
-TEST(merge_states_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, merge_states_run_checks_every_tensor_before_the_c_run) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::f32, N)));
   const StatesArgs good(bfi::Dtype::f32);
   auto run = [&](const StatesArgs& a) { return a.run(p); };
@@ -484,12 +485,12 @@ struct SamplingArgs {
   }
 };
 
-TEST(sampling_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, sampling_plan_creation_is_the_c_can_implement) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (bfi::SamplingKind kind : kKinds) {
     bfi::Result<bfi::SamplingPlan> ok = bfi::SamplingPlan::create(sampling_desc(kind));
-    CHECK_MSG(ok.ok() && ok->workspace_size() == 0, "kind %d: %s", static_cast<int>(kind),
-              ok.status().to_string().c_str());
+    EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0)
+        << bfi_fake::format("kind %d: %s", static_cast<int>(kind), ok.status().to_string().c_str());
     std::vector<bfi::SamplingDesc> bad(2, sampling_desc(kind));
     bad[0].batch_size = 0;
     bad[1].vocab_size = 0;
@@ -517,12 +518,12 @@ TEST(sampling_plan_creation_is_the_c_can_implement) {
   bfi::SamplingDesc unknown = sampling_desc(bfi::SamplingKind::from_probs);
   unknown.kind = static_cast<bfi::SamplingKind>(99);
   bfi::Result<bfi::SamplingPlan> r = bfi::SamplingPlan::create(unknown);
-  CHECK_EQ(r.status().code(), st::kInvalidProblem);
-  CHECK_MSG(bfi_fake::contains(r.status().message(), "unknown SamplingKind"), "%s",
-            r.status().message().c_str());
+  EXPECT_EQ(r.status().code(), st::kInvalidProblem);
+  EXPECT_TRUE(bfi_fake::contains(r.status().message(), "unknown SamplingKind"))
+      << bfi_fake::format("%s", r.status().message().c_str());
 }
 
-TEST(sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
+TEST(CppFamilies, sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
   for (bfi::SamplingKind kind : kKinds) {
     for (bool deterministic : {true, false}) {
       bfi::SamplingDesc d = sampling_desc(kind);
@@ -557,19 +558,19 @@ TEST(sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
                             args(B, V, 50, 0.9f, det, SEED, OFFSET, probs, out, valid, s));
             break;
           case bfi::SamplingKind::from_logits:  // not in kKinds (from_logits has no valid)
-            CHECK(false);
+            ADD_FAILURE() << "from_logits in kKinds";
             break;
         }
       }
     }
     const bool single = kind == bfi::SamplingKind::from_probs || kind == bfi::SamplingKind::min_p;
-    CHECK_EQ(bfi::check(bfi::SamplingPlan::create(sampling_desc(kind))).offset_step(),
-             single ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
-                    : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION);
+    EXPECT_EQ(bfi::check(bfi::SamplingPlan::create(sampling_desc(kind))).offset_step(),
+              single ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
+                     : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION);
   }
 }
 
-TEST(sampling_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, sampling_run_checks_every_tensor_before_the_c_run) {
   for (bfi::SamplingKind kind : kKinds) {
     const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(sampling_desc(kind)));
     const SamplingArgs good;
@@ -586,7 +587,7 @@ TEST(sampling_run_checks_every_tensor_before_the_c_run) {
 }
 
 // The C samplers need probs aligned to 4 * gcd(4, vocab) bytes; the layer checks the same.
-TEST(sampling_probs_alignment_follows_the_vocab) {
+TEST(CppFamilies, sampling_probs_alignment_follows_the_vocab) {
   const struct {
     int32_t vocab;
     std::size_t align;
@@ -598,8 +599,8 @@ TEST(sampling_probs_alignment_follows_the_vocab) {
     a.probs.data = addr(0x100000 + c.align);  // aligned enough
     reset();
     const bfi::Status s = a.run(p);
-    CHECK_MSG(s.ok() && bfi_fake::calls().count == 1, "vocab %d: %s", c.vocab,
-              s.to_string().c_str());
+    EXPECT_TRUE(s.ok() && bfi_fake::calls().count == 1)
+        << bfi_fake::format("vocab %d: %s", c.vocab, s.to_string().c_str());
     if (c.align > 4) {
       a.probs.data = addr(0x100000 + c.align / 2);
       char msg[96];
@@ -639,14 +640,15 @@ struct SamplingExArgs : SamplingArgs {
   }
 };
 
-TEST(sampling_per_row_plans_are_the_c_arr_can_implement) {
+TEST(CppFamilies, sampling_per_row_plans_are_the_c_arr_can_implement) {
   for (bfi::SamplingKind kind : kKinds) {
     if (kind == bfi::SamplingKind::from_probs) continue;
     bfi::SamplingDesc d = per_row_desc(kind);
     d.top_k = 0;  // replaced by the per-row values: not checked
     d.top_p = d.min_p = -1.f;
     bfi::Result<bfi::SamplingPlan> ok = bfi::SamplingPlan::create(d);
-    CHECK_MSG(ok.ok(), "kind %d: %s", static_cast<int>(kind), ok.status().to_string().c_str());
+    EXPECT_TRUE(ok.ok()) << bfi_fake::format("kind %d: %s", static_cast<int>(kind),
+                                             ok.status().to_string().c_str());
     d.batch_size = 0;
     const int32_t c =
         kind == bfi::SamplingKind::top_k
@@ -666,7 +668,7 @@ TEST(sampling_per_row_plans_are_the_c_arr_can_implement) {
   int32_t c = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(B, V, 1, 1.5f);
   EXPECT_SAME_AS_C(bfi::SamplingPlan::create(d), c);
   d.top_p = 0.9f;
-  CHECK(bfi::SamplingPlan::create(d).ok());
+  EXPECT_TRUE(bfi::SamplingPlan::create(d).ok());
   d.per_row_top_k = false;
   d.per_row_p = true;
   c = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(B, V, 0, 1.f);
@@ -694,13 +696,13 @@ TEST(sampling_per_row_plans_are_the_c_arr_can_implement) {
     x.per_row_p = b.p;
     x.dtype = b.dtype;
     bfi::Result<bfi::SamplingPlan> r = bfi::SamplingPlan::create(x);
-    CHECK_MSG(
-        !r.ok() && r.status().code() == b.code && bfi_fake::contains(r.status().message(), b.part),
-        "%s", r.status().to_string().c_str());
+    EXPECT_TRUE(!r.ok() && r.status().code() == b.code &&
+                bfi_fake::contains(r.status().message(), b.part))
+        << r.status().to_string();
   }
 }
 
-TEST(sampling_ex_run_reaches_the_c_ex_once_in_abi_order) {
+TEST(CppFamilies, sampling_ex_run_reaches_the_c_ex_once_in_abi_order) {
   const auto s = fake_stream();
   for (bfi::SamplingKind kind : kKinds) {
     for (bool per_row : {true, false}) {
@@ -745,7 +747,7 @@ TEST(sampling_ex_run_reaches_the_c_ex_once_in_abi_order) {
   }
 }
 
-TEST(sampling_ex_run_checks_the_per_row_tensors_and_the_rng) {
+TEST(CppFamilies, sampling_ex_run_checks_the_per_row_tensors_and_the_rng) {
   const bfi::SamplingDesc d = per_row_desc(bfi::SamplingKind::top_k_top_p);
   const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
   const SamplingExArgs good(d);
@@ -782,7 +784,7 @@ TEST(sampling_ex_run_checks_the_per_row_tensors_and_the_rng) {
   EXPECT_REJECTED(SamplingArgs().run(p), st::kInvalidProblem, "the plan takes per-row thresholds");
 }
 
-TEST(from_logits_plans_reach_the_c_logits_runs) {
+TEST(CppFamilies, from_logits_plans_reach_the_c_logits_runs) {
   const auto s = fake_stream();
   const struct {
     bfi::Dtype dtype;
@@ -794,7 +796,7 @@ TEST(from_logits_plans_reach_the_c_logits_runs) {
     bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::from_logits);
     d.dtype = c.dtype;
     const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
-    CHECK_EQ(p.offset_step(), BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE);
+    EXPECT_EQ(p.offset_step(), BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE);
     bfi::SamplingDesc bad = d;
     bad.vocab_size = 0;
     const int32_t code =
@@ -838,8 +840,8 @@ TEST(from_logits_plans_reach_the_c_logits_runs) {
     auto logits = bfi::contiguous<2>(addr(0x100000 + x.align), bfi::Dtype::bf16, {B, x.vocab});
     const auto out = bfi::contiguous<1>(addr(0x200000), bfi::Dtype::i32, {B});
     reset();
-    CHECK_MSG(p.run(fake_stream(), logits, out, std::nullopt, SEED, OFFSET).ok(), "vocab %d",
-              x.vocab);
+    EXPECT_TRUE(p.run(fake_stream(), logits, out, std::nullopt, SEED, OFFSET).ok())
+        << bfi_fake::format("vocab %d", x.vocab);
     if (x.align > 1) {
       logits.data = addr(0x100000 + x.align / 2);
       char msg[96];
@@ -880,11 +882,11 @@ struct SpeculativeArgs {
   }
 };
 
-TEST(speculative_plan_creation_is_the_c_can_implement) {
+TEST(CppFamilies, speculative_plan_creation_is_the_c_can_implement) {
   bfi::Result<bfi::SpeculativeSamplingPlan> ok =
       bfi::SpeculativeSamplingPlan::create(speculative_desc());
-  CHECK_MSG(ok.ok() && ok->workspace_size() == 0 && ok->offset_step() == 8, "%s",
-            ok.status().to_string().c_str());
+  EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0 && ok->offset_step() == 8)
+      << ok.status().to_string();
   const int32_t big = std::numeric_limits<int32_t>::max();
   const bfi::SpeculativeSamplingDesc bad[] = {{0, S, V, true},
                                               {B, 0, V, true},
@@ -898,10 +900,10 @@ TEST(speculative_plan_creation_is_the_c_can_implement) {
   }
   bfi::SpeculativeSamplingDesc two = speculative_desc();
   two.num_speculative_tokens = 2;
-  CHECK_EQ(bfi::check(bfi::SpeculativeSamplingPlan::create(two)).offset_step(), 4);
+  EXPECT_EQ(bfi::check(bfi::SpeculativeSamplingPlan::create(two)).offset_step(), 4);
 }
 
-TEST(speculative_runs_reach_the_c_run_and_ex_once_in_abi_order) {
+TEST(CppFamilies, speculative_runs_reach_the_c_run_and_ex_once_in_abi_order) {
   const bfi::SpeculativeSamplingPlan p =
       bfi::check(bfi::SpeculativeSamplingPlan::create(speculative_desc()));
   const SpeculativeArgs a;
@@ -919,7 +921,7 @@ TEST(speculative_runs_reach_the_c_run_and_ex_once_in_abi_order) {
                        a.target_probs.data, a.out_ids.data, a.accepted.data, a.emitted.data, s));
 }
 
-TEST(speculative_run_checks_every_tensor_before_the_c_run) {
+TEST(CppFamilies, speculative_run_checks_every_tensor_before_the_c_run) {
   const bfi::SpeculativeSamplingPlan p =
       bfi::check(bfi::SpeculativeSamplingPlan::create(speculative_desc()));
   const SpeculativeArgs good;
@@ -982,21 +984,22 @@ struct FilterArgs {
   }
 };
 
-TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
+TEST(CppFamilies, filter_plan_creation_forwards_to_the_c_can_implement) {
   for (const FilterCase& c : kFilterCases) {
     for (int32_t code : {0, 2, 3, 5}) {
       g_filter_can = code;
       reset();
       bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(filter_desc(c));
-      CHECK_MSG(r.ok() == (code == 0) && (code == 0 || r.status().code() == code),
-                "%s: C answered %d, plan %s", c.tag, code, r.status().to_string().c_str());
-      CHECK_MSG(
-          bfi_fake::calls().count == 1 && bfi_fake::calls().which == std::string("can_") + c.tag,
-          "%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
+      EXPECT_TRUE(r.ok() == (code == 0) && (code == 0 || r.status().code() == code))
+          << bfi_fake::format("%s: C answered %d, plan %s", c.tag, code,
+                              r.status().to_string().c_str());
+      EXPECT_TRUE(bfi_fake::calls().count == 1 &&
+                  bfi_fake::calls().which == std::string("can_") + c.tag)
+          << bfi_fake::format("%s: reached %s", c.tag, bfi_fake::calls().which.c_str());
       const std::vector<std::string> want =
           by_k(c.kind) ? bfi_fake::args(B, V, 40) : bfi_fake::args(B, V, 0.8f);
-      CHECK_MSG(bfi_fake::calls().args == want, "%s: arguments (%s)", c.tag,
-                bfi_fake::join(bfi_fake::calls().args).c_str());
+      EXPECT_TRUE(bfi_fake::calls().args == want) << bfi_fake::format(
+          "%s: arguments (%s)", c.tag, bfi_fake::join(bfi_fake::calls().args).c_str());
     }
   }
   g_filter_can = 0;
@@ -1019,13 +1022,13 @@ TEST(filter_plan_creation_forwards_to_the_c_can_implement) {
     d.dtype = b.dtype;
     reset();
     bfi::Result<bfi::FilterPlan> r = bfi::FilterPlan::create(d);
-    CHECK_MSG(!r.ok() && r.status().code() == b.code &&
-                  bfi_fake::contains(r.status().message(), b.part) && bfi_fake::calls().count == 0,
-              "%s", r.status().to_string().c_str());
+    EXPECT_TRUE(!r.ok() && r.status().code() == b.code &&
+                bfi_fake::contains(r.status().message(), b.part) && bfi_fake::calls().count == 0)
+        << bfi_fake::format("%s", r.status().to_string().c_str());
   }
 }
 
-TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
+TEST(CppFamilies, filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
   g_filter_can = 0;
   for (const FilterCase& c : kFilterCases) {
     const bfi::FilterPlan p = bfi::check(bfi::FilterPlan::create(filter_desc(c)));
@@ -1063,7 +1066,7 @@ TEST(filter_plan_run_checks_every_tensor_then_calls_the_c_run_once) {
 }
 
 #if BARACUDA_FLASHINFER_HAS_EXCEPTIONS
-TEST(check_throws_the_family_error) {
+TEST(CppFamilies, check_throws_the_family_error) {
   const bfi::MergePlan p = bfi::check(bfi::MergePlan::create(merge_desc(bfi::Dtype::bf16, 0)));
   InPlaceArgs a(bfi::Dtype::bf16);
   a.s.dtype = bfi::Dtype::bf16;
@@ -1076,7 +1079,7 @@ TEST(check_throws_the_family_error) {
         e.code() == st::kInvalidProblem &&
         bfi_fake::contains(e.what(), "invalid problem: MergePlan::run_in_place: s: dtype is bf16");
   }
-  CHECK(thrown && bfi_fake::calls().count == 0);
+  EXPECT_TRUE(thrown && bfi_fake::calls().count == 0);
   bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::top_k);
   d.top_k = 0;
   thrown = false;
@@ -1086,14 +1089,12 @@ TEST(check_throws_the_family_error) {
   } catch (const bfi::Error& e) {
     thrown = e.code() != st::kSuccess;
   }
-  CHECK(thrown);
+  EXPECT_TRUE(thrown);
 }
 #else
-TEST(built_without_exceptions) {
-  CHECK(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
+TEST(CppFamilies, built_without_exceptions) {
+  EXPECT_TRUE(!BARACUDA_FLASHINFER_HAS_EXCEPTIONS);
 }
 #endif
 
 }  // namespace
-
-TEST_MAIN()

@@ -1,15 +1,17 @@
 // Host-only tests of the attention-state merge C ABI (merge_state_in_place, merge_states,
 // merge_states_varlen): every argument refused with its documented status and a message naming
 // it, before any CUDA call (without a GPU a launch answers 5, so the validation status proves
-// nothing was launched), and can_implement agreeing with run.
+// nothing was launched), and can_implement agreeing with run. Calls with valid sizes carry a
+// misaligned pointer (status 1 proves every other check passed) so that nothing is launched on
+// the fake pointers, with or without a GPU.
 #include <baracuda/flashinfer.h>
+#include <gtest/gtest.h>
 
 #include <climits>
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
 #include "host_util.hpp"
 
 using namespace bfi_test;
@@ -19,24 +21,25 @@ namespace {
 enum Kind { kInPlace, kStates, kVarlen };
 const char* const kKindNames[3] = {"merge_state_in_place", "merge_states", "merge_states_varlen"};
 
-#define BFI_MERGE_TABLE(SUFFIX, WHAT)                             \
-  {                                                               \
-    baracuda_kernels_flashinfer_merge_##SUFFIX##_f16_##WHAT,      \
-        baracuda_kernels_flashinfer_merge_##SUFFIX##_bf16_##WHAT, \
-        baracuda_kernels_flashinfer_merge_##SUFFIX##_f32_##WHAT   \
-  }
-const decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_run) kInPlaceRun[3] =
-    BFI_MERGE_TABLE(state_in_place, run);
-const decltype(&baracuda_kernels_flashinfer_merge_states_f16_run) kStatesRun[3] =
-    BFI_MERGE_TABLE(states, run);
-const decltype(&baracuda_kernels_flashinfer_merge_states_varlen_f16_run) kVarlenRun[3] =
-    BFI_MERGE_TABLE(states_varlen, run);
-const decltype(&baracuda_kernels_flashinfer_merge_state_in_place_f16_can_implement) kInPlaceCan[3] =
-    BFI_MERGE_TABLE(state_in_place, can_implement);
-const decltype(&baracuda_kernels_flashinfer_merge_states_f16_can_implement) kStatesCan[3] =
-    BFI_MERGE_TABLE(states, can_implement);
-const decltype(&baracuda_kernels_flashinfer_merge_states_varlen_f16_can_implement) kVarlenCan[3] =
-    BFI_MERGE_TABLE(states_varlen, can_implement);
+#define FI(NAME) baracuda_kernels_flashinfer_##NAME
+const decltype(&FI(merge_state_in_place_f16_run)) kInPlaceRun[3] = {
+    FI(merge_state_in_place_f16_run), FI(merge_state_in_place_bf16_run),
+    FI(merge_state_in_place_f32_run)};
+const decltype(&FI(merge_states_f16_run)) kStatesRun[3] = {
+    FI(merge_states_f16_run), FI(merge_states_bf16_run), FI(merge_states_f32_run)};
+const decltype(&FI(merge_states_varlen_f16_run)) kVarlenRun[3] = {FI(merge_states_varlen_f16_run),
+                                                                  FI(merge_states_varlen_bf16_run),
+                                                                  FI(merge_states_varlen_f32_run)};
+const decltype(&FI(merge_state_in_place_f16_can_implement)) kInPlaceCan[3] = {
+    FI(merge_state_in_place_f16_can_implement), FI(merge_state_in_place_bf16_can_implement),
+    FI(merge_state_in_place_f32_can_implement)};
+const decltype(&FI(merge_states_f16_can_implement)) kStatesCan[3] = {
+    FI(merge_states_f16_can_implement), FI(merge_states_bf16_can_implement),
+    FI(merge_states_f32_can_implement)};
+const decltype(&FI(merge_states_varlen_f16_can_implement)) kVarlenCan[3] = {
+    FI(merge_states_varlen_f16_can_implement), FI(merge_states_varlen_bf16_can_implement),
+    FI(merge_states_varlen_f32_can_implement)};
+#undef FI
 
 struct Args {
   Kind kind = kInPlace;
@@ -132,86 +135,84 @@ std::vector<BadCase> bad_cases() {
   };
 }
 
-}  // namespace
+class MergeSymbol : public ::testing::TestWithParam<std::tuple<Kind, int32_t>> {
+ protected:
+  Args args() const {
+    Args a;
+    a.kind = std::get<0>(GetParam());
+    a.element = std::get<1>(GetParam());
+    return a;
+  }
+};
 
-TEST(every_bad_argument_is_refused_with_its_status_and_name) {
-  for (int kind = 0; kind < 3; ++kind) {
+TEST_P(MergeSymbol, every_bad_argument_is_refused_with_its_status_and_name) {
+  const Kind kind = std::get<0>(GetParam());
+  for (const BadCase& c : bad_cases()) {
+    if (c.kinds & (1u << kind)) expect_refused(args(), c);
+  }
+}
+
+// s_merged is optional (NULL: not written). It is the last pointer checked, so only a call that
+// then reaches the device shows it passed: without a GPU that is the device error (5); with one
+// it would launch on fake pointers (test_merge_gpu runs merges without s_merged).
+TEST(MergeAbi, s_merged_may_be_null) {
+  if (gpu_present()) GTEST_SKIP() << "with a GPU the call would launch on fake pointers";
+  for (Kind kind : {kStates, kVarlen}) {
     for (int32_t element = 0; element < 3; ++element) {
-      for (const BadCase& c : bad_cases()) {
-        if (!(c.kinds & (1u << kind))) continue;
-        Args a;
-        a.kind = static_cast<Kind>(kind);
-        a.element = element;
-        c.spoil(a);
-        const int32_t got = a.run();
-        CHECK_MSG(got == c.status && message_mentions(c.word),
-                  "%s element %d, bad %s: run gave %d (want %d), message \"%s\"", kKindNames[kind],
-                  element, c.word, got, c.status, baracuda_kernels_flashinfer_last_error());
-        if (!c.shape) continue;
-        CHECK_MSG(a.can() == c.status && message_mentions(c.word),
-                  "%s element %d, bad %s: can_implement disagrees (\"%s\")", kKindNames[kind],
-                  element, c.word, baracuda_kernels_flashinfer_last_error());
-        CHECK_MSG(a.family_can() == c.status, "%s, bad %s: family can_implement disagrees",
-                  kKindNames[kind], c.word);
-      }
+      SCOPED_TRACE(std::string(kKindNames[kind]) + " element " + std::to_string(element));
+      Args a;
+      a.kind = kind;
+      a.element = element;
+      a.s_merged = nullptr;
+      EXPECT_EQ(a.run(), kNoDeviceStatus) << last_error();
     }
   }
 }
 
-TEST(s_merged_may_be_null) {
-  // NULL s_merged is valid (not written): validation passes and, without a GPU, launch fails.
-  if (have_gpu()) return;
-  for (int kind : {kStates, kVarlen}) {
-    Args a;
-    a.kind = static_cast<Kind>(kind);
-    a.s_merged = nullptr;
-    CHECK_EQ(a.run(), 5);
-  }
-}
-
-TEST(can_implement_agrees_with_run_over_a_shape_sweep) {
-  const bool gpu = have_gpu();
-  for (int kind = 0; kind < 3; ++kind) {
-    for (int32_t element = 0; element < 3; ++element) {
-      for (int32_t sets : {1, 2, 33, 4096}) {
-        for (int32_t seq_len : {1, 4096, 1 << 20, 1 << 24}) {
-          for (int32_t heads : {1, 32, 128, 1024}) {
-            for (int32_t head_dim : {32, 64, 128, 256, 512}) {
-              Args a;
-              a.kind = static_cast<Kind>(kind);
-              a.element = element;
-              a.sets = sets;
-              a.seq_len = seq_len;
-              a.heads = heads;
-              a.head_dim = head_dim;
-              const int32_t can = a.can();
-              CHECK_EQ(can, a.family_can());
-              if (can != 0) {
-                CHECK_EQ(a.run(), can);
-              } else if (!gpu) {  // with a GPU it would launch on fake pointers
-                const int32_t got = a.run();
-                CHECK_MSG(got == 5 && message_mentions("CUDA"), "%s L=%d H=%d D=%d: run gave %d",
-                          kKindNames[kind], seq_len, heads, head_dim, got);
-              }
-            }
-          }
+// can_implement == 0: run (v misaligned, after every other check) gets to the alignment check,
+// and without a GPU (v aligned) to the device; otherwise run gives can_implement's status.
+TEST_P(MergeSymbol, can_implement_agrees_with_run_over_a_shape_sweep) {
+  for (int32_t sets : {1, 2, 33, 4096}) {
+    for (int32_t seq_len : {1, 4096, 1 << 20, 1 << 24}) {
+      for (int32_t heads : {1, 32, 128, 1024}) {
+        for (int32_t head_dim : {32, 64, 128, 256, 512}) {
+          SCOPED_TRACE("N=" + std::to_string(sets) + " L=" + std::to_string(seq_len) +
+                       " H=" + std::to_string(heads) + " D=" + std::to_string(head_dim));
+          Args a = args();
+          a.sets = sets;
+          a.seq_len = seq_len;
+          a.heads = heads;
+          a.head_dim = head_dim;
+          Args misaligned = a;
+          misaligned.v = offset(a.v, 8);
+          expect_run_agrees(a, misaligned);
         }
       }
     }
   }
 }
 
-TEST(supported_limits_are_the_documented_ones) {
+std::string symbol_name(const ::testing::TestParamInfo<std::tuple<Kind, int32_t>>& i) {
+  static const char* const kElements[] = {"f16", "bf16", "f32"};
+  return std::string(kKindNames[std::get<0>(i.param)]) + "_" + kElements[std::get<1>(i.param)];
+}
+INSTANTIATE_TEST_SUITE_P(KindsAndElements, MergeSymbol,
+                         ::testing::Combine(::testing::Values(kInPlace, kStates, kVarlen),
+                                            ::testing::Values(0, 1, 2)),
+                         symbol_name);
+
+TEST(MergeAbi, supported_limits_are_the_documented_ones) {
   for (int32_t element = 0; element < 3; ++element) {
     for (int32_t head_dim : {64, 128, 256}) {
+      SCOPED_TRACE("element " + std::to_string(element) + " D=" + std::to_string(head_dim));
       // 128 heads at any head dim: no (head_dim / vec) * heads <= 1024 launch limit.
-      CHECK_EQ(kInPlaceCan[element](4096, 128, head_dim), 0);
-      CHECK_EQ(kStatesCan[element](32, 4096, 128, head_dim), 0);
-      CHECK_EQ(kVarlenCan[element](4096, 128, head_dim), 0);
-      CHECK_EQ(kStatesCan[element](1, (INT32_MAX / 1024), 1024, head_dim), 0);
-      CHECK_EQ(kStatesCan[element](1, (INT32_MAX / 1024) + 1, 1024, head_dim), 3);
+      EXPECT_EQ(kInPlaceCan[element](4096, 128, head_dim), 0);
+      EXPECT_EQ(kStatesCan[element](32, 4096, 128, head_dim), 0);
+      EXPECT_EQ(kVarlenCan[element](4096, 128, head_dim), 0);
+      EXPECT_EQ(kStatesCan[element](1, (INT32_MAX / 1024), 1024, head_dim), 0);
+      EXPECT_EQ(kStatesCan[element](1, (INT32_MAX / 1024) + 1, 1024, head_dim), 3);
     }
   }
 }
 
-TEST_MAIN()
+}  // namespace

@@ -1,4 +1,4 @@
-// GPU tests of top-k / top-p renormalisation and top-k logits masking (exit 77 without a GPU),
+// GPU tests of top-k / top-p renormalisation and top-k logits masking,
 // against a float64 reference of the kept set computed on the host from the same float rows:
 //  - every row distinct and freshly drawn (uniform, heavy-tailed Zipf, and rows with ties at the
 //    cut-off), vocab {7, 1000, 32000, 128256, 200000}; outputs NaN-poisoned before every call;
@@ -130,9 +130,9 @@ void check_mask_row(const std::vector<float>& x, const float* out, uint32_t k, i
 
 const int kVocabs[] = {7, 1000, 32000, 128256, 200000};
 
-}  // namespace
+class SamplingFiltersGpu : public GpuTest {};
 
-TEST(top_k_renorm_matches_the_reference) {
+TEST_F(SamplingFiltersGpu, top_k_renorm_matches_the_reference) {
   for (int vocab : kVocabs)
     for (Shape shape : {Shape::kUniform, Shape::kHeavy, Shape::kTies}) {
       const int rows = 6;
@@ -150,8 +150,8 @@ TEST(top_k_renorm_matches_the_reference) {
           CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
         else
           poison(out);
-        ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 50, form ? karr.ptr : nullptr, in.ptr,
-                                             dst.ptr, nullptr));
+        ASSERT_ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 50, form ? karr.ptr : nullptr,
+                                                    in.ptr, dst.ptr, nullptr));
         const std::vector<float> got = to_host<float>(dst, host.size());
         RowCheck rc;
         for (int r = 0; r < rows; ++r) {
@@ -160,13 +160,13 @@ TEST(top_k_renorm_matches_the_reference) {
           const uint32_t k = form ? static_cast<uint32_t>(ks[r]) : 50u;
           check_renorm_row(x, &got[size_t(r) * vocab], false, k, 0.f, r, &rc);
         }
-        CHECK_MSG(rc.bad == 0, "top_k_renorm V=%d %s form %d: %d bad entries, first: %s", vocab,
-                  shape_name(shape), form, rc.bad, rc.first.c_str());
+        EXPECT_EQ(rc.bad, 0) << "top_k_renorm V=" << vocab << " " << shape_name(shape) << " form "
+                             << form << ", first: " << rc.first;
       }
     }
 }
 
-TEST(top_p_renorm_matches_the_reference) {
+TEST_F(SamplingFiltersGpu, top_p_renorm_matches_the_reference) {
   for (int vocab : kVocabs)
     for (Shape shape : {Shape::kUniform, Shape::kHeavy, Shape::kTies}) {
       const int rows = 6;
@@ -182,8 +182,8 @@ TEST(top_p_renorm_matches_the_reference) {
       DeviceBuffer in = to_device(host), out(host.size() * 4), parr = to_device(ps);
       for (int form = 0; form < 2; ++form) {  // 0 scalar p = 0.9, 1 per-row
         poison(out);
-        ST_OK(FI(top_p_renorm_probs_f32_run)(rows, vocab, 0.9f, form ? parr.ptr : nullptr, in.ptr,
-                                             out.ptr, nullptr));
+        ASSERT_ST_OK(FI(top_p_renorm_probs_f32_run)(rows, vocab, 0.9f, form ? parr.ptr : nullptr,
+                                                    in.ptr, out.ptr, nullptr));
         const std::vector<float> got = to_host<float>(out, host.size());
         RowCheck rc;
         for (int r = 0; r < rows; ++r) {
@@ -191,13 +191,13 @@ TEST(top_p_renorm_matches_the_reference) {
                                      host.begin() + size_t(r + 1) * vocab);
           check_renorm_row(x, &got[size_t(r) * vocab], true, 0, form ? ps[r] : 0.9f, r, &rc);
         }
-        CHECK_MSG(rc.bad == 0, "top_p_renorm V=%d %s form %d: %d bad entries, first: %s", vocab,
-                  shape_name(shape), form, rc.bad, rc.first.c_str());
+        EXPECT_EQ(rc.bad, 0) << "top_p_renorm V=" << vocab << " " << shape_name(shape) << " form "
+                             << form << ", first: " << rc.first;
       }
     }
 }
 
-TEST(top_k_mask_logits_matches_the_reference) {
+TEST_F(SamplingFiltersGpu, top_k_mask_logits_matches_the_reference) {
   for (int32_t element : {2, 0, 1})  // f32, f16, bf16
     for (int vocab : kVocabs)
       for (bool ties : {false, true}) {
@@ -218,11 +218,14 @@ TEST(top_k_mask_logits_matches_the_reference) {
           poison(out);
           const void* k_arr = form ? karr.ptr : nullptr;
           if (element == 2)
-            ST_OK(FI(top_k_mask_logits_f32_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
+            ASSERT_ST_OK(
+                FI(top_k_mask_logits_f32_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
           if (element == 0)
-            ST_OK(FI(top_k_mask_logits_f16_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
+            ASSERT_ST_OK(
+                FI(top_k_mask_logits_f16_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
           if (element == 1)
-            ST_OK(FI(top_k_mask_logits_bf16_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
+            ASSERT_ST_OK(
+                FI(top_k_mask_logits_bf16_run)(rows, vocab, 50, k_arr, in.ptr, out.ptr, nullptr));
           const std::vector<unsigned char> raw = to_host<unsigned char>(out, n * eb);
           std::vector<float> got(n);
           for (size_t i = 0; i < n; ++i)
@@ -234,13 +237,13 @@ TEST(top_k_mask_logits_matches_the_reference) {
             check_mask_row(x, &got[size_t(r) * vocab], form ? static_cast<uint32_t>(ks[r]) : 50u, r,
                            &rc);
           }
-          CHECK_MSG(rc.bad == 0, "mask element %d V=%d ties %d form %d: %d bad, first: %s", element,
-                    vocab, ties, form, rc.bad, rc.first.c_str());
+          EXPECT_EQ(rc.bad, 0) << "mask element " << element << " V=" << vocab << " ties " << ties
+                               << " form " << form << ", first: " << rc.first;
         }
       }
 }
 
-TEST(malformed_rows_are_defined) {
+TEST_F(SamplingFiltersGpu, malformed_rows_are_defined) {
   // Renorm: rows 0 all zero, 1 one NaN, 2 one negative, 3 one +inf -> all zeros; row 4 good.
   // Mask: a row with a NaN -> all NaN; a row of +-inf logits is fine.
   for (int vocab : {7, 1000, 128256}) {
@@ -256,19 +259,20 @@ TEST(malformed_rows_are_defined) {
     for (int which = 0; which < 2; ++which) {
       poison(out);
       if (which == 0)
-        ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 3, nullptr, in.ptr, out.ptr, nullptr));
+        ASSERT_ST_OK(
+            FI(top_k_renorm_probs_f32_run)(rows, vocab, 3, nullptr, in.ptr, out.ptr, nullptr));
       else
-        ST_OK(FI(top_p_renorm_probs_f32_run)(rows, vocab, 0.5f, nullptr, in.ptr, out.ptr, nullptr));
+        ASSERT_ST_OK(
+            FI(top_p_renorm_probs_f32_run)(rows, vocab, 0.5f, nullptr, in.ptr, out.ptr, nullptr));
       const std::vector<float> got = to_host<float>(out, host.size());
       int bad = 0;
       for (int r = 0; r < 4; ++r)
         for (int i = 0; i < vocab; ++i) bad += got[size_t(r) * vocab + i] != 0.f;
       double sum = 0;
       for (int i = 0; i < vocab; ++i) sum += got[size_t(4) * vocab + i];
-      CHECK_MSG(bad == 0, "renorm %d V=%d: %d non-zero entries in malformed rows", which, vocab,
-                bad);
-      CHECK_MSG(std::fabs(sum - 1.0) < 1e-5, "renorm %d V=%d: good row sums to %.8f", which, vocab,
-                sum);
+      EXPECT_EQ(bad, 0) << "renorm " << which << " V=" << vocab
+                        << ": non-zero entries in malformed rows";
+      EXPECT_NEAR(sum, 1.0, 1e-5) << "renorm " << which << " V=" << vocab << ": the good row";
     }
     // Mask.
     std::vector<float> logits(size_t(2) * vocab);
@@ -278,42 +282,39 @@ TEST(malformed_rows_are_defined) {
     logits[size_t(2) * vocab - 1] = -kInf;
     DeviceBuffer lin = to_device(logits), lout(logits.size() * 4);
     poison(lout);
-    ST_OK(FI(top_k_mask_logits_f32_run)(2, vocab, 2, nullptr, lin.ptr, lout.ptr, nullptr));
+    ASSERT_ST_OK(FI(top_k_mask_logits_f32_run)(2, vocab, 2, nullptr, lin.ptr, lout.ptr, nullptr));
     const std::vector<float> got = to_host<float>(lout, logits.size());
     int not_nan = 0;
     for (int i = 0; i < vocab; ++i) not_nan += !std::isnan(got[i]);
-    CHECK_MSG(not_nan == 0, "mask V=%d: %d entries of the NaN row are not NaN", vocab, not_nan);
+    EXPECT_EQ(not_nan, 0) << "mask V=" << vocab << ": entries of the NaN row that are not NaN";
     RowCheck rc;
     check_mask_row(std::vector<float>(logits.begin() + vocab, logits.end()), &got[vocab], 2, 1,
                    &rc);
-    CHECK_MSG(rc.bad == 0, "mask V=%d row with +-inf: %d bad, first: %s", vocab, rc.bad,
-              rc.first.c_str());
+    EXPECT_EQ(rc.bad, 0) << "mask V=" << vocab << " row with +-inf, first: " << rc.first;
   }
 }
 
-TEST(graph_capture_replays_the_renorm) {
+TEST_F(SamplingFiltersGpu, graph_capture_replays_the_renorm) {
   const int rows = 64, vocab = 128256;
   std::vector<float> host(size_t(rows) * vocab);
   for (float& v : host) v = uniform(0.f, 1.f);
   DeviceBuffer in = to_device(host), out(host.size() * 4);
-  cudaStream_t s;
-  CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
-  ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr, out.ptr, st));  // warm-up
-  CUDA_OK(cudaStreamSynchronize(s));
-  cudaGraph_t graph;
-  cudaGraphExec_t exec;
-  CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-  const int32_t status =
-      FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr, out.ptr, st);
-  CUDA_OK(cudaStreamEndCapture(s, &graph));
-  CHECK_MSG(status == 0, "captured renorm: %d %s", status,
-            baracuda_kernels_flashinfer_last_error());
-  CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+  Stream s;
+  const auto st = abi_stream(s);
+  ASSERT_ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr, out.ptr, st));
+  CUDA_OK(cudaStreamSynchronize(s));  // a warm-up call first, as an engine does before capturing
+  Graph graph;
+  ASSERT_EQ(capture(s, &graph,
+                    [&] {
+                      return FI(top_k_renorm_probs_f32_run)(rows, vocab, 40, nullptr, in.ptr,
+                                                            out.ptr, st);
+                    }),
+            0)
+      << baracuda_kernels_flashinfer_last_error();
   for (float& v : host) v = uniform(0.f, 1.f);  // new data, same graph
   CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
   poison(out);
-  CUDA_OK(cudaGraphLaunch(exec, s));
+  graph.launch(s);
   CUDA_OK(cudaStreamSynchronize(s));
   const std::vector<float> got = to_host<float>(out, host.size());
   RowCheck rc;
@@ -322,13 +323,7 @@ TEST(graph_capture_replays_the_renorm) {
                                host.begin() + size_t(r + 1) * vocab);
     check_renorm_row(x, &got[size_t(r) * vocab], false, 40, 0.f, r, &rc);
   }
-  CHECK_MSG(rc.bad == 0, "graph replay: %d bad entries, first: %s", rc.bad, rc.first.c_str());
-  CUDA_OK(cudaGraphExecDestroy(exec));
-  CUDA_OK(cudaGraphDestroy(graph));
-  CUDA_OK(cudaStreamDestroy(s));
+  EXPECT_EQ(rc.bad, 0) << "graph replay, first: " << rc.first;
 }
 
-int main(int argc, char** argv) {
-  require_gpu_or_skip(argv[0]);
-  return run_all(argc, argv);
-}
+}  // namespace

@@ -1,11 +1,12 @@
-// GPU tests of the sort-free sampling family (exit 77 without a GPU):
+// GPU tests of the sort-free sampling family:
 //  - statistics: for every sampler, random and heavy-tailed rows at vocab {7, 1000, 32000,
 //    128256}, >= 1e5 draws per case (many identical rows, each row its own Philox subsequence,
 //    several offsets), chi-square against the exact renormalised target distribution, cells
 //    pooled (in decreasing target order) until each expects >= 10 draws. Each case fails when its
-//    p-value is below kAlphaPerCase = 1e-8; with at most kMaxCases = 100 cases the probability
-//    that a correct implementation fails anywhere is <= 1e-6 (Bonferroni).
-//    Logits on FlashInfer's kernel (below sm_90, or forced, see forced_kernel()): it adds
+//    p-value is below kAlphaPerCase = 1e-8; with at most kMaxCases = 100 cases (the registered
+//    *Distribution tests, counted by StatisticalBudget) the probability that a correct
+//    implementation fails anywhere is <= 1e-6 (Bonferroni).
+//    Logits on FlashInfer's kernel (below sm_90, or forced: tests/forced_paths.hpp): it adds
 //    the Gumbel noise in the logits' own precision (f16/bf16: coarse rounding of logit + noise)
 //    and draws it from curand_uniform, whose 1.0 makes the noise +inf (at vocab 128256 about
 //    0.4 % of draws go to a token picked by index: a chi-square failure at p = 3e-10 was seen
@@ -15,7 +16,8 @@
 //  - support: no draw outside the top-k / top-p / min-p set (ties at the threshold included);
 //  - chain speculative sampling: the first output token is distributed as the target;
 //  - determinism (both `deterministic` settings), graph capture/replay with a device offset
-//    that the call advances, invalid rows (all zero / NaN / negative), valid = NULL, per-row k.
+//    that the call advances, invalid rows (all zero / NaN / negative), valid = NULL, per-row k;
+//  - sampling_run_with: AUTO is the sampler's own symbol, the forced kernels differ.
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "chi_square.hpp"
+#include "forced_paths.hpp"
 #include "gpu_util.hpp"
 
 using namespace bfi_test;
@@ -38,7 +41,6 @@ namespace {
 
 constexpr double kAlphaPerCase = 1e-8;
 constexpr int kMaxCases = 100;
-int g_cases = 0;
 constexpr int64_t kDraws = 100000;
 constexpr size_t kBudgetBytes = size_t(1) << 30;  // device bytes for replicated input rows
 
@@ -103,23 +105,11 @@ bool is_logits(Kind k) {
 static_assert(static_cast<int32_t>(Kind::kLogitsBF16) ==
                   BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16,
               "Kind follows the library's sampler codes");
-// The kernel sample() forces through sampling_run_with: FlashInfer's one-CTA-per-row kernels
-// when BFI_TEST_SAMPLING_KERNEL=flashinfer (ctest's test_sampling_gpu_flashinfer_path), else the
-// library's own choice (the per-sampler symbols).
-int32_t forced_kernel() {
-  const char* path = std::getenv("BFI_TEST_SAMPLING_KERNEL");
-  return path != nullptr && std::string(path) == "flashinfer"
-             ? BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL
-             : BARACUDA_FLASHINFER_SAMPLING_AUTO;
-}
 // Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced (else the
 // library's threshold kernel draws them).
 bool flashinfer_logits_kernel() {
-  if (forced_kernel() == BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL) return true;
-  int device = 0, major = 0;
-  CUDA_OK(cudaGetDevice(&device));
-  CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  return major < 9;
+  return sampling_flags() == BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL ||
+         device_facts().major < 9;
 }
 int32_t logits_element(Kind k) {
   return k == Kind::kLogitsF16 ? 0 : k == Kind::kLogitsBF16 ? 1 : 2;
@@ -133,8 +123,9 @@ struct Filter {
 int32_t sample(Kind kind, const Filter& f, int32_t batch, int32_t vocab, int32_t det, uint64_t seed,
                uint64_t offset, const void* input, int32_t* out, void* valid, cudaStream_t s) {
   auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
-  if (forced_kernel() != BARACUDA_FLASHINFER_SAMPLING_AUTO) {
-    return FI(sampling_run_with)(static_cast<int32_t>(kind), forced_kernel(), batch, vocab, f.k,
+  // A forced kernel (tests/forced_paths.hpp): every sampler through sampling_run_with.
+  if (sampling_flags() != BARACUDA_FLASHINFER_SAMPLING_AUTO) {
+    return FI(sampling_run_with)(static_cast<int32_t>(kind), sampling_flags(), batch, vocab, f.k,
                                  nullptr, f.p, nullptr, det, seed, nullptr, offset, nullptr, input,
                                  out, valid, st);
   }
@@ -284,7 +275,6 @@ std::vector<uint8_t> encode(Kind kind, const std::vector<float>& values,
 
 // Draws kDraws tokens of one case and tests them.
 void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
-  ++g_cases;
   std::vector<float> values = is_logits(kind) ? logits_of(heavy, vocab)
                                               : (heavy ? heavy_probs(vocab) : random_probs(vocab));
   Filter f;
@@ -320,9 +310,9 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
   for (int c = 0; c < calls; ++c) {
     poison(out);
     CUDA_OK(cudaMemset(valid.ptr, 0x55, rows));
-    ST_OK(sample(kind, f, rows, vocab, det, seed,
-                 uint64_t(c) * BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION, input.ptr,
-                 out.as<int32_t>(), is_logits(kind) ? nullptr : valid.ptr, nullptr));
+    ASSERT_ST_OK(sample(kind, f, rows, vocab, det, seed,
+                        uint64_t(c) * BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION, input.ptr,
+                        out.as<int32_t>(), is_logits(kind) ? nullptr : valid.ptr, nullptr));
     const std::vector<int32_t> tokens = to_host<int32_t>(out, rows);
     const std::vector<uint8_t> ok = to_host<uint8_t>(valid, rows);
     for (int r = 0; r < rows; ++r) {
@@ -347,62 +337,52 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
       kind_name(kind), vocab, heavy ? "heavy" : "random", det, f.k, static_cast<double>(f.p),
       static_cast<long long>(int64_t(rows) * calls), fit.bins, fit.chi2, fit.p_value, coarse.tv,
       half ? " (tv-bounded)" : "");
-  CHECK_MSG(out_of_range == 0, "%s: %lld tokens outside [0, %d)", kind_name(kind),
-            static_cast<long long>(out_of_range), vocab);
-  CHECK_MSG(invalid == 0, "%s: %lld rows flagged invalid", kind_name(kind),
-            static_cast<long long>(invalid));
-  CHECK_MSG(outside == 0, "%s V=%d: %lld draws outside the filter's support", kind_name(kind),
-            vocab, static_cast<long long>(outside));
+  EXPECT_EQ(out_of_range, 0) << "tokens outside [0, " << vocab << ")";
+  EXPECT_EQ(invalid, 0) << "rows flagged invalid";
+  EXPECT_EQ(outside, 0) << "draws outside the filter's support";
   if (half) {
-    CHECK_MSG(coarse.tv <= tv_bound, "%s V=%d: total variation %.4f > %.3f", kind_name(kind), vocab,
-              coarse.tv, tv_bound);
+    EXPECT_LE(coarse.tv, tv_bound) << "total variation";
   } else {
-    CHECK_MSG(fit.p_value >= kAlphaPerCase,
-              "%s V=%d %s: chi-square p-value %.3g < %.0e (chi2 %.1f, %d cells)", kind_name(kind),
-              vocab, heavy ? "heavy" : "random", fit.p_value, kAlphaPerCase, fit.chi2, fit.bins);
+    EXPECT_GE(fit.p_value, kAlphaPerCase)
+        << "chi-square " << fit.chi2 << " over " << fit.bins << " cells";
   }
 }
 
-const int kVocabs[] = {7, 1000, 32000, 128256};
-
-void statistical_suite(Kind kind) {
-  int i = 0;
-  for (int vocab : kVocabs) {
-    for (bool heavy : {false, true}) statistical_case(kind, vocab, heavy, (i++) % 2);
+struct StatisticalCase {
+  Kind kind;
+  int vocab;
+  bool heavy;
+};
+std::vector<StatisticalCase> statistical_cases() {
+  std::vector<StatisticalCase> cases;
+  for (Kind kind : {Kind::kFromProbs, Kind::kTopK, Kind::kTopP, Kind::kMinP, Kind::kTopKTopP,
+                    Kind::kLogitsF32, Kind::kLogitsF16, Kind::kLogitsBF16}) {
+    for (int vocab : {7, 1000, 32000, 128256}) {
+      for (bool heavy : {false, true}) cases.push_back({kind, vocab, heavy});
+    }
   }
+  return cases;
 }
 
-}  // namespace
+class SamplingGpu : public GpuTest {};
+class SamplerDistribution : public GpuTestWithParam<StatisticalCase> {};
 
-TEST(from_probs_distribution) {
-  statistical_suite(Kind::kFromProbs);
+// Random rows draw with deterministic = 0, heavy-tailed ones with deterministic = 1.
+TEST_P(SamplerDistribution, matches_the_target) {
+  const StatisticalCase& c = GetParam();
+  statistical_case(c.kind, c.vocab, c.heavy, c.heavy ? 1 : 0);
 }
-TEST(top_k_distribution) {
-  statistical_suite(Kind::kTopK);
-}
-TEST(top_p_distribution) {
-  statistical_suite(Kind::kTopP);
-}
-TEST(min_p_distribution) {
-  statistical_suite(Kind::kMinP);
-}
-TEST(top_k_top_p_distribution) {
-  statistical_suite(Kind::kTopKTopP);
-}
-TEST(from_logits_f32_distribution) {
-  statistical_suite(Kind::kLogitsF32);
-}
-TEST(from_logits_f16_distribution) {
-  statistical_suite(Kind::kLogitsF16);
-}
-TEST(from_logits_bf16_distribution) {
-  statistical_suite(Kind::kLogitsBF16);
-}
+INSTANTIATE_TEST_SUITE_P(Samplers, SamplerDistribution, ::testing::ValuesIn(statistical_cases()),
+                         [](const auto& i) {
+                           return std::string(kind_name(i.param.kind)) + "_V" +
+                                  std::to_string(i.param.vocab) +
+                                  (i.param.heavy ? "_heavy" : "_random");
+                         });
 
-TEST(ties_at_the_threshold_are_kept) {
-  // Entries: 0.3, then six ties at 0.1, then a tail. top-k with k = 3 must keep all six ties
-  // (fewer than 3 entries are strictly greater), each with the same probability.
-  ++g_cases;
+// Entries: 0.3, then six ties at 0.1, then a tail. top-k with k = 3 must keep all six ties
+// (fewer than 3 entries are strictly greater), each with the same probability.
+class TiesDistribution : public GpuTest {};
+TEST_F(TiesDistribution, ties_at_the_threshold_are_kept) {
   const int vocab = 1000, rows = 100000;
   std::vector<double> w(vocab, 0.1 / (vocab - 7));
   w[500] = 0.3;
@@ -414,8 +394,8 @@ TEST(ties_at_the_threshold_are_kept) {
   const std::vector<double> target = probs_target(Kind::kTopK, f, p, &allowed);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer out(rows * sizeof(int32_t));
-  ST_OK(sample(Kind::kTopK, f, rows, vocab, 1, 123, 0, input.ptr, out.as<int32_t>(), nullptr,
-               nullptr));
+  ASSERT_ST_OK(sample(Kind::kTopK, f, rows, vocab, 1, 123, 0, input.ptr, out.as<int32_t>(), nullptr,
+                      nullptr));
   std::vector<int64_t> counts(vocab, 0);
   int64_t outside = 0;
   for (int32_t t : to_host<int32_t>(out, rows)) {
@@ -425,12 +405,12 @@ TEST(ties_at_the_threshold_are_kept) {
       ++counts[t];
   }
   const Fit fit = goodness_of_fit(target, counts);
-  CHECK_MSG(outside == 0, "%lld draws outside {0.3, six ties}", static_cast<long long>(outside));
-  CHECK_MSG(fit.p_value >= kAlphaPerCase, "ties: p-value %.3g", fit.p_value);
-  for (int i = 0; i < 6; ++i) CHECK_MSG(counts[100 * i + 7] > 0, "tie %d never drawn", i);
+  EXPECT_EQ(outside, 0) << "draws outside {0.3, six ties}";
+  EXPECT_GE(fit.p_value, kAlphaPerCase) << "ties: chi-square " << fit.chi2;
+  for (int i = 0; i < 6; ++i) EXPECT_GT(counts[100 * i + 7], 0) << "tie " << i << " never drawn";
 }
 
-TEST(per_row_top_k_is_honoured) {
+TEST_F(SamplingGpu, per_row_top_k_is_honoured) {
   // Row r has k = 1 + r % 4: rows with k = 1 always draw the argmax, others stay in their top-k.
   const int vocab = 1000, rows = 4096;
   const std::vector<float> p = random_probs(vocab);
@@ -444,13 +424,14 @@ TEST(per_row_top_k_is_honoured) {
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer karr = to_device(k), out(rows * 4), valid(rows);
   for (int path = 0; path < 2; ++path) {
+    SCOPED_TRACE(path == 0 ? "top_k_sampling_f32_arr_run" : "top_k_sampling_f32_ex");
     poison(out);
     if (path == 0) {
-      ST_OK(FI(top_k_sampling_f32_arr_run)(rows, vocab, karr.ptr, 1, 7, 0, input.ptr, out.ptr,
-                                           valid.ptr, nullptr));
+      ASSERT_ST_OK(FI(top_k_sampling_f32_arr_run)(rows, vocab, karr.ptr, 1, 7, 0, input.ptr,
+                                                  out.ptr, valid.ptr, nullptr));
     } else {
-      ST_OK(FI(top_k_sampling_f32_ex)(rows, vocab, 1000, karr.ptr, 0, 7, nullptr, 0, nullptr,
-                                      input.ptr, out.ptr, valid.ptr, nullptr));
+      ASSERT_ST_OK(FI(top_k_sampling_f32_ex)(rows, vocab, 1000, karr.ptr, 0, 7, nullptr, 0, nullptr,
+                                             input.ptr, out.ptr, valid.ptr, nullptr));
     }
     const std::vector<int32_t> t = to_host<int32_t>(out, rows);
     const std::vector<uint8_t> ok = to_host<uint8_t>(valid, rows);
@@ -459,74 +440,88 @@ TEST(per_row_top_k_is_honoured) {
       if (ok[r] != 1 || t[r] < 0 || t[r] >= vocab || rank[t[r]] >= k[r]) ++bad;
       if (t[r] >= 0 && t[r] < vocab && rank[t[r]] == 3) ++seen_rank3;
     }
-    CHECK_MSG(bad == 0, "path %d: %d rows outside their per-row top-k", path, bad);
-    CHECK_MSG(seen_rank3 > 0, "path %d: k = 4 rows never drew their 4th token", path);
+    EXPECT_EQ(bad, 0) << "rows outside their per-row top-k";
+    EXPECT_GT(seen_rank3, 0) << "k = 4 rows never drew their 4th token";
   }
   // Per-row top-p and min-p arrays are read per row: p = 1e-6 rows draw only the argmax.
   std::vector<float> parr(rows);
   for (int r = 0; r < rows; ++r) parr[r] = r % 2 ? 1e-6f : 1.f;
   DeviceBuffer pdev = to_device(parr);
+  std::vector<float> mp(rows);
+  for (int r = 0; r < rows; ++r) mp[r] = r % 2 ? 1.f : 1e-6f;  // min-p 1: only the max
+  DeviceBuffer mpdev = to_device(mp);
   for (int which = 0; which < 3; ++which) {
-    std::vector<float> mp(rows);
-    for (int r = 0; r < rows; ++r) mp[r] = r % 2 ? 1.f : 1e-6f;  // min-p 1: only the max
-    DeviceBuffer mpdev = to_device(mp);
-    if (which == 0)
-      ST_OK(FI(top_p_sampling_f32_arr_run)(rows, vocab, pdev.ptr, 1, 9, 0, input.ptr, out.ptr,
-                                           valid.ptr, nullptr));
-    if (which == 1)
-      ST_OK(FI(min_p_sampling_f32_arr_run)(rows, vocab, mpdev.ptr, 1, 9, 0, input.ptr, out.ptr,
-                                           valid.ptr, nullptr));
-    if (which == 2)
-      ST_OK(FI(top_k_top_p_sampling_f32_arr_run)(rows, vocab, karr.ptr, pdev.ptr, 1, 9, 0,
-                                                 input.ptr, out.ptr, valid.ptr, nullptr));
+    SCOPED_TRACE(which == 0 ? "top_p arr" : which == 1 ? "min_p arr" : "top_k_top_p arr");
+    if (which == 0) {
+      ASSERT_ST_OK(FI(top_p_sampling_f32_arr_run)(rows, vocab, pdev.ptr, 1, 9, 0, input.ptr,
+                                                  out.ptr, valid.ptr, nullptr));
+    } else if (which == 1) {
+      ASSERT_ST_OK(FI(min_p_sampling_f32_arr_run)(rows, vocab, mpdev.ptr, 1, 9, 0, input.ptr,
+                                                  out.ptr, valid.ptr, nullptr));
+    } else {
+      ASSERT_ST_OK(FI(top_k_top_p_sampling_f32_arr_run)(rows, vocab, karr.ptr, pdev.ptr, 1, 9, 0,
+                                                        input.ptr, out.ptr, valid.ptr, nullptr));
+    }
     const std::vector<int32_t> t = to_host<int32_t>(out, rows);
     int bad = 0;
     for (int r = 1; r < rows; r += 2) bad += t[r] != order[0];
-    CHECK_MSG(bad == 0, "per-row p (%d): %d restricted rows did not draw the argmax", which, bad);
+    EXPECT_EQ(bad, 0) << "restricted rows did not draw the argmax";
   }
 }
 
-TEST(determinism_and_offsets) {
+// Same seed and offset: the same tokens. Identical rows draw from their own subsequences and a
+// new offset draws afresh, so the number of equal draws is a binomial count: at most about
+// what the target's collision probability gives (6 sigma above), never "all" or "none".
+TEST_F(SamplingGpu, determinism_and_offsets) {
   const int vocab = 32000, rows = 512;
   const std::vector<float> p = heavy_probs(vocab);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer a(rows * 4), b(rows * 4);
   for (int det = 0; det < 2; ++det) {
     for (Kind kind : {Kind::kFromProbs, Kind::kTopK, Kind::kTopP, Kind::kMinP, Kind::kTopKTopP}) {
+      SCOPED_TRACE(std::string(kind_name(kind)) + " det=" + std::to_string(det));
       Filter f;
       f.k = 50;
       f.p = kind == Kind::kMinP ? 0.01f : 0.9f;
-      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, a.as<int32_t>(), nullptr,
-                   nullptr));
-      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, b.as<int32_t>(), nullptr,
-                   nullptr));
+      std::vector<char> allowed;
+      const std::vector<double> target = probs_target(kind, f, p, &allowed);
+      double collision = 0;
+      for (double x : target) collision += x * x;
+      ASSERT_ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, a.as<int32_t>(), nullptr,
+                          nullptr));
+      ASSERT_ST_OK(sample(kind, f, rows, vocab, det, 42, 1000, input.ptr, b.as<int32_t>(), nullptr,
+                          nullptr));
       const auto ta = to_host<int32_t>(a, rows), tb = to_host<int32_t>(b, rows);
-      CHECK_MSG(ta == tb, "%s det=%d: same seed/offset gave different tokens", kind_name(kind),
-                det);
-      ST_OK(sample(kind, f, rows, vocab, det, 42, 1000 + 256, input.ptr, b.as<int32_t>(), nullptr,
-                   nullptr));
+      EXPECT_EQ(ta, tb) << "same seed and offset, different tokens";
+      ASSERT_ST_OK(sample(kind, f, rows, vocab, det, 42, 1000 + 256, input.ptr, b.as<int32_t>(),
+                          nullptr, nullptr));
       const auto tc = to_host<int32_t>(b, rows);
       int same = 0;
       for (int r = 0; r < rows; ++r) same += ta[r] == tc[r];
-      CHECK_MSG(same < rows, "%s det=%d: a new offset repeated every token", kind_name(kind), det);
-      // The rows are identical, so distinct subsequences must give distinct draws.
-      int distinct_rows = 0;
-      for (int r = 1; r < rows; ++r) distinct_rows += ta[r] != ta[0];
-      CHECK_MSG(distinct_rows > 0, "%s det=%d: all rows drew the same token", kind_name(kind), det);
+      const double expected_same = rows * collision;
+      EXPECT_LE(same, expected_same + 6 * std::sqrt(expected_same) + 6)
+          << "a new offset repeated too many tokens (collision probability " << collision << ")";
+      // Rows equal to row 0's draw: binomial with that token's probability.
+      ASSERT_TRUE(ta[0] >= 0 && ta[0] < vocab);
+      const double p0 = target[ta[0]];
+      int equal_to_first = 0;
+      for (int r = 1; r < rows; ++r) equal_to_first += ta[r] == ta[0];
+      const double mean = (rows - 1) * p0;
+      EXPECT_LE(equal_to_first, mean + 6 * std::sqrt(mean * (1 - p0)) + 6)
+          << "identical rows drew the same token too often (p = " << p0 << ")";
     }
   }
 }
 
-TEST(graph_replay_advances_the_device_offset) {
+TEST_F(SamplingGpu, graph_replay_advances_the_device_offset) {
   const int vocab = 32000, rows = 256, replays = 3;
   const std::vector<float> p = random_probs(vocab);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer out(rows * 4), valid(rows);
   DeviceBuffer seed = to_device(std::vector<uint64_t>{1234}),
                offset = to_device(std::vector<uint64_t>{0});
-  cudaStream_t s;
-  CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
+  Stream s;
+  const auto st = abi_stream(s);
   struct Case {
     const char* name;
     uint64_t step;
@@ -551,58 +546,45 @@ TEST(graph_replay_advances_the_device_offset) {
        }},
   };
   for (const Case& c : cases) {
-    cudaGraph_t graph;
-    cudaGraphExec_t exec;
-    // Warm-up outside the capture: the first call per device and kernel variant caches the
-    // kernel's attributes (as an engine's warm-up step does before capturing).
-    ST_OK(c.call());
+    SCOPED_TRACE(c.name);
+    // Warm-up outside the capture, as an engine's warm-up step does before capturing (the first
+    // call inside a capture: test_first_call_in_capture_gpu).
+    ASSERT_ST_OK(c.call());
     CUDA_OK(cudaStreamSynchronize(s));
-    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
-    const int32_t status = c.call();
-    CUDA_OK(cudaStreamEndCapture(s, &graph));
-    CHECK_MSG(status == 0, "%s captured: %d %s", c.name, status,
-              baracuda_kernels_flashinfer_last_error());
-    if (status != 0) continue;
-    CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+    Graph graph;
+    ASSERT_EQ(capture(s, &graph, c.call), 0) << baracuda_kernels_flashinfer_last_error();
     std::vector<std::vector<int32_t>> first, second;
     for (int pass = 0; pass < 2; ++pass) {
       CUDA_OK(cudaMemset(offset.ptr, 0, 8));
       for (int i = 0; i < replays; ++i) {
-        CUDA_OK(cudaGraphLaunch(exec, s));
+        graph.launch(s);
         CUDA_OK(cudaStreamSynchronize(s));
         (pass == 0 ? first : second).push_back(to_host<int32_t>(out, rows));
       }
-      const uint64_t end = to_host<uint64_t>(offset, 1)[0];
-      CHECK_MSG(end == replays * c.step, "%s: offset %llu after %d replays, want %llu", c.name,
-                static_cast<unsigned long long>(end), replays,
-                static_cast<unsigned long long>(replays * c.step));
+      EXPECT_EQ(to_host<uint64_t>(offset, 1)[0], replays * c.step)
+          << "the device offset after " << replays << " replays";
     }
-    CHECK_MSG(first == second, "%s: replays from the same offset differ", c.name);
+    EXPECT_EQ(first, second) << "replays from the same offset differ";
     for (int i = 1; i < replays; ++i) {
-      CHECK_MSG(first[i] != first[i - 1], "%s: replay %d repeated the previous tokens", c.name, i);
+      EXPECT_NE(first[i], first[i - 1]) << "replay " << i << " repeated the previous tokens";
     }
     // Replay i equals a value-seeded call at offset i * step; a new device seed changes tokens.
-    DeviceBuffer ref(rows * 4);
     if (std::string(c.name) == "min_p_ex") {
-      ST_OK(FI(min_p_sampling_f32_run)(rows, vocab, 0.05f, 1, 1234, c.step, input.ptr, ref.ptr,
-                                       nullptr, nullptr));
-      CHECK_MSG(to_host<int32_t>(ref, rows) == first[1], "%s: replay 1 != run(offset = step)",
-                c.name);
+      DeviceBuffer ref(rows * 4);
+      ASSERT_ST_OK(FI(min_p_sampling_f32_run)(rows, vocab, 0.05f, 1, 1234, c.step, input.ptr,
+                                              ref.ptr, nullptr, nullptr));
+      EXPECT_EQ(to_host<int32_t>(ref, rows), first[1]) << "replay 1 != run(offset = step)";
     }
-    CUDA_OK(cudaMemcpy(seed.ptr, std::vector<uint64_t>{999}.data(), 8, cudaMemcpyHostToDevice));
+    copy_to(seed, std::vector<uint64_t>{999});
     CUDA_OK(cudaMemset(offset.ptr, 0, 8));
-    CUDA_OK(cudaGraphLaunch(exec, s));
+    graph.launch(s);
     CUDA_OK(cudaStreamSynchronize(s));
-    CHECK_MSG(to_host<int32_t>(out, rows) != first[0], "%s: a new device seed repeated the tokens",
-              c.name);
-    CUDA_OK(cudaMemcpy(seed.ptr, std::vector<uint64_t>{1234}.data(), 8, cudaMemcpyHostToDevice));
-    CUDA_OK(cudaGraphExecDestroy(exec));
-    CUDA_OK(cudaGraphDestroy(graph));
+    EXPECT_NE(to_host<int32_t>(out, rows), first[0]) << "a new device seed repeated the tokens";
+    copy_to(seed, std::vector<uint64_t>{1234});
   }
-  CUDA_OK(cudaStreamDestroy(s));
 }
 
-TEST(invalid_rows_are_flagged) {
+TEST_F(SamplingGpu, invalid_rows_are_flagged) {
   // Rows: 0 all zero, 1 all NaN, 2 all negative, 3 a good row; valid must be 0 (token 0) for
   // rows 0-2 and 1 for row 3 with every sampler; never a hang or an out-of-range token.
   for (int vocab : {7, 1000, 128256}) {
@@ -616,94 +598,39 @@ TEST(invalid_rows_are_flagged) {
     }
     DeviceBuffer input = to_device(rows), out(16), valid(4);
     for (Kind kind : {Kind::kFromProbs, Kind::kTopK, Kind::kTopP, Kind::kMinP, Kind::kTopKTopP}) {
+      SCOPED_TRACE(std::string(kind_name(kind)) + " V=" + std::to_string(vocab));
       Filter f;
       f.k = 5;
       f.p = kind == Kind::kMinP ? 0.1f : 0.9f;
       poison(out);
       CUDA_OK(cudaMemset(valid.ptr, 0x55, 4));
-      ST_OK(sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out.as<int32_t>(), valid.ptr, nullptr));
+      ASSERT_ST_OK(
+          sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out.as<int32_t>(), valid.ptr, nullptr));
       CUDA_OK(cudaDeviceSynchronize());
       const auto t = to_host<int32_t>(out, 4);
       const auto ok = to_host<uint8_t>(valid, 4);
       for (int r = 0; r < 3; ++r) {
-        CHECK_MSG(ok[r] == 0 && t[r] == 0, "%s V=%d row %d: valid %d token %d, want 0 0",
-                  kind_name(kind), vocab, r, ok[r], t[r]);
+        EXPECT_TRUE(ok[r] == 0 && t[r] == 0)
+            << "row " << r << ": valid " << int(ok[r]) << " token " << t[r] << ", want 0 0";
       }
-      CHECK_MSG(ok[3] == 1 && t[3] >= 0 && t[3] < vocab, "%s V=%d good row: valid %d token %d",
-                kind_name(kind), vocab, ok[3], t[3]);
+      EXPECT_TRUE(ok[3] == 1 && t[3] >= 0 && t[3] < vocab)
+          << "good row: valid " << int(ok[3]) << " token " << t[3];
       // valid = NULL: nothing allocated, same tokens.
       DeviceBuffer out2(16);
-      ST_OK(sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out2.as<int32_t>(), nullptr, nullptr));
-      CHECK_MSG(to_host<int32_t>(out2, 4) == t, "%s: valid = NULL changed the tokens",
-                kind_name(kind));
+      ASSERT_ST_OK(
+          sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out2.as<int32_t>(), nullptr, nullptr));
+      EXPECT_EQ(to_host<int32_t>(out2, 4), t) << "valid = NULL changed the tokens";
     }
   }
 }
 
-TEST(speculative_output_follows_the_target) {
-  // S = 2 draft tokens per row, draft ids drawn on the host from the draft distribution; the
-  // first output token must be distributed as target[0]. Counters are written, not accumulated.
-  const int spec = 2;
-  for (int vocab : {7, 1000, 32000}) {
-    ++g_cases;
-    const std::vector<float> draft_row = random_probs(vocab), target_row = heavy_probs(vocab);
-    const int rows = static_cast<int>(
-        std::min<size_t>(kDraws, kBudgetBytes / (size_t(vocab) * 4 * (2 * spec + 1))));
-    const int calls = static_cast<int>((kDraws + rows - 1) / rows);
-    std::vector<float> draft(size_t(spec) * vocab), target(size_t(spec + 1) * vocab);
-    for (int s = 0; s < spec; ++s)
-      std::copy(draft_row.begin(), draft_row.end(), draft.begin() + size_t(s) * vocab);
-    for (int s = 0; s <= spec; ++s)
-      std::copy(target_row.begin(), target_row.end(), target.begin() + size_t(s) * vocab);
-    DeviceBuffer d_draft = replicate(draft.data(), draft.size() * 4, rows);
-    DeviceBuffer d_target = replicate(target.data(), target.size() * 4, rows);
-    DeviceBuffer ids(size_t(rows) * spec * 4), out(size_t(rows) * (spec + 1) * 4), acc(rows * 4),
-        emit(rows * 4);
-    std::discrete_distribution<int> draft_dist(draft_row.begin(), draft_row.end());
-    std::vector<int64_t> counts(vocab, 0);
-    int bad = 0;
-    for (int c = 0; c < calls; ++c) {
-      std::vector<int32_t> h_ids(size_t(rows) * spec);
-      for (int32_t& x : h_ids) x = draft_dist(rng());
-      CUDA_OK(cudaMemcpy(ids.ptr, h_ids.data(), h_ids.size() * 4, cudaMemcpyHostToDevice));
-      CUDA_OK(cudaMemset(acc.ptr, 0x7F, rows * 4));  // garbage: the counters must be written
-      CUDA_OK(cudaMemset(emit.ptr, 0x7F, rows * 4));
-      ST_OK(FI(chain_speculative_sampling_f32_run)(rows, spec, vocab, c % 2, 77, uint64_t(c) * 4,
-                                                   d_draft.ptr, ids.ptr, d_target.ptr, out.ptr,
-                                                   acc.ptr, emit.ptr, nullptr));
-      const auto o = to_host<int32_t>(out, size_t(rows) * (spec + 1));
-      const auto a = to_host<int32_t>(acc, rows), e = to_host<int32_t>(emit, rows);
-      for (int r = 0; r < rows; ++r) {
-        const int32_t* row = &o[size_t(r) * (spec + 1)];
-        const int em = e[r];
-        bool ok = em >= 0 && em <= spec && a[r] >= em && a[r] <= spec;
-        for (int i = 0; ok && i < em; ++i) ok = row[i] == h_ids[size_t(r) * spec + i];
-        ok = ok && row[em] >= 0 && row[em] < vocab;
-        for (int i = em + 1; ok && i <= spec; ++i) ok = row[i] == -1;
-        bad += !ok;
-        if (row[0] >= 0 && row[0] < vocab) ++counts[row[0]];
-      }
-    }
-    std::vector<double> t(target_row.begin(), target_row.end());
-    double sum = std::accumulate(t.begin(), t.end(), 0.0);
-    for (double& x : t) x /= sum;
-    const Fit fit = goodness_of_fit(t, counts);
-    std::printf("  speculative V=%d: %d cells chi2=%.1f p=%.3g\n", vocab, fit.bins, fit.chi2,
-                fit.p_value);
-    CHECK_MSG(bad == 0, "speculative V=%d: %d rows with inconsistent outputs/counters", vocab, bad);
-    CHECK_MSG(fit.p_value >= kAlphaPerCase, "speculative V=%d: p-value %.3g", vocab, fit.p_value);
-  }
-}
-
-TEST(run_with_forces_the_kernel) {
+TEST_F(SamplingGpu, run_with_forces_the_kernel) {
   // AUTO is what the sampler's own symbol does. On sm_90 that is the threshold kernel for top-k:
   // forcing it gives the same tokens, and forcing FlashInfer's rejection sampler (a different
   // algorithm) draws different tokens from the same seed in at least one of 256 rows. Below sm_90
   // the automatic choice is FlashInfer's kernel. A forced threshold kernel is refused (3) for a
   // sampler without that form and for a row larger than the device holds.
-  int device = 0, major = 0;
-  CUDA_OK(cudaGetDevice(&device));
-  CUDA_OK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  const int major = device_facts().major;
   const int vocab = 16000, rows = 256;  // fits one CTA's shared memory on sm_80 and newer
   const std::vector<float> p = random_probs(vocab);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
@@ -714,42 +641,105 @@ TEST(run_with_forces_the_kernel) {
     return FI(sampling_run_with)(sampler, flags, batch, v, 50, nullptr, 0.5f, nullptr, 1, 7,
                                  nullptr, 0, nullptr, in, forced.ptr, valid.ptr, nullptr);
   };
-  ST_OK(
+  ASSERT_ST_OK(
       FI(top_k_sampling_f32_run)(rows, vocab, 50, 1, 7, 0, input.ptr, own.ptr, valid.ptr, nullptr));
   const std::vector<int32_t> own_tokens = to_host<int32_t>(own, rows);
-  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_AUTO, rows, vocab, input.ptr));
-  CHECK_MSG(to_host<int32_t>(forced, rows) == own_tokens, "%s", "AUTO differs from top_k_run");
-  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr));
+  ASSERT_ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_AUTO, rows, vocab, input.ptr));
+  EXPECT_EQ(to_host<int32_t>(forced, rows), own_tokens) << "AUTO differs from top_k_sampling_run";
+  ASSERT_ST_OK(
+      run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr));
   const std::vector<int32_t> threshold_tokens = to_host<int32_t>(forced, rows);
-  ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, rows, vocab, input.ptr));
+  ASSERT_ST_OK(
+      run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, rows, vocab, input.ptr));
   const std::vector<int32_t> flashinfer_tokens = to_host<int32_t>(forced, rows);
-  CHECK_MSG(threshold_tokens != flashinfer_tokens, "%s",
-            "both forced kernels drew the same 256 tokens");
-  CHECK_MSG((major >= 9 ? threshold_tokens : flashinfer_tokens) == own_tokens,
-            "the automatic choice on compute capability %d is not the expected kernel", major);
+  EXPECT_NE(threshold_tokens, flashinfer_tokens) << "both forced kernels drew the same tokens";
+  EXPECT_EQ(major >= 9 ? threshold_tokens : flashinfer_tokens, own_tokens)
+      << "the automatic choice on compute capability " << major << " is not the expected kernel";
   for (int32_t sampler :
        {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
-    CHECK_EQ(
-        run_with(sampler, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr),
-        3);
+    EXPECT_EQ(
+        run_with(sampler, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr), 3)
+        << "sampler " << sampler << " has no threshold form";
   }
   const int32_t huge = 1 << 22;  // more than 8 CTAs' shared memory holds
   DeviceBuffer big(size_t(huge) * 4);
-  CHECK_EQ(FI(sampling_run_with_can_implement)(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL,
-                                               1, huge, 50, 1.f),
-           3);
-  CHECK_EQ(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, big.ptr), 3);
-  CHECK_EQ(FI(sampling_run_with_can_implement)(
-               kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, 1, huge, 50, 1.f),
-           0);
+  EXPECT_EQ(FI(sampling_run_with_can_implement)(
+                kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, 50, 1.f),
+            3);
+  EXPECT_EQ(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, big.ptr), 3);
+  EXPECT_EQ(FI(sampling_run_with_can_implement)(
+                kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, 1, huge, 50, 1.f),
+            0);
 }
 
-TEST(case_budget) {
-  CHECK_MSG(g_cases <= kMaxCases, "%d statistical cases exceed the Bonferroni budget %d", g_cases,
-            kMaxCases);
+// S = 2 draft tokens per row, draft ids drawn on the host from the draft distribution; the first
+// output token must be distributed as target[0]. Counters are written, not accumulated.
+class SpeculativeDistribution : public GpuTestWithParam<int> {};
+TEST_P(SpeculativeDistribution, first_output_follows_the_target) {
+  const int spec = 2, vocab = GetParam();
+  const std::vector<float> draft_row = random_probs(vocab), target_row = heavy_probs(vocab);
+  const int rows = static_cast<int>(
+      std::min<size_t>(kDraws, kBudgetBytes / (size_t(vocab) * 4 * (2 * spec + 1))));
+  const int calls = static_cast<int>((kDraws + rows - 1) / rows);
+  std::vector<float> draft(size_t(spec) * vocab), target(size_t(spec + 1) * vocab);
+  for (int s = 0; s < spec; ++s)
+    std::copy(draft_row.begin(), draft_row.end(), draft.begin() + size_t(s) * vocab);
+  for (int s = 0; s <= spec; ++s)
+    std::copy(target_row.begin(), target_row.end(), target.begin() + size_t(s) * vocab);
+  DeviceBuffer d_draft = replicate(draft.data(), draft.size() * 4, rows);
+  DeviceBuffer d_target = replicate(target.data(), target.size() * 4, rows);
+  DeviceBuffer ids(size_t(rows) * spec * 4), out(size_t(rows) * (spec + 1) * 4), acc(rows * 4),
+      emit(rows * 4);
+  std::discrete_distribution<int> draft_dist(draft_row.begin(), draft_row.end());
+  std::vector<int64_t> counts(vocab, 0);
+  int bad = 0;
+  for (int c = 0; c < calls; ++c) {
+    std::vector<int32_t> h_ids(size_t(rows) * spec);
+    for (int32_t& x : h_ids) x = draft_dist(rng());
+    copy_to(ids, h_ids);
+    CUDA_OK(cudaMemset(acc.ptr, 0x7F, rows * 4));  // garbage: the counters must be written
+    CUDA_OK(cudaMemset(emit.ptr, 0x7F, rows * 4));
+    ASSERT_ST_OK(FI(chain_speculative_sampling_f32_run)(
+        rows, spec, vocab, c % 2, 77, uint64_t(c) * 4, d_draft.ptr, ids.ptr, d_target.ptr, out.ptr,
+        acc.ptr, emit.ptr, nullptr));
+    const auto o = to_host<int32_t>(out, size_t(rows) * (spec + 1));
+    const auto a = to_host<int32_t>(acc, rows), e = to_host<int32_t>(emit, rows);
+    for (int r = 0; r < rows; ++r) {
+      const int32_t* row = &o[size_t(r) * (spec + 1)];
+      const int em = e[r];
+      bool ok = em >= 0 && em <= spec && a[r] >= em && a[r] <= spec;
+      for (int i = 0; ok && i < em; ++i) ok = row[i] == h_ids[size_t(r) * spec + i];
+      ok = ok && row[em] >= 0 && row[em] < vocab;
+      for (int i = em + 1; ok && i <= spec; ++i) ok = row[i] == -1;
+      bad += !ok;
+      if (row[0] >= 0 && row[0] < vocab) ++counts[row[0]];
+    }
+  }
+  std::vector<double> t(target_row.begin(), target_row.end());
+  const double sum = std::accumulate(t.begin(), t.end(), 0.0);
+  for (double& x : t) x /= sum;
+  const Fit fit = goodness_of_fit(t, counts);
+  std::printf("  speculative V=%d: %d cells chi2=%.1f p=%.3g\n", vocab, fit.bins, fit.chi2,
+              fit.p_value);
+  EXPECT_EQ(bad, 0) << "rows with inconsistent outputs or counters";
+  EXPECT_GE(fit.p_value, kAlphaPerCase) << "chi-square " << fit.chi2;
+}
+INSTANTIATE_TEST_SUITE_P(Vocabularies, SpeculativeDistribution, ::testing::Values(7, 1000, 32000),
+                         [](const auto& i) { return "V" + std::to_string(i.param); });
+
+// Every statistical case (a *Distribution test) fails a correct kernel with probability at most
+// kAlphaPerCase; the registered ones, whether run or not, must fit the Bonferroni budget.
+TEST(StatisticalBudget, registered_cases_fit_the_bonferroni_budget) {
+  const ::testing::UnitTest& unit = *::testing::UnitTest::GetInstance();
+  int cases = 0;
+  for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+    const ::testing::TestSuite& suite = *unit.GetTestSuite(i);
+    if (std::string(suite.name()).find("Distribution") != std::string::npos) {
+      cases += suite.total_test_count();
+    }
+  }
+  EXPECT_GT(cases, 0);
+  EXPECT_LE(cases, kMaxCases) << "statistical cases exceed the Bonferroni budget";
 }
 
-int main(int argc, char** argv) {
-  require_gpu_or_skip(argv[0]);
-  return run_all(argc, argv);
-}
+}  // namespace

@@ -2,8 +2,9 @@
 // value gives the documented status and a message naming it, before anything is launched (the
 // pointers are fake: a launch would fault). can_implement agrees with run over a size sweep.
 #include <baracuda/flashinfer.h>
-#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -12,13 +13,24 @@
 #include <string>
 #include <vector>
 
-#include "harness.hpp"
+#include "host_util.hpp"
+
+using bfi_test::fake;
+using bfi_test::gpu_present;
+using bfi_test::kNoDeviceStatus;
+using bfi_test::offset;
 
 namespace {
 
-void* fake(uintptr_t address) {
-  return reinterpret_cast<void*>(address);
-}
+// Fake aligned device addresses of the sampling arguments.
+void* const kProbs = fake(0x10);
+void* const kOutput = fake(0x20);
+void* const kKArr = fake(0x30);
+void* const kPArr = fake(0x40);
+void* const kDraftIds = fake(0x50);
+void* const kTarget = fake(0x60);
+void* const kAccepted = fake(0x70);
+void* const kEmitted = fake(0x80);
 
 // Every argument any sampling symbol takes; defaults are valid (with fake, aligned pointers).
 struct Args {
@@ -27,15 +39,15 @@ struct Args {
   uint64_t seed = 1, offset = 0;
   const void* seed_ptr = nullptr;
   void* offset_ptr = nullptr;
-  const void* probs = fake(0x10000);
-  void* output = fake(0x20000);
+  const void* probs = kProbs;
+  void* output = kOutput;
   void* valid = nullptr;
-  const void* k_arr = fake(0x30000);
-  const void* p_arr = fake(0x40000);
-  const void* draft_ids = fake(0x50000);
-  const void* target = fake(0x60000);
-  void* accepted = fake(0x70000);
-  void* emitted = fake(0x80000);
+  const void* k_arr = kKArr;
+  const void* p_arr = kPArr;
+  const void* draft_ids = kDraftIds;
+  const void* target = kTarget;
+  void* accepted = kAccepted;
+  void* emitted = kEmitted;
 };
 
 using Call = std::function<int32_t(const Args&)>;
@@ -49,6 +61,52 @@ struct Symbol {
 };
 
 #define FI(NAME) baracuda_kernels_flashinfer_##NAME
+
+// The three forms of a threshold sampler with a probability (top_p, min_p): scalar, per-row
+// arrays, graph-safe _ex.
+template <auto Run, auto ArrRun, auto Ex, auto Can, auto ArrCan>
+void add_p_symbols(std::vector<Symbol>* s, const std::string& family, const char* p_name,
+                   const char* p_arr_name) {
+  s->push_back({family + "_sampling_f32_run",
+                [](const Args& a) {
+                  return Run(a.batch, a.vocab, a.p, a.det, a.seed, a.offset, a.probs, a.output,
+                             a.valid, nullptr);
+                },
+                [](const Args& a) { return Can(a.batch, a.vocab, a.p); }, false, true, false, false,
+                false, false, p_name, p_arr_name});
+  s->push_back({family + "_sampling_f32_arr_run",
+                [](const Args& a) {
+                  return ArrRun(a.batch, a.vocab, a.p_arr, a.det, a.seed, a.offset, a.probs,
+                                a.output, a.valid, nullptr);
+                },
+                [](const Args& a) { return ArrCan(a.batch, a.vocab); }, false, true, true, false,
+                false, false, p_name, p_arr_name});
+  s->push_back({family + "_sampling_f32_ex",
+                [](const Args& a) {
+                  return Ex(a.batch, a.vocab, a.p, nullptr, a.det, a.seed, a.seed_ptr, a.offset,
+                            a.offset_ptr, a.probs, a.output, a.valid, nullptr);
+                },
+                [](const Args& a) { return Can(a.batch, a.vocab, a.p); }, false, true, false, true,
+                false, false, p_name, p_arr_name});
+}
+
+// sampling_from_logits_<T>: _run and _ex.
+template <auto Run, auto Ex, auto Can>
+void add_logits_symbols(std::vector<Symbol>* s, const std::string& type) {
+  s->push_back({"sampling_from_logits_" + type + "_run",
+                [](const Args& a) {
+                  return Run(a.batch, a.vocab, a.seed, a.offset, a.probs, a.output, nullptr);
+                },
+                [](const Args& a) { return Can(a.batch, a.vocab); }, false, false, false, false,
+                false, true, nullptr, nullptr});
+  s->push_back({"sampling_from_logits_" + type + "_ex",
+                [](const Args& a) {
+                  return Ex(a.batch, a.vocab, a.seed, a.seed_ptr, a.offset, a.offset_ptr, a.probs,
+                            a.output, nullptr);
+                },
+                [](const Args& a) { return Can(a.batch, a.vocab); }, false, false, false, true,
+                false, true, nullptr, nullptr});
+}
 
 std::vector<Symbol> symbols() {
   std::vector<Symbol> s;
@@ -105,34 +163,12 @@ std::vector<Symbol> symbols() {
        },
        [](const Args& a) { return FI(top_k_sampling_f32_arr_can_implement)(a.batch, a.vocab); },
        false, false, false, true, false, false, nullptr, nullptr});
-#define P_SYMBOLS(NAME, PN, PAN)                                                                   \
-  s.push_back(                                                                                     \
-      {#NAME "_sampling_f32_run",                                                                  \
-       [](const Args& a) {                                                                         \
-         return FI(NAME##_sampling_f32_run)(a.batch, a.vocab, a.p, a.det, a.seed, a.offset,        \
-                                            a.probs, a.output, a.valid, nullptr);                  \
-       },                                                                                          \
-       [](const Args& a) { return FI(NAME##_sampling_f32_can_implement)(a.batch, a.vocab, a.p); }, \
-       false, true, false, false, false, false, PN, PAN});                                         \
-  s.push_back(                                                                                     \
-      {#NAME "_sampling_f32_arr_run",                                                              \
-       [](const Args& a) {                                                                         \
-         return FI(NAME##_sampling_f32_arr_run)(a.batch, a.vocab, a.p_arr, a.det, a.seed,          \
-                                                a.offset, a.probs, a.output, a.valid, nullptr);    \
-       },                                                                                          \
-       [](const Args& a) { return FI(NAME##_sampling_f32_arr_can_implement)(a.batch, a.vocab); },  \
-       false, true, true, false, false, false, PN, PAN});                                          \
-  s.push_back(                                                                                     \
-      {#NAME "_sampling_f32_ex",                                                                   \
-       [](const Args& a) {                                                                         \
-         return FI(NAME##_sampling_f32_ex)(a.batch, a.vocab, a.p, nullptr, a.det, a.seed,          \
-                                           a.seed_ptr, a.offset, a.offset_ptr, a.probs, a.output,  \
-                                           a.valid, nullptr);                                      \
-       },                                                                                          \
-       [](const Args& a) { return FI(NAME##_sampling_f32_can_implement)(a.batch, a.vocab, a.p); }, \
-       false, true, false, true, false, false, PN, PAN});
-  P_SYMBOLS(top_p, "top_p_val", "top_p_arr")
-  P_SYMBOLS(min_p, "min_p_val", "min_p_arr")
+  add_p_symbols<FI(top_p_sampling_f32_run), FI(top_p_sampling_f32_arr_run),
+                FI(top_p_sampling_f32_ex), FI(top_p_sampling_f32_can_implement),
+                FI(top_p_sampling_f32_arr_can_implement)>(&s, "top_p", "top_p_val", "top_p_arr");
+  add_p_symbols<FI(min_p_sampling_f32_run), FI(min_p_sampling_f32_arr_run),
+                FI(min_p_sampling_f32_ex), FI(min_p_sampling_f32_can_implement),
+                FI(min_p_sampling_f32_arr_can_implement)>(&s, "min_p", "min_p_val", "min_p_arr");
   s.push_back({"top_k_top_p_sampling_f32_run",
                [](const Args& a) {
                  return FI(top_k_top_p_sampling_f32_run)(a.batch, a.vocab, a.top_k, a.p, a.det,
@@ -163,29 +199,12 @@ std::vector<Symbol> symbols() {
                  return FI(top_k_top_p_sampling_f32_can_implement)(a.batch, a.vocab, a.top_k, a.p);
                },
                true, true, false, true, false, false, "top_p_val", "top_p_arr"});
-#define LOGITS_SYMBOLS(T)                                                                       \
-  s.push_back({"sampling_from_logits_" #T "_run",                                               \
-               [](const Args& a) {                                                              \
-                 return FI(sampling_from_logits_##T##_run)(a.batch, a.vocab, a.seed, a.offset,  \
-                                                           a.probs, a.output, nullptr);         \
-               },                                                                               \
-               [](const Args& a) {                                                              \
-                 return FI(sampling_from_logits_##T##_can_implement)(a.batch, a.vocab);         \
-               },                                                                               \
-               false, false, false, false, false, true, nullptr, nullptr});                     \
-  s.push_back({"sampling_from_logits_" #T "_ex",                                                \
-               [](const Args& a) {                                                              \
-                 return FI(sampling_from_logits_##T##_ex)(a.batch, a.vocab, a.seed, a.seed_ptr, \
-                                                          a.offset, a.offset_ptr, a.probs,      \
-                                                          a.output, nullptr);                   \
-               },                                                                               \
-               [](const Args& a) {                                                              \
-                 return FI(sampling_from_logits_##T##_can_implement)(a.batch, a.vocab);         \
-               },                                                                               \
-               false, false, false, true, false, true, nullptr, nullptr});
-  LOGITS_SYMBOLS(f32)
-  LOGITS_SYMBOLS(f16)
-  LOGITS_SYMBOLS(bf16)
+  add_logits_symbols<FI(sampling_from_logits_f32_run), FI(sampling_from_logits_f32_ex),
+                     FI(sampling_from_logits_f32_can_implement)>(&s, "f32");
+  add_logits_symbols<FI(sampling_from_logits_f16_run), FI(sampling_from_logits_f16_ex),
+                     FI(sampling_from_logits_f16_can_implement)>(&s, "f16");
+  add_logits_symbols<FI(sampling_from_logits_bf16_run), FI(sampling_from_logits_bf16_ex),
+                     FI(sampling_from_logits_bf16_can_implement)>(&s, "bf16");
   s.push_back({"chain_speculative_sampling_f32_run",
                [](const Args& a) {
                  return FI(chain_speculative_sampling_f32_run)(
@@ -280,33 +299,33 @@ std::vector<Mutation> mutations(const Symbol& s) {
                  "output_accepted_token_num", false});
     m.push_back({"output_emitted_draft_token_num = NULL", [](Args& a) { a.emitted = nullptr; }, 2,
                  "output_emitted_draft_token_num", false});
-    m.push_back({"draft_probs misaligned", [](Args& a) { a.probs = fake(0x10004); }, 1,
+    m.push_back({"draft_probs misaligned", [](Args& a) { a.probs = offset(kProbs, 4); }, 1,
                  "draft_probs", false});
-    m.push_back({"draft_token_ids misaligned", [](Args& a) { a.draft_ids = fake(0x50002); }, 1,
-                 "draft_token_ids", false});
-    m.push_back({"target_probs misaligned", [](Args& a) { a.target = fake(0x60008); }, 1,
+    m.push_back({"draft_token_ids misaligned", [](Args& a) { a.draft_ids = offset(kDraftIds, 2); },
+                 1, "draft_token_ids", false});
+    m.push_back({"target_probs misaligned", [](Args& a) { a.target = offset(kTarget, 8); }, 1,
                  "target_probs", false});
-    m.push_back({"output_token_ids misaligned", [](Args& a) { a.output = fake(0x20001); }, 1,
+    m.push_back({"output_token_ids misaligned", [](Args& a) { a.output = offset(kOutput, 1); }, 1,
                  "output_token_ids", false});
     m.push_back({"output_accepted_token_num misaligned",
-                 [](Args& a) { a.accepted = fake(0x70002); }, 1, "output_accepted_token_num",
+                 [](Args& a) { a.accepted = offset(kAccepted, 2); }, 1, "output_accepted_token_num",
                  false});
     m.push_back({"output_emitted_draft_token_num misaligned",
-                 [](Args& a) { a.emitted = fake(0x80002); }, 1, "output_emitted_draft_token_num",
-                 false});
+                 [](Args& a) { a.emitted = offset(kEmitted, 2); }, 1,
+                 "output_emitted_draft_token_num", false});
   } else {
     const char* input = s.logits ? "logits" : "probs";
     m.push_back({"input = NULL", [](Args& a) { a.probs = nullptr; }, 2, input, false});
-    m.push_back({"input misaligned (vocab % 4 == 0)", [](Args& a) { a.probs = fake(0x10004); }, 1,
-                 input, false});
+    m.push_back({"input misaligned (vocab % 4 == 0)", [](Args& a) { a.probs = offset(kProbs, 4); },
+                 1, input, false});
     m.push_back({"input misaligned (odd vocab)",
                  [](Args& a) {
                    a.vocab = 7;
-                   a.probs = fake(0x10001);
+                   a.probs = offset(kProbs, 1);
                  },
                  1, input, false});
     m.push_back(
-        {"output misaligned", [](Args& a) { a.output = fake(0x20002); }, 1, "output", false});
+        {"output misaligned", [](Args& a) { a.output = offset(kOutput, 2); }, 1, "output", false});
   }
   if (s.k && !s.arrays) {
     m.push_back({"top_k_val = 0", [](Args& a) { a.top_k = 0; }, 2, "top_k_val", true});
@@ -314,8 +333,8 @@ std::vector<Mutation> mutations(const Symbol& s) {
   }
   if (s.k && s.arrays) {
     m.push_back({"top_k_arr = NULL", [](Args& a) { a.k_arr = nullptr; }, 2, "top_k_arr", false});
-    m.push_back(
-        {"top_k_arr misaligned", [](Args& a) { a.k_arr = fake(0x30002); }, 1, "top_k_arr", false});
+    m.push_back({"top_k_arr misaligned", [](Args& a) { a.k_arr = offset(kKArr, 2); }, 1,
+                 "top_k_arr", false});
   }
   if (s.p && !s.arrays) {
     for (float bad : {0.f, -0.5f, 1.5f, nan, std::numeric_limits<float>::infinity()}) {
@@ -325,139 +344,143 @@ std::vector<Mutation> mutations(const Symbol& s) {
   if (s.p && s.arrays) {
     m.push_back({"p_arr = NULL", [](Args& a) { a.p_arr = nullptr; }, 2, s.p_arr_name, false});
     m.push_back(
-        {"p_arr misaligned", [](Args& a) { a.p_arr = fake(0x40002); }, 1, s.p_arr_name, false});
+        {"p_arr misaligned", [](Args& a) { a.p_arr = offset(kPArr, 2); }, 1, s.p_arr_name, false});
   }
   if (s.ex) {
-    m.push_back(
-        {"seed_ptr misaligned", [](Args& a) { a.seed_ptr = fake(0x90004); }, 1, "seed_ptr", false});
-    m.push_back({"offset_ptr misaligned", [](Args& a) { a.offset_ptr = fake(0xA0004); }, 1,
+    m.push_back({"seed_ptr misaligned", [](Args& a) { a.seed_ptr = offset(fake(0x90), 4); }, 1,
+                 "seed_ptr", false});
+    m.push_back({"offset_ptr misaligned", [](Args& a) { a.offset_ptr = offset(fake(0xA0), 4); }, 1,
                  "offset_ptr", false});
   }
   return m;
 }
 
-bool has_gpu() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-}
-
 // A rejected call: the expected status, and a last-error message that names the function (the
 // symbol name up to any "(...)" qualifier) and the offending argument.
-void check_rejected(const std::string& name, const std::string& what, int32_t status,
-                    int32_t want_status, const std::string& want_message) {
+void check_rejected(const std::string& name, int32_t status, int32_t want_status,
+                    const std::string& want_message) {
   const std::string message = baracuda_kernels_flashinfer_last_error();
-  CHECK_MSG(status == want_status, "%s with %s: status %d, want %d (%s)", name.c_str(),
-            what.c_str(), status, want_status, message.c_str());
-  CHECK_MSG(message.find(want_message) != std::string::npos,
-            "%s with %s: message '%s' does not name '%s'", name.c_str(), what.c_str(),
-            message.c_str(), want_message.c_str());
+  EXPECT_EQ(status, want_status) << message;
+  EXPECT_NE(message.find(want_message), std::string::npos)
+      << "message '" << message << "' does not name '" << want_message << "'";
   const std::string symbol = "baracuda_kernels_flashinfer_" + name.substr(0, name.find('('));
-  CHECK_MSG(message.find(symbol) != std::string::npos,
-            "%s with %s: message '%s' does not name the function", name.c_str(), what.c_str(),
-            message.c_str());
+  EXPECT_NE(message.find(symbol), std::string::npos)
+      << "message '" << message << "' does not name the function";
 }
 
-}  // namespace
-
-TEST(every_bad_argument_is_rejected_with_a_message) {
-  for (const Symbol& s : symbols()) {
-    for (const Mutation& m : mutations(s)) {
-      Args a;
-      m.apply(a);
-      check_rejected(s.name, m.what, s.run(a), m.status, m.message);
-      const int32_t can = s.can(a);
-      if (m.sizes_only) {
-        CHECK_MSG(can == m.status, "%s can_implement with %s: %d, want %d", s.name.c_str(),
-                  m.what.c_str(), can, m.status);
-      } else {
-        CHECK_MSG(can == 0, "%s can_implement with %s: %d, want 0", s.name.c_str(), m.what.c_str(),
-                  can);
-      }
-    }
+// A test name from a symbol name ("top_k_sampling_f32_ex(arr)" -> "top_k_sampling_f32_ex_arr_").
+std::string test_name(const std::string& symbol) {
+  std::string n = symbol;
+  for (char& c : n) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
+  return n;
 }
 
-TEST(valid_arguments_pass_validation) {
-  // With valid sizes and fake aligned pointers, run fails only at the CUDA step: without a GPU
-  // (status 5 with the CUDA message). With a GPU the fake pointers must not reach a launch, so
-  // only the misaligned-input form (status 1, proving every size check passed) is exercised.
-  const bool gpu = has_gpu();
-  for (const Symbol& s : symbols()) {
-    Args a;
-    CHECK_MSG(s.can(a) == 0, "%s can_implement(valid) = %d: %s", s.name.c_str(), s.can(a),
-              baracuda_kernels_flashinfer_last_error());
-    CHECK_MSG(std::strlen(baracuda_kernels_flashinfer_last_error()) == 0,
-              "%s: a successful call leaves a message", s.name.c_str());
-    if (!gpu) {
-      const int32_t status = s.run(a);
-      CHECK_MSG(status == 5, "%s run(valid) without GPU: %d (%s)", s.name.c_str(), status,
-                baracuda_kernels_flashinfer_last_error());
-      CHECK(std::strlen(baracuda_kernels_flashinfer_last_error()) > 0);
-    }
-    a.probs = fake(0x10001);
-    CHECK_MSG(s.run(a) == 1, "%s run(misaligned input) = %d", s.name.c_str(), s.run(a));
-  }
-}
-
-TEST(k_at_least_vocab_means_no_truncation_not_an_error) {
-  CHECK_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 7), 0);
-  CHECK_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 100000), 0);
-  CHECK_EQ(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(4, 7, 1 << 30, 1.f),
-           0);
-  CHECK_EQ(baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(4, 7, 1.f), 0);
-  CHECK_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1.f), 0);
-  CHECK_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1e-30f), 0);
-}
-
-TEST(can_implement_agrees_with_run_over_a_sweep) {
-  // run with a misaligned input: where can_implement says 0, run must get past every size and
-  // threshold check and stop at the alignment check (1); elsewhere both give the same status.
+// The size and threshold sweep of both families' can_implement-against-run tests: `body` gets
+// default arguments of type A with batch, vocab, top_k and p set, and a description.
+template <class A, class Body>
+void for_each_sweep_point(Body body) {
   const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
   const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
   const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
   const float ps[] = {
       -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
-  for (const Symbol& s : symbols()) {
-    for (int32_t b : batches)
-      for (int32_t v : vocabs)
-        for (int32_t k : ks)
-          for (float p : ps) {
-            Args a;
-            a.batch = b;
-            a.vocab = v;
-            a.top_k = k;
-            a.p = p;
-            a.probs = fake(0x10001);
-            const int32_t can = s.can(a);
-            const int32_t run = s.run(a);
-            CHECK_MSG(can == 0 ? run == 1 : run == can,
-                      "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d", s.name.c_str(), b, v, k,
-                      static_cast<double>(p), can, run);
-          }
+  for (int32_t b : batches)
+    for (int32_t v : vocabs)
+      for (int32_t k : ks)
+        for (float p : ps) {
+          A a;
+          a.batch = b;
+          a.vocab = v;
+          a.top_k = k;
+          a.p = p;
+          body(a, "b=" + std::to_string(b) + " v=" + std::to_string(v) + " k=" + std::to_string(k) +
+                      " p=" + std::to_string(p));
+        }
+}
+
+class SamplingSymbol : public ::testing::TestWithParam<Symbol> {};
+
+TEST_P(SamplingSymbol, every_bad_argument_is_rejected_with_a_message) {
+  const Symbol& s = GetParam();
+  for (const Mutation& m : mutations(s)) {
+    SCOPED_TRACE(m.what);
+    Args a;
+    m.apply(a);
+    check_rejected(s.name, s.run(a), m.status, m.message);
+    const int32_t can = s.can(a);
+    EXPECT_EQ(can, m.sizes_only ? m.status : 0) << "can_implement";
   }
 }
 
-TEST(element_limit_holds_where_a_64_bit_product_would_wrap) {
-  // batch * (S + 1) * vocab is beyond 2^63 here: refused (3) by can_implement and run alike.
+// With valid sizes and fake aligned pointers, run fails only at the CUDA step: without a GPU with
+// status 5 and the CUDA message. The misaligned-input form (status 1, after every size and
+// threshold check) is exercised on every machine; with a GPU the aligned one would launch on
+// fake pointers.
+TEST_P(SamplingSymbol, valid_arguments_pass_validation) {
+  const Symbol& s = GetParam();
+  Args a;
+  EXPECT_EQ(s.can(a), 0) << baracuda_kernels_flashinfer_last_error();
+  EXPECT_EQ(std::strlen(baracuda_kernels_flashinfer_last_error()), 0u)
+      << "a successful call leaves a message";
+  if (!gpu_present()) {
+    EXPECT_EQ(s.run(a), kNoDeviceStatus) << baracuda_kernels_flashinfer_last_error();
+    EXPECT_GT(std::strlen(baracuda_kernels_flashinfer_last_error()), 0u);
+  }
+  a.probs = offset(kProbs, 1);
+  EXPECT_EQ(s.run(a), 1) << baracuda_kernels_flashinfer_last_error();
+}
+
+// run with a misaligned input: where can_implement says 0, run must get past every size and
+// threshold check and stop at the alignment check (1); elsewhere both give the same status.
+TEST_P(SamplingSymbol, can_implement_agrees_with_run_over_a_sweep) {
+  const Symbol& s = GetParam();
+  for_each_sweep_point<Args>([&](Args a, const std::string& point) {
+    a.probs = offset(kProbs, 1);
+    const int32_t can = s.can(a);
+    EXPECT_EQ(s.run(a), can == 0 ? 1 : can) << point << ": can_implement " << can;
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Symbols, SamplingSymbol, ::testing::ValuesIn(symbols()),
+                         [](const auto& i) { return test_name(i.param.name); });
+
+TEST(SamplingAbi, k_at_least_vocab_means_no_truncation_not_an_error) {
+  EXPECT_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 7), 0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(4, 7, 100000), 0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(4, 7, 1 << 30, 1.f),
+            0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(4, 7, 1.f), 0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1.f), 0);
+  EXPECT_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1e-30f), 0);
+}
+
+TEST(SamplingAbi, element_limit_holds_where_a_64_bit_product_would_wrap) {
+  // batch * (S + 1) * vocab wraps 64 bits in the first two cases, S + 1 wraps 32 bits in the
+  // third, and the last is just over 2^32 elements: can_implement and run refuse all (3).
   const int32_t big = std::numeric_limits<int32_t>::max();
   const struct {
     int32_t batch, spec, vocab;
   } over[] = {{4, big, big}, {1 << 20, big, 8192}, {1, big, 3}, {2, 1, (1 << 30) + 1}};
   for (const auto& c : over) {
+    SCOPED_TRACE("batch " + std::to_string(c.batch) + " S " + std::to_string(c.spec) + " vocab " +
+                 std::to_string(c.vocab));
     Args a;
     a.batch = c.batch;
     a.spec = c.spec;
     a.vocab = c.vocab;
-    CHECK_MSG(FI(chain_speculative_sampling_f32_can_implement)(c.batch, c.spec, c.vocab) == 3,
-              "can_implement(%d, %d, %d) must refuse", c.batch, c.spec, c.vocab);
+    EXPECT_EQ(FI(chain_speculative_sampling_f32_can_implement)(c.batch, c.spec, c.vocab), 3);
     for (const Symbol& s : symbols()) {
-      if (s.spec) check_rejected(s.name, "batch * (S + 1) * vocab > 2^32", s.run(a), 3, "2^32");
+      if (!s.spec) continue;
+      SCOPED_TRACE(s.name);
+      check_rejected(s.name, s.run(a), 3, "2^32");
     }
   }
   // Exactly 2^32 elements is allowed.
-  CHECK_EQ(FI(chain_speculative_sampling_f32_can_implement)(2, 1, 1 << 30), 0);
-  CHECK_EQ(FI(top_k_sampling_f32_can_implement)(4, 1 << 30, 50), 0);
-  CHECK_EQ(FI(top_k_sampling_f32_can_implement)(4, (1 << 30) + 1, 50), 3);
+  EXPECT_EQ(FI(chain_speculative_sampling_f32_can_implement)(2, 1, 1 << 30), 0);
+  EXPECT_EQ(FI(top_k_sampling_f32_can_implement)(4, 1 << 30, 50), 0);
+  EXPECT_EQ(FI(top_k_sampling_f32_can_implement)(4, (1 << 30) + 1, 50), 3);
 }
 
 // sampling_run_with with every other argument valid (fake, aligned pointers; vocab 1000).
@@ -470,47 +493,49 @@ int32_t can_run_with(int32_t sampler, int32_t flags, const Args& a) {
   return FI(sampling_run_with_can_implement)(sampler, flags, a.batch, a.vocab, a.top_k, a.p);
 }
 
-TEST(run_with_checks_the_sampler_and_the_flags_first) {
+TEST(SamplingAbi, run_with_checks_the_sampler_and_the_flags_first) {
   const int32_t kAuto = BARACUDA_FLASHINFER_SAMPLING_AUTO;
   const int32_t kThreshold = BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL;
   Args bad_sizes;  // reported after the codes
   bad_sizes.batch = 0;
   for (int32_t code : {-1, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 + 1}) {
-    check_rejected("sampling_run_with", "an unknown sampler", run_with(code, kAuto, bad_sizes), 2,
-                   "sampler");
-    CHECK_EQ(can_run_with(code, kAuto, bad_sizes), 2);
+    SCOPED_TRACE("sampler " + std::to_string(code));
+    check_rejected("sampling_run_with", run_with(code, kAuto, bad_sizes), 2, "sampler");
+    EXPECT_EQ(can_run_with(code, kAuto, bad_sizes), 2);
   }
   for (int32_t flags : {-1, 3, 4}) {
-    check_rejected("sampling_run_with", "unknown flags",
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    check_rejected("sampling_run_with",
                    run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2, "flags");
-    CHECK_EQ(can_run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2);
+    EXPECT_EQ(can_run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2);
   }
   // A forced threshold kernel for a sampler without that form: 3 after the sizes and thresholds,
   // before the pointers, and without asking for a device.
   for (int32_t code : {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
+    SCOPED_TRACE("sampler " + std::to_string(code));
     Args a;
     a.p = 0.1f;
     a.probs = nullptr;
-    check_rejected("sampling_run_with", "no threshold form", run_with(code, kThreshold, a), 3,
-                   "threshold-kernel form");
-    CHECK_EQ(can_run_with(code, kThreshold, a), 3);
+    check_rejected("sampling_run_with", run_with(code, kThreshold, a), 3, "threshold-kernel form");
+    EXPECT_EQ(can_run_with(code, kThreshold, a), 3);
     a.batch = 0;
-    CHECK_EQ(run_with(code, kThreshold, a), 2);
+    EXPECT_EQ(run_with(code, kThreshold, a), 2);
   }
   Args bad_p;
   bad_p.p = 2.f;
-  CHECK_EQ(run_with(BARACUDA_FLASHINFER_SAMPLER_MIN_P, kThreshold, bad_p), 2);
+  EXPECT_EQ(run_with(BARACUDA_FLASHINFER_SAMPLER_MIN_P, kThreshold, bad_p), 2);
   // Arguments the sampler does not take are neither read nor checked: a bad k, p and misaligned
   // arrays pass, and the call stops at its misaligned input (1).
   for (int32_t code :
        {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16}) {
+    SCOPED_TRACE("sampler " + std::to_string(code));
     const int32_t status =
-        FI(sampling_run_with)(code, kAuto, 4, 1000, -5, fake(0x30002),
-                              std::numeric_limits<float>::quiet_NaN(), fake(0x40001), 1, 1, nullptr,
-                              0, nullptr, fake(0x10001), fake(0x20000), fake(0x30001), nullptr);
-    check_rejected("sampling_run_with", "ignored arguments", status, 1,
+        FI(sampling_run_with)(code, kAuto, 4, 1000, -5, offset(kKArr, 2),
+                              std::numeric_limits<float>::quiet_NaN(), offset(kPArr, 1), 1, 1,
+                              nullptr, 0, nullptr, offset(kProbs, 1), kOutput, fake(0x90), nullptr);
+    check_rejected("sampling_run_with", status, 1,
                    code == BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS ? "probs" : "logits");
-    CHECK_EQ(can_run_with(code, kAuto, Args{}), 0);
+    EXPECT_EQ(can_run_with(code, kAuto, Args{}), 0);
   }
 }
 
@@ -521,8 +546,8 @@ struct FilterArgs {
   int32_t batch = 4, vocab = 1000, top_k = 50;
   float p = 0.9f;
   const void* arr = nullptr;
-  const void* input = fake(0x10000);
-  void* output = fake(0x20000);
+  const void* input = kProbs;
+  void* output = kOutput;
 };
 struct FilterSymbol {
   std::string name;
@@ -532,6 +557,17 @@ struct FilterSymbol {
   const char* input_name;
   const char* output_name;
 };
+
+// top_k_mask_logits_<T>.
+template <auto Run, auto Can>
+void add_mask_symbol(std::vector<FilterSymbol>* s, const std::string& type, uint32_t bytes) {
+  s->push_back({"top_k_mask_logits_" + type + "_run",
+                [](const FilterArgs& a) {
+                  return Run(a.batch, a.vocab, a.top_k, a.arr, a.input, a.output, nullptr);
+                },
+                [](const FilterArgs& a) { return Can(a.batch, a.vocab, a.top_k); }, false, bytes,
+                "logits", "masked_logits"});
+}
 
 std::vector<FilterSymbol> filter_symbols() {
   std::vector<FilterSymbol> s;
@@ -553,20 +589,12 @@ std::vector<FilterSymbol> filter_symbols() {
                  return FI(top_p_renorm_probs_f32_can_implement)(a.batch, a.vocab, a.p);
                },
                true, 4, "probs", "renormed_probs"});
-#define BFI_MASK_SYMBOL(NAME, BYTES)                                                             \
-  s.push_back({"top_k_mask_logits_" #NAME "_run",                                                \
-               [](const FilterArgs& a) {                                                         \
-                 return FI(top_k_mask_logits_##NAME##_run)(a.batch, a.vocab, a.top_k, a.arr,     \
-                                                           a.input, a.output, nullptr);          \
-               },                                                                                \
-               [](const FilterArgs& a) {                                                         \
-                 return FI(top_k_mask_logits_##NAME##_can_implement)(a.batch, a.vocab, a.top_k); \
-               },                                                                                \
-               false, BYTES, "logits", "masked_logits"});
-  BFI_MASK_SYMBOL(f32, 4)
-  BFI_MASK_SYMBOL(f16, 2)
-  BFI_MASK_SYMBOL(bf16, 2)
-#undef BFI_MASK_SYMBOL
+  add_mask_symbol<FI(top_k_mask_logits_f32_run), FI(top_k_mask_logits_f32_can_implement)>(&s, "f32",
+                                                                                          4);
+  add_mask_symbol<FI(top_k_mask_logits_f16_run), FI(top_k_mask_logits_f16_can_implement)>(&s, "f16",
+                                                                                          2);
+  add_mask_symbol<FI(top_k_mask_logits_bf16_run), FI(top_k_mask_logits_bf16_can_implement)>(
+      &s, "bf16", 2);
   return s;
 }
 
@@ -579,10 +607,11 @@ std::vector<FilterMutation> filter_mutations(const FilterSymbol& s) {
   const std::vector<FilterMutation> pointers = {
       {"input = NULL", [](FilterArgs& a) { a.input = nullptr; }, 2, s.input_name, false},
       {"output = NULL", [](FilterArgs& a) { a.output = nullptr; }, 2, s.output_name, false},
-      {"input misaligned", [](FilterArgs& a) { a.input = fake(0x10001); }, 1, s.input_name, false},
-      {"output misaligned", [](FilterArgs& a) { a.output = fake(0x20001); }, 1, s.output_name,
+      {"input misaligned", [](FilterArgs& a) { a.input = offset(kProbs, 1); }, 1, s.input_name,
        false},
-      {"threshold array misaligned", [](FilterArgs& a) { a.arr = fake(0x30002); }, 1, arr_name,
+      {"output misaligned", [](FilterArgs& a) { a.output = offset(kOutput, 1); }, 1, s.output_name,
+       false},
+      {"threshold array misaligned", [](FilterArgs& a) { a.arr = offset(kKArr, 2); }, 1, arr_name,
        false},
   };
   m.insert(m.end(), pointers.begin(), pointers.end());
@@ -598,66 +627,47 @@ std::vector<FilterMutation> filter_mutations(const FilterSymbol& s) {
   return m;
 }
 
-TEST(row_filters_reject_every_bad_argument_with_a_message) {
-  const int32_t device_ok = has_gpu() ? 0 : 5;  // can_implement of valid arguments
-  for (const FilterSymbol& s : filter_symbols()) {
-    for (const FilterMutation& m : filter_mutations(s)) {
-      FilterArgs a;
-      m.apply(a);
-      check_rejected(s.name, m.what, s.run(a), m.status, m.message);
-      const int32_t can = s.can(a);
-      const int32_t want = m.sizes_only ? m.status : device_ok;
-      CHECK_MSG(can == want, "%s can_implement with %s: %d, want %d", s.name.c_str(),
-                m.what.c_str(), can, want);
-    }
-    // A threshold array replaces the scalar: a bad scalar is then not checked.
+class RowFilterSymbol : public ::testing::TestWithParam<FilterSymbol> {};
+
+// can_implement of valid arguments asks the device: 0 with a GPU, 5 without.
+int32_t filter_device_status() {
+  return gpu_present() ? 0 : kNoDeviceStatus;
+}
+
+TEST_P(RowFilterSymbol, rejects_every_bad_argument_with_a_message) {
+  const FilterSymbol& s = GetParam();
+  for (const FilterMutation& m : filter_mutations(s)) {
+    SCOPED_TRACE(m.what);
     FilterArgs a;
-    a.top_k = 0;
-    a.p = -1.f;
-    a.arr = fake(0x30000);
-    a.input = fake(0x10001);
-    CHECK_MSG(s.run(a) == 1, "%s: a per-row array must replace the bad scalar (%s)", s.name.c_str(),
-              baracuda_kernels_flashinfer_last_error());
+    m.apply(a);
+    check_rejected(s.name, s.run(a), m.status, m.message);
+    EXPECT_EQ(s.can(a), m.sizes_only ? m.status : filter_device_status()) << "can_implement";
   }
+  // A threshold array replaces the scalar: a bad scalar is then not checked.
+  FilterArgs a;
+  a.top_k = 0;
+  a.p = -1.f;
+  a.arr = kKArr;
+  a.input = offset(kProbs, 1);
+  EXPECT_EQ(s.run(a), 1) << "a per-row array must replace the bad scalar: "
+                         << baracuda_kernels_flashinfer_last_error();
 }
 
-TEST(row_filters_valid_arguments_and_can_implement_sweep) {
-  // can_implement == 0: run gets past every check but the (deliberately) misaligned input (1).
-  // can_implement != 0: run with aligned fake pointers stops at the same status (before any
-  // launch: a size, threshold or device limit).
-  const bool gpu = has_gpu();
-  const int32_t batches[] = {-1, 0, 1, 3, 1 << 20, (1 << 20) + 1};
-  const int32_t vocabs[] = {-1, 0, 1, 7, 1000, 128256, 1 << 22};
-  const int32_t ks[] = {-1, 0, 1, 50, 1 << 30};
-  const float ps[] = {
-      -1.f, 0.f, 1e-6f, 0.5f, 1.f, 1.0001f, std::numeric_limits<float>::quiet_NaN()};
-  for (const FilterSymbol& s : filter_symbols()) {
-    FilterArgs valid;
-    const int32_t can_valid = s.can(valid);
-    CHECK_MSG(can_valid == (gpu ? 0 : 5), "%s can_implement(valid) = %d: %s", s.name.c_str(),
-              can_valid, baracuda_kernels_flashinfer_last_error());
-    for (int32_t b : batches)
-      for (int32_t v : vocabs)
-        for (int32_t k : ks)
-          for (float p : ps) {
-            FilterArgs a;
-            a.batch = b;
-            a.vocab = v;
-            a.top_k = k;
-            a.p = p;
-            const int32_t can = s.can(a);
-            if (can == 0) {
-              a.input = fake(0x10001);
-              const int32_t run = s.run(a);
-              CHECK_MSG(run == 1, "%s b=%d v=%d k=%d p=%g: can_implement 0, run %d", s.name.c_str(),
-                        b, v, k, static_cast<double>(p), run);
-            } else {
-              const int32_t run = s.run(a);
-              CHECK_MSG(run == can, "%s b=%d v=%d k=%d p=%g: can_implement %d, run %d",
-                        s.name.c_str(), b, v, k, static_cast<double>(p), can, run);
-            }
-          }
-  }
+// can_implement == 0: run gets past every check but the (deliberately) misaligned input (1).
+// can_implement != 0: run with aligned fake pointers stops at the same status (before any
+// launch: a size, threshold or device limit).
+TEST_P(RowFilterSymbol, valid_arguments_and_can_implement_sweep) {
+  const FilterSymbol& s = GetParam();
+  EXPECT_EQ(s.can(FilterArgs{}), filter_device_status())
+      << "can_implement(valid): " << baracuda_kernels_flashinfer_last_error();
+  for_each_sweep_point<FilterArgs>([&](FilterArgs a, const std::string& point) {
+    const int32_t can = s.can(a);
+    if (can == 0) a.input = offset(kProbs, 1);
+    EXPECT_EQ(s.run(a), can == 0 ? 1 : can) << point << ": can_implement " << can;
+  });
 }
 
-TEST_MAIN()
+INSTANTIATE_TEST_SUITE_P(Symbols, RowFilterSymbol, ::testing::ValuesIn(filter_symbols()),
+                         [](const auto& i) { return test_name(i.param.name); });
+
+}  // namespace

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The two set-up commands of the README:
 #   bash tools/build.sh example   # fetch FlashInfer, build, run the end-to-end decode example
-#   bash tools/build.sh test      # fetch FlashInfer, build, run every test (GPU tests skip without a GPU)
+#   bash tools/build.sh test      # fetch FlashInfer, build, run every test (GPU tests skip without a GPU;
+#                                 # the compute-sanitizer runs: ctest -L sanitizer)
 # Environment: BUILD_DIR (default build), CUDA_ARCHS (default "80-real;90"),
 #              BARACUDA_FLASHINFER_ROOT (an extracted FlashInfer copy, for offline machines),
 #              JOBS (default: all cores).
+# The tests need GoogleTest: an installed one, else a source tree in .deps/googletest (copied
+# from /usr/src/googletest here, or carried to a machine that has neither).
 set -euo pipefail
 mode=${1:-test}
 cd "$(dirname "$0")/.."
@@ -15,6 +18,20 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v ninja >/dev/null || need+=(ninja-build)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v g++ >/dev/null || need+=(g++)
+# GoogleTest: installed (libgtest-dev), or its sources (/usr/src/googletest, Debian's googletest)
+# copied into .deps/googletest for tests/CMakeLists.txt; with neither, install libgtest-dev.
+gtest_installed() {
+  compgen -G "/usr/lib/*/cmake/GTest/GTestConfig.cmake" >/dev/null ||
+    compgen -G "/usr/lib/cmake/GTest/GTestConfig.cmake" >/dev/null ||
+    compgen -G "/usr/local/lib*/cmake/GTest/GTestConfig.cmake" >/dev/null
+}
+if ! gtest_installed && [ ! -f .deps/googletest/CMakeLists.txt ] && [ ! -d /usr/src/googletest ]; then
+  need+=(libgtest-dev)
+fi
+# The ABI fuzzer (fuzz/, tests labelled fuzz): clang with libFuzzer and the sanitizer runtimes.
+command -v clang++ >/dev/null || need+=(clang)
+compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null ||
+  need+=(libclang-rt-dev)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -24,6 +41,9 @@ if ((${#need[@]})); then
   fi
 fi
 command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+if ! gtest_installed && [ ! -f .deps/googletest/CMakeLists.txt ] && [ -d /usr/src/googletest ]; then
+  mkdir -p .deps && cp -r /usr/src/googletest .deps/googletest
+fi
 
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -33,6 +53,6 @@ cmake --build "$build" -j "${JOBS:-$(nproc)}"
 
 case "$mode" in
   example) "$build/examples/decode_example" ;;
-  test) ctest --test-dir "$build" --output-on-failure ;;
+  test) ctest --test-dir "$build" --output-on-failure -LE sanitizer ;;
   *) echo "usage: $0 example|test" >&2; exit 2 ;;
 esac

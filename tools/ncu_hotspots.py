@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Top SASS lines of an `ncu --page source --csv --print-source sass` dump (stdin), by warp-stall
-samples and by instructions executed. A profiling aid for the device sessions."""
+samples and by instructions executed. A profiling aid for runs on the GPU machine."""
 import csv
 import sys
 

@@ -17,7 +17,11 @@
  *     never read device memory back to the host, and are CUDA-graph capturable.
  *     A NULL stream means the per-thread default stream (cudaStreamPerThread), as in the ABI
  *     this library replaces. Pass an explicit stream when capturing a graph.
- *   - Work runs on the device that is current on the calling thread (cudaSetDevice).
+ *   - A `*_run` works on the device its stream belongs to, whatever device is current: it makes
+ *     that device current for the call and restores the previous one. The NULL / per-thread /
+ *     legacy stream, and a stream being captured, mean the calling thread's current device.
+ *     `*_get_workspace_size` and the `*_can_implement` that need device facts answer for the
+ *     calling thread's current device.
  *   - All index arrays (indices, indptr, last_page_len, token ids) are int32 on the device.
  *   - LSE values are base 2: lse = log2(sum_j exp(sm_scale * q.k_j)). Multiply by ln(2) to get
  *     the natural-log LSE that FlashAttention / vLLM use (and divide by ln(2) to convert back).
@@ -40,13 +44,39 @@
 #define BARACUDA_FLASHINFER_API __attribute__((visibility("default")))
 #endif
 
+/*
+ * Stability tiers (docs/ABI.md, "Stability tiers"; abi/exports.txt records each symbol's tier):
+ *   stable        every declaration not marked otherwise: name, argument order, types and
+ *                 meaning are kept for the life of the SOVERSION (libbaracuda_flashinfer.so.0);
+ *                 abi/signatures.h is the baseline every change is checked against.
+ *   experimental  declared with BARACUDA_FLASHINFER_EXPERIMENTAL: exported and tested like the
+ *                 rest, but outside that promise: it may change or go in any release.
+ *   deprecated    marked BARACUDA_FLASHINFER_DEPRECATED(msg): kept for the SOVERSION, a compiler
+ *                 warning at each use, removed with the next SOVERSION. Define
+ *                 BARACUDA_FLASHINFER_DISABLE_DEPRECATE_WARNINGS to silence the warnings.
+ */
+#ifndef BARACUDA_FLASHINFER_EXPERIMENTAL
+#define BARACUDA_FLASHINFER_EXPERIMENTAL BARACUDA_FLASHINFER_API
+#endif
+#ifndef BARACUDA_FLASHINFER_DEPRECATED
+#if defined(BARACUDA_FLASHINFER_DISABLE_DEPRECATE_WARNINGS)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg)
+#elif defined(__GNUC__) || defined(__clang__)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#define BARACUDA_FLASHINFER_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#define BARACUDA_FLASHINFER_DEPRECATED(msg)
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Version                                                                                     */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 #define BARACUDA_FLASHINFER_VERSION_MAJOR 0
 #define BARACUDA_FLASHINFER_VERSION_MINOR 1
@@ -61,9 +91,9 @@ BARACUDA_FLASHINFER_API uint32_t baracuda_kernels_flashinfer_version(void);
 /** "MAJOR.MINOR.PATCH (flashinfer-python X, CCCL Y, CUDA Z)". Static storage; never NULL. */
 BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_version_string(void);
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Status                                                                                      */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 /** Stable values: never renumbered. 0-4 keep the meaning existing Rust callers map. */
 enum baracuda_flashinfer_status {
@@ -88,9 +118,9 @@ BARACUDA_FLASHINFER_API const char* baracuda_kernels_flashinfer_last_error(void)
 /** A cudaStream_t (forward-declared so no CUDA header is needed). */
 typedef struct CUstream_st* baracuda_flashinfer_stream_t;
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Element codes                                                                               */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 
 /**
  * Element codes name the query/output type and, for the fp8 codes, the KV-cache type.
@@ -108,9 +138,9 @@ enum baracuda_flashinfer_element {
   BARACUDA_FLASHINFER_BF16_E5M2 = 6  /**< Q/O bf16, KV fp8 e5m2 */
 };
 
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /* Batched paged-KV decode                                                                     */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * One query token per request attends that request's paged K/V:
  *   o[b,h]   = sum_j softmax_j(sm_scale * q[b,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
@@ -162,6 +192,7 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_get_wor
  * of this size is accepted by _run, which then decodes without split-KV (correct, slower at
  * small batch). Use _get_workspace_size() for full speed.
  */
+BARACUDA_FLASHINFER_DEPRECATED("use paged_decode_get_workspace_size: this size disables split-KV")
 BARACUDA_FLASHINFER_API size_t
 baracuda_kernels_flashinfer_paged_decode_workspace_size(int32_t batch_size);
 
@@ -205,20 +236,261 @@ enum baracuda_flashinfer_decode_flags {
  * paged_decode_<element>_run. The tensor-core path needs the workspace that
  * _get_workspace_size() reports (status 4 if smaller); CUDA cores without split need none.
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
     int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /** What paged_decode_run_with would answer for these sizes and flags (no GPU touched). */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(int32_t element, int32_t flags,
+                                                                int32_t batch_size,
+                                                                int32_t page_size, int32_t head_dim,
+                                                                int32_t num_qo_heads,
+                                                                int32_t num_kv_heads);
+
+/** The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path). */
+enum baracuda_flashinfer_decode_path {
+  BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES = 0,  /**< FlashInfer's batch-decode kernel */
+  BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES = 1 /**< FA2 prefill kernel, GQA rows packed */
+};
+
+/**
+ * How a paged-decode call would run. The caller sets struct_size = sizeof(the struct it was
+ * compiled with); the library writes only the fields that fit in struct_size, so later versions
+ * may append fields.
+ */
+typedef struct baracuda_flashinfer_decode_schedule {
+  size_t struct_size;
+  int32_t path;             /**< baracuda_flashinfer_decode_path */
+  int32_t split;            /**< 1: KV is split into chunks on the device, then merged */
+  int32_t work_items;       /**< CTAs along the batch axis (the padded grid when split) */
+  int32_t min_chunk_tokens; /**< smallest chunk the device planner may pick (0 without split) */
+  size_t workspace_bytes;   /**< workspace this schedule uses (0: none) */
+} baracuda_flashinfer_decode_schedule;
+
+/**
+ * The schedule paged_decode_run_with(element, flags, ...) would take for these sizes with
+ * `workspace_bytes` of workspace on the device of `stream` (NULL: the current device), without
+ * launching anything: the path, whether it splits, and the workspace it uses (so a caller that
+ * wants no split can size exactly that workspace: flags = NO_SPLIT). flags 0 gives what
+ * paged_decode_<element>_run does. Statuses as _run (before pointers): 0, 2, 3, 4, 5.
+ * Thread-safe; queries the device once, then caches; no synchronisation.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_describe(
     int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
-    int32_t num_qo_heads, int32_t num_kv_heads);
+    int32_t num_qo_heads, int32_t num_kv_heads, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream, baracuda_flashinfer_decode_schedule* schedule);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Paged-KV append (section owned by the append family)                                        */
+/* Attention options                                                                           */
 /* ------------------------------------------------------------------------------------------ */
+/*
+ * Options every attention call of the prefill family takes (NULL = all defaults: plain causal
+ * or non-causal softmax attention over an HND paged or dense ragged cache). A versioned struct:
+ * fill it with baracuda_kernels_flashinfer_attention_options_init() (which sets struct_size and
+ * the defaults), then change fields; the library reads only the first struct_size bytes, so
+ * fields appended in later versions keep their defaults for older callers. A struct_size the
+ * library does not know (smaller than the first version's) is status 2.
+ */
+enum baracuda_flashinfer_kv_layout {
+  BARACUDA_FLASHINFER_KV_LAYOUT_HND = 0, /**< pages [num_pages, Hkv, page_size, D] (default) */
+  BARACUDA_FLASHINFER_KV_LAYOUT_NHD = 1  /**< pages [num_pages, page_size, Hkv, D] */
+};
+
+/** Kernel choices (options.flags; 0 = the measured best). For A/B checks and tests. */
+enum baracuda_flashinfer_attention_flags {
+  BARACUDA_FLASHINFER_ATTENTION_AUTO = 0,
+  BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT = 1, /**< never split a request's KV across CTAs */
+  BARACUDA_FLASHINFER_ATTENTION_FA2 = 2       /**< FlashInfer's FA2 kernels, also on sm_90 */
+};
+
+typedef struct baracuda_flashinfer_attention_options {
+  size_t struct_size;    /**< sizeof(baracuda_flashinfer_attention_options) */
+  int32_t kv_layout;     /**< baracuda_flashinfer_kv_layout (paged caches); default HND */
+  int32_t window_left;   /**< sliding window: -1 (default) = none; >= 0: query i of a request
+                              keeps key j when j + qo_len + window_left >= kv_len + i */
+  float logits_soft_cap; /**< 0 (default) = off; > 0: each scaled score s = sm_scale * q.k
+                              becomes cap * tanh(s / cap) before the softmax (Gemma 2: 50) */
+  float k_scale;         /**< 1 (default): the stored K times k_scale is the real K (the
+                              scores are sm_scale * k_scale * q.k); fp8 caches' quantisation */
+  float v_scale;         /**< 1 (default): the stored V times v_scale is the real V (o scales by
+                              it; lse does not) */
+  const float* sinks;    /**< NULL (default); else [Hq] float32 on the device, 4-byte aligned:
+                              query head h's sink, a logit s_h in the scaled-score domain that
+                              joins every row's softmax denominator as e^s_h and carries no
+                              value (gpt-oss). The returned lse includes it; a row that keeps
+                              no key gets o = 0, lse = s_h / ln 2. Merging such states with
+                              merge_state_*: give only one of them the sink. */
+  int32_t flags;         /**< baracuda_flashinfer_attention_flags */
+  int32_t reserved;      /**< 0 */
+} baracuda_flashinfer_attention_options;
+
+/** Fills *options with struct_size and the defaults above. NULL is ignored. */
+BARACUDA_FLASHINFER_API void baracuda_kernels_flashinfer_attention_options_init(
+    baracuda_flashinfer_attention_options* options);
+
+/*
+ * Paged decode with attention options (window, soft-cap, sinks, fp8 scales, NHD pages): the
+ * arguments of paged_decode_run_with, plus `options` (NULL: plain attention, what
+ * paged_decode_run_with does). `flags` are the decode flags above; options->flags may add
+ * BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT. The workspace is _ex_get_workspace_size()'s. Every
+ * option applies to both decode kernels (a window keeps the last window_left + 1 keys of each
+ * request, and only those are read), so the options change no path choice.
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options, void* k_data, void* v_data, void* indices,
+    void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batch prefill (a query range per request: prompts, chunks and decode tokens)                */
+/* ------------------------------------------------------------------------------------------ */
+/*
+ * Request b has qo_len(b) = q_indptr[b+1] - q_indptr[b] query rows (0 allowed) attending its
+ * kv_len(b) keys:
+ *   o[r,h]   = sum_j softmax_j(sm_scale * q[r,h] . k[b,h/g,j]) * v[b,h/g,j],  g = Hq / Hkv
+ *   lse[r,h] = log2 sum_j exp(sm_scale * q[r,h] . k[b,h/g,j])                 (base 2)
+ * over the keys the mask keeps. causal != 0: bottom-right aligned, query i (0-based within its
+ * request) keeps keys j <= i + kv_len - qo_len; causal == 0: every key. A row that keeps no key
+ * (kv_len 0, or causal with qo_len > kv_len for the first qo_len - kv_len rows) gets o = 0 and
+ * lse = -inf. One call takes any mix of query lengths (1 = a decode token, up to a whole prompt)
+ * on any KV lengths: chunked prefill and mixed prefill + decode batches.
+ *
+ * Shapes (B = batch_size, Hq, Hkv, D = head_dim, P = page_size), all dense row-major, int32 index
+ * arrays on the device:
+ *   q, o          [max_q_rows, Hq, D]    f16 or bf16 (element 0 or 1); 16-byte aligned. Rows
+ *                                        from q_indptr[B] on are read (FA3 loads whole query
+ *                                        tiles) but reach no result; o's are never written
+ *   q_indptr      [B + 1]                non-decreasing, q_indptr[0] = 0, q_indptr[B] <= max_q_rows
+ *   lse           [max_q_rows, Hq]       float32, base 2; may be NULL (not written); rows from
+ *                                        q_indptr[B] on are never written
+ * paged (prefill_paged_*, the cache decode and append use):
+ *   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout); 16-byte aligned
+ *   kv_indices    [kv_indptr[B]]         physical page ids
+ *   kv_indptr     [B + 1]                page indptr: request b owns kv_indices[kv_indptr[b]..)
+ *   last_page_len [B]                    in [1, P]; kv_len(b) = (pages - 1) * P + last_page_len
+ * ragged (prefill_ragged_*, a contiguous K/V per batch):
+ *   k, v          [max_kv_rows, Hkv, D]  16-byte aligned; all max_kv_rows rows must hold
+ *                                        finite values (zeros past kv_indptr[B] will do): FA3
+ *                                        loads whole key tiles and weights the keys past a
+ *                                        request's end by 0, and 0 * NaN is NaN
+ *   kv_indptr     [B + 1]                row indptr: request b's keys are rows kv_indptr[b]..
+ *                                        kv_indptr[b+1]-1, kv_indptr[B] <= max_kv_rows
+ * Supported: element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
+ * Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and finite.
+ *
+ * Kernels: on a compute-capability 9.0 GPU (a build with sm_90) FlashInfer's FA3 (wgmma; TMA for
+ * ragged K/V) kernels, elsewhere (or with BARACUDA_FLASHINFER_ATTENTION_FA2) FlashInfer's FA2
+ * kernels; both on a schedule this library plans ON THE DEVICE inside _run from q_indptr and the
+ * KV lengths: requests with few query tiles and long KV are split into chunks across the GPU and
+ * merged. No host round trip: _run is CUDA-graph capturable, and one capture stays correct when
+ * lengths change between replays (within max_q_rows / max_kv_rows and batch_size).
+ * The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
+ * sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
+ * Hkv, head_dim, options; ragged: max_kv_rows) and the device only, not on causal (an argument
+ * for symmetry with _run). Smaller: status 4.
+ * Options (NULL: plain attention): every field applies on both kernels. A sliding window keeps
+ * key j of query i when j + qo_len + window_left >= kv_len + i (with causal: the window_left + 1
+ * keys ending at the diagonal); the kernels read only the keys some query of a tile keeps, and
+ * split-KV is planned over those. See the options struct for the soft-cap, the scales and the
+ * sinks; kv_layout applies to the paged cache (ragged K/V are [rows, Hkv, D]).
+ */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_can_implement(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options);
+
+/** Workspace for prefill_paged_run on the current device (queries it once, then caches). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_get_workspace_size(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_paged_run(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, const void* q, const int32_t* q_indptr,
+    const void* k_data, const void* v_data, const int32_t* kv_indices, const int32_t* kv_indptr,
+    const int32_t* last_page_len, void* o, float* lse, void* workspace, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_can_implement(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options);
+
+/** Workspace for prefill_ragged_run on the current device (queries it once, then caches). */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes);
+
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_prefill_ragged_run(
+    int32_t element, int32_t batch_size, int32_t max_q_rows, int32_t max_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,
+    const baracuda_flashinfer_attention_options* options, const void* q, const int32_t* q_indptr,
+    const void* k, const void* v, const int32_t* kv_indptr, void* o, float* lse, void* workspace,
+    size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/*
+ * The existing ABI's prefill symbols, names, argument order and meaning unchanged (HND pages,
+ * plain attention, `lse` may be NULL). total_num_rows bounds q_indptr[B] (max_q_rows above) and
+ * total_kv_rows bounds the ragged kv_indptr[B]. enable_split = 0 never splits KV.
+ * Their signatures carry no workspace: the library keeps one per (device, stream; per thread
+ * for NULL, the per-thread default stream), allocated on the first call on that stream and grown
+ * when a call needs more (cudaMallocAsync on the stream). So the first call
+ * on a stream, and one with larger sizes than any before on it, must not be captured (status 5
+ * inside a capture); every other call is asynchronous, allocation-free and capturable. The
+ * buffers live until the process exits; a stream's buffer is never shared with another stream.
+ * New code should call prefill_*_run with its own workspace.
+ */
+#define BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(NAME)                                       \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_prefill_##NAME##_run(      \
+      int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,         \
+      int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,              \
+      int32_t enable_split, void* k_data, void* v_data, void* kv_indices, void* kv_indptr,     \
+      void* last_page_len, const void* q, void* q_indptr, void* o, void* lse,                  \
+      baracuda_flashinfer_stream_t stream);                                                    \
+  BARACUDA_FLASHINFER_API int32_t                                                              \
+      baracuda_kernels_flashinfer_paged_prefill_##NAME##_can_implement(                        \
+          int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,     \
+          int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,          \
+          int32_t enable_split);                                                               \
+  BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_ragged_prefill_##NAME##_run(     \
+      int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim,     \
+      int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal,              \
+      int32_t enable_split, const void* k_data, const void* v_data, void* kv_indptr,           \
+      const void* q, void* q_indptr, void* o, void* lse, baracuda_flashinfer_stream_t stream); \
+  BARACUDA_FLASHINFER_API int32_t                                                              \
+      baracuda_kernels_flashinfer_ragged_prefill_##NAME##_can_implement(                       \
+          int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim, \
+          int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, int32_t causal);
+
+BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(f16)
+BARACUDA_FLASHINFER_DECLARE_LEGACY_PREFILL(bf16)
+
+/** The existing ABI's element-free checks (f16 and bf16 alike): sizes only. */
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_prefill_can_implement(
+    int32_t batch_size, int32_t total_num_rows, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads);
+BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_ragged_prefill_can_implement(
+    int32_t batch_size, int32_t total_num_rows, int32_t total_kv_rows, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads);
+/* ------------------------------------------------------------------------------------------  */
+/* Paged-KV append                                                                             */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * Writes new K/V tokens into the paged cache that paged decode reads (same HND page layout):
  *   k_data, v_data [num_pages, H, P, D]   element type T; 16-byte aligned; written
@@ -274,7 +546,8 @@ BARACUDA_FLASHINFER_DECLARE_APPEND_DECODE(f32)
  * Two tokens with the same (request, position) race: one of them wins.
  * Argument order: the sizes (num_tokens, batch_size, page_size, num_heads, head_dim), the cache
  * (k_data, v_data, indices, indptr), the token placement (batch_indices, positions), the data.
- * Supported: 1 <= num_tokens < 2^31, the rest as above.
+ * Supported: num_tokens >= 1 and num_tokens * num_heads < 2^31 (status 3 beyond), the rest as
+ * above.
  */
 BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_kv_append_can_implement(
     int32_t num_tokens, int32_t batch_size, int32_t page_size, int32_t num_heads, int32_t head_dim);
@@ -294,9 +567,9 @@ BARACUDA_FLASHINFER_DECLARE_APPEND(f16)
 BARACUDA_FLASHINFER_DECLARE_APPEND(bf16)
 BARACUDA_FLASHINFER_DECLARE_APPEND(f32)
 
-/* ------------------------------------------------------------------------------------------ */
-/* Attention-state merge / cascade (section owned by the merge family)                         */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
+/* Attention-state merge                                                                       */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * An attention state over a set of KV tokens is (o, lse): o = softmax-weighted sum of V over
  * that set, lse = log2 sum_j exp(sm_scale * q.k_j) (BASE 2, as paged decode writes it). States
@@ -375,6 +648,9 @@ BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(bf16)
 BARACUDA_FLASHINFER_DECLARE_MERGE_VARLEN(f32)
 
+/* ------------------------------------------------------------------------------------------  */
+/* Shared prefix and fused cascades (decode over a prefix shared by the batch)                 */
+/* ------------------------------------------------------------------------------------------  */
 /*
  * Shared-prefix attention (cascade level 1): batch_size queries, one per request, all attend ONE
  * shared page list in one call that reads that KV once per tile of packed (query, head) rows
@@ -405,6 +681,22 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_shared_prefix_decode
     int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
     void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
+
+/** Kernel choice of shared_prefix_decode_run_with (0: what shared_prefix_decode_run does). */
+enum baracuda_flashinfer_shared_prefix_flags {
+  BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO = 0,
+  BARACUDA_FLASHINFER_SHARED_PREFIX_FA2 = 1 /**< the FA2 kernel, also on sm_90 (A/B checks) */
+};
+
+/**
+ * Experimental: shared_prefix_decode_run with explicit kernel flags (for A/B checks and tests);
+ * otherwise the same arguments and contract. Unknown flag bits: status 2.
+ */
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run_with(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data,
+    void* prefix_indices, void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o,
+    void* lse, void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream);
 
 /*
  * Fused cascade: decode over (shared prefix + each request's own suffix) in ONE call, the state
@@ -440,8 +732,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
 /*
  * Fused cascade over a DENSE shared prefix: as cascade_decode_run, but the prefix's K and V are
  * contiguous tensors (FlashInfer's k_shared / v_shared of its shared-prefix batch decode) rather
- * than pages of the cache, so the prefix kernel loads them with TMA (on H100 at head dim 128 the
- * prefix's FA3 grid alone runs 62 us instead of 76, docs/PERFORMANCE.md). For an engine that keeps
+ * than pages of the cache, so the prefix kernel loads them with TMA (faster than the
+ * page gather; docs/PERFORMANCE.md). For an engine that keeps
  * the shared prefix (a system prompt) in one buffer per layer; the suffixes stay paged.
  *   k_prefix, v_prefix      the prefix's rows: token t of KV head h at
  *                           k_prefix + t * prefix_stride_token + h * prefix_stride_head (elements),
@@ -457,15 +749,16 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_run(
  * (the dense prefix kernel is checked to fit the current device too). Same contract: no
  * allocation, no synchronisation, no device-to-host read, graph-capturable.
  */
-BARACUDA_FLASHINFER_API int32_t
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
 baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element);
-BARACUDA_FLASHINFER_API int32_t
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
 baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
     int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
     int32_t page_size, int32_t element, size_t* workspace_bytes);
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
     int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
     int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
     int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
@@ -473,9 +766,9 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
     void* o, void* lse, void* workspace, size_t workspace_bytes,
     baracuda_flashinfer_stream_t stream);
 
-/* ------------------------------------------------------------------------------------------ */
-/* Sort-free sampling                                                                         */
-/* ------------------------------------------------------------------------------------------ */
+/* ------------------------------------------------------------------------------------------  */
+/* Sort-free sampling                                                                          */
+/* ------------------------------------------------------------------------------------------  */
 
 /*
  * Each call draws one token id from row b of a [batch, vocab] f32 probability matrix (dense
@@ -494,8 +787,8 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_cascade_decode_dense
  * Both draw from the same distributions (below); the tokens drawn for a given seed differ.
  * sampling_run_with (experimental, below) picks the kernel explicitly.
  * Device: a call sizes its work for, and launches on, the device that owns `stream` (for NULL,
- * cudaStreamPerThread and cudaStreamLegacy: the calling thread's current device), which it makes
- * current for the duration of the call.
+ * cudaStreamPerThread, cudaStreamLegacy and a stream being captured: the calling thread's current
+ * device), which it makes current for the duration of the call.
  *
  * Target distributions (p = the row; ties at a threshold are all kept, never split):
  *   from_probs   : p(i) / sum(p).
@@ -706,13 +999,15 @@ enum baracuda_flashinfer_sampling_flags {
  * ones where arrays will replace them) and, with THRESHOLD_KERNEL only, asks the current device
  * whether the row fits (status 5 without a device).
  */
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_run_with(
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_sampling_run_with(
     int32_t sampler, int32_t flags, int32_t batch, int32_t vocab, int32_t top_k_val,
-    const void* top_k_arr, float p_val, const void* p_arr, int32_t deterministic,
-    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
-    const void* input, void* output, void* valid, baracuda_flashinfer_stream_t stream);
-BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_sampling_run_with_can_implement(
-    int32_t sampler, int32_t flags, int32_t batch, int32_t vocab, int32_t top_k_val, float p_val);
+    const void* top_k_arr, float p_val, const void* p_arr, int32_t deterministic, uint64_t seed_val,
+    const void* seed_ptr, uint64_t offset_val, void* offset_ptr, const void* input, void* output,
+    void* valid, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_sampling_run_with_can_implement(int32_t sampler, int32_t flags,
+                                                            int32_t batch, int32_t vocab,
+                                                            int32_t top_k_val, float p_val);
 
 /*
  * Chain speculative sampling (verification of S = num_speculative_tokens draft tokens):

@@ -906,6 +906,224 @@ class DensePrefixCascadePlan : public detail::PrefixPlanBase {
 };
 
 /* ----------------------------------------------------------------------------------------- */
+/* Batch prefill                                                                              */
+/* ----------------------------------------------------------------------------------------- */
+
+/** Where a PrefillPlan's keys are. */
+enum class PrefillKv : int32_t {
+  paged,  ///< the paged cache decode and append use: k_cache / v_cache [num_pages, Hkv, P, D]
+  ragged  ///< one K and one V per batch, request after request: [max_kv_rows, Hkv, D]
+};
+
+/** Which prefill kernels run (the C options' flags). */
+enum class PrefillKernel : int32_t {
+  automatic =
+      BARACUDA_FLASHINFER_ATTENTION_AUTO,  ///< FA3 on a compute-capability 9.0 GPU, else FA2
+  fa2 = BARACUDA_FLASHINFER_ATTENTION_FA2  ///< FlashInfer's FA2 kernels everywhere
+};
+
+/** What a PrefillPlan is for; the C header's "Batch prefill" section has the math. */
+struct PrefillDesc {
+  PrefillKv kv = PrefillKv::paged;
+  int32_t batch_size = 0;          ///< B: requests (each any number of query rows, 0 too)
+  int32_t max_q_rows = 0;          ///< rows of q and o: a bound on q_indptr[B]
+  int32_t num_qo_heads = 0;        ///< Hq
+  int32_t num_kv_heads = 0;        ///< Hkv; Hq % Hkv == 0
+  int32_t head_dim = 0;            ///< D
+  int32_t page_size = 0;           ///< paged: P, tokens per page
+  int32_t max_kv_rows = 0;         ///< ragged: rows of k and v, a bound on kv_indptr[B]
+  Element element = Element::f16;  ///< f16 or bf16
+  bool causal = true;              ///< bottom-right aligned: a prompt, a chunk on its prefix
+  std::optional<float> sm_scale;   ///< softmax scale; default 1 / sqrt(head_dim)
+  /** Split long KV across the GPU when the query tiles alone cannot fill it (more workspace).
+   * false: one CTA per (request, query tile, head) whatever the lengths. */
+  bool split_kv = true;
+  PrefillKernel kernel = PrefillKernel::automatic;
+};
+
+/**
+ * A validated batch prefill (the C prefill_paged_* / prefill_ragged_*): any mix of query lengths
+ * (prompts, chunks, decode tokens) over any KV lengths in one call, planned on the device, so one
+ * capture stays correct when the lengths change. create() asks the C _can_implement, then the
+ * workspace size for the current device (that query needs a GPU). run() checks the tensors:
+ *   q, o              [max_q_rows, Hq, D]      query_dtype(element), 16-byte aligned
+ *   q_indptr          [B + 1]                  i32: request b's rows q_indptr[b] .. q_indptr[b+1]-1
+ *   lse               [max_q_rows, Hq]         f32 (base 2), optional
+ * paged (PrefillKv::paged):
+ *   k_cache, v_cache  [num_pages, Hkv, P, D]   16-byte aligned, the same num_pages
+ *   kv_indices        [nnz]                    i32 page ids
+ *   kv_indptr         [B + 1]                  i32 page indptr
+ *   kv_last_page_len  [B]                      i32 in [1, P]
+ * ragged (PrefillKv::ragged):
+ *   k, v              [max_kv_rows, Hkv, D]    16-byte aligned
+ *   kv_indptr         [B + 1]                  i32 row indptr
+ * Rows of q, o and lse past q_indptr[B] are neither used nor written.
+ */
+class PrefillPlan {
+ public:
+  static Result<PrefillPlan> create(const PrefillDesc& desc) {
+    if (desc.kv != PrefillKv::paged && desc.kv != PrefillKv::ragged) {
+      return Status(status::kInvalidProblem,
+                    "PrefillPlan::create: kv must be PrefillKv::paged or PrefillKv::ragged");
+    }
+    PrefillPlan plan;
+    plan.desc_ = desc;
+    plan.sm_scale_ = detail::resolve_sm_scale(desc.sm_scale, desc.head_dim);
+    const baracuda_flashinfer_attention_options o = plan.options();
+    const PrefillDesc& x = desc;
+    const int32_t e = static_cast<int32_t>(x.element), causal = x.causal ? 1 : 0;
+    const bool paged = x.kv == PrefillKv::paged;
+    const int32_t code = paged ? baracuda_kernels_flashinfer_prefill_paged_can_implement(
+                                     e, x.batch_size, x.max_q_rows, x.page_size, x.head_dim,
+                                     x.num_qo_heads, x.num_kv_heads, plan.sm_scale_, causal, &o)
+                               : baracuda_kernels_flashinfer_prefill_ragged_can_implement(
+                                     e, x.batch_size, x.max_q_rows, x.max_kv_rows, x.head_dim,
+                                     x.num_qo_heads, x.num_kv_heads, plan.sm_scale_, causal, &o);
+    if (code != status::kSuccess) return Status::from_c(code);
+    plan.desc_.sm_scale = plan.sm_scale_;
+    const int32_t ws =
+        paged ? baracuda_kernels_flashinfer_prefill_paged_get_workspace_size(
+                    e, x.batch_size, x.max_q_rows, x.page_size, x.head_dim, x.num_qo_heads,
+                    x.num_kv_heads, causal, &o, &plan.workspace_bytes_)
+              : baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size(
+                    e, x.batch_size, x.max_q_rows, x.max_kv_rows, x.head_dim, x.num_qo_heads,
+                    x.num_kv_heads, causal, &o, &plan.workspace_bytes_);
+    if (ws != status::kSuccess) return Status::from_c(ws);
+    return plan;
+  }
+
+  const PrefillDesc& desc() const noexcept { return desc_; }
+  float sm_scale() const noexcept { return sm_scale_; }
+  /** Bytes the workspace passed to run() must have. */
+  std::size_t workspace_size() const noexcept { return workspace_bytes_; }
+  /** The C options the plan passes: the defaults, with the flags of split_kv and kernel. */
+  baracuda_flashinfer_attention_options options() const noexcept {
+    baracuda_flashinfer_attention_options o;
+    baracuda_kernels_flashinfer_attention_options_init(&o);
+    o.flags = static_cast<int32_t>(desc_.kernel) |
+              (desc_.split_kv ? 0 : BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT);
+    return o;
+  }
+
+  /** Paged: checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<1>& q_indptr, const TensorView<4>& k_cache,
+               const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
+               const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len,
+               const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+               const Workspace& workspace) const {
+    detail::Checker c("PrefillPlan::run");
+    if (!expect_kv(c, PrefillKv::paged)) return c.status();
+    const PrefillDesc& x = desc_;
+    const int64_t b = x.batch_size, any = detail::kAny;
+    const std::array<const char*, 4> cache = {"num_pages", "num_kv_heads", "page_size", "head_dim"};
+    check_rows(c, "q", q);
+    c.tensor<1>("q_indptr", q_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<4>("k_cache", k_cache, kv_dtype(x.element),
+                {any, x.num_kv_heads, x.page_size, x.head_dim}, cache, 16);
+    c.tensor<4>("v_cache", v_cache, kv_dtype(x.element),
+                {any, x.num_kv_heads, x.page_size, x.head_dim}, cache, 16);
+    c.same("v_cache", 0, "num_pages", v_cache.shape[0], "k_cache", k_cache.shape[0]);
+    c.tensor<1>("kv_indices", kv_indices, Dtype::i32, {any}, {"nnz_pages"}, 4);
+    c.tensor<1>("kv_indptr", kv_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<1>("kv_last_page_len", kv_last_page_len, Dtype::i32, {b}, {"batch"}, 4);
+    check_outputs(c, o, lse, workspace);
+    return c.status();
+  }
+
+  /** Paged: checks everything (see check()), then enqueues on `stream` (NULL: per-thread
+   * default stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<1>& q_indptr, const TensorView<4>& k_cache,
+             const TensorView<4>& v_cache, const TensorView<1>& kv_indices,
+             const TensorView<1>& kv_indptr, const TensorView<1>& kv_last_page_len,
+             const TensorView<3>& o, const std::optional<TensorView<2>>& lse,
+             const Workspace& workspace) const {
+    Status s = check(q, q_indptr, k_cache, v_cache, kv_indices, kv_indptr, kv_last_page_len, o, lse,
+                     workspace);
+    if (!s.ok()) return s;
+    const PrefillDesc& x = desc_;
+    const baracuda_flashinfer_attention_options opts = options();
+    return Status::from_c(baracuda_kernels_flashinfer_prefill_paged_run(
+        static_cast<int32_t>(x.element), x.batch_size, x.max_q_rows, x.page_size, x.head_dim,
+        x.num_qo_heads, x.num_kv_heads, sm_scale_, x.causal ? 1 : 0, &opts, q.data,
+        static_cast<const int32_t*>(q_indptr.data), k_cache.data, v_cache.data,
+        static_cast<const int32_t*>(kv_indices.data), static_cast<const int32_t*>(kv_indptr.data),
+        static_cast<const int32_t*>(kv_last_page_len.data), o.data,
+        lse ? static_cast<float*>(lse->data) : nullptr, workspace.data, workspace.bytes, stream));
+  }
+
+  /** Ragged: checks tensors and workspace against the plan; nothing is enqueued. */
+  Status check(const TensorView<3>& q, const TensorView<1>& q_indptr, const TensorView<3>& k,
+               const TensorView<3>& v, const TensorView<1>& kv_indptr, const TensorView<3>& o,
+               const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    detail::Checker c("PrefillPlan::run");
+    if (!expect_kv(c, PrefillKv::ragged)) return c.status();
+    const PrefillDesc& x = desc_;
+    const int64_t b = x.batch_size;
+    const std::array<int64_t, 3> rows = {x.max_kv_rows, x.num_kv_heads, x.head_dim};
+    const std::array<const char*, 3> dims = {"max_kv_rows", "num_kv_heads", "head_dim"};
+    check_rows(c, "q", q);
+    c.tensor<1>("q_indptr", q_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    c.tensor<3>("k", k, kv_dtype(x.element), rows, dims, 16);
+    c.tensor<3>("v", v, kv_dtype(x.element), rows, dims, 16);
+    c.tensor<1>("kv_indptr", kv_indptr, Dtype::i32, {b + 1}, {"batch + 1"}, 4);
+    check_outputs(c, o, lse, workspace);
+    return c.status();
+  }
+
+  /** Ragged: checks everything (see check()), then enqueues on `stream` (NULL: per-thread
+   * default stream). Graph-capturable; never allocates or synchronises. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& q,
+             const TensorView<1>& q_indptr, const TensorView<3>& k, const TensorView<3>& v,
+             const TensorView<1>& kv_indptr, const TensorView<3>& o,
+             const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    Status s = check(q, q_indptr, k, v, kv_indptr, o, lse, workspace);
+    if (!s.ok()) return s;
+    const PrefillDesc& x = desc_;
+    const baracuda_flashinfer_attention_options opts = options();
+    return Status::from_c(baracuda_kernels_flashinfer_prefill_ragged_run(
+        static_cast<int32_t>(x.element), x.batch_size, x.max_q_rows, x.max_kv_rows, x.head_dim,
+        x.num_qo_heads, x.num_kv_heads, sm_scale_, x.causal ? 1 : 0, &opts, q.data,
+        static_cast<const int32_t*>(q_indptr.data), k.data, v.data,
+        static_cast<const int32_t*>(kv_indptr.data), o.data,
+        lse ? static_cast<float*>(lse->data) : nullptr, workspace.data, workspace.bytes, stream));
+  }
+
+ private:
+  PrefillPlan() = default;
+
+  // The run overload must match the plan's keys.
+  bool expect_kv(detail::Checker& c, PrefillKv kv) const {
+    if (desc_.kv == kv) return true;
+    c.fail(status::kInvalidProblem, "this plan's keys are %s (PrefillDesc::kv): call run() with %s",
+           desc_.kv == PrefillKv::paged ? "paged" : "ragged",
+           desc_.kv == PrefillKv::paged
+               ? "k_cache, v_cache, kv_indices, kv_indptr and kv_last_page_len"
+               : "k, v and kv_indptr");
+    return false;
+  }
+  // q or o: [max_q_rows, Hq, D] of the query dtype.
+  void check_rows(detail::Checker& c, const char* name, const TensorView<3>& t) const {
+    const PrefillDesc& x = desc_;
+    c.tensor<3>(name, t, query_dtype(x.element), {x.max_q_rows, x.num_qo_heads, x.head_dim},
+                {"max_q_rows", "num_qo_heads", "head_dim"}, 16);
+  }
+  void check_outputs(detail::Checker& c, const TensorView<3>& o,
+                     const std::optional<TensorView<2>>& lse, const Workspace& workspace) const {
+    check_rows(c, "o", o);
+    if (lse) {
+      c.tensor<2>("lse", *lse, Dtype::f32, {desc_.max_q_rows, desc_.num_qo_heads},
+                  {"max_q_rows", "num_qo_heads"}, 4);
+    }
+    c.workspace(workspace, workspace_bytes_, "PrefillPlan");
+  }
+
+  PrefillDesc desc_{};
+  float sm_scale_ = 0.f;
+  std::size_t workspace_bytes_ = 0;
+};
+
+/* ----------------------------------------------------------------------------------------- */
 /* Paged-KV append (decode: one new token per request)                                        */
 /* ----------------------------------------------------------------------------------------- */
 

@@ -164,9 +164,17 @@ Status stream_device(cudaStream_t stream, int32_t* ordinal) {
   if (stream == nullptr || stream == cudaStreamPerThread || stream == cudaStreamLegacy) {
     BFI_CHECK(cuda_status(cudaGetDevice(&device), "cudaGetDevice"));
   } else {
-    const cudaError_t err = cudaStreamGetDevice(stream, &device);
-    if (err != cudaSuccess) {
-      return cuda_status(err, "cudaStreamGetDevice (is `stream` a valid CUDA stream?)");
+    // A capturing stream cannot be asked for its device (the query would invalidate the
+    // capture): work captured into a graph runs where the capture was made, on the current
+    // device.
+    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    BFI_CHECK(cuda_status(cudaStreamIsCapturing(stream, &capture),
+                          "cudaStreamIsCapturing (is `stream` a valid CUDA stream?)"));
+    if (capture != cudaStreamCaptureStatusNone) {
+      BFI_CHECK(cuda_status(cudaGetDevice(&device), "cudaGetDevice"));
+    } else {
+      BFI_CHECK(cuda_status(cudaStreamGetDevice(stream, &device),
+                            "cudaStreamGetDevice (is `stream` a valid CUDA stream?)"));
     }
   }
   *ordinal = device;

@@ -8,6 +8,10 @@ namespace {
 thread_local char t_message[1024] = "";
 }  // namespace
 
+const char* last_error_message() {
+  return t_message;
+}
+
 void clear_error() {
   t_message[0] = '\0';
 }
@@ -43,34 +47,3 @@ Status require_aligned(const char* function, const char* name, const void* ptr, 
 }
 
 }  // namespace baracuda::flashinfer
-
-using namespace baracuda::flashinfer;
-
-extern "C" {
-
-const char* baracuda_kernels_flashinfer_status_string(int32_t status) {
-  switch (status) {
-    case BARACUDA_FLASHINFER_SUCCESS:
-      return "success";
-    case BARACUDA_FLASHINFER_MISALIGNED_OPERAND:
-      return "misaligned operand";
-    case BARACUDA_FLASHINFER_INVALID_PROBLEM:
-      return "invalid problem";
-    case BARACUDA_FLASHINFER_UNSUPPORTED:
-      return "unsupported";
-    case BARACUDA_FLASHINFER_WORKSPACE_TOO_SMALL:
-      return "workspace too small";
-    case BARACUDA_FLASHINFER_CUDA_ERROR:
-      return "CUDA error";
-    case BARACUDA_FLASHINFER_INTERNAL:
-      return "internal error";
-    default:
-      return "unknown status";
-  }
-}
-
-const char* baracuda_kernels_flashinfer_last_error(void) {
-  return t_message;
-}
-
-}  // extern "C"

@@ -26,6 +26,9 @@ Status fail(Status status, const char* fmt, ...) __attribute__((format(printf, 2
 // text, prefixed by `what` (the call that failed).
 Status cuda_status(cudaError_t err, const char* what);
 
+// The calling thread's message ("" if none).
+const char* last_error_message();
+
 // Clears the calling thread's message (called on entry of every C function).
 void clear_error();
 

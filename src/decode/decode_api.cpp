@@ -1,54 +1,21 @@
-// C ABI of the paged-decode family: validation, split-KV scheduling, dispatch.
+// C ABI of the paged-decode family: validation, then the schedule (decode_schedule.hpp) sized
+// for the stream's device, then the launch.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <utility>
 
-#include "common/kernel_cache.hpp"
+#include "common/attention_finalize.hpp"
+#include "common/attention_options.hpp"
+#include "common/device_context.hpp"
 #include "common/status.hpp"
 #include "common/stream.hpp"
+#include "common/versioned.hpp"
 #include "decode/decode_launch.hpp"
+#include "decode/decode_validate.hpp"
 
 namespace baracuda::flashinfer::decode {
-namespace {
 
-constexpr int32_t kMaxBatch = 1 << 20;
-constexpr int32_t kMaxQoHeads = 1024;
-constexpr size_t kAlign = 16;
-// Split KV on CUDA cores only when batch x (virtual) KV heads gives fewer CTAs than this per SM.
-constexpr int64_t kSplitBelowCtasPerSm = 2;
-// Tensor-core path: resident CTAs per SM (FlashInfer's planner assumes 2), smallest split chunk,
-// and the smallest GQA group the auto rule sends there.
-constexpr int64_t kTensorCoreCtasPerSm = 2;
-constexpr int32_t kTensorCoreMinChunkTokens = 256;
-constexpr int32_t kTensorCoreMinGroup = 4;
-
-// Tuning overrides for benchmarks (read once; not part of the ABI): BFI_DECODE_MIN_CHUNK_TOKENS
-// (smallest split chunk, default 128 tokens, as FlashInfer's planner) and BFI_DECODE_MAX_GROUP
-// (cap on the compiled GQA group a CTA serves; smaller values trade KV re-reads for occupancy).
-int32_t env_int(const char* name, int32_t fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && std::atoi(value) > 0 ? std::atoi(value) : fallback;
-}
-int32_t min_chunk_tokens() {
-  static const int32_t tokens = env_int("BFI_DECODE_MIN_CHUNK_TOKENS", 128);
-  return tokens;
-}
-
-struct DecodeShape {
-  int32_t batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element;
-};
-
-const char* element_name(int32_t element) {
-  static const char* const kNames[] = {"f16",      "bf16",      "f32",      "f16_e4m3",
-                                       "f16_e5m2", "bf16_e4m3", "bf16_e5m2"};
-  return element >= 0 && element < 7 ? kNames[element] : "?";
-}
-
-// Everything can_implement checks: sizes only, no pointer, no GPU. On success *variant is set.
 Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** variant) {
   if (s.element < BARACUDA_FLASHINFER_F16 || s.element > BARACUDA_FLASHINFER_BF16_E5M2) {
     return fail(kInvalid, "%s: element must be an element code 0..6 (got %d)", fn, s.element);
@@ -70,8 +37,7 @@ Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** v
     return fail(kUnsupported, "%s: num_qo_heads %d exceeds the supported maximum %d", fn,
                 s.num_qo_heads, kMaxQoHeads);
   }
-  static const int32_t max_group = env_int("BFI_DECODE_MAX_GROUP", 1 << 30);
-  *variant = find_decode_variant(s.element, s.head_dim, s.num_qo_heads / s.num_kv_heads, max_group);
+  *variant = find_decode_variant(s.element, s.head_dim, s.group());
   if (*variant == nullptr) {
     int32_t dims[8];
     const int32_t n = decode_head_dims(s.element, dims, 8);
@@ -85,235 +51,6 @@ Status check_shape(const char* fn, const DecodeShape& s, const DecodeVariant** v
   return kSuccess;
 }
 
-size_t align_up(size_t x) {
-  return (x + kAlign - 1) / kAlign * kAlign;
-}
-
-size_t output_element_bytes(int32_t element) {
-  return element == BARACUDA_FLASHINFER_F32 ? 4 : 2;
-}
-
-enum class Path { kCudaCores, kTensorCores };
-
-// How one call runs on this device and where its work items live in the workspace. Everything
-// here depends only on the sizes and the device, so a captured graph stays valid when lengths
-// change. workspace == 0: nothing planned on the device (CUDA cores without split).
-struct Plan {
-  Path path;
-  bool split;
-  bool single_request;  // CUDA cores, batch 1: no planner, no work-item arrays
-  int32_t requests;     // requests in the page table (the batch; 1 for a shared prefix)
-  int32_t qo_len;       // query rows per request (1; the batch for a shared prefix)
-  int32_t padded_items, qo_tiles, min_chunk_pages;
-  size_t partial_rows;  // rows of [Hq, D] partial states when split
-  size_t workspace;
-  size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, merge_indptr,
-      kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
-};
-
-// Lays out the arrays of `plan` (all but the offsets set) in the workspace.
-void lay_out(const DecodeShape& s, Plan* plan) {
-  const size_t padded = static_cast<size_t>(plan->padded_items);
-  const bool tc = plan->path == Path::kTensorCores;
-  const bool shared = plan->qo_len > 1;
-  size_t offset = 0;
-  auto take = [&offset](size_t bytes) {
-    const size_t at = offset;
-    offset = align_up(offset + bytes);
-    return at;
-  };
-  if (plan->single_request) {  // partial states only
-    plan->tmp_o =
-        take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
-    plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
-    plan->workspace = offset;
-    return;
-  }
-  plan->request_indices = take(padded * sizeof(int32_t));
-  plan->qo_tile_indices = tc ? take(padded * sizeof(int32_t)) : 0;
-  plan->kv_tile_indices = take(padded * sizeof(int32_t));
-  plan->o_indptr = take((plan->requests + 1) * sizeof(int32_t));
-  plan->q_indptr = tc ? take((plan->requests + 1) * sizeof(int32_t)) : 0;
-  plan->merge_indptr = shared ? take((size_t(plan->qo_len) + 1) * sizeof(int32_t)) : 0;
-  plan->kv_chunk_tokens = take(sizeof(int32_t));
-  plan->valid_mask = take(padded);
-  if (plan->split) {
-    plan->tmp_o =
-        take(plan->partial_rows * s.num_qo_heads * s.head_dim * output_element_bytes(s.element));
-    plan->tmp_lse = take(plan->partial_rows * s.num_qo_heads * sizeof(float));
-  }
-  plan->workspace = offset;
-}
-
-// CUDA cores: split when batch x (virtual) KV heads gives fewer than kSplitBelowCtasPerSm CTAs
-// per SM (measured, docs/PERFORMANCE.md: above that each CTA streaming a whole sequence keeps
-// the memory busy and splitting only adds the planner and the merge); the padded grid is one
-// wave of the decode kernel.
-Status plan_cuda_cores(const char* fn, const DecodeShape& s, const DecodeVariant& v,
-                       bool allow_split, Plan* plan) {
-  *plan = Plan{};
-  plan->path = Path::kCudaCores;
-  plan->requests = s.batch_size;
-  plan->qo_len = 1;
-  plan->qo_tiles = 1;
-  KernelResidency r{};
-  BFI_CHECK(kernel_residency(fn, v.decode, &r));
-  if (!allow_split) return kSuccess;
-  const int64_t max_ctas = int64_t(r.blocks_per_sm) * r.sm_count;
-  const int64_t virtual_heads = s.num_qo_heads / v.group;
-  const int64_t split_below = std::min<int64_t>(max_ctas, kSplitBelowCtasPerSm * r.sm_count);
-  if (int64_t(s.batch_size) * virtual_heads >= split_below) return kSuccess;
-  plan->split = true;
-  plan->single_request = s.batch_size == 1;
-  plan->padded_items = static_cast<int32_t>(max_ctas / virtual_heads);  // > batch_size
-  plan->partial_rows = static_cast<size_t>(plan->padded_items);
-  plan->min_chunk_pages = std::max(min_chunk_tokens() / s.page_size, 1);
-  lay_out(s, plan);
-  return kSuccess;
-}
-
-// Tensor cores: one CTA per (request, query tile of packed query heads, KV head, chunk).
-// Decode: one query row per request, 16-row tiles. Shared prefix: all batch_size queries as the
-// rows of one request, 64-row tiles. FlashInfer's FA2 kernel runs about two CTAs per SM; split
-// when the unsplit grid is below that.
-Status plan_tensor_cores(const char* fn, const DecodeShape& s, bool allow_split, bool shared_prefix,
-                         Plan* plan) {
-  *plan = Plan{};
-  plan->path = Path::kTensorCores;
-  const int32_t group = s.num_qo_heads / s.num_kv_heads;
-  plan->requests = shared_prefix ? 1 : s.batch_size;
-  plan->qo_len = shared_prefix ? s.batch_size : 1;
-  const int64_t rows = int64_t(plan->qo_len) * group;
-  const int64_t tile = shared_prefix ? kSharedPrefixTileQ : kTensorCoreTileQ;
-  plan->qo_tiles = static_cast<int32_t>((rows + tile - 1) / tile);
-  KernelResidency r{};
-  BFI_CHECK(kernel_residency(fn, plan_kernel_info(), &r));  // the SM count (and a warm planner)
-  const int64_t max_ctas = int64_t(kTensorCoreCtasPerSm) * r.sm_count;
-  const int64_t items = int64_t(plan->requests) * plan->qo_tiles;
-  plan->split = allow_split && items * s.num_kv_heads < max_ctas;
-  plan->padded_items = static_cast<int32_t>(plan->split ? max_ctas / s.num_kv_heads : items);
-  // Partial rows: one per (request, chunk) for decode; (query row, chunk) for a shared prefix,
-  // whose chunk count is at most padded_items / qo_tiles.
-  plan->partial_rows = shared_prefix
-                           ? size_t(plan->padded_items / plan->qo_tiles) * size_t(plan->qo_len)
-                           : size_t(plan->padded_items);
-  plan->min_chunk_pages = std::max(kTensorCoreMinChunkTokens / s.page_size, 1);
-  lay_out(s, plan);
-  return kSuccess;
-}
-
-// The auto rule (measured, docs/PERFORMANCE.md): tensor cores for f16/bf16 when the GQA group is
-// large, CUDA cores otherwise.
-bool prefer_tensor_cores(const DecodeShape& s) {
-  static const int32_t min_group = env_int("BFI_DECODE_TC_MIN_GROUP", kTensorCoreMinGroup);
-  const int32_t group = s.num_qo_heads / s.num_kv_heads;
-  // Batch 1 splits on CUDA cores without the planner (one launch fewer), which wins up to group 4.
-  if (s.batch_size == 1 && group <= kTensorCoreMinGroup) return false;
-  return find_tensor_core_variant(s.element, s.head_dim) != nullptr && group >= min_group;
-}
-
-// Points `schedule` into the workspace and enqueues the planner (nothing when the plan needs no
-// workspace: CUDA cores without split).
-Status enqueue_plan(const Plan& plan, const DecodeProblem& problem, void* workspace,
-                    cudaStream_t stream, DecodeSchedule* schedule) {
-  *schedule = DecodeSchedule{};
-  schedule->split = plan.split;
-  schedule->single_request = plan.single_request;
-  schedule->padded_items = plan.padded_items;
-  schedule->qo_tiles = plan.qo_tiles;
-  schedule->qo_len = plan.qo_len;
-  if (plan.workspace == 0) return kSuccess;
-  char* ws = static_cast<char*>(workspace);
-  if (plan.single_request) {  // the decode kernel derives its chunks itself
-    schedule->tmp_o = ws + plan.tmp_o;
-    schedule->tmp_lse = reinterpret_cast<float*>(ws + plan.tmp_lse);
-    return kSuccess;
-  }
-  const bool tc = plan.path == Path::kTensorCores;
-  const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
-  schedule->request_indices = at(plan.request_indices);
-  schedule->qo_tile_indices = tc ? at(plan.qo_tile_indices) : nullptr;
-  schedule->kv_tile_indices = at(plan.kv_tile_indices);
-  schedule->o_indptr = at(plan.o_indptr);
-  schedule->q_indptr = tc ? at(plan.q_indptr) : nullptr;
-  // Decode (one row per request): a request's partial rows are its chunks, as o_indptr says.
-  schedule->merge_indptr = plan.qo_len > 1 ? at(plan.merge_indptr) : schedule->o_indptr;
-  schedule->kv_chunk_tokens = at(plan.kv_chunk_tokens);
-  schedule->block_valid_mask = reinterpret_cast<bool*>(ws + plan.valid_mask);
-  schedule->tmp_o = plan.split ? ws + plan.tmp_o : nullptr;
-  schedule->tmp_lse = plan.split ? reinterpret_cast<float*>(ws + plan.tmp_lse) : nullptr;
-  const PlanArgs args{problem.indptr,
-                      plan.requests,
-                      problem.page_size,
-                      plan.min_chunk_pages,
-                      plan.padded_items,
-                      plan.qo_tiles,
-                      plan.qo_len,
-                      plan.split,
-                      schedule->request_indices,
-                      schedule->qo_tile_indices,
-                      schedule->kv_tile_indices,
-                      schedule->o_indptr,
-                      schedule->q_indptr,
-                      plan.qo_len > 1 ? schedule->merge_indptr : nullptr,
-                      schedule->kv_chunk_tokens,
-                      schedule->block_valid_mask};
-  return cuda_status(launch_plan(args, stream), "launching the decode planner");
-}
-
-size_t legacy_workspace_bytes(int32_t batch_size) {
-  return batch_size <= 0 ? 0 : (3 * size_t(batch_size) + 2) * sizeof(int32_t);
-}
-
-// Enough workspace for both paths (CUDA cores and, where built, tensor cores) on this device.
-Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
-  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
-  const DecodeVariant* v = nullptr;
-  BFI_CHECK(check_shape(fn, s, &v));
-  Plan cuda_cores, tensor_cores{};
-  BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/true, &cuda_cores));
-  if (find_tensor_core_variant(s.element, s.head_dim) != nullptr) {
-    BFI_CHECK(
-        plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/false, &tensor_cores));
-  }
-  *bytes = std::max(cuda_cores.workspace, tensor_cores.workspace);
-  return kSuccess;
-}
-
-struct DecodePointers {
-  void *k_data, *v_data, *indices, *indptr, *last_page_len;
-  const void* q;
-  void *o, *lse, *workspace;
-  size_t workspace_bytes;
-  // What the caller calls indptr / last_page_len (the dense cascade passes its suffixes' there).
-  const char* indptr_name = "indptr";
-  const char* last_page_len_name = "last_page_len";
-};
-
-DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePointers& p) {
-  return DecodeProblem{s.batch_size,
-                       s.page_size,
-                       s.head_dim,
-                       s.num_qo_heads,
-                       s.num_kv_heads,
-                       sm_scale,
-                       p.k_data,
-                       p.v_data,
-                       static_cast<const int32_t*>(p.indices),
-                       static_cast<const int32_t*>(p.indptr),
-                       static_cast<const int32_t*>(p.last_page_len),
-                       p.q,
-                       p.o,
-                       static_cast<float*>(p.lse),
-                       /*suffix_indptr=*/nullptr,
-                       /*suffix_last_page_len=*/nullptr,
-                       /*prefix_k=*/nullptr,
-                       /*prefix_v=*/nullptr,
-                       0,
-                       0,
-                       0};
-}
-
 // FlashInfer's kernels take the running maximum of the raw scores and scale it afterwards, which
 // holds for a positive scale only (a negative one gave inf on H100).
 Status check_sm_scale(const char* fn, float sm_scale) {
@@ -325,7 +62,6 @@ Status check_sm_scale(const char* fn, float sm_scale) {
   return kSuccess;
 }
 
-// Pointers and scalars of a run (decode and shared prefix alike).
 Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_non_null(fn, "q", p.q));
   BFI_CHECK(require_non_null(fn, "o", p.o));
@@ -348,9 +84,28 @@ Status check_pointers(const char* fn, float sm_scale, const DecodePointers& p) {
   BFI_CHECK(require_aligned(fn, p.last_page_len_name, p.last_page_len, sizeof(int32_t)));
   BFI_CHECK(require_aligned(fn, "lse", p.lse, sizeof(float)));
   BFI_CHECK(require_aligned(fn, "workspace", p.workspace, kAlign));
-
   return kSuccess;
 }
+
+DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePointers& p) {
+  return DecodeProblem{s.batch_size,
+                       s.page_size,
+                       s.head_dim,
+                       s.num_qo_heads,
+                       s.num_kv_heads,
+                       sm_scale,
+                       p.k_data,
+                       p.v_data,
+                       static_cast<const int32_t*>(p.indices),
+                       static_cast<const int32_t*>(p.indptr),
+                       static_cast<const int32_t*>(p.last_page_len),
+                       p.q,
+                       p.o,
+                       static_cast<float*>(p.lse),
+                       AttentionVariant{}};
+}
+
+namespace {
 
 constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_DECODE_NO_SPLIT |
                                 BARACUDA_FLASHINFER_DECODE_CUDA_CORES |
@@ -374,254 +129,103 @@ Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
   return kSuccess;
 }
 
+// The schedule of a call on `context`'s device.
+Status schedule_on(const char* fn, DeviceContext& context, const DecodeShape& s,
+                   const DecodeVariant& v, int32_t flags, size_t workspace_bytes,
+                   DecodeSchedule* out) {
+  DecodeFacts facts;
+  BFI_CHECK(decode_facts(fn, context, s, v, &facts));
+  return schedule_decode(fn, s, facts, flags, workspace_bytes, out);
+}
+
 Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
-           int32_t flags, baracuda_flashinfer_stream_t stream) {
+           int32_t flags, const AttentionVariant& attn, baracuda_flashinfer_stream_t stream) {
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
   BFI_CHECK(check_flags(fn, s, flags));
   BFI_CHECK(check_pointers(fn, sm_scale, p));
-
-  const bool allow_split = !(flags & BARACUDA_FLASHINFER_DECODE_NO_SPLIT);
-  const bool forced_cuda = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
-  const bool forced_tc = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
-  Plan plan{};
-  if (forced_tc || (!forced_cuda && prefer_tensor_cores(s))) {
-    BFI_CHECK(plan_tensor_cores(fn, s, allow_split, /*shared_prefix=*/false, &plan));
-    if (p.workspace_bytes < plan.workspace) {
-      if (forced_tc) {
-        return fail(kWorkspaceTooSmall,
-                    "%s: workspace_bytes %zu is too small: the tensor-core path needs %zu bytes "
-                    "(paged_decode_get_workspace_size)",
-                    fn, p.workspace_bytes, plan.workspace);
-      }
-      plan.workspace = SIZE_MAX;  // fall back to CUDA cores below
-    }
-  }
-  if (plan.path != Path::kTensorCores || plan.workspace == SIZE_MAX) {
-    BFI_CHECK(plan_cuda_cores(fn, s, *v, allow_split, &plan));
-    if (plan.split && p.workspace_bytes < plan.workspace) {
-      // Callers of the ABI this replaces pass (3B+2)*4 bytes: they decode without split.
-      if (p.workspace_bytes != 0 && p.workspace_bytes < legacy_workspace_bytes(s.batch_size)) {
-        return fail(kWorkspaceTooSmall,
-                    "%s: workspace_bytes %zu is too small: split-KV needs %zu bytes "
-                    "(paged_decode_get_workspace_size); pass 0 to decode without split-KV",
-                    fn, p.workspace_bytes, plan.workspace);
-      }
-      BFI_CHECK(plan_cuda_cores(fn, s, *v, /*allow_split=*/false, &plan));
-    }
-  }
-
-  const DecodeProblem problem = to_problem(s, sm_scale, p);
-  DecodeSchedule schedule{};
+  BFI_CHECK(require_aligned(fn, "options->sinks", attn.sinks, sizeof(float)));
   const cudaStream_t cuda_stream = resolve_stream(stream);
-  BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
-  if (plan.path == Path::kTensorCores) {
-    return cuda_status(
-        find_tensor_core_variant(s.element, s.head_dim)->launch(problem, schedule, cuda_stream),
-        "launching tensor-core paged decode");
+  StreamDevice device;
+  BFI_CHECK(device.enter(fn, cuda_stream));
+  DecodeSchedule schedule;
+  BFI_CHECK(schedule_on(fn, *device.context, s, *v, flags, p.workspace_bytes, &schedule));
+
+  DecodeProblem problem = to_problem(s, sm_scale, p);
+  problem.attn = attn;
+  // v_scale and sinks: a pass over the finished rows, from their lse (the workspace's when the
+  // caller passes none).
+  const bool finalize = attn.v_scale != 1.f || attn.sinks != nullptr;
+  if (finalize && problem.lse == nullptr) {
+    problem.lse = reinterpret_cast<float*>(static_cast<char*>(p.workspace) + schedule.layout.lse_scratch);
   }
-  return cuda_status(v->launch(problem, schedule, cuda_stream), "launching paged decode");
+  const DecodeBuffers buffers = decode_buffers(schedule, p.workspace);
+  BFI_CUDA_CHECK(enqueue_planner(schedule, buffers, problem, cuda_stream));
+  if (schedule.path == DecodePath::kTensorCores) {
+    BFI_CHECK(cuda_status(
+        find_tensor_core_variant(s.element, s.head_dim)->launch(problem, buffers, cuda_stream),
+        "launching tensor-core paged decode"));
+  } else {
+    BFI_CHECK(cuda_status(v->launch(problem, buffers, cuda_stream), "launching paged decode"));
+  }
+  if (!finalize) return kSuccess;
+  const FinalizeArgs args{p.o,        problem.lse, static_cast<float*>(p.lse), attn.sinks,
+                          attn.v_scale, s.batch_size, nullptr,                   s.num_qo_heads};
+  return cuda_status(v->finalize(args, cuda_stream), "launching the decode options' finalize pass");
 }
 
-// A shared prefix: every one of batch_size queries attends one request's pages (cascade level 1).
-Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
+// Enough workspace for every path on the current device.
+Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   const DecodeVariant* v = nullptr;
   BFI_CHECK(check_shape(fn, s, &v));
-  if (find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
-    return fail(kUnsupported,
-                "%s: no shared-prefix kernel for element %s, head_dim %d (f16 and bf16 only)", fn,
-                element_name(s.element), s.head_dim);
-  }
-  return kSuccess;
-}
-
-// The sm_90a FA3 path runs where it is built for (element, head_dim) and the current device is
-// compute capability 9.0 (its machine code is sm_90a only). BFI_SHARED_PREFIX_PATH=fa2 forces the
-// FA2 kernel (tests and benchmarks compare both; read per call, not part of the ABI).
-Status plan_prefix_sm90(const char* fn, const DecodeShape& s, const PrefixSm90Variant** variant,
-                        PrefixSm90Plan* plan, bool with_suffixes = false,
-                        bool dense_prefix = false) {
-  *variant = nullptr;
-  *plan = PrefixSm90Plan{};
-  const PrefixSm90Variant* v = find_prefix_sm90_variant(s.element, s.head_dim);
-  if (v == nullptr) return kSuccess;
-  const char* forced = std::getenv("BFI_SHARED_PREFIX_PATH");
-  if (forced != nullptr && std::strcmp(forced, "fa2") == 0) return kSuccess;
-  KernelResidency r{};
-  BFI_CHECK(kernel_residency(fn, plan_kernel_info(), &r));  // the device and its SM count
-  int major = 0, minor = 0;
-  BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, r.device),
-                        "cudaDeviceGetAttribute(ComputeCapabilityMajor)"));
-  BFI_CHECK(cuda_status(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, r.device),
-                        "cudaDeviceGetAttribute(ComputeCapabilityMinor)"));
-  if (major != 9 || minor != 0) return kSuccess;
-  // Opts the kernels into their shared memory (once per device) and says they fit.
-  KernelResidency fits{};
-  BFI_CHECK(kernel_residency(fn, dense_prefix ? v->fa3_dense : v->fa3, &fits));
-  if (with_suffixes) BFI_CHECK(kernel_residency(fn, v->suffix, &fits));
-  *plan = make_prefix_sm90_plan(s.batch_size, s.num_qo_heads / s.num_kv_heads, s.num_kv_heads,
-                                s.head_dim, output_element_bytes(s.element), r.sm_count,
-                                with_suffixes, dense_prefix);
-  *variant = v;
-  return kSuccess;
-}
-
-// Both paths' workspace, so a size queried under one path setting serves the other.
-Status shared_prefix_workspace(const char* fn, const DecodeShape& s, Plan* plan,
-                               const PrefixSm90Variant** sm90, PrefixSm90Plan* sm90_plan,
-                               size_t* bytes) {
-  BFI_CHECK(plan_tensor_cores(fn, s, /*allow_split=*/true, /*shared_prefix=*/true, plan));
-  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, sm90_plan));
-  *bytes = std::max(plan->workspace, sm90_plan->workspace);
-  return kSuccess;
-}
-
-Status shared_prefix_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
-  BFI_CHECK(check_shared_prefix_shape(fn, s));
-  Plan plan;
-  const PrefixSm90Variant* sm90 = nullptr;
-  PrefixSm90Plan sm90_plan;
-  return shared_prefix_workspace(fn, s, &plan, &sm90, &sm90_plan, bytes);
-}
-
-Status run_shared_prefix(const char* fn, const DecodeShape& s, float sm_scale,
-                         const DecodePointers& p, baracuda_flashinfer_stream_t stream) {
-  BFI_CHECK(check_shared_prefix_shape(fn, s));
-  BFI_CHECK(check_pointers(fn, sm_scale, p));
-  Plan plan;
-  const PrefixSm90Variant* sm90 = nullptr;
-  PrefixSm90Plan sm90_plan;
-  size_t needed = 0;
-  BFI_CHECK(shared_prefix_workspace(fn, s, &plan, &sm90, &sm90_plan, &needed));
-  if (p.workspace_bytes < needed) {
-    return fail(kWorkspaceTooSmall,
-                "%s: workspace_bytes %zu is too small: needs %zu bytes "
-                "(shared_prefix_decode_get_workspace_size)",
-                fn, p.workspace_bytes, needed);
-  }
-  const DecodeProblem problem = to_problem(s, sm_scale, p);
-  const cudaStream_t cuda_stream = resolve_stream(stream);
-  if (sm90 != nullptr) {
-    return cuda_status(sm90->launch(problem, sm90_plan, p.workspace, cuda_stream),
-                       "launching shared-prefix attention (sm_90a)");
-  }
-  DecodeSchedule schedule{};
-  BFI_CHECK(enqueue_plan(plan, problem, p.workspace, cuda_stream, &schedule));
-  return cuda_status(find_tensor_core_variant(s.element, s.head_dim)
-                         ->launch_shared_prefix(problem, schedule, cuda_stream),
-                     "launching shared-prefix attention");
-}
-
-// The fused cascade (the suffix kernel beside the prefix's FA3 grid, one merge) takes the shapes
-// the shared prefix takes and runs where its sm_90a path does; elsewhere the three-call recipe
-// (docs/append-merge.md). `dense_prefix`: cascade_decode_dense_prefix_* (the same plan, the FA3
-// kernel with TMA loads).
-Status plan_cascade(const char* fn, const DecodeShape& s, const PrefixSm90Variant** sm90,
-                    PrefixSm90Plan* plan, bool dense_prefix) {
-  BFI_CHECK(check_shared_prefix_shape(fn, s));
-  BFI_CHECK(plan_prefix_sm90(fn, s, sm90, plan, /*with_suffixes=*/true, dense_prefix));
-  if (*sm90 == nullptr) {
-    return fail(kUnsupported,
-                "%s: the fused cascade needs a compute-capability 9.0 GPU, a build with sm_90 and "
-                "head_dim 64, 128 or 256 (got element %s, head_dim %d); elsewhere run "
-                "shared_prefix_decode_run, paged_decode_run_with and merge_state_in_place",
-                fn, element_name(s.element), s.head_dim);
-  }
+  DeviceContext* context = nullptr;
+  BFI_CHECK(current_device_context(fn, &context));
+  DecodeFacts facts;
+  BFI_CHECK(decode_facts(fn, *context, s, *v, &facts));
+  *bytes = decode_workspace_bytes(s, facts);
   return kSuccess;
 }
 
-// What both cascades' can_implement answer: whether run would plan and launch for these sizes.
-Status cascade_can_implement(const char* fn, const DecodeShape& s, bool dense_prefix) {
-  const PrefixSm90Variant* sm90 = nullptr;
-  PrefixSm90Plan plan;
-  return plan_cascade(fn, s, &sm90, &plan, dense_prefix);
-}
-
-Status cascade_workspace_size(const char* fn, const DecodeShape& s, bool dense_prefix,
-                              size_t* bytes) {
-  BFI_CHECK(require_non_null(fn, "workspace_bytes", bytes));
-  const PrefixSm90Variant* sm90 = nullptr;
-  PrefixSm90Plan plan;
-  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan, dense_prefix));
-  *bytes = plan.workspace;
+Status describe(const char* fn, const DecodeShape& s, int32_t flags, size_t workspace_bytes,
+                baracuda_flashinfer_stream_t stream, baracuda_flashinfer_decode_schedule* out) {
+  const DecodeVariant* v = nullptr;
+  BFI_CHECK(check_shape(fn, s, &v));
+  BFI_CHECK(check_flags(fn, s, flags));
+  BFI_CHECK(require_non_null(fn, "schedule", out));
+  if (out->struct_size < sizeof(size_t)) {
+    return fail(kInvalid, "%s: schedule->struct_size must be set to sizeof(the struct) (got %zu)",
+                fn, out->struct_size);
+  }
+  StreamDevice device;
+  BFI_CHECK(device.enter(fn, resolve_stream(stream)));
+  DecodeSchedule schedule;
+  BFI_CHECK(schedule_on(fn, *device.context, s, *v, flags, workspace_bytes, &schedule));
+  baracuda_flashinfer_decode_schedule full{};
+  full.struct_size = out->struct_size;
+  full.path = static_cast<int32_t>(schedule.path);
+  full.split = schedule.split ? 1 : 0;
+  full.work_items = schedule.split || schedule.planned ? schedule.padded_items : s.batch_size;
+  full.min_chunk_tokens = schedule.split ? std::max(schedule.min_chunk_pages * s.page_size,
+                                                    schedule.single_request
+                                                        ? int32_t(kMinSingleRequestChunk)
+                                                        : 0)
+                                         : 0;
+  full.workspace_bytes = schedule.workspace;
+  write_versioned(out, full);
   return kSuccess;
 }
 
-// A dense shared prefix (cascade_decode_dense_prefix_run): its K / V rows as the FA3 kernel's TMA
-// descriptors take them.
-struct DensePrefix {
-  const void *k, *v;
-  int32_t tokens;
-  int64_t stride_token, stride_head;
-};
-
-// TMA's rules for a global tensor: a 16-byte aligned base and strides that are multiples of 16
-// bytes below 2^40 bytes.
-Status check_dense_prefix(const char* fn, const DecodeShape& s, const DensePrefix& d) {
-  BFI_CHECK(require_non_null(fn, "k_prefix", d.k));
-  BFI_CHECK(require_non_null(fn, "v_prefix", d.v));
-  BFI_CHECK(require_aligned(fn, "k_prefix", d.k, kAlign));
-  BFI_CHECK(require_aligned(fn, "v_prefix", d.v, kAlign));
-  if (d.tokens < 1) {
-    return fail(
-        kInvalid,
-        "%s: prefix_len must be at least 1 (got %d); without a shared prefix, run paged_decode_run",
-        fn, d.tokens);
-  }
-  const int64_t elems_per_16_bytes = int64_t(kAlign / output_element_bytes(s.element));
-  const int64_t max_stride = (int64_t(1) << 40) / int64_t(output_element_bytes(s.element));
-  const std::pair<const char*, int64_t> strides[] = {{"prefix_stride_token", d.stride_token},
-                                                     {"prefix_stride_head", d.stride_head}};
-  for (const auto& [name, stride] : strides) {
-    if (stride < s.head_dim || stride % elems_per_16_bytes != 0 || stride >= max_stride) {
-      return fail(kInvalid,
-                  "%s: %s must be a multiple of %lld elements (16 bytes), at least head_dim %d and "
-                  "below 2^40 bytes (got %lld)",
-                  fn, name, static_cast<long long>(elems_per_16_bytes), s.head_dim,
-                  static_cast<long long>(stride));
-    }
-  }
+// The options of a decode call (domains checked): the variant the kernels apply, the decode
+// flags they add, and whether the finalize pass's lse takes workspace.
+Status read_options(const char* fn, const baracuda_flashinfer_attention_options* options,
+                    int32_t* flags, AttentionVariant* attn, DecodeShape* s) {
+  baracuda_flashinfer_attention_options o;
+  BFI_CHECK(read_attention_options(fn, options, BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT, &o));
+  if (o.flags & BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT) *flags |= BARACUDA_FLASHINFER_DECODE_NO_SPLIT;
+  *attn = attention_variant(o);
+  s->lse_scratch = attn->v_scale != 1.f || attn->sinks != nullptr;
   return kSuccess;
-}
-
-// Both cascades: the prefix paged (dense == nullptr; p.indptr / p.last_page_len the prefix's) or
-// dense (p.indptr / p.last_page_len are then the suffixes').
-Status run_cascade(const char* fn, const DecodeShape& s, float sm_scale, const DecodePointers& p,
-                   const void* suffix_indptr, const void* suffix_last_page_len,
-                   const DensePrefix* dense, baracuda_flashinfer_stream_t stream) {
-  // Every argument before the device query in plan_cascade.
-  BFI_CHECK(check_pointers(fn, sm_scale, p));
-  BFI_CHECK(require_non_null(fn, "suffix_indptr", suffix_indptr));
-  BFI_CHECK(require_non_null(fn, "suffix_last_page_len", suffix_last_page_len));
-  BFI_CHECK(require_aligned(fn, "suffix_indptr", suffix_indptr, sizeof(int32_t)));
-  BFI_CHECK(require_aligned(fn, "suffix_last_page_len", suffix_last_page_len, sizeof(int32_t)));
-  if (dense != nullptr) {
-    BFI_CHECK(check_shared_prefix_shape(fn, s));  // head_dim and element, before the strides
-    BFI_CHECK(check_dense_prefix(fn, s, *dense));
-  }
-  const PrefixSm90Variant* sm90 = nullptr;
-  PrefixSm90Plan plan;
-  BFI_CHECK(plan_cascade(fn, s, &sm90, &plan, dense != nullptr));
-  if (p.workspace_bytes < plan.workspace) {
-    return fail(kWorkspaceTooSmall, "%s: workspace_bytes %zu is too small: needs %zu bytes (%s)",
-                fn, p.workspace_bytes, plan.workspace,
-                dense != nullptr ? "cascade_decode_dense_prefix_get_workspace_size"
-                                 : "cascade_decode_get_workspace_size");
-  }
-  DecodeProblem problem = to_problem(s, sm_scale, p);
-  problem.suffix_indptr = static_cast<const int32_t*>(suffix_indptr);
-  problem.suffix_last_page_len = static_cast<const int32_t*>(suffix_last_page_len);
-  if (dense != nullptr) {
-    problem.indptr = problem.last_page_len = nullptr;
-    problem.prefix_k = dense->k;
-    problem.prefix_v = dense->v;
-    problem.prefix_tokens = dense->tokens;
-    problem.prefix_stride_token = dense->stride_token;
-    problem.prefix_stride_head = dense->stride_head;
-  }
-  return cuda_status(sm90->launch_cascade(problem, plan, p.workspace, resolve_stream(stream)),
-                     "launching the fused cascade (sm_90a)");
 }
 
 }  // namespace
@@ -664,10 +268,11 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with(
     void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    return run(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
-        {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes},
-        flags, stream);
+    return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+               sm_scale,
+               {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
+                workspace_bytes},
+               flags, AttentionVariant{}, stream);
   });
 }
 
@@ -682,135 +287,90 @@ int32_t baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(
   });
 }
 
-int32_t baracuda_kernels_flashinfer_shared_prefix_decode_can_implement(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element) {
+int32_t baracuda_kernels_flashinfer_paged_decode_describe(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, size_t workspace_bytes,
+    baracuda_flashinfer_stream_t stream, baracuda_flashinfer_decode_schedule* schedule) {
   return guarded(__func__, [&](const char* fn) {
-    return check_shared_prefix_shape(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element});
+    return describe(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
+                    flags, workspace_bytes, stream, schedule);
   });
 }
 
-int32_t baracuda_kernels_flashinfer_shared_prefix_decode_get_workspace_size(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element, size_t* workspace_bytes) {
+int32_t baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options) {
   return guarded(__func__, [&](const char* fn) {
-    return shared_prefix_workspace_size(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-        workspace_bytes);
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    const DecodeVariant* v = nullptr;
+    BFI_CHECK(check_shape(fn, shape, &v));
+    BFI_CHECK(check_flags(fn, shape, flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
+    return check_sm_scale(fn, sm_scale);
   });
 }
 
-int32_t baracuda_kernels_flashinfer_shared_prefix_decode_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
-    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* prefix_indices,
-    void* prefix_indptr, void* prefix_last_page_len, const void* q, void* o, void* lse,
+int32_t baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads,
+    const baracuda_flashinfer_attention_options* options, size_t* workspace_bytes) {
+  return guarded(__func__, [&](const char* fn) {
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    const DecodeVariant* v = nullptr;
+    BFI_CHECK(check_shape(fn, shape, &v));
+    BFI_CHECK(check_flags(fn, shape, flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
+    return get_workspace_size(fn, shape, workspace_bytes);
+  });
+}
+
+int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
+    int32_t element, int32_t flags, int32_t batch_size, int32_t page_size, int32_t head_dim,
+    int32_t num_qo_heads, int32_t num_kv_heads, float sm_scale,
+    const baracuda_flashinfer_attention_options* options, void* k_data, void* v_data,
+    void* indices, void* indptr, void* last_page_len, const void* q, void* o, void* lse,
     void* workspace, size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
   return guarded(__func__, [&](const char* fn) {
-    return run_shared_prefix(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element}, sm_scale,
-        {k_data, v_data, prefix_indices, prefix_indptr, prefix_last_page_len, q, o, lse, workspace,
-         workspace_bytes},
-        stream);
+    DecodeShape shape{batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element};
+    const DecodeVariant* v = nullptr;
+    BFI_CHECK(check_shape(fn, shape, &v));
+    BFI_CHECK(check_flags(fn, shape, flags));
+    AttentionVariant attn;
+    BFI_CHECK(read_options(fn, options, &flags, &attn, &shape));
+    return run(fn, shape, sm_scale,
+               {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,
+                workspace_bytes},
+               flags, attn, stream);
   });
 }
 
-int32_t baracuda_kernels_flashinfer_cascade_decode_can_implement(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element) {
-  return guarded(__func__, [&](const char* fn) {
-    return cascade_can_implement(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-        /*dense_prefix=*/false);
-  });
-}
-
-int32_t baracuda_kernels_flashinfer_cascade_decode_get_workspace_size(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element, size_t* workspace_bytes) {
-  return guarded(__func__, [&](const char* fn) {
-    return cascade_workspace_size(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-        /*dense_prefix=*/false, workspace_bytes);
-  });
-}
-
-int32_t baracuda_kernels_flashinfer_cascade_decode_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
-    int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,
-    void* prefix_indptr, void* prefix_last_page_len, void* suffix_indptr,
-    void* suffix_last_page_len, const void* q, void* o, void* lse, void* workspace,
-    size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {
-  return guarded(__func__, [&](const char* fn) {
-    return run_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                       sm_scale,
-                       {k_data, v_data, indices, prefix_indptr, prefix_last_page_len, q, o, lse,
-                        workspace, workspace_bytes},
-                       suffix_indptr, suffix_last_page_len, /*dense=*/nullptr, stream);
-  });
-}
-
-int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_can_implement(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element) {
-  return guarded(__func__, [&](const char* fn) {
-    return cascade_can_implement(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-        /*dense_prefix=*/true);
-  });
-}
-
-int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_get_workspace_size(
-    int32_t batch_size, int32_t num_qo_heads, int32_t num_kv_heads, int32_t head_dim,
-    int32_t page_size, int32_t element, size_t* workspace_bytes) {
-  return guarded(__func__, [&](const char* fn) {
-    return cascade_workspace_size(
-        fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-        /*dense_prefix=*/true, workspace_bytes);
-  });
-}
-
-int32_t baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
-    int32_t element, int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,
-    int32_t num_kv_heads, float sm_scale, const void* k_prefix, const void* v_prefix,
-    int32_t prefix_len, int64_t prefix_stride_token, int64_t prefix_stride_head, void* k_data,
-    void* v_data, void* indices, void* suffix_indptr, void* suffix_last_page_len, const void* q,
-    void* o, void* lse, void* workspace, size_t workspace_bytes,
-    baracuda_flashinfer_stream_t stream) {
-  return guarded(__func__, [&](const char* fn) {
-    const DensePrefix dense{k_prefix, v_prefix, prefix_len, prefix_stride_token,
-                            prefix_stride_head};
-    DecodePointers p{k_data, v_data, indices, suffix_indptr, suffix_last_page_len,
-                     q,      o,      lse,     workspace,     workspace_bytes};
-    p.indptr_name = "suffix_indptr";
-    p.last_page_len_name = "suffix_last_page_len";
-    return run_cascade(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element},
-                       sm_scale, p, suffix_indptr, suffix_last_page_len, &dense, stream);
-  });
-}
-
-#define BFI_DEFINE_PAGED_DECODE(NAME, ELEMENT)                                                     \
-  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                   \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
-      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,             \
-      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,       \
-      size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {                               \
-    return guarded(__func__, [&](const char* fn) {                                                 \
-      return run(                                                                                  \
-          fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, sm_scale,    \
-          {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace, workspace_bytes}, \
-          /*flags=*/0, stream);                                                                    \
-    });                                                                                            \
-  }                                                                                                \
-  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                         \
-      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,               \
-      int32_t num_kv_heads, float sm_scale) {                                                      \
-    return guarded(__func__, [&](const char* fn) {                                                 \
-      BFI_CHECK(check_sm_scale(fn, sm_scale));                                                     \
-      const DecodeVariant* v = nullptr;                                                            \
-      return check_shape(                                                                          \
-          fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, &v);         \
-    });                                                                                            \
+// The per-dtype can_implement checks what run checks, in run's order: the sizes, then sm_scale.
+#define BFI_DEFINE_PAGED_DECODE(NAME, ELEMENT)                                                    \
+  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_run(                                  \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,              \
+      int32_t num_kv_heads, float sm_scale, void* k_data, void* v_data, void* indices,            \
+      void* indptr, void* last_page_len, const void* q, void* o, void* lse, void* workspace,      \
+      size_t workspace_bytes, baracuda_flashinfer_stream_t stream) {                              \
+    return guarded(__func__, [&](const char* fn) {                                                \
+      return run(fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT},      \
+                 sm_scale,                                                                        \
+                 {k_data, v_data, indices, indptr, last_page_len, q, o, lse, workspace,           \
+                  workspace_bytes},                                                               \
+                 /*flags=*/0, AttentionVariant{}, stream);                                        \
+    });                                                                                           \
+  }                                                                                               \
+  int32_t baracuda_kernels_flashinfer_paged_decode_##NAME##_can_implement(                        \
+      int32_t batch_size, int32_t page_size, int32_t head_dim, int32_t num_qo_heads,              \
+      int32_t num_kv_heads, float sm_scale) {                                                     \
+    return guarded(__func__, [&](const char* fn) {                                                \
+      const DecodeVariant* v = nullptr;                                                           \
+      BFI_CHECK(check_shape(                                                                      \
+          fn, {batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, ELEMENT}, &v));       \
+      return check_sm_scale(fn, sm_scale);                                                        \
+    });                                                                                           \
   }
 
 BFI_DEFINE_PAGED_DECODE(f16, BARACUDA_FLASHINFER_F16)

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
+#include "common/attention_finalize.cuh"
 #include "decode/decode_kernels.cuh"
 #include "decode_config.inc"  // generated: BFI_DECODE_GROUPS(X)
 
@@ -15,7 +16,8 @@ template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
 DecodeVariant make_variant(int32_t element) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
   return DecodeVariant{element, static_cast<int32_t>(HEAD_DIM), static_cast<int32_t>(GROUP),
-                       kernel_info<T>(), &launch_decode<DTypeQ, DTypeKV, HEAD_DIM, GROUP>};
+                       kernel_info<T>(), &launch_decode<DTypeQ, DTypeKV, HEAD_DIM, GROUP>,
+                       &launch_finalize<DTypeQ, HEAD_DIM>};
 }
 
 }  // namespace baracuda::flashinfer::decode

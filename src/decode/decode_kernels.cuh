@@ -9,6 +9,8 @@
 #include <flashinfer/attention/variants.cuh>
 #include <flashinfer/page.cuh>
 
+#include "common/launch.cuh"
+#include "common/runtime_variant.cuh"
 #include "decode/decode_launch.hpp"
 #include "merge/merge_kernels.cuh"
 
@@ -29,23 +31,51 @@ struct WorkIndex {
     return ptr != nullptr ? ptr[i] : (identity ? static_cast<int32_t>(i) : 0);
   }
 };
-struct ChunkTokens {
-  const int32_t* ptr;     // the planner's chunk size, or NULL
-  const int32_t* indptr;  // one request without planner: its page table ...
+// The keys a request's window keeps, from the page holding its first one: with a sliding window
+// (window_left >= 0) the kernel reads the pages from that one on, as a request of the trimmed
+// length (the window's mask is the same in trimmed positions: the cut is whole pages).
+struct WindowPages {
+  const int32_t* indptr;
   const int32_t* last_page_len;
-  uint32_t page_size;
+  int32_t page_size;
+  int32_t window_left;  // -1: none
+  __host__ __device__ __forceinline__ int32_t skipped_pages(int32_t b) const {
+    const int32_t pages = indptr[b + 1] - indptr[b];
+    if (window_left < 0 || pages == 0) return 0;
+    const int32_t len = (pages - 1) * page_size + last_page_len[b];
+    return max(len - window_left - 1, 0) / page_size;
+  }
+  __host__ __device__ __forceinline__ uint32_t length(int32_t b) const {
+    const int32_t pages = indptr[b + 1] - indptr[b];
+    if (pages == 0) return 0;
+    return uint32_t((pages - 1 - skipped_pages(b)) * page_size + last_page_len[b]);
+  }
+};
+
+struct ChunkTokens {
+  const int32_t* ptr;  // the planner's chunk size, or NULL
+  WindowPages pages;   // one request without planner: its pages ...
   uint32_t num_chunks;  // ... split into this many chunks (0: no split)
   __device__ __forceinline__ int32_t operator*() const {
     if (ptr != nullptr) return *ptr;
     if (num_chunks == 0) return 0;
-    const int32_t pages = indptr[1] - indptr[0];
-    const uint32_t kv_len = pages == 0 ? 0 : (pages - 1) * page_size + last_page_len[0];
+    const uint32_t kv_len = pages.length(0);
     uint32_t chunk = (kv_len + num_chunks - 1) / num_chunks;
     chunk = chunk < kMinSingleRequestChunk ? kMinSingleRequestChunk : chunk;
     // The kernel computes its range as [bx * chunk, min((bx + 1) * chunk, kv_len)): a CTA whose
     // start lies past the end gets chunk 0 (an empty range, an empty partial state) rather than
     // an unsigned underflow.
     return blockIdx.x * chunk < kv_len ? static_cast<int32_t>(chunk) : 0;
+  }
+};
+
+// A request's page ids as the kernel indexes them (paged_kv.indptr[b]): the first page it reads
+// (past the pages a window skips), and indptr[batch] unchanged (the kernel's bound on page ids).
+struct WindowIndptr {
+  WindowPages pages;
+  int32_t batch_size;
+  __device__ __forceinline__ int32_t operator[](int32_t b) const {
+    return b >= batch_size ? pages.indptr[b] : pages.indptr[b] + pages.skipped_pages(b);
   }
 };
 
@@ -56,10 +86,19 @@ template <typename DType>
 struct GroupedPagedKV : fi::paged_kv_t<DType, int32_t> {
   using Base = fi::paged_kv_t<DType, int32_t>;
   fi::uint_fastdiv virtual_per_kv_head;
+  // Hides the base's indptr and get_length for the kernel (it copies params.paged_kv as this
+  // type): a window's trimmed view.
+  WindowIndptr indptr;
 
   GroupedPagedKV() = default;
-  __host__ GroupedPagedKV(const Base& base, uint32_t virtual_per_kv_head_)
-      : Base(base), virtual_per_kv_head(virtual_per_kv_head_) {}
+  __host__ GroupedPagedKV(const Base& base, uint32_t virtual_per_kv_head_, WindowPages window)
+      : Base(base),
+        virtual_per_kv_head(virtual_per_kv_head_),
+        indptr{window, static_cast<int32_t>(base.batch_size)} {}
+
+  __host__ __device__ __forceinline__ uint32_t get_length(uint32_t batch_idx) const {
+    return indptr.pages.length(static_cast<int32_t>(batch_idx));
+  }
 
   __device__ __forceinline__ size_t protective_get_kv_offset(int32_t page_iter, uint32_t head_idx,
                                                              uint32_t entry_idx, uint32_t feat_idx,
@@ -103,8 +142,7 @@ struct DecodeParams {
   }
 };
 
-using Variant = fi::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
-                                     /*soft_cap=*/false, /*alibi=*/false>;
+using Variant = RuntimeAttention;
 
 // Launch geometry of FlashInfer's batch-decode kernel for one configuration, computed exactly
 // as BatchDecodeWithPagedKVCacheDispatched does (sm80+: two shared-memory stages).
@@ -140,7 +178,7 @@ KernelInfo kernel_info() {
 
 // Enqueues decode (and, when split, the merge) for one compiled configuration.
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
-cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
   using Params = typename T::Params;
   const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);
@@ -148,21 +186,22 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
 
   fi::paged_kv_t<DTypeKV, int32_t> base(
       static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM,
-      static_cast<uint32_t>(p.batch_size), fi::QKVLayout::kHND, static_cast<DTypeKV*>(p.k_data),
+      static_cast<uint32_t>(p.batch_size), p.attn.nhd ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND, static_cast<DTypeKV*>(p.k_data),
       static_cast<DTypeKV*>(p.v_data), const_cast<int32_t*>(p.indices),
       const_cast<int32_t*>(p.indptr), const_cast<int32_t*>(p.last_page_len));
 
   Params params{};
   params.q = static_cast<DTypeQ*>(const_cast<void*>(p.q));
-  params.paged_kv = GroupedPagedKV<DTypeKV>(base, group / GROUP);
+  const WindowPages window{p.indptr, p.last_page_len, p.page_size, p.attn.window_left};
+  params.paged_kv = GroupedPagedKV<DTypeKV>(base, group / GROUP, window);
   params.lse = p.lse;
   params.maybe_alibi_slopes = nullptr;
   params.num_qo_heads = static_cast<uint32_t>(p.num_qo_heads);
   params.q_stride_n = p.num_qo_heads * static_cast<int32_t>(HEAD_DIM);
   params.q_stride_h = static_cast<int32_t>(HEAD_DIM);
-  params.window_left = -1;
-  params.logits_soft_cap = 0.f;
-  params.sm_scale = p.sm_scale;
+  params.window_left = p.attn.window_left;
+  params.logits_soft_cap = p.attn.logits_soft_cap;
+  params.sm_scale = p.sm_scale * p.attn.k_scale;
   params.rope_rcp_scale = 1.f;
   params.rope_rcp_theta = 1e-4f;
 
@@ -173,13 +212,11 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
     params.request_indices = WorkIndex{nullptr, /*identity=*/true};
     params.kv_tile_indices = WorkIndex{nullptr, /*identity=*/false};
     params.o_indptr = nullptr;
-    params.kv_chunk_size_ptr = ChunkTokens{};
+    params.kv_chunk_size_ptr = ChunkTokens{nullptr, WindowPages{}, 0};
     params.block_valid_mask = nullptr;
     params.partition_kv = false;
-    void* args[] = {&params};
-    return cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
-                            dim3(static_cast<uint32_t>(p.batch_size), virtual_heads), block, args,
-                            T::kSmem, stream);
+    return launch_kernel(T::kernel, dim3(static_cast<uint32_t>(p.batch_size), virtual_heads),
+                         block, T::kSmem, stream, params);
   }
 
   params.o = static_cast<DTypeQ*>(s.tmp_o);
@@ -189,23 +226,20 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeSchedule& s, cudaS
     // Chunk bx of request 0, chunk size from its length on the device: no planner launch.
     params.request_indices = WorkIndex{nullptr, /*identity=*/false};
     params.kv_tile_indices = WorkIndex{nullptr, /*identity=*/true};
-    params.kv_chunk_size_ptr =
-        ChunkTokens{nullptr, p.indptr, p.last_page_len, static_cast<uint32_t>(p.page_size),
-                    static_cast<uint32_t>(s.padded_items)};
+    params.kv_chunk_size_ptr = ChunkTokens{nullptr, window, static_cast<uint32_t>(s.padded_items)};
     params.block_valid_mask = nullptr;
   } else {
     params.request_indices = WorkIndex{s.request_indices, true};
     params.kv_tile_indices = WorkIndex{s.kv_tile_indices, false};
-    params.kv_chunk_size_ptr = ChunkTokens{s.kv_chunk_tokens, nullptr, nullptr, 0, 0};
+    params.kv_chunk_size_ptr = ChunkTokens{s.kv_chunk_tokens, WindowPages{}, 0};
     params.block_valid_mask = s.block_valid_mask;
   }
   params.o_indptr = s.o_indptr;
   params.partition_kv = true;
   {
-    void* args[] = {&params};
-    cudaError_t err = cudaLaunchKernel(reinterpret_cast<const void*>(T::kernel),
-                                       dim3(static_cast<uint32_t>(s.padded_items), virtual_heads),
-                                       block, args, T::kSmem, stream);
+    const cudaError_t err =
+        launch_kernel(T::kernel, dim3(static_cast<uint32_t>(s.padded_items), virtual_heads), block,
+                      T::kSmem, stream, params);
     if (err != cudaSuccess) return err;
   }
   if (s.single_request) {

@@ -2,6 +2,7 @@
 // and writes FlashInfer's work-item arrays, so _run never copies indptr to the host.
 #include <cub/block/block_scan.cuh>
 
+#include "common/launch.cuh"
 #include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode {
@@ -9,12 +10,25 @@ namespace {
 
 constexpr int kPlanThreads = 1024;
 
-__device__ __forceinline__ int32_t pages_of(const int32_t* indptr, int32_t b) {
-  return indptr[b + 1] - indptr[b];
+__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) { return (a + b - 1) / b; }
+
+// The pages of request b the kernel reads: all of them, or with a window (CUDA cores) those from
+// the one holding the first of its last window_left + 1 keys.
+__device__ __forceinline__ int32_t pages_read(const PlannerArgs& a, int32_t b) {
+  const int32_t pages = a.indptr[b + 1] - a.indptr[b];
+  if (a.window_left < 0 || a.window_tile_rows > 0 || pages == 0) return pages;
+  const int32_t len = (pages - 1) * a.page_size + a.last_page_len[b];
+  return pages - max(len - a.window_left - 1, 0) / a.page_size;
 }
 
-__device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
-  return (a + b - 1) / b;
+// Chunks of `chunk` pages for request b, as the decode kernel counts them.
+__device__ __forceinline__ int32_t chunks_of(const PlannerArgs& a, int32_t b, int32_t chunk) {
+  if (a.window_left < 0 || a.window_tile_rows == 0) return ceil_div(pages_read(a, b), chunk);
+  // FlashInfer's FA2 kernel: over min(kv_len, window_left + its query tile's rows) keys.
+  const int32_t pages = a.indptr[b + 1] - a.indptr[b];
+  if (pages == 0) return 0;
+  const int32_t len = (pages - 1) * a.page_size + a.last_page_len[b];
+  return ceil_div(min(len, a.window_left + a.window_tile_rows), chunk * a.page_size);
 }
 
 // One block of 32 warps.
@@ -30,7 +44,7 @@ __device__ __forceinline__ int32_t ceil_div(int32_t a, int32_t b) {
 // No split (tensor-core path only): one item per (request, query tile), o_indptr[b] = b.
 // q_indptr (tensor-core path): b * qo_len (decode: the identity, one query row per request).
 // merge_indptr (shared prefix, one request): query row r merges partial rows r*n .. (r+1)*n-1.
-__global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args) {
+__global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs args) {
   using Scan = cub::BlockScan<int32_t, kPlanThreads>;
   constexpr int kWarps = kPlanThreads / 32;
   __shared__ typename Scan::TempStorage scan_storage;
@@ -38,7 +52,6 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
   __shared__ int32_t s_lo, s_hi;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int32_t batch_size = args.batch_size, tiles = args.qo_tiles;
-  const int32_t* __restrict__ indptr = args.indptr;
 
   if (args.q_indptr != nullptr) {
     for (int32_t b = tid; b <= batch_size; b += kPlanThreads) args.q_indptr[b] = b * args.qo_len;
@@ -59,7 +72,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
   // Largest request, in pages.
   int32_t local_max = 0;
   for (int32_t b = tid; b < batch_size; b += kPlanThreads)
-    local_max = max(local_max, pages_of(indptr, b));
+    local_max = max(local_max, pages_read(args, b));
   local_max = __reduce_max_sync(0xffffffffu, static_cast<unsigned>(local_max));
   if (lane == 0) s_warp_value[warp] = local_max;
   __syncthreads();
@@ -77,7 +90,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
     const int32_t candidate = lo + static_cast<int32_t>((int64_t(hi - lo) * (warp + 1)) / kWarps);
     int32_t chunks = 0;
     for (int32_t b = lane; b < batch_size; b += 32)
-      chunks += ceil_div(pages_of(indptr, b), candidate);
+      chunks += chunks_of(args, b, candidate);
     chunks = static_cast<int32_t>(__reduce_add_sync(0xffffffffu, static_cast<unsigned>(chunks)));
     __syncthreads();  // everyone has read s_lo / s_hi
     if (lane == 0)
@@ -100,7 +113,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
   int32_t carry = 0;
   for (int32_t base = 0; base < batch_size; base += kPlanThreads) {
     const int32_t b = base + tid;
-    const int32_t chunks = b < batch_size ? ceil_div(pages_of(indptr, b), chunk_pages) : 0;
+    const int32_t chunks = b < batch_size ? chunks_of(args, b, chunk_pages) : 0;
     int32_t offset, tile_total;
     __syncthreads();
     Scan(scan_storage).ExclusiveSum(chunks, offset, tile_total);
@@ -147,15 +160,62 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlanArgs args)
 
 }  // namespace
 
-KernelInfo plan_kernel_info() {
-  return KernelInfo{reinterpret_cast<const void*>(plan_kernel), kPlanThreads, 0};
+cudaError_t launch_planner(const PlannerArgs& args, cudaStream_t stream) {
+  return launch_kernel(plan_kernel, dim3(1), dim3(kPlanThreads), 0, stream, args);
 }
 
-cudaError_t launch_plan(const PlanArgs& args, cudaStream_t stream) {
-  PlanArgs copy = args;
-  void* kernel_args[] = {&copy};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(plan_kernel), dim3(1), dim3(kPlanThreads),
-                          kernel_args, 0, stream);
+DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
+  DecodeBuffers b{};
+  b.split = sched.split;
+  b.single_request = sched.single_request;
+  b.padded_items = sched.padded_items;
+  b.qo_tiles = sched.qo_tiles;
+  if (sched.workspace == 0) return b;
+  char* ws = static_cast<char*>(workspace);
+  const DecodeLayout& l = sched.layout;
+  if (sched.split) {
+    b.tmp_o = ws + l.tmp_o;
+    b.tmp_lse = reinterpret_cast<float*>(ws + l.tmp_lse);
+  }
+  if (!sched.planned) return b;  // batch 1 on CUDA cores: the kernel derives its chunks itself
+  const bool tc = sched.path == DecodePath::kTensorCores;
+  const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
+  b.request_indices = at(l.request_indices);
+  b.qo_tile_indices = tc ? at(l.qo_tile_indices) : nullptr;
+  b.kv_tile_indices = at(l.kv_tile_indices);
+  b.o_indptr = at(l.o_indptr);
+  b.q_indptr = tc ? at(l.q_indptr) : nullptr;
+  // Decode (one row per request): a request's partial rows are its chunks, as o_indptr says.
+  b.merge_indptr = sched.qo_len > 1 ? at(l.merge_indptr) : b.o_indptr;
+  b.kv_chunk_tokens = at(l.kv_chunk_tokens);
+  b.block_valid_mask = reinterpret_cast<bool*>(ws + l.valid_mask);
+  return b;
+}
+
+cudaError_t enqueue_planner(const DecodeSchedule& sched, const DecodeBuffers& b,
+                            const DecodeProblem& p, cudaStream_t stream) {
+  if (!sched.planned) return cudaSuccess;
+  const bool tc = sched.path == DecodePath::kTensorCores;
+  const PlannerArgs args{p.indptr,
+                         p.last_page_len,
+                         p.attn.window_left,
+                         tc ? int32_t(kTensorCoreTileQ) : 0,
+                         sched.requests,
+                         p.page_size,
+                         sched.min_chunk_pages,
+                         sched.padded_items,
+                         sched.qo_tiles,
+                         sched.qo_len,
+                         sched.split,
+                         b.request_indices,
+                         b.qo_tile_indices,
+                         b.kv_tile_indices,
+                         b.o_indptr,
+                         b.q_indptr,
+                         sched.qo_len > 1 ? b.merge_indptr : nullptr,
+                         b.kv_chunk_tokens,
+                         b.block_valid_mask};
+  return launch_planner(args, stream);
 }
 
 }  // namespace baracuda::flashinfer::decode

@@ -19,12 +19,11 @@ const DecodeVariant* const kSets[] = {BFI_DECODE_SETS(BFI_SET_ENTRY)};
 constexpr int32_t kGroupsPerSet = BFI_DECODE_NUM_GROUPS;
 }  // namespace
 
-const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group,
-                                         int32_t max_group) {
+const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int32_t gqa_group) {
   for (const DecodeVariant* set : kSets) {
     if (set[0].element != element || set[0].head_dim != head_dim) continue;
     for (int32_t i = kGroupsPerSet - 1; i >= 0; --i) {
-      if (gqa_group % set[i].group == 0 && (set[i].group <= max_group || i == 0)) return &set[i];
+      if (gqa_group % set[i].group == 0) return &set[i];
     }
   }
   return nullptr;
@@ -62,17 +61,15 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
   return find_element_head_dim(kVariants, element, head_dim);
 }
 
-#define BFI_DECLARE_PREFIX_SM90(NAME, HEAD_DIM) \
-  extern const PrefixSm90Variant kPrefixSm90Variant_##NAME##_hd##HEAD_DIM;
-BFI_PREFIX_SM90_SETS(BFI_DECLARE_PREFIX_SM90)
-#undef BFI_DECLARE_PREFIX_SM90
-
-const PrefixSm90Variant* find_prefix_sm90_variant(int32_t element, int32_t head_dim) {
-#define BFI_PREFIX_SM90_ENTRY(NAME, HEAD_DIM) &kPrefixSm90Variant_##NAME##_hd##HEAD_DIM,
-  static const PrefixSm90Variant* const kVariants[] = {
-      BFI_PREFIX_SM90_SETS(BFI_PREFIX_SM90_ENTRY) nullptr};
-#undef BFI_PREFIX_SM90_ENTRY
-  return find_element_head_dim(kVariants, element, head_dim);
+Status decode_facts(const char* fn, DeviceContext& context, const DecodeShape& s,
+                    const DecodeVariant& v, DecodeFacts* out) {
+  DecodeFacts f;
+  f.sm_count = context.facts().sm_count;
+  f.cuda_core_group = v.group;
+  BFI_CHECK(context.residency(fn, v.decode, &f.cuda_core_blocks_per_sm));
+  f.tensor_cores_built = find_tensor_core_variant(s.element, s.head_dim) != nullptr;
+  *out = f;
+  return kSuccess;
 }
 
 }  // namespace baracuda::flashinfer::decode

@@ -13,6 +13,7 @@
 #include <flashinfer/attention/variants.cuh>
 #include <flashinfer/page.cuh>
 
+#include "common/runtime_variant.cuh"
 #include "decode/decode_launch.hpp"
 
 namespace baracuda::flashinfer::decode {
@@ -23,20 +24,21 @@ namespace fi = ::flashinfer;
 // page table (1 for decode; the whole batch of queries for a shared prefix, whose page table has
 // one request), CTA_TILE_Q packed (row, query head) pairs per CTA.
 template <typename T, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
-cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t requests,
+cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t requests,
                       cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
-  using Variant = fi::DefaultAttention<false, false, false, false>;
+  using Variant = RuntimeAttention;
   fi::paged_kv_t<T, int32_t> kv(
       static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
-      fi::QKVLayout::kHND, static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
+      p.attn.nhd ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND, static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
       const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
       const_cast<int32_t*>(p.last_page_len));
   Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, s.q_indptr,
                 /*mask_indptr=*/nullptr, /*q_rope_offset=*/nullptr, static_cast<T*>(p.o), p.lse,
                 /*alibi=*/nullptr, static_cast<uint32_t>(p.num_qo_heads),
                 p.num_qo_heads * static_cast<int32_t>(HEAD_DIM), static_cast<int32_t>(HEAD_DIM),
-                /*window_left=*/-1, /*soft_cap=*/0.f, p.sm_scale, /*rope_scale=*/1.f,
+                p.attn.window_left, p.attn.logits_soft_cap, p.sm_scale * p.attn.k_scale,
+                /*rope_scale=*/1.f,
                 /*rope_theta=*/1e4f);
   params.request_indices = s.request_indices;
   params.qo_tile_indices = s.qo_tile_indices;
@@ -56,13 +58,13 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeSchedule& s, uint32_t 
 }
 
 template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeSchedule& s, cudaStream_t stream) {
+cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size),
                                                   stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
-cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeSchedule& s,
+cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeBuffers& s,
                                     cudaStream_t stream) {
   return launch_tc<T, HEAD_DIM, kSharedPrefixTileQ>(p, s, /*requests=*/1, stream);
 }

@@ -15,6 +15,7 @@
 #include <flashinfer/attention/state.cuh>
 #include <flashinfer/vec_dtypes.cuh>
 
+#include "common/launch.cuh"
 #include "merge/merge_launch.hpp"
 
 namespace baracuda::flashinfer::merge {
@@ -174,12 +175,9 @@ cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_ou
   using Tr = RowMergeTraits<T, HEAD_DIM>;
   constexpr uint32_t kRowsPerBlock = kThreads / Tr::kBdx / kGroupsPerRow;
   const uint32_t blocks = (num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
-  States states_arg = states;
-  T* v_out = static_cast<T*>(v_out_ptr);
-  void* args[] = {&states_arg, &num_rows, &v_out, &s_out};
-  return cudaLaunchKernel(reinterpret_cast<const void*>(
-                              merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>),
-                          dim3(blocks), dim3(kThreads), args, 0, stream);
+  return launch_kernel(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>,
+                       dim3(blocks), dim3(kThreads), 0, stream, states, num_rows,
+                       static_cast<T*>(v_out_ptr), s_out);
 }
 
 // Rows of exactly two states (in place): one thread group per row.

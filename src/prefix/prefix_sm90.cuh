@@ -37,10 +37,10 @@
 #include <flashinfer/cutlass_utils.cuh>
 
 #include "common/launch.cuh"
-#include "decode/cascade_suffix.cuh"
-#include "decode/decode_launch.hpp"
+#include "prefix/cascade_suffix.cuh"
+#include "prefix/prefix_launch.hpp"
 
-namespace baracuda::flashinfer::decode::prefix_sm90 {
+namespace baracuda::flashinfer::prefix::sm90 {
 
 namespace fi = ::flashinfer;
 
@@ -51,29 +51,23 @@ struct WorkTable {
       *batch_indices, *work_indptr;
 };
 
-inline WorkTable work_table(const PrefixSm90Plan& plan, void* workspace) {
+inline WorkTable work_table(const PrefixSchedule& plan, void* workspace) {
   auto* base = reinterpret_cast<int32_t*>(static_cast<char*>(workspace) + plan.table);
   const int32_t n = plan.items;
+  static_assert(kWorkTableItemArrays == 7, "seven per-item arrays, then work_indptr");
   return {base,         base + n,     base + 2 * n, base + 3 * n,
           base + 4 * n, base + 5 * n, base + 6 * n, base + 7 * n};
 }
 
-// KV tokens per pipeline stage: FlashInfer's paged choices for D = 128 / 256, 128 for D = 64.
-// Measured on H100 at D = 128 (PERFORMANCE.md): 128 tokens change nothing alone and cost 1 us
-// beside the cascade's suffix grid; 64 tokens x 4 stages is 6 % slower.
+// FA3 tiles, per head dim (measurements: docs/notes/tuning-history.md#shared-prefix-fa3-tiles).
+// Paged prefix: KV tokens per pipeline stage, FlashInfer's paged choices at D = 128 / 256 and 128
+// at D = 64; three stages rather than FlashInfer's two, because the cascade's suffix grid beside
+// it lengthens the memory latency a deeper pipeline hides.
 template <int D>
 constexpr int kCtaKv = D == 256 ? 32 : (D == 128 ? 96 : 128);
-// Pipeline stages of K and V. Three rather than FlashInfer's two: at D = 128 on H100 the FA3 grid
-// took 68.7 vs 70.9 us alone and 86.1 vs 88.8 us beside the cascade's suffix grid, whose loads
-// lengthen the memory latency a deeper pipeline hides (bench/experiments/cascade_overlap.cu).
 constexpr int kFa3Stages = 3;
 // A dense prefix (cascade_decode_dense_prefix_run): FlashInfer's TMA mainloop, two stages of 192,
-// 128 and 64 tokens at D = 64, 128, 256 (FlashInfer's ragged prefill takes 128, 192 and 64).
-// Measured on H100 (bench/experiments/cascade_overlap.cu chain: memset + suffix grid + FA3, the
-// suffix grid on the plan's CTAs): D = 64, 50.6-52.2 us with 192 x 2 against 51.8-53.7 with
-// 128 x 2 (128 x 3: 50.9-51.3, 64 x 4: 60.1-61.8); D = 128, 79.5-79.7 with 128 x 2 (64 x 4:
-// 79.9-84.8, 96 x 3: 81.6-84.0, 192 x 2: 85.0-85.9, 128 x 3: 89.3-90.1); D = 256, 152.7-154.6 with
-// 64 x 2 (32 x 4: 174.9-176.0; 64 x 3 and 96 x 2 need more than 227 KB of shared memory).
+// 128 and 64 tokens at D = 64, 128, 256, the fastest measured beside the suffix grid.
 template <int D>
 constexpr int kDenseCtaKv = D == 64 ? 192 : (D == 128 ? 128 : 64);
 template <int D>
@@ -96,7 +90,7 @@ constexpr int kPrepareThreads = 256;
 template <typename T, int D>
 __global__ void __launch_bounds__(kPrepareThreads)
     prepare_kernel(const T* __restrict__ q, T* __restrict__ q_packed, int32_t batch, int32_t group,
-                   int32_t num_kv_heads, PrefixSm90Plan plan, PrefixSource prefix, WorkTable table,
+                   int32_t num_kv_heads, PrefixSchedule plan, PrefixSource prefix, WorkTable table,
                    int32_t* suffix_done) {
   constexpr int kVec = 16 / sizeof(T);
   constexpr int kVecsPerRow = D / kVec;
@@ -164,7 +158,7 @@ struct PartialLayout {
   }
 };
 
-inline PartialLayout partial_layout(const PrefixSm90Plan& plan, int32_t num_kv_heads,
+inline PartialLayout partial_layout(const PrefixSchedule& plan, int32_t num_kv_heads,
                                     int32_t head_dim) {
   return {plan.chunks, plan.chunk_shift, plan.q_tiles * kPrefixSm90TileQ, num_kv_heads, head_dim};
 }
@@ -208,7 +202,8 @@ __global__ void __launch_bounds__(256)
     }
   };
   load_batch(0);
-  // Lane c (and c + 32) holds chunk c's lse, then its weight.
+  // Lane c (and c + 32) holds chunk c's lse, then its weight: at most 64 chunks.
+  static_assert(kPrefixSm90MaxChunks <= 64, "the merge holds two chunk lse values per lane");
   const float l0 = lane < layout.chunks ? lse_part[layout.lse(lane, r, h)] : -INFINITY;
   const float l1 = lane + 32 < layout.chunks ? lse_part[layout.lse(lane + 32, r, h)] : -INFINITY;
   // The suffix state, read once the suffix grid has counted all its CTAs done (while the loads
@@ -270,7 +265,7 @@ __global__ void __launch_bounds__(256)
 // partial lse, the MHA view of the heads), in FlashInfer's paged or ragged (dense prefix)
 // parameter struct.
 template <int D, typename Params>
-void set_schedule(Params& params, const PrefixSm90Plan& plan, void* workspace, int32_t num_kv_heads,
+void set_schedule(Params& params, const PrefixSchedule& plan, void* workspace, int32_t num_kv_heads,
                   float sm_scale) {
   using DType = std::remove_pointer_t<decltype(params.q_ptr)>;
   char* ws = static_cast<char*>(workspace);
@@ -325,7 +320,7 @@ struct Fa3 {
     return fi::PrefillWithKVCacheKernel<Mainloop, Epilogue, Traits, /*LEFT_SLIDING_WINDOW=*/false,
                                         /*CAUSAL=*/false, Scheduler>;
   }
-  // kernel_residency opts the kernel into this much shared memory once per device.
+  // DeviceContext::residency opts the kernel into this much shared memory once per device.
   static KernelInfo info() {
     return KernelInfo{reinterpret_cast<const void*>(kernel()), uint32_t(Traits::NUM_WARPS * 32),
                       uint32_t(sizeof(typename Traits::SharedStorage))};
@@ -336,17 +331,18 @@ struct Fa3 {
 // prefix (its TMA descriptors bound at prefix_tokens rows: a tile's rows past the prefix load as
 // zeros, never whatever follows it in memory).
 template <typename K>
-typename K::Mainloop::Params fa3_mainloop(const DecodeProblem& p, const typename K::Params& params,
+typename K::Mainloop::Params fa3_mainloop(const PrefixProblem& pp, const typename K::Params& params,
                                           int32_t head_dim) {
+  const decode::DecodeProblem& p = pp.paged;
   using DType = typename K::DType;
   const auto layout_q = fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, head_dim,
                                             params.q_stride_n, params.q_stride_h);
   if constexpr (K::kDense) {
-    const auto layout_kv = fi::get_gmem_layout(p.prefix_tokens, p.num_kv_heads, head_dim,
-                                               p.prefix_stride_token, p.prefix_stride_head);
+    const auto layout_kv = fi::get_gmem_layout(pp.prefix_tokens, p.num_kv_heads, head_dim,
+                                               pp.prefix_stride_token, pp.prefix_stride_head);
     return K::Mainloop::to_underlying_arguments({params.q_ptr, layout_q,
-                                                 static_cast<const DType*>(p.prefix_k), layout_kv,
-                                                 static_cast<const DType*>(p.prefix_v), layout_kv,
+                                                 static_cast<const DType*>(pp.prefix_k), layout_kv,
+                                                 static_cast<const DType*>(pp.prefix_v), layout_kv,
                                                  params.window_left, params.additional_params});
   } else {
     // The cache is HND: page [num_kv_heads][page_size][D].
@@ -362,18 +358,19 @@ typename K::Mainloop::Params fa3_mainloop(const DecodeProblem& p, const typename
 }
 
 // FA3 over the work table on plan.ctas CTAs: FlashInfer's kernel and parameter builders with our
-// own launch (its dispatcher launches one CTA per SM and plainly), once kernel_residency has
+// own launch (its dispatcher launches one CTA per SM and plainly), once DeviceContext::residency has
 // opted Fa3::info() into its shared memory. `programmatic` launches it as a programmatic
 // dependent of the previous kernel (the cascade's suffix grid, which triggers at its start), so
 // both run side by side. The kernel itself never waits on griddepcontrol: whatever it reads must
 // be complete before the previous kernel started.
 template <typename T, int D, int CTA_KV, int STAGES = kFa3Stages, bool DENSE = false>
-cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch_fa3(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                        cudaStream_t stream, bool programmatic = false) {
+  const decode::DecodeProblem& p = pp.paged;
   using K = Fa3<T, D, CTA_KV, STAGES, DENSE>;
   typename K::Params params{};
   set_schedule<D>(params, plan, workspace, p.num_kv_heads, p.sm_scale);
-  const typename K::Mainloop::Params mainloop = fa3_mainloop<K>(p, params, D);
+  const typename K::Mainloop::Params mainloop = fa3_mainloop<K>(pp, params, D);
   const typename K::Epilogue::Params epilogue = K::Epilogue::to_underlying_arguments(
       {params.o_ptr,
        fi::get_gmem_layout(params.nnz_qo, params.num_qo_heads, D, params.o_stride_n,
@@ -400,25 +397,28 @@ cudaError_t launch_fa3(const DecodeProblem& p, const PrefixSm90Plan& plan, void*
 // The prepare kernel (q packed, the work table, the cascade's CTA count zeroed): `suffixes`, the
 // fused cascade's (the problem's suffix pointers set).
 template <typename T, int D>
-cudaError_t launch_prepare(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch_prepare(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                            cudaStream_t stream, bool suffixes) {
+  const decode::DecodeProblem& p = pp.paged;
   char* ws = static_cast<char*>(workspace);
-  const PrefixSource prefix = p.prefix_k != nullptr
-                                  ? PrefixSource{nullptr, nullptr, kDenseCtaKv<D>, p.prefix_tokens}
+  const PrefixSource prefix = pp.prefix_k != nullptr
+                                  ? PrefixSource{nullptr, nullptr, kDenseCtaKv<D>, pp.prefix_tokens}
                                   : PrefixSource{p.indptr, p.last_page_len, p.page_size, 0};
   const int64_t vecs =
       int64_t(plan.q_tiles) * kPrefixSm90TileQ * p.num_kv_heads * (D * sizeof(T) / 16);
   const int64_t copy_blocks = (vecs + kPrepareThreads - 1) / kPrepareThreads;
-  prepare_kernel<T, D><<<unsigned(copy_blocks + 1), kPrepareThreads, 0, stream>>>(
-      static_cast<const T*>(p.q), reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size,
-      p.num_qo_heads / p.num_kv_heads, p.num_kv_heads, plan, prefix, work_table(plan, workspace),
-      suffixes ? reinterpret_cast<int32_t*>(ws + plan.suffix_done) : nullptr);
-  return cudaGetLastError();
+  return launch_kernel(prepare_kernel<T, D>, dim3(unsigned(copy_blocks + 1)),
+                       dim3(kPrepareThreads), 0, stream, static_cast<const T*>(p.q),
+                       reinterpret_cast<T*>(ws + plan.q_packed), p.batch_size,
+                       p.num_qo_heads / p.num_kv_heads, p.num_kv_heads, plan, prefix,
+                       work_table(plan, workspace),
+                       suffixes ? reinterpret_cast<int32_t*>(ws + plan.suffix_done) : nullptr);
 }
 
 // The fused cascade's suffix grid over the problem's suffixes, writing its states to the workspace.
-inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90Plan& plan,
+inline cascade::SuffixArgs suffix_args(const PrefixProblem& pp, const PrefixSchedule& plan,
                                        void* workspace) {
+  const decode::DecodeProblem& p = pp.paged;
   char* ws = static_cast<char*>(workspace);
   constexpr float kLog2e = 1.4426950408889634f;
   const int32_t group = p.num_qo_heads / p.num_kv_heads;
@@ -426,8 +426,8 @@ inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90P
           p.k_data,
           p.v_data,
           p.indices,
-          p.suffix_indptr,
-          p.suffix_last_page_len,
+          pp.suffix_indptr,
+          pp.suffix_last_page_len,
           reinterpret_cast<float*>(ws + plan.o_suffix),
           reinterpret_cast<float*>(ws + plan.lse_suffix),
           reinterpret_cast<int32_t*>(ws + plan.suffix_done),
@@ -440,7 +440,7 @@ inline cascade::SuffixArgs suffix_args(const DecodeProblem& p, const PrefixSm90P
 }
 
 // The same states, as the merge reads them once the suffix grid has counted itself done.
-inline SuffixStates suffix_states(const PrefixSm90Plan& plan, void* workspace) {
+inline SuffixStates suffix_states(const PrefixSchedule& plan, void* workspace) {
   const char* ws = static_cast<const char*>(workspace);
   return {reinterpret_cast<const float*>(ws + plan.o_suffix),
           reinterpret_cast<const float*>(ws + plan.lse_suffix),
@@ -450,8 +450,9 @@ inline SuffixStates suffix_states(const PrefixSm90Plan& plan, void* workspace) {
 // The merge, as a programmatic dependent of the FA3 grid (measured on H100: 1-3 us less per call
 // at head dim 64-256 than a plain launch). `states`: the cascade's suffix states, or {}.
 template <typename T, int D>
-cudaError_t launch_merge(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch_merge(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                          cudaStream_t stream, SuffixStates states) {
+  const decode::DecodeProblem& p = pp.paged;
   const char* ws = static_cast<const char*>(workspace);
   const int64_t warps = int64_t(p.batch_size) * p.num_qo_heads;
   return launch_kernel(merge_kernel<T, D>, dim3(unsigned((warps * 32 + 255) / 256)), dim3(256), 0,
@@ -464,34 +465,34 @@ cudaError_t launch_merge(const DecodeProblem& p, const PrefixSm90Plan& plan, voi
 
 // prepare, [the cascade's suffix grid,] FA3, merge. `suffixes`: the fused cascade.
 template <typename T, int D, int CTA_KV>
-cudaError_t launch_all(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch_all(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                        cudaStream_t stream, bool suffixes) {
-  cudaError_t err = launch_prepare<T, D>(p, plan, workspace, stream, suffixes);
+  cudaError_t err = launch_prepare<T, D>(pp, plan, workspace, stream, suffixes);
   if (err != cudaSuccess) return err;
   SuffixStates states{};
   if (suffixes) {
-    err = cascade::launch_suffix<T, D>(suffix_args(p, plan, workspace), plan.suffix_ctas, stream);
+    err = cascade::launch_suffix<T, D>(suffix_args(pp, plan, workspace), plan.suffix_ctas, stream);
     if (err != cudaSuccess) return err;
     states = suffix_states(plan, workspace);
   }
-  err = p.prefix_k != nullptr
-            ? launch_fa3<T, D, kDenseCtaKv<D>, kDenseStages<D>, true>(p, plan, workspace, stream,
+  err = pp.prefix_k != nullptr
+            ? launch_fa3<T, D, kDenseCtaKv<D>, kDenseStages<D>, true>(pp, plan, workspace, stream,
                                                                       suffixes)
-            : launch_fa3<T, D, CTA_KV>(p, plan, workspace, stream, /*programmatic=*/suffixes);
+            : launch_fa3<T, D, CTA_KV>(pp, plan, workspace, stream, /*programmatic=*/suffixes);
   if (err != cudaSuccess) return err;
-  return launch_merge<T, D>(p, plan, workspace, stream, states);
+  return launch_merge<T, D>(pp, plan, workspace, stream, states);
 }
 
 template <typename T, int D, int CTA_KV>
-cudaError_t launch(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                    cudaStream_t stream) {
-  return launch_all<T, D, CTA_KV>(p, plan, workspace, stream, /*suffixes=*/false);
+  return launch_all<T, D, CTA_KV>(pp, plan, workspace, stream, /*suffixes=*/false);
 }
 
 template <typename T, int D, int CTA_KV>
-cudaError_t launch_cascade(const DecodeProblem& p, const PrefixSm90Plan& plan, void* workspace,
+cudaError_t launch_cascade(const PrefixProblem& pp, const PrefixSchedule& plan, void* workspace,
                            cudaStream_t stream) {
-  return launch_all<T, D, CTA_KV>(p, plan, workspace, stream, /*suffixes=*/true);
+  return launch_all<T, D, CTA_KV>(pp, plan, workspace, stream, /*suffixes=*/true);
 }
 
-}  // namespace baracuda::flashinfer::decode::prefix_sm90
+}  // namespace baracuda::flashinfer::prefix::sm90

@@ -19,14 +19,8 @@
 // mma rather than 3/4 of one (16 query rows), so a tile takes half the mma, ldmatrix and softmax
 // instructions. K/V tiles sit in shared memory with 16-byte chunks XOR-swizzled by token so that
 // ldmatrix is conflict-free.
-// The kernel is bound by instruction issue (ncu: 2 warps per scheduler, an instruction every 4-5
-// cycles), not by memory. Measured on H100 for the benchmark's suffixes (B=64, 32/8, hd128, 256
-// tokens) on 16 SMs (bench/experiments/suffix_speed.cu): 16-row queries as the A operand 64 us
-// (3.69 M instructions); with copies from one pointer per tile, the softmax scale folded into
-// the exponent and ex2.approx 58 us (2.90 M); transposed 52 us (2.27 M). Earlier: a CUDA-core
-// version (a lane per dimension slice) 317 us; 32-token tiles (4 or 6 warps) 115-139 us; each
-// stage filled by bulk copies (cp.async.bulk, a 256-byte token row per lane, an mbarrier per
-// stage) 124-226 us.
+// The kernel is bound by instruction issue, not by memory: each change above was measured by
+// its instruction count and time (docs/notes/tuning-history.md#cascade-suffix-kernel).
 // The state (float o, base-2 lse) goes to the workspace for the cascade's merge. An empty suffix
 // gives o = 0, lse = -inf. Each CTA adds 1 to `done` when its warps are finished.
 #pragma once
@@ -38,11 +32,11 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "common/kernel_cache.hpp"
+#include "common/device_context.hpp"
 #include "common/launch.cuh"
-#include "decode/decode_launch.hpp"
+#include "prefix/prefix_schedule.hpp"
 
-namespace baracuda::flashinfer::decode::cascade {
+namespace baracuda::flashinfer::prefix::cascade {
 
 struct SuffixArgs {
   const void* q;  // [B, Hq, D]
@@ -410,7 +404,7 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) suffix_kernel(SuffixArgs a)
   }
 }
 
-// The suffix kernel and the resources it launches with (kernel_residency opts it into its
+// The suffix kernel and the resources it launches with (DeviceContext::residency opts it into its
 // shared memory once per device, before the first launch).
 template <typename T, int D>
 KernelInfo suffix_kernel_info() {
@@ -428,4 +422,4 @@ cudaError_t launch_suffix(const SuffixArgs& args, int32_t ctas, cudaStream_t str
                        info.smem_bytes, stream, LaunchOptions{/*programmatic=*/true}, args);
 }
 
-}  // namespace baracuda::flashinfer::decode::cascade
+}  // namespace baracuda::flashinfer::prefix::cascade

@@ -1,0 +1,102 @@
+//! What the paged attention plans (decode and the cascades) share: their sizes in the C ABI's
+//! types, and the checks of q, the caches, o and lse.
+use crate::check::{to_i32, Check, Expect, ANY};
+use crate::dtype::{DType, Element};
+use crate::error::Result;
+use crate::tensor::{TensorMut, TensorRef};
+
+/// The geometry of a paged attention problem, validated to fit the C ABI's `int32_t`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AttentionSizes {
+    pub batch: i32,
+    pub num_qo_heads: i32,
+    pub num_kv_heads: i32,
+    pub head_dim: i32,
+    pub page_size: i32,
+    pub element: Element,
+}
+
+impl AttentionSizes {
+    pub(crate) fn new(
+        function: &'static str,
+        [batch, num_qo_heads, num_kv_heads, head_dim, page_size]: [usize; 5],
+        element: Element,
+    ) -> Result<Self> {
+        Ok(AttentionSizes {
+            batch: to_i32(function, "batch_size", batch)?,
+            num_qo_heads: to_i32(function, "num_qo_heads", num_qo_heads)?,
+            num_kv_heads: to_i32(function, "num_kv_heads", num_kv_heads)?,
+            head_dim: to_i32(function, "head_dim", head_dim)?,
+            page_size: to_i32(function, "page_size", page_size)?,
+            element,
+        })
+    }
+
+    fn dims(&self) -> [usize; 5] {
+        [
+            self.batch,
+            self.num_qo_heads,
+            self.num_kv_heads,
+            self.head_dim,
+            self.page_size,
+        ]
+        .map(|x| x as usize)
+    }
+
+    /// q and o `[B, Hq, D]` in the query dtype, the caches `[num_pages, Hkv, P, D]` in the KV
+    /// dtype (the same number of pages), lse `[B, Hq]` f32.
+    pub(crate) fn check_tensors(
+        &self,
+        c: &Check,
+        q: &TensorRef<'_, 3>,
+        k_cache: &TensorRef<'_, 4>,
+        v_cache: &TensorRef<'_, 4>,
+        o: &TensorMut<'_, 3>,
+        lse: &Option<TensorMut<'_, 2>>,
+    ) -> Result<()> {
+        let [b, hq, hkv, d, p] = self.dims();
+        let rows = Expect {
+            dtype: self.element.query_dtype(),
+            shape: [b, hq, d],
+            dims: ["batch", "num_qo_heads", "head_dim"],
+            align: 16,
+            dense_from: 0,
+        };
+        let cache = Expect {
+            dtype: self.element.kv_dtype(),
+            shape: [ANY, hkv, p, d],
+            dims: ["num_pages", "num_kv_heads", "page_size", "head_dim"],
+            align: 16,
+            dense_from: 0,
+        };
+        c.tensor("q", &q.raw, &rows)?;
+        c.tensor("k_cache", &k_cache.raw, &cache)?;
+        c.tensor("v_cache", &v_cache.raw, &cache)?;
+        c.same(
+            "v_cache",
+            0,
+            "num_pages",
+            v_cache.raw.shape[0],
+            "k_cache",
+            k_cache.raw.shape[0],
+        )?;
+        c.tensor("o", &o.raw, &rows)?;
+        if let Some(lse) = lse {
+            let expect = Expect {
+                dtype: DType::F32,
+                shape: [b, hq],
+                dims: ["batch", "num_qo_heads"],
+                align: 4,
+                dense_from: 0,
+            };
+            c.tensor("lse", &lse.raw, &expect)?;
+        }
+        Ok(())
+    }
+}
+
+/// The lse pointer of a call: NULL when the caller wants none.
+pub(crate) fn lse_ptr(lse: &Option<TensorMut<'_, 2>>) -> *mut core::ffi::c_void {
+    lse.as_ref()
+        .map_or(core::ptr::null_mut(), |l| l.raw.as_mut_ptr())
+}

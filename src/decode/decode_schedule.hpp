@@ -1,0 +1,108 @@
+// How one paged-decode call runs: the path, the split and the workspace layout, as a pure function
+// of the sizes, the flags, the workspace the caller gave and a few facts about the device and the
+// compiled kernels. No GPU, no global state: the host tests drive it with made-up facts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/status.hpp"
+
+namespace baracuda::flashinfer::decode {
+
+struct DecodeShape {
+  int32_t batch_size, page_size, head_dim, num_qo_heads, num_kv_heads, element;
+  // The call's options need a finalize pass (v_scale, sinks) that reads every row's lse: the
+  // workspace then holds an lse for callers that pass none.
+  bool lse_scratch = false;
+  int32_t group() const { return num_qo_heads / num_kv_heads; }
+};
+
+enum class DecodePath : int32_t {
+  kCudaCores = BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES,
+  kTensorCores = BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES,
+};
+
+// What the schedule needs to know beyond the sizes: the device's SM count, the CUDA-core kernel
+// that serves this shape (its compiled GQA group and its resident CTAs per SM on the device), and
+// whether (element, head_dim) has a tensor-core build.
+struct DecodeFacts {
+  int32_t sm_count = 0;
+  int32_t cuda_core_group = 1;
+  int32_t cuda_core_blocks_per_sm = 0;
+  bool tensor_cores_built = false;
+};
+
+// The rule's constants. Measured on H100 (docs/PERFORMANCE.md, "decode schedule"):
+// CUDA cores split when batch x (virtual) KV heads gives fewer CTAs than kSplitBelowCtasPerSm per
+// SM (above that each CTA streaming a whole sequence keeps memory busy and a split only adds the
+// planner and the merge); FlashInfer's FA2 kernel holds about kTensorCoreCtasPerSm CTAs per SM;
+// chunks shorter than the minimums cost more in merge traffic than they gain in parallelism.
+constexpr int64_t kSplitBelowCtasPerSm = 2;
+constexpr int64_t kTensorCoreCtasPerSm = 2;
+constexpr int32_t kCudaCoreMinChunkTokens = 128;
+constexpr int32_t kTensorCoreMinChunkTokens = 256;
+// The auto rule sends f16/bf16 to tensor cores from this GQA group up (batch 1: above it, since
+// batch 1 splits on CUDA cores without the planner, one launch fewer).
+constexpr int32_t kTensorCoreMinGroup = 4;
+// Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2 tile
+// for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
+constexpr int32_t kTensorCoreTileQ = 16;
+constexpr int32_t kSharedPrefixTileQ = 64;
+// Largest batch the decode family takes.
+constexpr int32_t kMaxBatch = 1 << 20;
+
+// Byte offsets into the caller's workspace of what the device planner and a split write.
+struct DecodeLayout {
+  size_t request_indices, qo_tile_indices, kv_tile_indices, o_indptr, q_indptr, merge_indptr,
+      kv_chunk_tokens, valid_mask, tmp_o, tmp_lse;
+  size_t lse_scratch;  // [batch, Hq] float when DecodeShape::lse_scratch
+};
+
+struct DecodeSchedule {
+  DecodePath path = DecodePath::kCudaCores;
+  bool split = false;
+  // CUDA cores, batch 1, split: the kernel derives its chunks from the length (no planner, no
+  // work-item arrays, a stacked merge).
+  bool single_request = false;
+  // The device planner runs (tensor cores always: the FA2 kernel reads work-item arrays; CUDA
+  // cores when split over several requests).
+  bool planned = false;
+  int32_t requests = 0;  // requests in the page table (the batch; 1 for a shared prefix)
+  int32_t qo_len = 1;    // query rows per request (1; the batch for a shared prefix)
+  int32_t padded_items = 0;  // the grid along the batch axis when split or planned
+  int32_t qo_tiles = 1;      // query tiles per request (tensor cores)
+  int32_t min_chunk_pages = 0;
+  size_t partial_rows = 0;  // rows of [Hq, D] partial states when split
+  size_t workspace = 0;     // bytes of workspace this schedule uses (0: none)
+  DecodeLayout layout{};
+};
+
+// The bytes of one output element (Q/O type) of an element code.
+size_t output_element_bytes(int32_t element);
+
+// The auto rule: whether an unforced call prefers tensor cores.
+bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f);
+
+// One path's schedule with or without split. `shared_prefix`: every query of the batch as the
+// rows of one request (tensor cores only).
+DecodeSchedule schedule_cuda_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split);
+DecodeSchedule schedule_tensor_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split,
+                                     bool shared_prefix);
+
+// The schedule of a call with `flags` (BARACUDA_FLASHINFER_DECODE_*) and `workspace_bytes`:
+//   - the path: forced by the flags, else the auto rule;
+//   - split when the unsplit grid cannot fill the GPU, unless NO_SPLIT;
+//   - a workspace too small for the preferred tensor-core schedule falls back to CUDA cores
+//     (status 4 if tensor cores were forced); too small for a CUDA-core split falls back to no
+//     split when it is 0 or at least the legacy size (3B+2)*4 bytes, else status 4.
+Status schedule_decode(const char* fn, const DecodeShape& s, const DecodeFacts& f, int32_t flags,
+                       size_t workspace_bytes, DecodeSchedule* out);
+
+// Workspace that lets every path split: what paged_decode_get_workspace_size reports.
+size_t decode_workspace_bytes(const DecodeShape& s, const DecodeFacts& f);
+
+// The legacy one-argument size, (3 * batch + 2) * 4 bytes.
+size_t legacy_workspace_bytes(int32_t batch_size);
+
+}  // namespace baracuda::flashinfer::decode
