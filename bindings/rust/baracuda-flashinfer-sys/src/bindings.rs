@@ -895,16 +895,22 @@ extern "C" {
     ///
     /// Shapes (B = batch_size, Hq, Hkv, D = head_dim, P = page_size), all dense row-major, int32 index
     /// arrays on the device:
-    ///   q, o          [q_indptr[B], Hq, D]   f16 or bf16 (element 0 or 1); 16-byte aligned
+    ///   q, o          [max_q_rows, Hq, D]    f16 or bf16 (element 0 or 1); 16-byte aligned. Rows
+    ///                                        from q_indptr[B] on are read (FA3 loads whole query
+    ///                                        tiles) but reach no result; o's are never written
     ///   q_indptr      [B + 1]                non-decreasing, q_indptr[0] = 0, q_indptr[B] <= max_q_rows
-    ///   lse           [q_indptr[B], Hq]      float32, base 2; may be NULL (not written)
+    ///   lse           [max_q_rows, Hq]       float32, base 2; may be NULL (not written); rows from
+    ///                                        q_indptr[B] on are never written
     /// paged (prefill_paged_*, the cache decode and append use):
     ///   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout); 16-byte aligned
     ///   kv_indices    [kv_indptr[B]]         physical page ids
     ///   kv_indptr     [B + 1]                page indptr: request b owns kv_indices[kv_indptr[b]..)
     ///   last_page_len [B]                    in [1, P]; kv_len(b) = (pages - 1) * P + last_page_len
     /// ragged (prefill_ragged_*, a contiguous K/V per batch):
-    ///   k, v          [max_kv_rows, Hkv, D]  16-byte aligned
+    ///   k, v          [max_kv_rows, Hkv, D]  16-byte aligned; all max_kv_rows rows must hold
+    ///                                        finite values (zeros past kv_indptr[B] will do): FA3
+    ///                                        loads whole key tiles and weights the keys past a
+    ///                                        request's end by 0, and 0 * NaN is NaN
     ///   kv_indptr     [B + 1]                row indptr: request b's keys are rows kv_indptr[b]..
     ///                                        kv_indptr[b+1]-1, kv_indptr[B] <= max_kv_rows
     /// Supported: element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
@@ -918,7 +924,8 @@ extern "C" {
     /// lengths change between replays (within max_q_rows / max_kv_rows and batch_size).
     /// The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
     /// sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
-    /// Hkv, head_dim, causal, options) and the device only. Smaller: status 4.
+    /// Hkv, head_dim, options; ragged: max_kv_rows) and the device only, not on causal (an argument
+    /// for symmetry with _run). Smaller: status 4.
     /// Options (NULL: plain attention): every field applies on both kernels. A sliding window keeps
     /// key j of query i when j + qo_len + window_left >= kv_len + i (with causal: the window_left + 1
     /// keys ending at the diagonal); the kernels read only the keys some query of a tile keeps, and
@@ -1056,8 +1063,9 @@ extern "C" {
     /// The existing ABI's prefill symbols, names, argument order and meaning unchanged (HND pages,
     /// plain attention, `lse` may be NULL). total_num_rows bounds q_indptr[B] (max_q_rows above) and
     /// total_kv_rows bounds the ragged kv_indptr[B]. enable_split = 0 never splits KV.
-    /// Their signatures carry no workspace: the library keeps one per (device, stream), allocated on
-    /// the first call on that stream and grown when a call needs more (cudaMalloc). So the first call
+    /// Their signatures carry no workspace: the library keeps one per (device, stream; per thread
+    /// for NULL, the per-thread default stream), allocated on the first call on that stream and grown
+    /// when a call needs more (cudaMallocAsync on the stream). So the first call
     /// on a stream, and one with larger sizes than any before on it, must not be captured (status 5
     /// inside a capture); every other call is asynchronous, allocation-free and capturable. The
     /// buffers live until the process exits; a stream's buffer is never shared with another stream.
@@ -1389,7 +1397,8 @@ extern "C" {
     /// Two tokens with the same (request, position) race: one of them wins.
     /// Argument order: the sizes (num_tokens, batch_size, page_size, num_heads, head_dim), the cache
     /// (k_data, v_data, indices, indptr), the token placement (batch_indices, positions), the data.
-    /// Supported: 1 <= num_tokens < 2^31, the rest as above.
+    /// Supported: num_tokens >= 1 and num_tokens * num_heads < 2^31 (status 3 beyond), the rest as
+    /// above.
     /// ```
     ///
     /// From `baracuda/flashinfer.h`, section *Paged-KV append*.
