@@ -472,6 +472,16 @@ typedef int32_t (*bfi_abi_sampling_from_probs_f32_run)(int32_t batch, int32_t vo
                                                        uint64_t offset_val, const void* probs,
                                                        void* output, void* valid,
                                                        bfi_abi_stream_t stream);
+typedef int32_t (*bfi_abi_sampling_run_with)(int32_t sampler, int32_t flags, int32_t batch,
+                                             int32_t vocab, int32_t top_k_val,
+                                             const void* top_k_arr, float p_val, const void* p_arr,
+                                             int32_t deterministic, uint64_t seed_val,
+                                             const void* seed_ptr, uint64_t offset_val,
+                                             void* offset_ptr, const void* input, void* output,
+                                             void* valid, bfi_abi_stream_t stream);
+typedef int32_t (*bfi_abi_sampling_run_with_can_implement)(int32_t sampler, int32_t flags,
+                                                           int32_t batch, int32_t vocab,
+                                                           int32_t top_k_val, float p_val);
 typedef int32_t (*bfi_abi_top_k_mask_logits_bf16_can_implement)(int32_t batch, int32_t vocab,
                                                                 int32_t top_k_val);
 typedef int32_t (*bfi_abi_top_k_mask_logits_bf16_run)(int32_t batch, int32_t vocab,

@@ -6,12 +6,15 @@
 //                      (top-k and top-p, as torch code masks sorted probs), a second cumsum of
 //                      the masked row and a multinomial draw (binary search of u * total), all
 //                      temp storage allocated outside the timing; graph-replayed
-//   graph              top_k_top_p_sampling_f32_ex with a device offset (graph-replayable) on
-//                      the library's default path (the threshold kernel on sm_90)
+//   graph              top-k + top-p through sampling_run_with with a device offset
+//                      (graph-replayable) and BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL: the
+//                      library's threshold kernel, what top_k_top_p_sampling_f32_ex runs on sm_90
 //   eager              the same, plain launches
-//   flashinfer_kernel  the same call on FlashInfer's one-CTA-per-row rejection sampler
-//                      (BFI_SAMPLING_PATH=flashinfer), graph-replayed
-// Targets: <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting.
+//   flashinfer_kernel  the same call with BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL:
+//                      FlashInfer's one-CTA-per-row rejection sampler, graph-replayed
+// Targets: <= 50 us at B = 1, <= 150 us at B = 128, >= 10x faster than sorting. Where the device
+// cannot hold a row in the threshold kernel (below sm_90: one CTA's shared memory), graph and
+// eager are not registered.
 //
 // This file is compiled as CUDA (src/sampling/sources.cmake sets that): the baseline's CUB
 // kernels need nvcc. Compiled by a host compiler it benches the sort-free path only.
@@ -161,13 +164,15 @@ class SamplingCase : public Case {
     BENCH_CUDA(cudaMemset(seed.get(), 0, 8));
     BENCH_CUDA(cudaMemset(offset.get(), 0, 8));
   }
-  std::function<void()> sort_free() const {
-    return [this] {
-      check_status(baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
-                       batch, kVocab, kTopK, nullptr, kTopP, nullptr, /*deterministic=*/1, 0,
-                       seed.get(), 0, offset.get(), probs.get(), out.get(), valid.get(),
-                       reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream)),
-                   "top_k_top_p_sampling_f32_ex");
+  // Top-k + top-p on the kernel `flags` names (a baracuda_flashinfer_sampling_flags value).
+  std::function<void()> sort_free(int32_t flags) const {
+    return [this, flags] {
+      check_status(
+          baracuda_kernels_flashinfer_sampling_run_with(
+              BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P, flags, batch, kVocab, kTopK, nullptr, kTopP,
+              nullptr, /*deterministic=*/1, 0, seed.get(), 0, offset.get(), probs.get(), out.get(),
+              valid.get(), reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream)),
+          "sampling_run_with");
     };
   }
   int32_t batch;
@@ -199,8 +204,13 @@ std::string targets(int32_t batch) {
 
 BFI_BENCH_SECTION(sampling, 60, "top-k + top-p sampling: sort-free vs sort-based") {
   using Mode = GpuTimer::Mode;
+  constexpr int32_t kThreshold = BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL;
+  constexpr int32_t kFlashInfer = BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL;
   for (const int32_t batch : {1, 32, 128, 512}) {
     const std::string name = sampling_case_name(batch);
+    const bool threshold_fits =
+        baracuda_kernels_flashinfer_sampling_run_with_can_implement(
+            BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P, kThreshold, batch, kVocab, kTopK, kTopP) == 0;
 #if defined(__CUDACC__)
     add_benchmark("sampling", name, "sort", 20, [batch](benchmark::State& state) {
       SamplingCase& c = sampling_case(batch);
@@ -212,26 +222,25 @@ BFI_BENCH_SECTION(sampling, 60, "top-k + top-p sampling: sort-free vs sort-based
       });
     });
 #endif
-    add_benchmark("sampling", name, "graph", 50, [batch](benchmark::State& state) {
-      SamplingCase& c = sampling_case(batch);
-      const double us = c.run(state, "graph", [&] {
-        return std::make_unique<GpuTimer>(c.sort_free(), Mode::graph, 5);
+    if (threshold_fits) {
+      add_benchmark("sampling", name, "graph", 50, [batch](benchmark::State& state) {
+        SamplingCase& c = sampling_case(batch);
+        const double us = c.run(state, "graph", [&] {
+          return std::make_unique<GpuTimer>(c.sort_free(kThreshold), Mode::graph, 5);
+        });
+        set_ratio(state, c, "sort", us);
+        state.SetLabel(targets(batch));
       });
-      set_ratio(state, c, "sort", us);
-      state.SetLabel(targets(batch));
-    });
-    add_benchmark("sampling", name, "eager", 50, [batch](benchmark::State& state) {
-      SamplingCase& c = sampling_case(batch);
-      c.run(state, "eager",
-            [&] { return std::make_unique<GpuTimer>(c.sort_free(), Mode::eager, 5); });
-    });
+      add_benchmark("sampling", name, "eager", 50, [batch](benchmark::State& state) {
+        SamplingCase& c = sampling_case(batch);
+        c.run(state, "eager",
+              [&] { return std::make_unique<GpuTimer>(c.sort_free(kThreshold), Mode::eager, 5); });
+      });
+    }
     add_benchmark("sampling", name, "flashinfer_kernel", 50, [batch](benchmark::State& state) {
       SamplingCase& c = sampling_case(batch);
-      c.run(state, "flashinfer_kernel", [&] {
-        // FlashInfer's kernel is what sm_80 runs: the same call on it, for comparison.
-        const ScopedEnv flashinfer("BFI_SAMPLING_PATH", "flashinfer");
-        return std::make_unique<GpuTimer>(c.sort_free(), Mode::graph, 5);
-      });
+      c.run(state, "flashinfer_kernel",
+            [&] { return std::make_unique<GpuTimer>(c.sort_free(kFlashInfer), Mode::graph, 5); });
     });
   }
 }

@@ -251,13 +251,6 @@ void fill_random(void* dst, size_t bytes, int element_bytes, uint32_t seed) {
   }
 }
 
-ScopedEnv::ScopedEnv(const char* name, const char* value) : name_(name) {
-  setenv(name, value, 1);
-}
-ScopedEnv::~ScopedEnv() {
-  unsetenv(name_.c_str());
-}
-
 std::vector<Section>& registered_sections() {
   static std::vector<Section> sections;
   return sections;

@@ -161,17 +161,6 @@ DeviceBuffer upload(const std::vector<int32_t>& host);
 // [-1, 1].
 void fill_random(void* dst, size_t bytes, int element_bytes, uint32_t seed);
 
-// Sets an environment variable for its lifetime (the library's path overrides for A/B runs are
-// read when a call is made, so a captured graph keeps the path it was captured with).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value);
-  ~ScopedEnv();
-
- private:
-  std::string name_;
-};
-
 // One benchmark section: a function that registers its benchmarks, run when the section is
 // selected (bfi_bench [SECTION...]). `order` sorts the sections of the program.
 struct Section {

@@ -167,6 +167,28 @@ bool speculative_supported(const Args& a) {
   return a.i(0) >= 1 && a.i(1) >= 1 && a.i(2) >= 1 && !speculative_exceeds(a);
 }
 
+// sampling_run_with_can_implement (sampler, flags, batch, vocab, top_k_val, p_val): an unknown
+// sampler or flags value is 2; then the sampler's own limits and thresholds. Documented as
+// supported: any sampler with AUTO or FLASHINFER_KERNEL (THRESHOLD_KERNEL depends on whether the
+// device holds the row, and is status 3 for from_probs and min_p).
+bool run_with_sampling_exceeds(const Args& a) {
+  return a.i(2) > kMaxBatch || __int128(a.i(2)) * a.i(3) > kMaxSamplingElements;
+}
+bool run_with_sampling_supported(const Args& a) {
+  const int32_t sampler = a.i(0), flags = a.i(1);
+  const bool uses_k = sampler == BARACUDA_FLASHINFER_SAMPLER_TOP_K ||
+                      sampler == BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P;
+  const bool uses_p = sampler == BARACUDA_FLASHINFER_SAMPLER_TOP_P ||
+                      sampler == BARACUDA_FLASHINFER_SAMPLER_MIN_P ||
+                      sampler == BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P;
+  return sampler >= BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS &&
+         sampler <= BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 &&
+         (flags == BARACUDA_FLASHINFER_SAMPLING_AUTO ||
+          flags == BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL) &&
+         a.i(2) >= 1 && a.i(3) >= 1 && !run_with_sampling_exceeds(a) && (!uses_k || a.i(4) >= 1) &&
+         (!uses_p || probability_valid(a.f(5)));
+}
+
 // Functions without a status.
 bool version_ok(const Args&, const Result& r) {
   return r.value == BARACUDA_FLASHINFER_VERSION;
@@ -423,6 +445,26 @@ const std::vector<Entry>& entries() {
       BFI_FROM_LOGITS_ENTRIES(f32),
       BFI_FROM_LOGITS_ENTRIES(f16),
       BFI_FROM_LOGITS_ENTRIES(bf16),
+      // The explicit kernel choice: any sampler and flags (THRESHOLD_KERNEL asks the device),
+      // and AUTO and FLASHINFER_KERNEL pinned, whose can_implement touches no device.
+      {.first = BFI_FN(sampling_run_with_can_implement),
+       .second = BFI_FN(sampling_run_with),
+       .roles = "0 1 2 3 4 a 5 a x x p x p p p p S",
+       .first_queries_device = true,
+       .exceeds_limit = run_with_sampling_exceeds,
+       .documented_supported = run_with_sampling_supported},
+      {.first = BFI_FN(sampling_run_with_can_implement),
+       .second = BFI_FN(sampling_run_with),
+       .roles = "0 1 2 3 4 a 5 a x x p x p p p p S",
+       .pinned = {{1, BARACUDA_FLASHINFER_SAMPLING_AUTO}},
+       .exceeds_limit = run_with_sampling_exceeds,
+       .documented_supported = run_with_sampling_supported},
+      {.first = BFI_FN(sampling_run_with_can_implement),
+       .second = BFI_FN(sampling_run_with),
+       .roles = "0 1 2 3 4 a 5 a x x p x p p p p S",
+       .pinned = {{1, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL}},
+       .exceeds_limit = run_with_sampling_exceeds,
+       .documented_supported = run_with_sampling_supported},
       {.first = BFI_FN(chain_speculative_sampling_f32_can_implement),
        .second = BFI_FN(chain_speculative_sampling_f32_run),
        .roles = "0 1 2 x x x p p p p p p S",

@@ -8,7 +8,6 @@
 namespace bfi_fuzz {
 namespace {
 
-constexpr int32_t kMax = std::numeric_limits<int32_t>::max();
 const uint64_t kNaN = bits_f32(std::numeric_limits<float>::quiet_NaN());
 
 bool named(const Call& c, const char* short_name) {
@@ -28,25 +27,6 @@ bool status_is(const Call& c, int64_t s) {
 // KNOWN LIBRARY BUGS: expected failures. Delete an entry once its bug is fixed.
 // ---------------------------------------------------------------------------------------------
 const std::vector<KnownBug> kKnownBugs = {
-    {"speculative-limit-wraps",
-     "chain_speculative_sampling_f32_can_implement (and _run/_ex) accept batch * (S + 1) * vocab "
-     "> 2^32 when the product exceeds 2^63: check_extents (src/sampling/sampling_api.cpp) forms "
-     "it in int64_t, which wraps (signed overflow, undefined behaviour; ubsan.supp silences it)",
-     [](const Violation& v) {
-       if (v.check != Check::kLimit ||
-           !named(v.first, "chain_speculative_sampling_f32_can_implement"))
-         return false;
-       const Args a{v.first.args};
-       const __int128 product = __int128(a.i(0)) * (__int128(a.i(1)) + 1) * a.i(2);
-       return product > __int128(std::numeric_limits<int64_t>::max());
-     },
-     {{"baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement",
-       "baracuda_kernels_flashinfer_chain_speculative_sampling_f32_run",
-       {bits_i32(4), bits_i32(kMax), bits_i32(kMax)}},
-      {"baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement",
-       "baracuda_kernels_flashinfer_chain_speculative_sampling_f32_run",
-       {bits_i32(1048576), bits_i32(kMax), bits_i32(8192)}}}},
-
     {"decode-can-implement-checks-sm-scale-first",
      "paged_decode_<element>_can_implement checks sm_scale before the sizes "
      "(BFI_DEFINE_PAGED_DECODE in src/decode/decode_api.cpp), _run checks the sizes first: an "

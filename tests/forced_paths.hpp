@@ -3,6 +3,8 @@
 // the tests pass its explicit flags.
 #pragma once
 
+#include <baracuda/flashinfer.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,11 +19,15 @@ inline int32_t shared_prefix_flags() {
   return v != nullptr && std::strcmp(v, "fa2") == 0 ? 1 : 0;
 }
 
-// BFI_SAMPLING_PATH=flashinfer: FlashInfer's one-CTA-per-row samplers (and logits kernel) where
-// sm_90 would run the library's threshold kernel.
-inline bool sampling_forced_to_flashinfer() {
-  const char* v = std::getenv("BFI_SAMPLING_PATH");
-  return v != nullptr && std::strcmp(v, "flashinfer") == 0;
+// BFI_TEST_SAMPLING_KERNEL=flashinfer (a ctest variant): the sampler calls go through
+// sampling_run_with with BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, so FlashInfer's
+// one-CTA-per-row samplers (and logits kernel) run where sm_90 would run the threshold kernel.
+// Otherwise BARACUDA_FLASHINFER_SAMPLING_AUTO: the per-sampler symbols.
+inline int32_t sampling_flags() {
+  const char* v = std::getenv("BFI_TEST_SAMPLING_KERNEL");
+  return v != nullptr && std::strcmp(v, "flashinfer") == 0
+             ? BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL
+             : BARACUDA_FLASHINFER_SAMPLING_AUTO;
 }
 
 }  // namespace bfi_test

@@ -1,5 +1,6 @@
 // Host-only tests of the C++ layer (include/baracuda/flashinfer.hpp) for the families besides
-// decode: AppendPlan, MergePlan (in place and N-way) and SamplingPlan (every SamplingKind).
+// decode: AppendPlan, MergePlan (in place and N-way), SamplingPlan (every SamplingKind, both
+// runs), SpeculativeSamplingPlan and FilterPlan.
 // Plans are validated by the real C _can_implement (their refusals must be the C library's status
 // and message); every tensor mistake is reported, naming the tensor and dimension, before any
 // launch; a correct call reaches the C run once, with its arguments in ABI order. None of these
@@ -82,6 +83,77 @@ int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
     baracuda_flashinfer_stream_t stream) {
   return bfi_fake::record("top_k_top_p", batch, vocab, top_k_val, top_p_val, deterministic,
                           seed_val, offset_val, probs, output, valid, stream);
+}
+// The graph-safe forms (device seed / offset, per-row thresholds), logits and speculative.
+int32_t baracuda_kernels_flashinfer_sampling_from_probs_f32_ex(
+    int32_t batch, int32_t vocab, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
+    uint64_t offset_val, void* offset_ptr, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("from_probs_ex", batch, vocab, deterministic, seed_val, seed_ptr,
+                          offset_val, offset_ptr, probs, output, valid, stream);
+}
+int32_t baracuda_kernels_flashinfer_top_k_sampling_f32_ex(
+    int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, int32_t deterministic,
+    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
+    const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("top_k_ex", batch, vocab, top_k_val, top_k_arr, deterministic, seed_val,
+                          seed_ptr, offset_val, offset_ptr, probs, output, valid, stream);
+}
+#define FAKE_P_SAMPLING_EX(NAME)                                                              \
+  int32_t baracuda_kernels_flashinfer_##NAME##_sampling_f32_ex(                               \
+      int32_t batch, int32_t vocab, float p_val, const void* p_arr, int32_t deterministic,    \
+      uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,         \
+      const void* probs, void* output, void* valid, baracuda_flashinfer_stream_t stream) {    \
+    return bfi_fake::record(#NAME "_ex", batch, vocab, p_val, p_arr, deterministic, seed_val, \
+                            seed_ptr, offset_val, offset_ptr, probs, output, valid, stream);  \
+  }
+FAKE_P_SAMPLING_EX(top_p)
+FAKE_P_SAMPLING_EX(min_p)
+int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
+    int32_t batch, int32_t vocab, int32_t top_k_val, const void* top_k_arr, float top_p_val,
+    const void* top_p_arr, int32_t deterministic, uint64_t seed_val, const void* seed_ptr,
+    uint64_t offset_val, void* offset_ptr, const void* probs, void* output, void* valid,
+    baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("top_k_top_p_ex", batch, vocab, top_k_val, top_k_arr, top_p_val,
+                          top_p_arr, deterministic, seed_val, seed_ptr, offset_val, offset_ptr,
+                          probs, output, valid, stream);
+}
+#define FAKE_FROM_LOGITS(T)                                                                       \
+  int32_t baracuda_kernels_flashinfer_sampling_from_logits_##T##_run(                             \
+      int32_t batch, int32_t vocab, uint64_t seed_val, uint64_t offset_val, const void* logits,   \
+      void* output, baracuda_flashinfer_stream_t stream) {                                        \
+    return bfi_fake::record("logits_" #T, batch, vocab, seed_val, offset_val, logits, output,     \
+                            stream);                                                              \
+  }                                                                                               \
+  int32_t baracuda_kernels_flashinfer_sampling_from_logits_##T##_ex(                              \
+      int32_t batch, int32_t vocab, uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, \
+      void* offset_ptr, const void* logits, void* output, baracuda_flashinfer_stream_t stream) {  \
+    return bfi_fake::record("logits_" #T "_ex", batch, vocab, seed_val, seed_ptr, offset_val,     \
+                            offset_ptr, logits, output, stream);                                  \
+  }
+FAKE_FROM_LOGITS(f32)
+FAKE_FROM_LOGITS(f16)
+FAKE_FROM_LOGITS(bf16)
+int32_t baracuda_kernels_flashinfer_chain_speculative_sampling_f32_run(
+    int32_t batch, int32_t num_speculative_tokens, int32_t vocab, int32_t deterministic,
+    uint64_t seed_val, uint64_t offset_val, const void* draft_probs, const void* draft_token_ids,
+    const void* target_probs, void* output_token_ids, void* output_accepted_token_num,
+    void* output_emitted_draft_token_num, baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("speculative", batch, num_speculative_tokens, vocab, deterministic,
+                          seed_val, offset_val, draft_probs, draft_token_ids, target_probs,
+                          output_token_ids, output_accepted_token_num,
+                          output_emitted_draft_token_num, stream);
+}
+int32_t baracuda_kernels_flashinfer_chain_speculative_sampling_f32_ex(
+    int32_t batch, int32_t num_speculative_tokens, int32_t vocab, int32_t deterministic,
+    uint64_t seed_val, const void* seed_ptr, uint64_t offset_val, void* offset_ptr,
+    const void* draft_probs, const void* draft_token_ids, const void* target_probs,
+    void* output_token_ids, void* output_accepted_token_num, void* output_emitted_draft_token_num,
+    baracuda_flashinfer_stream_t stream) {
+  return bfi_fake::record("speculative_ex", batch, num_speculative_tokens, vocab, deterministic,
+                          seed_val, seed_ptr, offset_val, offset_ptr, draft_probs, draft_token_ids,
+                          target_probs, output_token_ids, output_accepted_token_num,
+                          output_emitted_draft_token_num, stream);
 }
 // Row filters: can_implement needs the device, so it is faked too (answering g_filter_can).
 int32_t g_filter_can = 0;
@@ -392,6 +464,9 @@ int32_t c_sampling_can(const bfi::SamplingDesc& d) {
     case bfi::SamplingKind::top_k_top_p:
       return baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(
           d.batch_size, d.vocab_size, d.top_k, d.top_p);
+    case bfi::SamplingKind::from_logits:  // f32 logits
+      return baracuda_kernels_flashinfer_sampling_from_logits_f32_can_implement(d.batch_size,
+                                                                                d.vocab_size);
   }
   return -1;
 }
@@ -482,6 +557,9 @@ TEST(CppFamilies, sampling_valid_calls_reach_the_c_run_once_in_abi_order) {
             EXPECT_ONE_CALL(r, "top_k_top_p",
                             args(B, V, 50, 0.9f, det, SEED, OFFSET, probs, out, valid, s));
             break;
+          case bfi::SamplingKind::from_logits:  // not in kKinds (from_logits has no valid)
+            ADD_FAILURE() << "from_logits in kKinds";
+            break;
         }
       }
     }
@@ -532,6 +610,341 @@ TEST(CppFamilies, sampling_probs_alignment_follows_the_vocab) {
       EXPECT_REJECTED(a.run(p), st::kMisalignedOperand, msg);
     }
   }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* SamplingPlan: the graph-safe run (device Rng, per-row thresholds) and from_logits             */
+/* ------------------------------------------------------------------------------------------- */
+
+uint64_t* const kSeedPtr = static_cast<uint64_t*>(addr(0x700000));
+uint64_t* const kOffsetPtr = static_cast<uint64_t*>(addr(0x700008));
+
+// A descriptor with every threshold of `kind` per row.
+bfi::SamplingDesc per_row_desc(bfi::SamplingKind kind) {
+  bfi::SamplingDesc d = sampling_desc(kind);
+  d.per_row_top_k = kind == bfi::SamplingKind::top_k || kind == bfi::SamplingKind::top_k_top_p;
+  d.per_row_p = kind == bfi::SamplingKind::top_p || kind == bfi::SamplingKind::min_p ||
+                kind == bfi::SamplingKind::top_k_top_p;
+  return d;
+}
+
+struct SamplingExArgs : SamplingArgs {
+  bfi::SamplingThresholds per_row;
+  bfi::Rng rng = bfi::Rng::device(kSeedPtr, kOffsetPtr);
+  explicit SamplingExArgs(const bfi::SamplingDesc& d) : SamplingArgs(d.vocab_size) {
+    if (d.per_row_top_k) per_row.top_k = bfi::contiguous<1>(addr(0x400000), bfi::Dtype::i32, {B});
+    if (d.per_row_p) per_row.p = bfi::contiguous<1>(addr(0x500000), bfi::Dtype::f32, {B});
+  }
+  bfi::Status run(const bfi::SamplingPlan& p) const {
+    return p.run(fake_stream(), probs, output, valid, rng, per_row);
+  }
+};
+
+TEST(CppFamilies, sampling_per_row_plans_are_the_c_arr_can_implement) {
+  for (bfi::SamplingKind kind : kKinds) {
+    if (kind == bfi::SamplingKind::from_probs) continue;
+    bfi::SamplingDesc d = per_row_desc(kind);
+    d.top_k = 0;  // replaced by the per-row values: not checked
+    d.top_p = d.min_p = -1.f;
+    bfi::Result<bfi::SamplingPlan> ok = bfi::SamplingPlan::create(d);
+    EXPECT_TRUE(ok.ok()) << bfi_fake::format("kind %d: %s", static_cast<int>(kind),
+                                             ok.status().to_string().c_str());
+    d.batch_size = 0;
+    const int32_t c =
+        kind == bfi::SamplingKind::top_k
+            ? baracuda_kernels_flashinfer_top_k_sampling_f32_arr_can_implement(0, V)
+        : kind == bfi::SamplingKind::top_p
+            ? baracuda_kernels_flashinfer_top_p_sampling_f32_arr_can_implement(0, V)
+        : kind == bfi::SamplingKind::min_p
+            ? baracuda_kernels_flashinfer_min_p_sampling_f32_arr_can_implement(0, V)
+            : baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_can_implement(0, V);
+    EXPECT_SAME_AS_C(bfi::SamplingPlan::create(d), c);
+  }
+  // Joint top-k + top-p with one threshold per row: the other scalar is still checked.
+  bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::top_k_top_p);
+  d.per_row_top_k = true;
+  d.top_k = 0;
+  d.top_p = 1.5f;
+  int32_t c = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(B, V, 1, 1.5f);
+  EXPECT_SAME_AS_C(bfi::SamplingPlan::create(d), c);
+  d.top_p = 0.9f;
+  EXPECT_TRUE(bfi::SamplingPlan::create(d).ok());
+  d.per_row_top_k = false;
+  d.per_row_p = true;
+  c = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(B, V, 0, 1.f);
+  EXPECT_SAME_AS_C(bfi::SamplingPlan::create(d), c);
+  // A per-row threshold the kind does not have, or a dtype it does not take.
+  const struct {
+    bfi::SamplingKind kind;
+    bool k, p;
+    bfi::Dtype dtype;
+    int32_t code;
+    const char* part;
+  } bad[] = {
+      {bfi::SamplingKind::top_p, true, false, bfi::Dtype::f32, st::kInvalidProblem,
+       "per_row_top_k needs a top_k or top_k_top_p plan"},
+      {bfi::SamplingKind::from_probs, false, true, bfi::Dtype::f32, st::kInvalidProblem,
+       "per_row_p needs a top_p, min_p or top_k_top_p plan"},
+      {bfi::SamplingKind::top_k, false, false, bfi::Dtype::f16, st::kUnsupported,
+       "dtype f16 (probabilities are f32)"},
+      {bfi::SamplingKind::from_logits, false, false, bfi::Dtype::i32, st::kUnsupported,
+       "dtype i32 (from_logits takes f32, f16 or bf16)"},
+  };
+  for (const auto& b : bad) {
+    bfi::SamplingDesc x = sampling_desc(b.kind);
+    x.per_row_top_k = b.k;
+    x.per_row_p = b.p;
+    x.dtype = b.dtype;
+    bfi::Result<bfi::SamplingPlan> r = bfi::SamplingPlan::create(x);
+    EXPECT_TRUE(!r.ok() && r.status().code() == b.code &&
+                bfi_fake::contains(r.status().message(), b.part))
+        << r.status().to_string();
+  }
+}
+
+TEST(CppFamilies, sampling_ex_run_reaches_the_c_ex_once_in_abi_order) {
+  const auto s = fake_stream();
+  for (bfi::SamplingKind kind : kKinds) {
+    for (bool per_row : {true, false}) {
+      const bfi::SamplingDesc d = per_row ? per_row_desc(kind) : sampling_desc(kind);
+      const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
+      SamplingExArgs a(d);
+      if (!per_row) a.rng = bfi::Rng::values(SEED, OFFSET);
+      const uint64_t seed = a.rng.seed, offset = a.rng.offset;
+      const void *seed_ptr = a.rng.seed_ptr, *offset_ptr = a.rng.offset_ptr;
+      const void* k_arr = a.per_row.top_k ? a.per_row.top_k->data : nullptr;
+      const void* p_arr = a.per_row.p ? a.per_row.p->data : nullptr;
+      const void *probs = a.probs.data, *out = a.output.data, *valid = a.valid->data;
+      reset();
+      const bfi::Status r = a.run(p);
+      switch (kind) {
+        case bfi::SamplingKind::from_probs:
+          EXPECT_ONE_CALL(r, "from_probs_ex",
+                          args(B, V, 1, seed, seed_ptr, offset, offset_ptr, probs, out, valid, s));
+          break;
+        case bfi::SamplingKind::top_k:
+          EXPECT_ONE_CALL(
+              r, "top_k_ex",
+              args(B, V, 50, k_arr, 1, seed, seed_ptr, offset, offset_ptr, probs, out, valid, s));
+          break;
+        case bfi::SamplingKind::top_p:
+          EXPECT_ONE_CALL(
+              r, "top_p_ex",
+              args(B, V, 0.9f, p_arr, 1, seed, seed_ptr, offset, offset_ptr, probs, out, valid, s));
+          break;
+        case bfi::SamplingKind::min_p:
+          EXPECT_ONE_CALL(r, "min_p_ex",
+                          args(B, V, 0.05f, p_arr, 1, seed, seed_ptr, offset, offset_ptr, probs,
+                               out, valid, s));
+          break;
+        default:
+          EXPECT_ONE_CALL(r, "top_k_top_p_ex",
+                          args(B, V, 50, k_arr, 0.9f, p_arr, 1, seed, seed_ptr, offset, offset_ptr,
+                               probs, out, valid, s));
+          break;
+      }
+    }
+  }
+}
+
+TEST(CppFamilies, sampling_ex_run_checks_the_per_row_tensors_and_the_rng) {
+  const bfi::SamplingDesc d = per_row_desc(bfi::SamplingKind::top_k_top_p);
+  const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
+  const SamplingExArgs good(d);
+  auto run = [&](const SamplingExArgs& a) { return a.run(p); };
+  using bfi_fake::expect_tensor_checked;
+  expect_tensor_checked<1>(
+      good, [](SamplingExArgs & a) -> auto& { return *a.per_row.top_k; }, run, "per_row.top_k",
+      {"batch"}, 0, 4);
+  expect_tensor_checked<1>(
+      good, [](SamplingExArgs & a) -> auto& { return *a.per_row.p; }, run, "per_row.p", {"batch"},
+      0, 4);
+  expect_tensor_checked<2>(
+      good, [](SamplingExArgs & a) -> auto& { return a.probs; }, run, "probs", {"batch", "vocab"},
+      0, 16);
+  SamplingExArgs a = good;
+  a.per_row.top_k = std::nullopt;
+  reset();
+  EXPECT_REJECTED(run(a), st::kInvalidProblem,
+                  "per_row.top_k: missing; the plan was created with per_row_top_k");
+  a = good;
+  a.rng.seed_ptr = kSeedPtr + 1;  // still 8-byte aligned
+  a.rng.offset_ptr = reinterpret_cast<uint64_t*>(addr(0x700004));
+  reset();
+  EXPECT_REJECTED(run(a), st::kMisalignedOperand, "rng.offset_ptr: 0x700004 is not 8-byte aligned");
+  // A plan without per-row thresholds refuses them; a per-row plan refuses the value-only run.
+  const bfi::SamplingPlan scalar =
+      bfi::check(bfi::SamplingPlan::create(sampling_desc(bfi::SamplingKind::top_p)));
+  a = good;
+  a.per_row.top_k = std::nullopt;
+  reset();
+  EXPECT_REJECTED(a.run(scalar), st::kInvalidProblem,
+                  "per_row.p: given, but the plan was created without per_row_p");
+  reset();
+  EXPECT_REJECTED(SamplingArgs().run(p), st::kInvalidProblem, "the plan takes per-row thresholds");
+}
+
+TEST(CppFamilies, from_logits_plans_reach_the_c_logits_runs) {
+  const auto s = fake_stream();
+  const struct {
+    bfi::Dtype dtype;
+    const char* tag;
+  } cases[] = {{bfi::Dtype::f32, "logits_f32"},
+               {bfi::Dtype::f16, "logits_f16"},
+               {bfi::Dtype::bf16, "logits_bf16"}};
+  for (const auto& c : cases) {
+    bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::from_logits);
+    d.dtype = c.dtype;
+    const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
+    EXPECT_EQ(p.offset_step(), BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE);
+    bfi::SamplingDesc bad = d;
+    bad.vocab_size = 0;
+    const int32_t code =
+        c.dtype == bfi::Dtype::f16
+            ? baracuda_kernels_flashinfer_sampling_from_logits_f16_can_implement(B, 0)
+        : c.dtype == bfi::Dtype::bf16
+            ? baracuda_kernels_flashinfer_sampling_from_logits_bf16_can_implement(B, 0)
+            : baracuda_kernels_flashinfer_sampling_from_logits_f32_can_implement(B, 0);
+    EXPECT_SAME_AS_C(bfi::SamplingPlan::create(bad), code);
+    SamplingExArgs a(d);
+    a.probs.dtype = c.dtype;
+    a.valid = std::nullopt;  // logits samplers write no valid flags
+    const void *in = a.probs.data, *out = a.output.data;
+    reset();
+    EXPECT_ONE_CALL(p.run(s, a.probs, a.output, std::nullopt, SEED, OFFSET), c.tag,
+                    args(B, V, SEED, OFFSET, in, out, s));
+    reset();
+    EXPECT_ONE_CALL(a.run(p), std::string(c.tag) + "_ex",
+                    args(B, V, uint64_t{0}, static_cast<const void*>(kSeedPtr), uint64_t{0},
+                         static_cast<const void*>(kOffsetPtr), in, out, s));
+    auto run = [&](const SamplingExArgs& x) { return x.run(p); };
+    // V = 1000: 16 bytes for every type (4 * gcd(4, V) = 2 * gcd(8, V) = 16).
+    bfi_fake::expect_tensor_checked<2>(
+        a, [](SamplingExArgs & x) -> auto& { return x.probs; }, run, "logits", {"batch", "vocab"},
+        0, 16);
+    SamplingExArgs with_valid(d);
+    with_valid.probs.dtype = c.dtype;
+    reset();
+    EXPECT_REJECTED(with_valid.run(p), st::kInvalidProblem,
+                    "valid: from_logits writes no valid flags");
+  }
+  // 2-byte logits: esize * gcd(8, vocab) bytes.
+  const struct {
+    int32_t vocab;
+    std::size_t align;
+  } aligns[] = {{1000, 16}, {1004, 8}, {1002, 4}, {1001, 2}};
+  for (const auto& x : aligns) {
+    bfi::SamplingDesc d = sampling_desc(bfi::SamplingKind::from_logits, x.vocab);
+    d.dtype = bfi::Dtype::bf16;
+    const bfi::SamplingPlan p = bfi::check(bfi::SamplingPlan::create(d));
+    auto logits = bfi::contiguous<2>(addr(0x100000 + x.align), bfi::Dtype::bf16, {B, x.vocab});
+    const auto out = bfi::contiguous<1>(addr(0x200000), bfi::Dtype::i32, {B});
+    reset();
+    EXPECT_TRUE(p.run(fake_stream(), logits, out, std::nullopt, SEED, OFFSET).ok())
+        << bfi_fake::format("vocab %d", x.vocab);
+    if (x.align > 1) {
+      logits.data = addr(0x100000 + x.align / 2);
+      char msg[96];
+      std::snprintf(msg, sizeof(msg), "logits: data %p is not %zu-byte aligned", logits.data,
+                    x.align);
+      reset();
+      EXPECT_REJECTED(p.run(fake_stream(), logits, out, std::nullopt, SEED, OFFSET),
+                      st::kMisalignedOperand, msg);
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* SpeculativeSamplingPlan                                                                      */
+/* ------------------------------------------------------------------------------------------- */
+
+constexpr int32_t S = 3;
+
+bfi::SpeculativeSamplingDesc speculative_desc() {
+  return bfi::SpeculativeSamplingDesc{B, S, V, /*deterministic=*/false};
+}
+
+struct SpeculativeArgs {
+  bfi::TensorView<3> draft_probs, target_probs;
+  bfi::TensorView<2> draft_ids, out_ids;
+  bfi::TensorView<1> accepted, emitted;
+  SpeculativeArgs() {
+    draft_probs = bfi::contiguous<3>(addr(0x100000), bfi::Dtype::f32, {B, S, V});
+    draft_ids = bfi::contiguous<2>(addr(0x200000), bfi::Dtype::i32, {B, S});
+    target_probs = bfi::contiguous<3>(addr(0x300000), bfi::Dtype::f32, {B, S + 1, V});
+    out_ids = bfi::contiguous<2>(addr(0x400000), bfi::Dtype::i32, {B, S + 1});
+    accepted = bfi::contiguous<1>(addr(0x500000), bfi::Dtype::i32, {B});
+    emitted = bfi::contiguous<1>(addr(0x600000), bfi::Dtype::i32, {B});
+  }
+  bfi::Status run(const bfi::SpeculativeSamplingPlan& p) const {
+    return p.run(fake_stream(), draft_probs, draft_ids, target_probs, out_ids, accepted, emitted,
+                 bfi::Rng::device(kSeedPtr, kOffsetPtr));
+  }
+};
+
+TEST(CppFamilies, speculative_plan_creation_is_the_c_can_implement) {
+  bfi::Result<bfi::SpeculativeSamplingPlan> ok =
+      bfi::SpeculativeSamplingPlan::create(speculative_desc());
+  EXPECT_TRUE(ok.ok() && ok->workspace_size() == 0 && ok->offset_step() == 8)
+      << ok.status().to_string();
+  const int32_t big = std::numeric_limits<int32_t>::max();
+  const bfi::SpeculativeSamplingDesc bad[] = {{0, S, V, true},
+                                              {B, 0, V, true},
+                                              {B, S, 0, true},
+                                              {4, big, big, true},
+                                              {1 << 20, big, 8192, true}};
+  for (const bfi::SpeculativeSamplingDesc& d : bad) {
+    const int32_t c = baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement(
+        d.batch_size, d.num_speculative_tokens, d.vocab_size);
+    EXPECT_SAME_AS_C(bfi::SpeculativeSamplingPlan::create(d), c);
+  }
+  bfi::SpeculativeSamplingDesc two = speculative_desc();
+  two.num_speculative_tokens = 2;
+  EXPECT_EQ(bfi::check(bfi::SpeculativeSamplingPlan::create(two)).offset_step(), 4);
+}
+
+TEST(CppFamilies, speculative_runs_reach_the_c_run_and_ex_once_in_abi_order) {
+  const bfi::SpeculativeSamplingPlan p =
+      bfi::check(bfi::SpeculativeSamplingPlan::create(speculative_desc()));
+  const SpeculativeArgs a;
+  const auto s = fake_stream();
+  reset();
+  EXPECT_ONE_CALL(p.run(s, a.draft_probs, a.draft_ids, a.target_probs, a.out_ids, a.accepted,
+                        a.emitted, SEED, OFFSET),
+                  "speculative",
+                  args(B, S, V, 0, SEED, OFFSET, a.draft_probs.data, a.draft_ids.data,
+                       a.target_probs.data, a.out_ids.data, a.accepted.data, a.emitted.data, s));
+  reset();
+  EXPECT_ONE_CALL(a.run(p), "speculative_ex",
+                  args(B, S, V, 0, uint64_t{0}, static_cast<const void*>(kSeedPtr), uint64_t{0},
+                       static_cast<const void*>(kOffsetPtr), a.draft_probs.data, a.draft_ids.data,
+                       a.target_probs.data, a.out_ids.data, a.accepted.data, a.emitted.data, s));
+}
+
+TEST(CppFamilies, speculative_run_checks_every_tensor_before_the_c_run) {
+  const bfi::SpeculativeSamplingPlan p =
+      bfi::check(bfi::SpeculativeSamplingPlan::create(speculative_desc()));
+  const SpeculativeArgs good;
+  auto run = [&](const SpeculativeArgs& a) { return a.run(p); };
+  using bfi_fake::expect_tensor_checked;
+  expect_tensor_checked<3>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.draft_probs; }, run, "draft_probs",
+      {"batch", "num_speculative_tokens", "vocab"}, 0, 16);
+  expect_tensor_checked<2>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.draft_ids; }, run, "draft_token_ids",
+      {"batch", "num_speculative_tokens"}, 0, 4);
+  expect_tensor_checked<3>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.target_probs; }, run, "target_probs",
+      {"batch", "num_speculative_tokens + 1", "vocab"}, 0, 16);
+  expect_tensor_checked<2>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.out_ids; }, run, "output_token_ids",
+      {"batch", "num_speculative_tokens + 1"}, 0, 4);
+  expect_tensor_checked<1>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.accepted; }, run,
+      "output_accepted_token_num", {"batch"}, 0, 4);
+  expect_tensor_checked<1>(
+      good, [](SpeculativeArgs & a) -> auto& { return a.emitted; }, run,
+      "output_emitted_draft_token_num", {"batch"}, 0, 4);
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -6,7 +6,7 @@
 //    p-value is below kAlphaPerCase = 1e-8; with at most kMaxCases = 100 cases (the registered
 //    *Distribution tests, counted by StatisticalBudget) the probability that a correct
 //    implementation fails anywhere is <= 1e-6 (Bonferroni).
-//    Logits on FlashInfer's kernel (below sm_90, or with BFI_SAMPLING_PATH=flashinfer): it adds
+//    Logits on FlashInfer's kernel (below sm_90, or forced: tests/forced_paths.hpp): it adds
 //    the Gumbel noise in the logits' own precision (f16/bf16: coarse rounding of logit + noise)
 //    and draws it from curand_uniform, whose 1.0 makes the noise +inf (at vocab 128256 about
 //    0.4 % of draws go to a token picked by index: a chi-square failure at p = 3e-10 was seen
@@ -16,7 +16,8 @@
 //  - support: no draw outside the top-k / top-p / min-p set (ties at the threshold included);
 //  - chain speculative sampling: the first output token is distributed as the target;
 //  - determinism (both `deterministic` settings), graph capture/replay with a device offset
-//    that the call advances, invalid rows (all zero / NaN / negative), valid = NULL, per-row k.
+//    that the call advances, invalid rows (all zero / NaN / negative), valid = NULL, per-row k;
+//  - sampling_run_with: AUTO is the sampler's own symbol, the forced kernels differ.
 #include <baracuda/flashinfer.h>
 
 #include <algorithm>
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "chi_square.hpp"
 #include "forced_paths.hpp"
 #include "gpu_util.hpp"
 
@@ -43,36 +45,6 @@ constexpr int64_t kDraws = 100000;
 constexpr size_t kBudgetBytes = size_t(1) << 30;  // device bytes for replicated input rows
 
 #define FI(NAME) baracuda_kernels_flashinfer_##NAME
-
-// ---- chi-square survival function: Q(a, x) = Gamma(a, x) / Gamma(a) (Numerical Recipes) ----
-double gamma_q(double a, double x) {
-  if (x <= 0) return 1.0;
-  const double gln = std::lgamma(a);
-  if (x < a + 1) {  // series for P
-    double sum = 1.0 / a, del = sum, ap = a;
-    for (int n = 0; n < 100000; ++n) {
-      ap += 1;
-      del *= x / ap;
-      sum += del;
-      if (std::fabs(del) < std::fabs(sum) * 1e-15) break;
-    }
-    return 1.0 - sum * std::exp(-x + a * std::log(x) - gln);
-  }
-  double b = x + 1 - a, c = 1e300, d = 1 / b, h = d;  // continued fraction for Q
-  for (int i = 1; i < 100000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < 1e-300) d = 1e-300;
-    c = b + an / c;
-    if (std::fabs(c) < 1e-300) c = 1e-300;
-    d = 1 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1) < 1e-15) break;
-  }
-  return std::exp(-x + a * std::log(x) - gln) * h;
-}
 
 struct Fit {
   double chi2 = 0, p_value = 1, tv = 0;
@@ -130,10 +102,14 @@ const char* kind_name(Kind k) {
 bool is_logits(Kind k) {
   return k >= Kind::kLogitsF32;
 }
-// Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced by
-// BFI_SAMPLING_PATH=flashinfer (else the library's threshold kernel draws them).
+static_assert(static_cast<int32_t>(Kind::kLogitsBF16) ==
+                  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16,
+              "Kind follows the library's sampler codes");
+// Whether the logits samplers run FlashInfer's kernel here: below sm_90, or forced (else the
+// library's threshold kernel draws them).
 bool flashinfer_logits_kernel() {
-  return sampling_forced_to_flashinfer() || device_facts().major < 9;
+  return sampling_flags() == BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL ||
+         device_facts().major < 9;
 }
 int32_t logits_element(Kind k) {
   return k == Kind::kLogitsF16 ? 0 : k == Kind::kLogitsBF16 ? 1 : 2;
@@ -147,6 +123,12 @@ struct Filter {
 int32_t sample(Kind kind, const Filter& f, int32_t batch, int32_t vocab, int32_t det, uint64_t seed,
                uint64_t offset, const void* input, int32_t* out, void* valid, cudaStream_t s) {
   auto st = reinterpret_cast<baracuda_flashinfer_stream_t>(s);
+  // A forced kernel (tests/forced_paths.hpp): every sampler through sampling_run_with.
+  if (sampling_flags() != BARACUDA_FLASHINFER_SAMPLING_AUTO) {
+    return FI(sampling_run_with)(static_cast<int32_t>(kind), sampling_flags(), batch, vocab, f.k,
+                                 nullptr, f.p, nullptr, det, seed, nullptr, offset, nullptr, input,
+                                 out, valid, st);
+  }
   switch (kind) {
     case Kind::kFromProbs:
       return FI(sampling_from_probs_f32_run)(batch, vocab, det, seed, offset, input, out, valid,
@@ -412,8 +394,8 @@ TEST_F(TiesDistribution, ties_at_the_threshold_are_kept) {
   const std::vector<double> target = probs_target(Kind::kTopK, f, p, &allowed);
   DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
   DeviceBuffer out(rows * sizeof(int32_t));
-  ASSERT_ST_OK(
-      FI(top_k_sampling_f32_run)(rows, vocab, 3, 1, 123, 0, input.ptr, out.ptr, nullptr, nullptr));
+  ASSERT_ST_OK(sample(Kind::kTopK, f, rows, vocab, 1, 123, 0, input.ptr, out.as<int32_t>(), nullptr,
+                      nullptr));
   std::vector<int64_t> counts(vocab, 0);
   int64_t outside = 0;
   for (int32_t t : to_host<int32_t>(out, rows)) {
@@ -604,8 +586,7 @@ TEST_F(SamplingGpu, graph_replay_advances_the_device_offset) {
 
 TEST_F(SamplingGpu, invalid_rows_are_flagged) {
   // Rows: 0 all zero, 1 all NaN, 2 all negative, 3 a good row; valid must be 0 (token 0) for
-  // rows 0-2 and 1 for row 3; never a hang or an out-of-range token. Documented exception:
-  // min-p draws the last 0 entry of an all-zero row (valid = 1).
+  // rows 0-2 and 1 for row 3 with every sampler; never a hang or an out-of-range token.
   for (int vocab : {7, 1000, 128256}) {
     std::vector<float> rows(4 * size_t(vocab));
     const std::vector<float> good = random_probs(vocab);
@@ -629,12 +610,6 @@ TEST_F(SamplingGpu, invalid_rows_are_flagged) {
       const auto t = to_host<int32_t>(out, 4);
       const auto ok = to_host<uint8_t>(valid, 4);
       for (int r = 0; r < 3; ++r) {
-        if (kind == Kind::kMinP && r == 0) {
-          EXPECT_TRUE(ok[0] == 1 && t[0] == vocab - 1)
-              << "min_p all-zero row: valid " << int(ok[0]) << " token " << t[0]
-              << " (documented: 1, vocab-1)";
-          continue;
-        }
         EXPECT_TRUE(ok[r] == 0 && t[r] == 0)
             << "row " << r << ": valid " << int(ok[r]) << " token " << t[r] << ", want 0 0";
       }
@@ -647,6 +622,54 @@ TEST_F(SamplingGpu, invalid_rows_are_flagged) {
       EXPECT_EQ(to_host<int32_t>(out2, 4), t) << "valid = NULL changed the tokens";
     }
   }
+}
+
+TEST_F(SamplingGpu, run_with_forces_the_kernel) {
+  // AUTO is what the sampler's own symbol does. On sm_90 that is the threshold kernel for top-k:
+  // forcing it gives the same tokens, and forcing FlashInfer's rejection sampler (a different
+  // algorithm) draws different tokens from the same seed in at least one of 256 rows. Below sm_90
+  // the automatic choice is FlashInfer's kernel. A forced threshold kernel is refused (3) for a
+  // sampler without that form and for a row larger than the device holds.
+  const int major = device_facts().major;
+  const int vocab = 16000, rows = 256;  // fits one CTA's shared memory on sm_80 and newer
+  const std::vector<float> p = random_probs(vocab);
+  DeviceBuffer input = replicate(p.data(), vocab * sizeof(float), rows);
+  DeviceBuffer own(rows * 4), forced(rows * 4), valid(rows);
+  const int32_t kTopK = BARACUDA_FLASHINFER_SAMPLER_TOP_K;
+  auto run_with = [&](int32_t sampler, int32_t flags, int32_t batch, int32_t v, const void* in) {
+    poison(forced);
+    return FI(sampling_run_with)(sampler, flags, batch, v, 50, nullptr, 0.5f, nullptr, 1, 7,
+                                 nullptr, 0, nullptr, in, forced.ptr, valid.ptr, nullptr);
+  };
+  ASSERT_ST_OK(
+      FI(top_k_sampling_f32_run)(rows, vocab, 50, 1, 7, 0, input.ptr, own.ptr, valid.ptr, nullptr));
+  const std::vector<int32_t> own_tokens = to_host<int32_t>(own, rows);
+  ASSERT_ST_OK(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_AUTO, rows, vocab, input.ptr));
+  EXPECT_EQ(to_host<int32_t>(forced, rows), own_tokens) << "AUTO differs from top_k_sampling_run";
+  ASSERT_ST_OK(
+      run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr));
+  const std::vector<int32_t> threshold_tokens = to_host<int32_t>(forced, rows);
+  ASSERT_ST_OK(
+      run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, rows, vocab, input.ptr));
+  const std::vector<int32_t> flashinfer_tokens = to_host<int32_t>(forced, rows);
+  EXPECT_NE(threshold_tokens, flashinfer_tokens) << "both forced kernels drew the same tokens";
+  EXPECT_EQ(major >= 9 ? threshold_tokens : flashinfer_tokens, own_tokens)
+      << "the automatic choice on compute capability " << major << " is not the expected kernel";
+  for (int32_t sampler :
+       {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
+    EXPECT_EQ(
+        run_with(sampler, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, rows, vocab, input.ptr), 3)
+        << "sampler " << sampler << " has no threshold form";
+  }
+  const int32_t huge = 1 << 22;  // more than 8 CTAs' shared memory holds
+  DeviceBuffer big(size_t(huge) * 4);
+  EXPECT_EQ(FI(sampling_run_with_can_implement)(
+                kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, 50, 1.f),
+            3);
+  EXPECT_EQ(run_with(kTopK, BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL, 1, huge, big.ptr), 3);
+  EXPECT_EQ(FI(sampling_run_with_can_implement)(
+                kTopK, BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, 1, huge, 50, 1.f),
+            0);
 }
 
 // S = 2 draft tokens per row, draft ids drawn on the host from the draft distribution; the first

@@ -225,6 +225,22 @@ std::vector<Symbol> symbols() {
                  return FI(chain_speculative_sampling_f32_can_implement)(a.batch, a.spec, a.vocab);
                },
                false, false, false, true, true, false, nullptr, nullptr});
+  // The experimental kernel choice, as top_k_top_p_sampling_f32_ex on FlashInfer's kernel.
+  s.push_back({"sampling_run_with",
+               [](const Args& a) {
+                 return FI(sampling_run_with)(BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P,
+                                              BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL,
+                                              a.batch, a.vocab, a.top_k, nullptr, a.p, nullptr,
+                                              a.det, a.seed, a.seed_ptr, a.offset, a.offset_ptr,
+                                              a.probs, a.output, a.valid, nullptr);
+               },
+               [](const Args& a) {
+                 return FI(sampling_run_with_can_implement)(
+                     BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P,
+                     BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL, a.batch, a.vocab, a.top_k,
+                     a.p);
+               },
+               true, true, false, true, false, false, "top_p_val", "top_p_arr"});
   return s;
 }
 
@@ -438,6 +454,89 @@ TEST(SamplingAbi, k_at_least_vocab_means_no_truncation_not_an_error) {
   EXPECT_EQ(baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(4, 7, 1.f), 0);
   EXPECT_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1.f), 0);
   EXPECT_EQ(baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(4, 7, 1e-30f), 0);
+}
+
+TEST(SamplingAbi, element_limit_holds_where_a_64_bit_product_would_wrap) {
+  // batch * (S + 1) * vocab wraps 64 bits in the first two cases, S + 1 wraps 32 bits in the
+  // third, and the last is just over 2^32 elements: can_implement and run refuse all (3).
+  const int32_t big = std::numeric_limits<int32_t>::max();
+  const struct {
+    int32_t batch, spec, vocab;
+  } over[] = {{4, big, big}, {1 << 20, big, 8192}, {1, big, 3}, {2, 1, (1 << 30) + 1}};
+  for (const auto& c : over) {
+    SCOPED_TRACE("batch " + std::to_string(c.batch) + " S " + std::to_string(c.spec) + " vocab " +
+                 std::to_string(c.vocab));
+    Args a;
+    a.batch = c.batch;
+    a.spec = c.spec;
+    a.vocab = c.vocab;
+    EXPECT_EQ(FI(chain_speculative_sampling_f32_can_implement)(c.batch, c.spec, c.vocab), 3);
+    for (const Symbol& s : symbols()) {
+      if (!s.spec) continue;
+      SCOPED_TRACE(s.name);
+      check_rejected(s.name, s.run(a), 3, "2^32");
+    }
+  }
+  // Exactly 2^32 elements is allowed.
+  EXPECT_EQ(FI(chain_speculative_sampling_f32_can_implement)(2, 1, 1 << 30), 0);
+  EXPECT_EQ(FI(top_k_sampling_f32_can_implement)(4, 1 << 30, 50), 0);
+  EXPECT_EQ(FI(top_k_sampling_f32_can_implement)(4, (1 << 30) + 1, 50), 3);
+}
+
+// sampling_run_with with every other argument valid (fake, aligned pointers; vocab 1000).
+int32_t run_with(int32_t sampler, int32_t flags, const Args& a) {
+  return FI(sampling_run_with)(sampler, flags, a.batch, a.vocab, a.top_k, nullptr, a.p, nullptr,
+                               a.det, a.seed, nullptr, a.offset, nullptr, a.probs, a.output,
+                               a.valid, nullptr);
+}
+int32_t can_run_with(int32_t sampler, int32_t flags, const Args& a) {
+  return FI(sampling_run_with_can_implement)(sampler, flags, a.batch, a.vocab, a.top_k, a.p);
+}
+
+TEST(SamplingAbi, run_with_checks_the_sampler_and_the_flags_first) {
+  const int32_t kAuto = BARACUDA_FLASHINFER_SAMPLING_AUTO;
+  const int32_t kThreshold = BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL;
+  Args bad_sizes;  // reported after the codes
+  bad_sizes.batch = 0;
+  for (int32_t code : {-1, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 + 1}) {
+    SCOPED_TRACE("sampler " + std::to_string(code));
+    check_rejected("sampling_run_with", run_with(code, kAuto, bad_sizes), 2, "sampler");
+    EXPECT_EQ(can_run_with(code, kAuto, bad_sizes), 2);
+  }
+  for (int32_t flags : {-1, 3, 4}) {
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    check_rejected("sampling_run_with",
+                   run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2, "flags");
+    EXPECT_EQ(can_run_with(BARACUDA_FLASHINFER_SAMPLER_TOP_K, flags, bad_sizes), 2);
+  }
+  // A forced threshold kernel for a sampler without that form: 3 after the sizes and thresholds,
+  // before the pointers, and without asking for a device.
+  for (int32_t code : {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_MIN_P}) {
+    SCOPED_TRACE("sampler " + std::to_string(code));
+    Args a;
+    a.p = 0.1f;
+    a.probs = nullptr;
+    check_rejected("sampling_run_with", run_with(code, kThreshold, a), 3, "threshold-kernel form");
+    EXPECT_EQ(can_run_with(code, kThreshold, a), 3);
+    a.batch = 0;
+    EXPECT_EQ(run_with(code, kThreshold, a), 2);
+  }
+  Args bad_p;
+  bad_p.p = 2.f;
+  EXPECT_EQ(run_with(BARACUDA_FLASHINFER_SAMPLER_MIN_P, kThreshold, bad_p), 2);
+  // Arguments the sampler does not take are neither read nor checked: a bad k, p and misaligned
+  // arrays pass, and the call stops at its misaligned input (1).
+  for (int32_t code :
+       {BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS, BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16}) {
+    SCOPED_TRACE("sampler " + std::to_string(code));
+    const int32_t status =
+        FI(sampling_run_with)(code, kAuto, 4, 1000, -5, offset(kKArr, 2),
+                              std::numeric_limits<float>::quiet_NaN(), offset(kPArr, 1), 1, 1,
+                              nullptr, 0, nullptr, offset(kProbs, 1), kOutput, fake(0x90), nullptr);
+    check_rejected("sampling_run_with", status, 1,
+                   code == BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS ? "probs" : "logits");
+    EXPECT_EQ(can_run_with(code, kAuto, Args{}), 0);
+  }
 }
 
 // ---- top-k / top-p renormalisation and top-k logits masking ----

@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "common/kernel_cache.hpp"
+#include "common/device_context.hpp"
 #include "decode/decode_launch.hpp"
 
 #define CK(x)                                                                \
@@ -54,8 +54,8 @@ inline baracuda::flashinfer::decode::DecodeProblem make_problem(void* k, void* v
   return problem;
 }
 
-// The library opts its kernels into their shared memory through kernel_residency (not linked
-// here): an experiment does it itself before it launches one.
+// The library opts its kernels into their shared memory through DeviceContext::residency (not
+// linked here): an experiment does it itself before it launches one.
 inline void opt_in(const baracuda::flashinfer::KernelInfo& kernel) {
   CK(cudaFuncSetAttribute(kernel.func, cudaFuncAttributeMaxDynamicSharedMemorySize,
                           int(kernel.smem_bytes)));

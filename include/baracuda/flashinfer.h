@@ -17,7 +17,11 @@
  *     never read device memory back to the host, and are CUDA-graph capturable.
  *     A NULL stream means the per-thread default stream (cudaStreamPerThread), as in the ABI
  *     this library replaces. Pass an explicit stream when capturing a graph.
- *   - Work runs on the device that is current on the calling thread (cudaSetDevice).
+ *   - A `*_run` works on the device its stream belongs to, whatever device is current: it makes
+ *     that device current for the call and restores the previous one. The NULL / per-thread /
+ *     legacy stream, and a stream being captured, mean the calling thread's current device.
+ *     `*_get_workspace_size` and the `*_can_implement` that need device facts answer for the
+ *     calling thread's current device.
  *   - All index arrays (indices, indptr, last_page_len, token ids) are int32 on the device.
  *   - LSE values are base 2: lse = log2(sum_j exp(sm_scale * q.k_j)). Multiply by ln(2) to get
  *     the natural-log LSE that FlashAttention / vLLM use (and divide by ln(2) to convert back).
@@ -781,6 +785,10 @@ baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
  *     logits' type, and curand_uniform's 1.0 gives +inf noise: slightly biased, see
  *     docs/sampling.md).
  * Both draw from the same distributions (below); the tokens drawn for a given seed differ.
+ * sampling_run_with (experimental, below) picks the kernel explicitly.
+ * Device: a call sizes its work for, and launches on, the device that owns `stream` (for NULL,
+ * cudaStreamPerThread, cudaStreamLegacy and a stream being captured: the calling thread's current
+ * device), which it makes current for the duration of the call.
  *
  * Target distributions (p = the row; ties at a threshold are all kept, never split):
  *   from_probs   : p(i) / sum(p).
@@ -788,7 +796,8 @@ baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
  *                  >= the number of non-zero entries) means no truncation.
  *   top_p        : p restricted to {i : sum_{j : p(j) > p(i)} p(j) < top_p}, renormalised
  *                  (the smallest head of the sorted row whose mass reaches top_p, plus ties).
- *   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised.
+ *   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised (a row with no
+ *                  positive entry draws nothing: valid = 0, as below).
  *   top_k_top_p  : both conditions at once (FlashInfer's "joint" order), renormalised.
  *   from_logits  : softmax(logits) (Gumbel-max: argmax_i logits(i) + Gumbel noise).
  *
@@ -806,8 +815,8 @@ baracuda_kernels_flashinfer_cascade_decode_dense_prefix_run(
  *   valid     [batch] 1-byte booleans, optional (NULL: not written, nothing allocated). valid[b]
  *             is 0 (and output[b] = 0) when no entry of row b can be drawn: a row that is all
  *             zero, NaN or negative, or a per-row threshold that admits no entry (see below).
- *             Exception (FlashInfer 0.7.2 min-p): a min-p row with no positive entry but with a
- *             0 entry draws its last 0 entry with valid = 1.
+ *             This holds for every sampler on either kernel (min-p: any row without a
+ *             positive entry).
  *   top_k_arr [batch] int32, top_p_arr / min_p_arr [batch] f32: per-row thresholds (*_arr, or
  *             non-NULL in _ex, where they replace the scalar).
  *
@@ -953,6 +962,52 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_top_k_top_p_sampling
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f32)
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(f16)
 BARACUDA_FLASHINFER_DECLARE_FROM_LOGITS(bf16)
+
+/* Experimental: the samplers of sampling_run_with. */
+enum baracuda_flashinfer_sampler {
+  BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS = 0,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_K = 1,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_P = 2,
+  BARACUDA_FLASHINFER_SAMPLER_MIN_P = 3,
+  BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P = 4,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F32 = 5,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16 = 6,
+  BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16 = 7
+};
+
+/* Experimental: the kernel choice (`flags`) of sampling_run_with. */
+enum baracuda_flashinfer_sampling_flags {
+  BARACUDA_FLASHINFER_SAMPLING_AUTO = 0,             /**< what the sampler's own symbols do */
+  BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL = 1, /**< the threshold kernel, any device */
+  BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL = 2 /**< FlashInfer's one-CTA-per-row kernel */
+};
+
+/*
+ * Experimental: any sampler with an explicit kernel choice, for A/B checks, tests and
+ * benchmarks. `sampler` is a baracuda_flashinfer_sampler code and `flags` a
+ * baracuda_flashinfer_sampling_flags value (else status 2, checked first); the other arguments
+ * are those of the sampler's _ex symbol, and the ones it does not take are ignored (neither read
+ * nor checked: top_k_val / top_k_arr without top-k, p_val / p_arr without top-p or min-p, `valid`
+ * and `deterministic` for the logits samplers). Then the sampler's own validation order.
+ *   AUTO: exactly the sampler's _ex.
+ *   THRESHOLD_KERNEL: the threshold kernel on any device where the row fits (one CTA per row
+ *     below compute capability 9.0). Status 3 for a sampler without a threshold form (from_probs,
+ *     min_p; reported after the scalar thresholds) or for a row that does not fit (after the
+ *     pointers).
+ *   FLASHINFER_KERNEL: FlashInfer's one-CTA-per-row kernel on every device.
+ * _can_implement checks the sampler, the flags, the sizes and the scalar thresholds (pass valid
+ * ones where arrays will replace them) and, with THRESHOLD_KERNEL only, asks the current device
+ * whether the row fits (status 5 without a device).
+ */
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t baracuda_kernels_flashinfer_sampling_run_with(
+    int32_t sampler, int32_t flags, int32_t batch, int32_t vocab, int32_t top_k_val,
+    const void* top_k_arr, float p_val, const void* p_arr, int32_t deterministic, uint64_t seed_val,
+    const void* seed_ptr, uint64_t offset_val, void* offset_ptr, const void* input, void* output,
+    void* valid, baracuda_flashinfer_stream_t stream);
+BARACUDA_FLASHINFER_EXPERIMENTAL int32_t
+baracuda_kernels_flashinfer_sampling_run_with_can_implement(int32_t sampler, int32_t flags,
+                                                            int32_t batch, int32_t vocab,
+                                                            int32_t top_k_val, float p_val);
 
 /*
  * Chain speculative sampling (verification of S = num_speculative_tokens draft tokens):

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
@@ -1320,9 +1321,22 @@ class MergePlan {
 /* Sort-free sampling                                                                         */
 /* ----------------------------------------------------------------------------------------- */
 
-enum class SamplingKind : int32_t { from_probs, top_k, top_p, min_p, top_k_top_p };
+namespace detail {
+/**
+ * Bytes the C samplers need their input aligned to: FlashInfer loads gcd(16 / element size,
+ * vocab) elements at a time (the C header's alignment rule: 4 * gcd(4, vocab) for f32). The
+ * library computes the same in its own sources, which this header-only layer over the C ABI
+ * cannot include.
+ */
+inline std::size_t sampling_input_alignment(std::size_t element_bytes, int64_t vocab) noexcept {
+  const std::size_t v = vocab > 0 ? static_cast<std::size_t>(vocab) : 1;
+  return std::gcd(16 / element_bytes, v) * element_bytes;
+}
+}  // namespace detail
 
-/** What a SamplingPlan is for: one token per row of a [batch, vocab] f32 probability matrix. */
+enum class SamplingKind : int32_t { from_probs, top_k, top_p, min_p, top_k_top_p, from_logits };
+
+/** What a SamplingPlan is for: one token per row of a [batch, vocab] matrix. */
 struct SamplingDesc {
   int32_t batch_size = 0;
   int32_t vocab_size = 0;
@@ -1331,38 +1345,120 @@ struct SamplingDesc {
   float top_p = 1.0f;         ///< top_p, top_k_top_p: in (0, 1]
   float min_p = 0.0f;         ///< min_p: in (0, 1]
   bool deterministic = true;  ///< fixed-order CDF scan (see the C header)
+  Dtype dtype = Dtype::f32;   ///< of the input: f32 probabilities; from_logits: f32, f16 or bf16
+  /** top_k, top_k_top_p: run() takes a per-row k ([B] i32) that replaces top_k (not checked). */
+  bool per_row_top_k = false;
+  /** top_p, min_p, top_k_top_p: run() takes a per-row p ([B] f32) that replaces the scalar. */
+  bool per_row_p = false;
 };
 
 /**
- * Tensors: probs [B, V] f32 (rows sum to 1; 4 * gcd(4, V)-byte aligned), output [B] i32
- * (written), valid [B] u8
- * (optional, written). Randomness: Philox with `seed` and `offset`; advance offset by
- * offset_step() between calls that must draw fresh numbers.
+ * Where a sampler's Philox seed and offset come from (the C header's "Randomness"). values():
+ * baked into a captured CUDA graph, every replay repeats the same draws. device(): read on the
+ * device when the kernel runs; the run also advances *offset_ptr by the plan's offset_step()
+ * (same stream), so each replay of a captured graph draws fresh tokens.
+ */
+struct Rng {
+  uint64_t seed = 0;                   ///< used when seed_ptr is null
+  uint64_t offset = 0;                 ///< used when offset_ptr is null
+  const uint64_t* seed_ptr = nullptr;  ///< device uint64, 8-byte aligned
+  uint64_t* offset_ptr = nullptr;      ///< device uint64, 8-byte aligned (advanced by each run)
+  static Rng values(uint64_t seed, uint64_t offset) noexcept {
+    return Rng{seed, offset, nullptr, nullptr};
+  }
+  static Rng device(const uint64_t* seed_ptr, uint64_t* offset_ptr) noexcept {
+    return Rng{0, 0, seed_ptr, offset_ptr};
+  }
+};
+
+/** The per-row thresholds of a plan created with per_row_top_k / per_row_p. */
+struct SamplingThresholds {
+  std::optional<TensorView<1>> top_k;  ///< [B] i32
+  std::optional<TensorView<1>> p;      ///< [B] f32: top-p, or min-p for a min_p plan
+};
+
+namespace detail {
+inline void check_rng(Checker& c, const Rng& rng) {
+  const std::pair<const char*, const void*> ptrs[] = {{"rng.seed_ptr", rng.seed_ptr},
+                                                      {"rng.offset_ptr", rng.offset_ptr}};
+  for (const auto& [name, p] : ptrs) {
+    if (c.ok() && reinterpret_cast<uintptr_t>(p) % 8 != 0) {
+      c.fail(status::kMisalignedOperand, "%s: %p is not 8-byte aligned", name, p);
+    }
+  }
+}
+}  // namespace detail
+
+/**
+ * One token per row. Tensors: input [B, V] of the plan's dtype ("probs": f32, rows summing to 1;
+ * "logits" for from_logits), aligned to esize * gcd(16 / esize, V) bytes (16 for f32 when
+ * V % 4 == 0); output [B] i32 (written); valid [B] u8 (optional, written; from_logits has none).
+ * Two runs: run(..., seed, offset) is the C *_run (values); run(..., Rng, SamplingThresholds) is
+ * the C *_ex (a device seed / offset and the per-row thresholds). Advance the offset by
+ * offset_step() between calls that must draw fresh numbers (a device offset advances itself).
  */
 class SamplingPlan {
  public:
   static Result<SamplingPlan> create(const SamplingDesc& desc) {
     const int32_t b = desc.batch_size, v = desc.vocab_size;
+    const SamplingKind kind = desc.kind;
+    const bool takes_k = kind == SamplingKind::top_k || kind == SamplingKind::top_k_top_p;
+    const bool takes_p = kind == SamplingKind::top_p || kind == SamplingKind::min_p ||
+                         kind == SamplingKind::top_k_top_p;
+    if (kind < SamplingKind::from_probs || kind > SamplingKind::from_logits) {
+      return Status(status::kInvalidProblem, "SamplingPlan::create: unknown SamplingKind");
+    }
+    const bool logits = kind == SamplingKind::from_logits;
+    if (logits ? desc.dtype != Dtype::f32 && desc.dtype != Dtype::f16 && desc.dtype != Dtype::bf16
+               : desc.dtype != Dtype::f32) {
+      return Status(
+          status::kUnsupported,
+          std::string("SamplingPlan::create: dtype ") + dtype_name(desc.dtype) +
+              (logits ? " (from_logits takes f32, f16 or bf16)" : " (probabilities are f32)"));
+    }
+    if ((desc.per_row_top_k && !takes_k) || (desc.per_row_p && !takes_p)) {
+      return Status(status::kInvalidProblem,
+                    desc.per_row_top_k && !takes_k
+                        ? "SamplingPlan::create: per_row_top_k needs a top_k or top_k_top_p plan"
+                        : "SamplingPlan::create: per_row_p needs a top_p, min_p or top_k_top_p "
+                          "plan");
+    }
+    // What the C run answers for these sizes: a per-row threshold replaces its scalar.
+    const bool k_arr = desc.per_row_top_k, p_arr = desc.per_row_p;
     int32_t code = status::kSuccess;
-    switch (desc.kind) {
+    switch (kind) {
       case SamplingKind::from_probs:
         code = baracuda_kernels_flashinfer_sampling_from_probs_f32_can_implement(b, v);
         break;
       case SamplingKind::top_k:
-        code = baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(b, v, desc.top_k);
+        code = k_arr
+                   ? baracuda_kernels_flashinfer_top_k_sampling_f32_arr_can_implement(b, v)
+                   : baracuda_kernels_flashinfer_top_k_sampling_f32_can_implement(b, v, desc.top_k);
         break;
       case SamplingKind::top_p:
-        code = baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(b, v, desc.top_p);
+        code = p_arr
+                   ? baracuda_kernels_flashinfer_top_p_sampling_f32_arr_can_implement(b, v)
+                   : baracuda_kernels_flashinfer_top_p_sampling_f32_can_implement(b, v, desc.top_p);
         break;
       case SamplingKind::min_p:
-        code = baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(b, v, desc.min_p);
+        code = p_arr
+                   ? baracuda_kernels_flashinfer_min_p_sampling_f32_arr_can_implement(b, v)
+                   : baracuda_kernels_flashinfer_min_p_sampling_f32_can_implement(b, v, desc.min_p);
         break;
       case SamplingKind::top_k_top_p:
-        code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(b, v, desc.top_k,
-                                                                                  desc.top_p);
+        // One scalar replaced: the other is checked (1 and 1.0 are valid stand-ins).
+        code = k_arr && p_arr
+                   ? baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_arr_can_implement(b, v)
+                   : baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_can_implement(
+                         b, v, k_arr ? 1 : desc.top_k, p_arr ? 1.0f : desc.top_p);
         break;
-      default:
-        return Status(status::kInvalidProblem, "SamplingPlan::create: unknown SamplingKind");
+      case SamplingKind::from_logits:
+        code = desc.dtype == Dtype::f16
+                   ? baracuda_kernels_flashinfer_sampling_from_logits_f16_can_implement(b, v)
+               : desc.dtype == Dtype::bf16
+                   ? baracuda_kernels_flashinfer_sampling_from_logits_bf16_can_implement(b, v)
+                   : baracuda_kernels_flashinfer_sampling_from_logits_f32_can_implement(b, v);
+        break;
     }
     if (code != status::kSuccess) return Status::from_c(code);
     SamplingPlan plan;
@@ -1373,47 +1469,120 @@ class SamplingPlan {
   std::size_t workspace_size() const noexcept { return 0; }
   /** 32-bit draws per row one run may consume: the minimum offset advance between runs. */
   uint64_t offset_step() const noexcept {
-    return desc_.kind == SamplingKind::from_probs || desc_.kind == SamplingKind::min_p
+    return desc_.kind == SamplingKind::from_probs || desc_.kind == SamplingKind::min_p ||
+                   desc_.kind == SamplingKind::from_logits
                ? BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_SINGLE
                : BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION;
   }
 
+  /** The C *_run: seed and offset as values; the plan's scalar thresholds. */
   Status run(baracuda_flashinfer_stream_t stream, const TensorView<2>& probs,
              const TensorView<1>& output, const std::optional<TensorView<1>>& valid, uint64_t seed,
              uint64_t offset) const {
-    const int64_t b = desc_.batch_size, v = desc_.vocab_size;
     detail::Checker c("SamplingPlan::run");
-    // The C samplers load rows as vectors: 4 * gcd(4, vocab) bytes (16 when vocab % 4 == 0).
-    const std::size_t probs_align = v % 4 == 0 ? 16 : v % 2 == 0 ? 8 : 4;
-    c.tensor<2>("probs", probs, Dtype::f32, {b, v}, {"batch", "vocab"}, probs_align);
-    c.tensor<1>("output", output, Dtype::i32, {b}, {"batch"}, 4);
-    if (valid) c.tensor<1>("valid", *valid, Dtype::u8, {b}, {"batch"}, 1);
+    if (desc_.per_row_top_k || desc_.per_row_p) {
+      c.fail(status::kInvalidProblem, "%s",
+             "the plan takes per-row thresholds: use run(stream, input, output, valid, Rng, "
+             "SamplingThresholds)");
+    }
+    check_tensors(c, probs, output, valid);
     if (!c.ok()) return c.status();
     const int32_t det = desc_.deterministic ? 1 : 0;
-    void* ok = valid ? valid->data : nullptr;
+    void* valid_data = valid ? valid->data : nullptr;
     const int32_t bi = desc_.batch_size, vi = desc_.vocab_size;
     int32_t code = status::kInternal;
     switch (desc_.kind) {
       case SamplingKind::from_probs:
         code = baracuda_kernels_flashinfer_sampling_from_probs_f32_run(
-            bi, vi, det, seed, offset, probs.data, output.data, ok, stream);
+            bi, vi, det, seed, offset, probs.data, output.data, valid_data, stream);
         break;
       case SamplingKind::top_k:
         code = baracuda_kernels_flashinfer_top_k_sampling_f32_run(
-            bi, vi, desc_.top_k, det, seed, offset, probs.data, output.data, ok, stream);
+            bi, vi, desc_.top_k, det, seed, offset, probs.data, output.data, valid_data, stream);
         break;
       case SamplingKind::top_p:
         code = baracuda_kernels_flashinfer_top_p_sampling_f32_run(
-            bi, vi, desc_.top_p, det, seed, offset, probs.data, output.data, ok, stream);
+            bi, vi, desc_.top_p, det, seed, offset, probs.data, output.data, valid_data, stream);
         break;
       case SamplingKind::min_p:
         code = baracuda_kernels_flashinfer_min_p_sampling_f32_run(
-            bi, vi, desc_.min_p, det, seed, offset, probs.data, output.data, ok, stream);
+            bi, vi, desc_.min_p, det, seed, offset, probs.data, output.data, valid_data, stream);
         break;
       case SamplingKind::top_k_top_p:
         code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_run(
-            bi, vi, desc_.top_k, desc_.top_p, det, seed, offset, probs.data, output.data, ok,
-            stream);
+            bi, vi, desc_.top_k, desc_.top_p, det, seed, offset, probs.data, output.data,
+            valid_data, stream);
+        break;
+      case SamplingKind::from_logits:
+        code = desc_.dtype == Dtype::f16
+                   ? baracuda_kernels_flashinfer_sampling_from_logits_f16_run(
+                         bi, vi, seed, offset, probs.data, output.data, stream)
+               : desc_.dtype == Dtype::bf16
+                   ? baracuda_kernels_flashinfer_sampling_from_logits_bf16_run(
+                         bi, vi, seed, offset, probs.data, output.data, stream)
+                   : baracuda_kernels_flashinfer_sampling_from_logits_f32_run(
+                         bi, vi, seed, offset, probs.data, output.data, stream);
+        break;
+    }
+    return Status::from_c(code);
+  }
+
+  /** The C *_ex: the seed and offset from `rng` (values or device pointers) and the per-row
+   * thresholds the plan was created for (per_row.top_k / per_row.p, [B]). */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<2>& input,
+             const TensorView<1>& output, const std::optional<TensorView<1>>& valid, const Rng& rng,
+             const SamplingThresholds& per_row = {}) const {
+    const int64_t b = desc_.batch_size;
+    detail::Checker c("SamplingPlan::run");
+    check_tensors(c, input, output, valid);
+    check_per_row(c, "per_row.top_k", per_row.top_k, desc_.per_row_top_k, "per_row_top_k",
+                  Dtype::i32, b);
+    check_per_row(c, "per_row.p", per_row.p, desc_.per_row_p, "per_row_p", Dtype::f32, b);
+    detail::check_rng(c, rng);
+    if (!c.ok()) return c.status();
+    const int32_t det = desc_.deterministic ? 1 : 0;
+    void* valid_data = valid ? valid->data : nullptr;
+    const void* k_arr = per_row.top_k ? per_row.top_k->data : nullptr;
+    const void* p_arr = per_row.p ? per_row.p->data : nullptr;
+    const int32_t bi = desc_.batch_size, vi = desc_.vocab_size;
+    int32_t code = status::kInternal;
+    switch (desc_.kind) {
+      case SamplingKind::from_probs:
+        code = baracuda_kernels_flashinfer_sampling_from_probs_f32_ex(
+            bi, vi, det, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr, input.data,
+            output.data, valid_data, stream);
+        break;
+      case SamplingKind::top_k:
+        code = baracuda_kernels_flashinfer_top_k_sampling_f32_ex(
+            bi, vi, desc_.top_k, k_arr, det, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr,
+            input.data, output.data, valid_data, stream);
+        break;
+      case SamplingKind::top_p:
+        code = baracuda_kernels_flashinfer_top_p_sampling_f32_ex(
+            bi, vi, desc_.top_p, p_arr, det, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr,
+            input.data, output.data, valid_data, stream);
+        break;
+      case SamplingKind::min_p:
+        code = baracuda_kernels_flashinfer_min_p_sampling_f32_ex(
+            bi, vi, desc_.min_p, p_arr, det, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr,
+            input.data, output.data, valid_data, stream);
+        break;
+      case SamplingKind::top_k_top_p:
+        code = baracuda_kernels_flashinfer_top_k_top_p_sampling_f32_ex(
+            bi, vi, desc_.top_k, k_arr, desc_.top_p, p_arr, det, rng.seed, rng.seed_ptr, rng.offset,
+            rng.offset_ptr, input.data, output.data, valid_data, stream);
+        break;
+      case SamplingKind::from_logits:
+        code = desc_.dtype == Dtype::f16 ? baracuda_kernels_flashinfer_sampling_from_logits_f16_ex(
+                                               bi, vi, rng.seed, rng.seed_ptr, rng.offset,
+                                               rng.offset_ptr, input.data, output.data, stream)
+               : desc_.dtype == Dtype::bf16
+                   ? baracuda_kernels_flashinfer_sampling_from_logits_bf16_ex(
+                         bi, vi, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr, input.data,
+                         output.data, stream)
+                   : baracuda_kernels_flashinfer_sampling_from_logits_f32_ex(
+                         bi, vi, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr, input.data,
+                         output.data, stream);
         break;
     }
     return Status::from_c(code);
@@ -1421,7 +1590,125 @@ class SamplingPlan {
 
  private:
   SamplingPlan() = default;
+  void check_tensors(detail::Checker& c, const TensorView<2>& input, const TensorView<1>& output,
+                     const std::optional<TensorView<1>>& valid) const {
+    const int64_t b = desc_.batch_size, v = desc_.vocab_size;
+    const bool logits = desc_.kind == SamplingKind::from_logits;
+    c.tensor<2>(logits ? "logits" : "probs", input, desc_.dtype, {b, v}, {"batch", "vocab"},
+                detail::sampling_input_alignment(dtype_size(desc_.dtype), v));
+    c.tensor<1>("output", output, Dtype::i32, {b}, {"batch"}, 4);
+    if (valid && logits) {
+      c.fail(status::kInvalidProblem, "%s",
+             "valid: from_logits writes no valid flags (pass "
+             "std::nullopt)");
+    }
+    if (valid) c.tensor<1>("valid", *valid, Dtype::u8, {b}, {"batch"}, 1);
+  }
+  static void check_per_row(detail::Checker& c, const char* name,
+                            const std::optional<TensorView<1>>& t, bool declared, const char* flag,
+                            Dtype dtype, int64_t batch) {
+    if (!c.ok()) return;
+    if (t.has_value() != declared) {
+      c.fail(status::kInvalidProblem,
+             declared ? "%s: missing; the plan was created with %s"
+                      : "%s: given, but the plan was created without %s",
+             name, flag);
+      return;
+    }
+    if (t) c.tensor<1>(name, *t, dtype, {batch}, {"batch"}, 4);
+  }
   SamplingDesc desc_{};
+};
+
+/** What a SpeculativeSamplingPlan is for: chain speculative sampling (the C
+ * chain_speculative_sampling_f32_*), verifying S draft tokens per request. */
+struct SpeculativeSamplingDesc {
+  int32_t batch_size = 0;
+  int32_t num_speculative_tokens = 0;  ///< S >= 1
+  int32_t vocab_size = 0;
+  bool deterministic = true;  ///< fixed-order CDF scan (see the C header)
+};
+
+/**
+ * Tensors (the C header's chain speculative sampling): draft_probs [B, S, V] f32 and
+ * target_probs [B, S + 1, V] f32, both aligned to 4 * gcd(4, V) bytes; draft_token_ids [B, S]
+ * i32; written: output_token_ids [B, S + 1] i32, output_accepted_token_num [B] i32,
+ * output_emitted_draft_token_num [B] i32.
+ */
+class SpeculativeSamplingPlan {
+ public:
+  static Result<SpeculativeSamplingPlan> create(const SpeculativeSamplingDesc& desc) {
+    const int32_t code = baracuda_kernels_flashinfer_chain_speculative_sampling_f32_can_implement(
+        desc.batch_size, desc.num_speculative_tokens, desc.vocab_size);
+    if (code != status::kSuccess) return Status::from_c(code);
+    SpeculativeSamplingPlan plan;
+    plan.desc_ = desc;
+    return plan;
+  }
+  const SpeculativeSamplingDesc& desc() const noexcept { return desc_; }
+  std::size_t workspace_size() const noexcept { return 0; }
+  /** 32-bit draws per row one run may consume: 4 * ceil((S + 2) / 4). */
+  uint64_t offset_step() const noexcept {
+    return (static_cast<uint64_t>(desc_.num_speculative_tokens) + 2 + 3) / 4 * 4;
+  }
+
+  /** The C _run: seed and offset as values. */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& draft_probs,
+             const TensorView<2>& draft_token_ids, const TensorView<3>& target_probs,
+             const TensorView<2>& output_token_ids, const TensorView<1>& output_accepted_token_num,
+             const TensorView<1>& output_emitted_draft_token_num, uint64_t seed,
+             uint64_t offset) const {
+    detail::Checker c("SpeculativeSamplingPlan::run");
+    check_tensors(c, draft_probs, draft_token_ids, target_probs, output_token_ids,
+                  output_accepted_token_num, output_emitted_draft_token_num);
+    if (!c.ok()) return c.status();
+    return Status::from_c(baracuda_kernels_flashinfer_chain_speculative_sampling_f32_run(
+        desc_.batch_size, desc_.num_speculative_tokens, desc_.vocab_size,
+        desc_.deterministic ? 1 : 0, seed, offset, draft_probs.data, draft_token_ids.data,
+        target_probs.data, output_token_ids.data, output_accepted_token_num.data,
+        output_emitted_draft_token_num.data, stream));
+  }
+
+  /** The C _ex: the seed and offset from `rng` (values or device pointers). */
+  Status run(baracuda_flashinfer_stream_t stream, const TensorView<3>& draft_probs,
+             const TensorView<2>& draft_token_ids, const TensorView<3>& target_probs,
+             const TensorView<2>& output_token_ids, const TensorView<1>& output_accepted_token_num,
+             const TensorView<1>& output_emitted_draft_token_num, const Rng& rng) const {
+    detail::Checker c("SpeculativeSamplingPlan::run");
+    check_tensors(c, draft_probs, draft_token_ids, target_probs, output_token_ids,
+                  output_accepted_token_num, output_emitted_draft_token_num);
+    detail::check_rng(c, rng);
+    if (!c.ok()) return c.status();
+    return Status::from_c(baracuda_kernels_flashinfer_chain_speculative_sampling_f32_ex(
+        desc_.batch_size, desc_.num_speculative_tokens, desc_.vocab_size,
+        desc_.deterministic ? 1 : 0, rng.seed, rng.seed_ptr, rng.offset, rng.offset_ptr,
+        draft_probs.data, draft_token_ids.data, target_probs.data, output_token_ids.data,
+        output_accepted_token_num.data, output_emitted_draft_token_num.data, stream));
+  }
+
+ private:
+  SpeculativeSamplingPlan() = default;
+  void check_tensors(detail::Checker& c, const TensorView<3>& draft_probs,
+                     const TensorView<2>& draft_token_ids, const TensorView<3>& target_probs,
+                     const TensorView<2>& output_token_ids,
+                     const TensorView<1>& output_accepted_token_num,
+                     const TensorView<1>& output_emitted_draft_token_num) const {
+    const int64_t b = desc_.batch_size, s = desc_.num_speculative_tokens, v = desc_.vocab_size;
+    const std::size_t probs_align = detail::sampling_input_alignment(4, v);
+    c.tensor<3>("draft_probs", draft_probs, Dtype::f32, {b, s, v},
+                {"batch", "num_speculative_tokens", "vocab"}, probs_align);
+    c.tensor<2>("draft_token_ids", draft_token_ids, Dtype::i32, {b, s},
+                {"batch", "num_speculative_tokens"}, 4);
+    c.tensor<3>("target_probs", target_probs, Dtype::f32, {b, s + 1, v},
+                {"batch", "num_speculative_tokens + 1", "vocab"}, probs_align);
+    c.tensor<2>("output_token_ids", output_token_ids, Dtype::i32, {b, s + 1},
+                {"batch", "num_speculative_tokens + 1"}, 4);
+    c.tensor<1>("output_accepted_token_num", output_accepted_token_num, Dtype::i32, {b}, {"batch"},
+                4);
+    c.tensor<1>("output_emitted_draft_token_num", output_emitted_draft_token_num, Dtype::i32, {b},
+                {"batch"}, 4);
+  }
+  SpeculativeSamplingDesc desc_{};
 };
 
 /* ----------------------------------------------------------------------------------------- */

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <climits>
 
-#include "common/kernel_cache.hpp"
 #include "common/status.hpp"
 #include "common/stream.hpp"
 #include "merge/merge_launch.hpp"

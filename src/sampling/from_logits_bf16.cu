@@ -6,6 +6,6 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_FROM_LOGITS(from_logits_bf16, __nv_bfloat16)
+BFI_DEFINE_FROM_LOGITS(kFlashInferLogitsBF16, __nv_bfloat16)
 
 }  // namespace baracuda::flashinfer::sampling

@@ -6,6 +6,6 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_FROM_LOGITS(from_logits_f16, half)
+BFI_DEFINE_FROM_LOGITS(kFlashInferLogitsF16, half)
 
 }  // namespace baracuda::flashinfer::sampling

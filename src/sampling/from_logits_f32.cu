@@ -6,6 +6,6 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_FROM_LOGITS(from_logits_f32, float)
+BFI_DEFINE_FROM_LOGITS(kFlashInferLogitsF32, float)
 
 }  // namespace baracuda::flashinfer::sampling

@@ -4,11 +4,12 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_SAMPLER(from_probs, float, kProbSmem,
-                   (fis::SamplingFromProbKernel<kThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC,
-                                                DET, float, int32_t>),
-                   mut(static_cast<const float*>(c.input)), c.output, c.valid,
-                   static_cast<int32_t*>(nullptr), c.vocab, mut(c.rng.seed_ptr), c.rng.seed,
-                   c.rng.offset_ptr, c.rng.offset, 0u, 0u)
+BFI_DEFINE_FLASHINFER_SAMPLER(
+    kFlashInferFromProbs, float, kProbSmem,
+    (fis::SamplingFromProbKernel<kFlashInferThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC, DET,
+                                 float, int32_t>),
+    as_mutable(static_cast<const float*>(c.input)), tokens(c), c.valid,
+    static_cast<int32_t*>(nullptr), c.vocab, as_mutable(c.rng.seed_ptr), c.rng.seed,
+    c.rng.offset_ptr, c.rng.offset, 0u, 0u)
 
 }  // namespace baracuda::flashinfer::sampling

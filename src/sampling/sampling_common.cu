@@ -1,8 +1,7 @@
 // Shared device pieces of the sampling family: the `valid` sink and the offset advance kernel.
 #include <cuda_runtime.h>
 
-#include <mutex>
-
+#include "common/launch.cuh"
 #include "sampling/sampling_launch.hpp"
 
 namespace baracuda::flashinfer::sampling {
@@ -19,36 +18,17 @@ __global__ void advance_offset_kernel(uint64_t* offset, uint64_t step) {
   *offset += step;
 }
 
-constexpr int kMaxDevices = 64;
-std::mutex g_sink_mutex;
-bool* g_sink_by_device[kMaxDevices] = {};
-
 }  // namespace
 
-cudaError_t valid_sink(bool** out) {
-  int device = 0;
-  cudaError_t err = cudaGetDevice(&device);
-  if (err != cudaSuccess) return err;
-  std::lock_guard<std::mutex> lock(g_sink_mutex);
-  if (device >= 0 && device < kMaxDevices && g_sink_by_device[device] != nullptr) {
-    *out = g_sink_by_device[device];
-    return cudaSuccess;
-  }
+Status valid_sink(const char* fn, DeviceContext& context, bool** out) {
   void* address = nullptr;
-  err = cudaGetSymbolAddress(&address, g_valid_sink);
-  if (err != cudaSuccess) return err;
-  if (device >= 0 && device < kMaxDevices) g_sink_by_device[device] = static_cast<bool*>(address);
+  BFI_CHECK(context.symbol_address(fn, &g_valid_sink, &address));
   *out = static_cast<bool*>(address);
-  return cudaSuccess;
+  return kSuccess;
 }
 
 cudaError_t launch_advance_offset(uint64_t* offset_ptr, uint64_t step, cudaStream_t stream) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(1);
-  config.blockDim = dim3(1);
-  config.dynamicSmemBytes = 0;
-  config.stream = stream;
-  return cudaLaunchKernelEx(&config, advance_offset_kernel, offset_ptr, step);
+  return launch_kernel(advance_offset_kernel, dim3(1), dim3(1), 0, stream, offset_ptr, step);
 }
 
 }  // namespace baracuda::flashinfer::sampling

@@ -1,6 +1,7 @@
-# Sort-free sampling family (issue 4). One CUDA TU per sampler so the heavy sampling.cuh builds
-# in parallel; the C ABI is host C++. No -use_fast_math anywhere: the samplers' pivots and
-# cumulative sums need IEEE float behaviour (FlashInfer #769/#774).
+# Sort-free sampling family. One CUDA TU per sampler so the heavy sampling.cuh builds in
+# parallel; the C ABI and the threshold kernel's host side are host C++. No -use_fast_math
+# anywhere: the samplers' pivots and cumulative sums need IEEE float behaviour (FlashInfer
+# #769/#774).
 list(APPEND BFI_SOURCES
   src/sampling/sampling_api.cpp
   src/sampling/sampling_common.cu
@@ -10,6 +11,7 @@ list(APPEND BFI_SOURCES
   src/sampling/min_p.cu
   src/sampling/top_k_top_p.cu
   src/sampling/threshold.cu
+  src/sampling/threshold_host.cpp
   src/sampling/from_logits_f32.cu
   src/sampling/from_logits_f16.cu
   src/sampling/from_logits_bf16.cu

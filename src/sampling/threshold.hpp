@@ -3,14 +3,17 @@
 // draw a token (exponential race), renormalise probabilities, or mask logits. The row is read
 // from global memory once and kept in shared memory; on sm_90 a thread-block cluster of up to 8
 // CTAs splits one row and exchanges histograms through distributed shared memory, so batch 1 uses
-// 8 SMs instead of one. Plain C++ header: used by the C-ABI layer and by threshold.cu.
+// 8 SMs instead of one. Plain C++ header: the kernel is in threshold.cu, its host side (shape,
+// route, launch) in threshold_host.cpp.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 
+#include "common/device_context.hpp"
 #include "common/status.hpp"
+#include "sampling/sampling_launch.hpp"
 
 namespace baracuda::flashinfer::sampling::threshold {
 
@@ -24,43 +27,57 @@ struct Filter {
   bool use_k, use_p;
 };
 
-// One launch: every pointer already validated; per-row arrays replace the scalars when non-null.
-struct Launch {
+// One compiled form of the kernel.
+struct Variant {
   Epilogue epilogue;
-  Element element;
+  Element element;  // of the input (and of a row filter's output)
   Filter filter;
-  uint32_t batch, vocab;
-  const void* input;
-  void* output;     // renorm / mask: the output rows (may equal input)
-  int32_t* tokens;  // sample
-  bool* valid;      // sample (never null: the caller substitutes the sink)
-  const int32_t* top_k_arr;
-  uint32_t top_k;
-  const float* top_p_arr;
-  float top_p;
-  const uint64_t* seed_ptr;
-  uint64_t seed;
-  const uint64_t* offset_ptr;
-  uint64_t offset;
 };
 
-// Cluster size and per-CTA chunk chosen for (vocab, current device); feasible == false when the
-// row does not fit (reason says why).
+// Every form is launched with the validated call and its CTAs' chunk of the row.
+using Kernel = void (*)(Call call, uint32_t chunk);
+// threshold.cu: the kernel of `variant` (null if that form is not compiled).
+Kernel kernel_for(const Variant& variant);
+
+// Cluster size and per-CTA chunk for a row of `vocab` entries on a device; feasible == false
+// when the row does not fit (reason says why).
 struct Shape {
   bool feasible;
-  uint32_t cluster, chunk, smem_bytes, smem_limit;
-  uint32_t max_vocab;  // the largest row this device takes
-  int compute_major;
+  uint32_t cluster, chunk, smem_bytes;
+  uint32_t smem_limit;  // the device's per-CTA opt-in maximum
+  uint32_t max_vocab;   // the largest row the device takes
   const char* reason;
 };
 
-// Shape of a call on the current device (queried once per device, then cached). Below sm_90
-// there are no clusters: one CTA per row, so the row must fit one CTA's shared memory.
-Status plan_shape(const char* fn, uint32_t vocab, Shape* out);
+// A pure function of the device's facts. Below compute capability 9.0 there are no clusters: one
+// CTA per row, so the row must fit one CTA's shared memory.
+Shape plan_shape(const DeviceFacts& facts, uint32_t vocab);
 
-// Enqueues the kernel; no allocation, no synchronisation, graph-capturable. The first call per
-// device and kernel variant sets the kernel's shared-memory attribute (make one call before
-// capturing a graph, as for every sampler).
-Status enqueue(const char* fn, const Launch& call, const Shape& shape, cudaStream_t stream);
+// How a caller may steer a sampler between the two kernels.
+enum class KernelChoice { kAuto, kThreshold, kFlashInfer };
+
+// Where a sampler call runs: on the threshold kernel with `shape`, or on FlashInfer's.
+struct Route {
+  bool threshold;
+  Shape shape;
+};
+
+// The one decision of the samplers' path, from the sampler's threshold form (`variant`; null: it
+// has none), the caller's choice and the stream device's facts; no CUDA call. kAuto takes the
+// threshold kernel where the device has clusters (compute capability >= 9.0, where it was
+// measured faster than FlashInfer's one-CTA-per-row kernels, docs/PERFORMANCE.md) and the row
+// fits; kThreshold takes it on any device where the row fits (else status 3); kFlashInfer never.
+Status route_sampler(const char* fn, const Variant* variant, KernelChoice choice,
+                     const DeviceFacts& facts, uint32_t vocab, Route* out);
+
+// The row filters always run on the threshold kernel: their shape, or status 3 (naming the
+// device's limit) when the row does not fit.
+Status row_filter_shape(const char* fn, const DeviceFacts& facts, uint32_t vocab, Shape* out);
+
+// Enqueues `variant` for `call` (every pointer validated) on `stream`, whose device is current
+// and owns `context`; no allocation, no synchronisation, graph-capturable. The first call per
+// device and variant raises the kernel's shared-memory limit to the device's opt-in maximum.
+Status enqueue(const char* fn, DeviceContext& context, const Variant& variant, const Call& call,
+               const Shape& shape, cudaStream_t stream);
 
 }  // namespace baracuda::flashinfer::sampling::threshold

@@ -4,11 +4,12 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_SAMPLER(top_k, float, kProbSmem,
-                   (fis::TopKSamplingFromProbKernel<kThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC,
-                                                    DET, float, int32_t>),
-                   mut(static_cast<const float*>(c.input)), c.output, c.valid,
-                   static_cast<int32_t*>(nullptr), mut(c.top_k_arr), c.top_k, c.vocab,
-                   mut(c.rng.seed_ptr), c.rng.seed, c.rng.offset_ptr, c.rng.offset, 0u, 0u)
+BFI_DEFINE_FLASHINFER_SAMPLER(
+    kFlashInferTopK, float, kProbSmem,
+    (fis::TopKSamplingFromProbKernel<kFlashInferThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC, DET,
+                                     float, int32_t>),
+    as_mutable(static_cast<const float*>(c.input)), tokens(c), c.valid,
+    static_cast<int32_t*>(nullptr), as_mutable(c.top_k_arr), c.top_k, c.vocab,
+    as_mutable(c.rng.seed_ptr), c.rng.seed, c.rng.offset_ptr, c.rng.offset, 0u, 0u)
 
 }  // namespace baracuda::flashinfer::sampling

@@ -4,11 +4,12 @@
 
 namespace baracuda::flashinfer::sampling {
 
-BFI_DEFINE_SAMPLER(top_p, float, kProbSmem,
-                   (fis::TopPSamplingFromProbKernel<kThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC,
-                                                    DET, float, int32_t>),
-                   mut(static_cast<const float*>(c.input)), c.output, c.valid,
-                   static_cast<int32_t*>(nullptr), mut(c.p_arr), c.p, c.vocab, mut(c.rng.seed_ptr),
-                   c.rng.seed, c.rng.offset_ptr, c.rng.offset, 0u, 0u)
+BFI_DEFINE_FLASHINFER_SAMPLER(
+    kFlashInferTopP, float, kProbSmem,
+    (fis::TopPSamplingFromProbKernel<kFlashInferThreads, fis::SCAN_ALGO, fis::REDUCE_ALGO, VEC, DET,
+                                     float, int32_t>),
+    as_mutable(static_cast<const float*>(c.input)), tokens(c), c.valid,
+    static_cast<int32_t*>(nullptr), as_mutable(c.p_arr), c.p, c.vocab, as_mutable(c.rng.seed_ptr),
+    c.rng.seed, c.rng.offset_ptr, c.rng.offset, 0u, 0u)
 
 }  // namespace baracuda::flashinfer::sampling
