@@ -28,6 +28,7 @@ constexpr int kOptionsPage0 = 0, kOptionsOutPage = 2, kSchedulePage = 3, kHostPa
 // The PROT_NONE region, for printing pointers into it as guard+offset, and the host structs'.
 uintptr_t g_region = 0;
 uintptr_t g_host = 0;
+uintptr_t g_out_slot = 0;
 
 bool in_host_region(uint64_t b) {
   return g_host != 0 && b >= g_host && b < g_host + 2 * kHostPages * kPage;
@@ -189,6 +190,8 @@ std::string format_arg(Type t, uint64_t b) {
     case Type::kSizeOut:
       if (b == 0) {
         std::snprintf(buf, sizeof buf, "NULL");
+      } else if (t == Type::kSizeOut && b == g_out_slot) {
+        std::snprintf(buf, sizeof buf, "&out");
       } else if (g_region != 0 && b >= g_region && b < g_region + kGuardPages * kPage) {
         std::snprintf(buf, sizeof buf, "guard+0x%" PRIx64, b - g_region);
       } else {
@@ -263,8 +266,11 @@ std::string Call::format() const {
 }
 
 std::string Violation::format() const {
-  std::string s = std::string(check_name(check)) + " [" + entry->name() + ", " +
-                  (second ? (free_mode ? "free mode" : "valid mode") : "its first call") + "]\n  " +
+  const char* mode = free_mode ? "free mode" : "valid mode";
+  const std::string where = second              ? mode
+                            : of_first_function ? "its first call"
+                                                : std::string("its second call, ") + mode;
+  std::string s = std::string(check_name(check)) + " [" + entry->name() + ", " + where + "]\n  " +
                   first.format();
   if (second) s += "\n  " + second->format();
   return s;
@@ -349,6 +355,7 @@ Harness::Harness() {
     }
   }
   slot_ = new size_t(kSentinel);
+  g_out_slot = reinterpret_cast<uintptr_t>(slot_);
   // Every table entry's roles must fit its function (an error here is a table bug).
   for (const Entry& e : entries()) {
     const int first_options =
@@ -516,7 +523,7 @@ Call Harness::call(const Function& fn, const std::vector<uint64_t>& args) {
 void Harness::check_call(const Entry& entry, const Call& c, bool is_first, bool free_mode,
                          std::vector<Violation>* out) const {
   auto report = [&](Check check) {
-    Violation v{check, &entry, free_mode, c, std::nullopt};
+    Violation v{check, &entry, free_mode, c, std::nullopt, is_first};
     out->push_back(v);
   };
   if (c.message.size() > 0 && c.message[0] == '\x01') report(Check::kNullString);

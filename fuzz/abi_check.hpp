@@ -96,8 +96,11 @@ struct Violation {
   Check check;
   const Entry* entry;
   bool free_mode;
-  Call first;
+  Call first;  // the call the check is about when `second` is empty
   std::optional<Call> second;
+  // Without `second`: whether `first` is the first function's call (else the second's, checked
+  // alone).
+  bool of_first_function = true;
   std::string format() const;
 };
 
