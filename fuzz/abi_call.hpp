@@ -16,8 +16,23 @@
 namespace bfi_fuzz {
 
 // The C types the ABI's parameters and results have. size_t and uint64_t are one type on the
-// LP64 platforms the library supports.
-enum class Type : uint8_t { kI32, kU32, kI64, kU64, kF32, kPtr, kStream, kSizeOut, kString };
+// LP64 platforms the library supports. Host structs the library reads or writes have types of
+// their own: the harness passes real host memory for them, never a fake pointer.
+enum class Type : uint8_t {
+  kI32,
+  kU32,
+  kI64,
+  kU64,
+  kF32,
+  kPtr,  // a device pointer (never dereferenced on the host)
+  kStream,
+  kSizeOut,      // size_t* result
+  kString,       // const char* result
+  kOptions,      // const baracuda_flashinfer_attention_options* (read on the host)
+  kOptionsOut,   // baracuda_flashinfer_attention_options* (attention_options_init writes it)
+  kScheduleOut,  // baracuda_flashinfer_decode_schedule* (read and written on the host)
+  kVoid,         // no result
+};
 
 template <typename T>
 struct Conv;
@@ -52,37 +67,45 @@ struct Conv<float> {
     return f;
   }
 };
-template <>
-struct Conv<void*> {
-  static constexpr Type type = Type::kPtr;
-  static void* from(uint64_t b) { return reinterpret_cast<void*>(static_cast<uintptr_t>(b)); }
+// Every pointer-like parameter: its bits are the address.
+template <typename P, Type T>
+struct PointerConv {
+  static constexpr Type type = T;
+  static P from(uint64_t b) { return reinterpret_cast<P>(static_cast<uintptr_t>(b)); }
 };
 template <>
-struct Conv<const void*> {
-  static constexpr Type type = Type::kPtr;
-  static const void* from(uint64_t b) {
-    return reinterpret_cast<const void*>(static_cast<uintptr_t>(b));
-  }
-};
+struct Conv<void*> : PointerConv<void*, Type::kPtr> {};
 template <>
-struct Conv<baracuda_flashinfer_stream_t> {
-  static constexpr Type type = Type::kStream;
-  static baracuda_flashinfer_stream_t from(uint64_t b) {
-    return reinterpret_cast<baracuda_flashinfer_stream_t>(static_cast<uintptr_t>(b));
-  }
-};
+struct Conv<const void*> : PointerConv<const void*, Type::kPtr> {};
 template <>
-struct Conv<size_t*> {
-  static constexpr Type type = Type::kSizeOut;
-  static size_t* from(uint64_t b) { return reinterpret_cast<size_t*>(static_cast<uintptr_t>(b)); }
-};
+struct Conv<const int32_t*> : PointerConv<const int32_t*, Type::kPtr> {};
+template <>
+struct Conv<float*> : PointerConv<float*, Type::kPtr> {};
+template <>
+struct Conv<baracuda_flashinfer_stream_t>
+    : PointerConv<baracuda_flashinfer_stream_t, Type::kStream> {};
+template <>
+struct Conv<size_t*> : PointerConv<size_t*, Type::kSizeOut> {};
+template <>
+struct Conv<const baracuda_flashinfer_attention_options*>
+    : PointerConv<const baracuda_flashinfer_attention_options*, Type::kOptions> {};
+template <>
+struct Conv<baracuda_flashinfer_attention_options*>
+    : PointerConv<baracuda_flashinfer_attention_options*, Type::kOptionsOut> {};
+template <>
+struct Conv<baracuda_flashinfer_decode_schedule*>
+    : PointerConv<baracuda_flashinfer_decode_schedule*, Type::kScheduleOut> {};
 template <>
 struct Conv<const char*> {
   static constexpr Type type = Type::kString;
 };
+template <>
+struct Conv<void> {
+  static constexpr Type type = Type::kVoid;
+};
 
 // What a call returned: `value` for integer results (status codes, sizes, the version), `text`
-// for string results (nullptr is kept as is: it is a violation).
+// for string results (nullptr is kept as is: it is a violation); nothing for void functions.
 struct Result {
   Type type;
   int64_t value = 0;
@@ -114,7 +137,12 @@ Result wrap(R r) {
 template <typename R, typename... A, size_t... I>
 Result call(R (*f)(A...), const uint64_t* args, std::index_sequence<I...>) {
   (void)args;  // unused for functions without parameters
-  return wrap<R>(f(Conv<A>::from(args[I])...));
+  if constexpr (std::is_void_v<R>) {
+    f(Conv<A>::from(args[I])...);
+    return Result{Type::kVoid};
+  } else {
+    return wrap<R>(f(Conv<A>::from(args[I])...));
+  }
 }
 template <auto F, typename R, typename... A>
 Function make(const char* name, R (*)(A...)) {

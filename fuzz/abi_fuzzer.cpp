@@ -118,7 +118,43 @@ class Reader {
   size_t pos_ = 0;
 };
 
-uint64_t value(Reader& in, Type type, const Harness& harness) {
+uint64_t value(Reader& in, Type type, Harness& harness);
+
+// A versioned struct's struct_size: mostly the size the header gives, else around it, tiny, huge.
+size_t struct_size(Reader& in, size_t size) {
+  const uint8_t sel = in.byte();
+  if (sel < 128) return size;
+  const size_t sizes[] = {0,        1,        7,        8,    size - 8, size - 4,        size - 1,
+                          size + 1, size + 8, size * 2, 4096, 4097,     size_t(1) << 32, SIZE_MAX};
+  if (sel < 240) return sizes[sel % count(sizes)];
+  return in.raw(8);
+}
+
+// Attention options: the documented defaults, each field fuzzed where its bit of a mask is set.
+baracuda_flashinfer_attention_options options(Reader& in, Harness& harness) {
+  baracuda_flashinfer_attention_options o = documented_default_options();
+  o.struct_size = struct_size(in, sizeof o);
+  const uint8_t fuzzed = in.byte();
+  auto i32 = [&](int bit, int32_t* field) {
+    if (fuzzed & (1u << bit)) *field = Conv<int32_t>::from(value(in, Type::kI32, harness));
+  };
+  auto f32 = [&](int bit, float* field) {
+    if (fuzzed & (1u << bit)) *field = Conv<float>::from(value(in, Type::kF32, harness));
+  };
+  i32(0, &o.kv_layout);
+  i32(1, &o.window_left);
+  f32(2, &o.logits_soft_cap);
+  f32(3, &o.k_scale);
+  f32(4, &o.v_scale);
+  if (fuzzed & (1u << 5)) {
+    o.sinks = reinterpret_cast<const float*>(value(in, Type::kPtr, harness));
+  }
+  i32(6, &o.flags);
+  i32(7, &o.reserved);
+  return o;
+}
+
+uint64_t value(Reader& in, Type type, Harness& harness) {
   const uint8_t sel = in.byte();
   switch (type) {
     case Type::kI32:
@@ -147,7 +183,15 @@ uint64_t value(Reader& in, Type type, const Harness& harness) {
       return sel % 3;  // NULL, cudaStreamLegacy, cudaStreamPerThread: never a fake handle
     case Type::kSizeOut:
       return (sel & 1) ? harness.out_slot() : 0;
+    case Type::kOptions:
+      return sel % 4 == 0 ? 0 : harness.options_arg(0, options(in, harness));
+    case Type::kOptionsOut:
+      return (sel & 1) ? harness.options_out_arg() : 0;
+    case Type::kScheduleOut:
+      if (sel % 4 == 0) return 0;
+      return harness.schedule_arg(struct_size(in, sizeof(baracuda_flashinfer_decode_schedule)));
     case Type::kString:
+    case Type::kVoid:
       break;
   }
   return 0;

@@ -5,6 +5,7 @@
 // and, where the header documents them, the limits and the supported range of `first`.
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "abi_check.hpp"
 
@@ -89,8 +90,71 @@ bool shared_prefix_supported(const Args& a) {
   return decode_supported(family_sizes(a)) && shared_prefix_element(a.i(5));
 }
 
+// Attention options, "NULL = all defaults"; a struct_size below the first version's is status 2.
+// Supported: the domains the struct documents (kv_layout HND or NHD, window_left -1 or >= 0,
+// logits_soft_cap 0 or positive, the scales multipliers: positive and finite; flags among the
+// family's, reserved 0). `sinks` is a device pointer: no can_implement looks at it.
+bool options_too_small(const baracuda_flashinfer_attention_options* o) {
+  return o != nullptr && o->struct_size < sizeof(*o);
+}
+bool options_supported(const baracuda_flashinfer_attention_options* o, int32_t family_flags) {
+  if (o == nullptr) return true;
+  if (options_too_small(o)) return false;
+  const bool cap_ok =
+      o->logits_soft_cap == 0.f || (o->logits_soft_cap > 0.f && std::isfinite(o->logits_soft_cap));
+  return (o->kv_layout == BARACUDA_FLASHINFER_KV_LAYOUT_HND ||
+          o->kv_layout == BARACUDA_FLASHINFER_KV_LAYOUT_NHD) &&
+         o->window_left >= -1 && cap_ok && sm_scale_valid(o->k_scale) &&
+         sm_scale_valid(o->v_scale) && (o->flags & ~family_flags) == 0 && o->reserved == 0;
+}
+
+// paged_decode_ex_can_implement: run_with_can_implement's arguments, then sm_scale and options;
+// "options->flags may add BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT".
+bool decode_ex_exceeds(const Args& a) {
+  return run_with_exceeds(a) || options_too_small(a.options(8));
+}
+bool decode_ex_supported(const Args& a) {
+  return run_with_supported(a) && sm_scale_valid(a.f(7)) &&
+         options_supported(a.options(8), BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT);
+}
+
+// Batch prefill (element, batch, max_q_rows, page_size or max_kv_rows, head_dim, Hq, Hkv,
+// sm_scale, causal, options): "element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv
+// with Hq % Hkv == 0, Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and
+// finite". The existing ABI's symbols (batch, total_num_rows, page_size or total_kv_rows,
+// head_dim, Hq, Hkv[, sm_scale, ...]): the same limits, total_num_rows as max_q_rows.
+bool prefill_shape_exceeds(int32_t batch, int32_t rows, int32_t head_dim, int32_t qo_heads) {
+  return batch > kMaxBatch || qo_heads > 1024 || !head_dim_documented(head_dim) ||
+         int64_t(rows) * qo_heads >= (int64_t(1) << 31);
+}
+bool prefill_shape_supported(int32_t batch, int32_t rows, int32_t kv, int32_t head_dim,
+                             int32_t qo_heads, int32_t kv_heads) {
+  return batch >= 1 && rows >= 1 && kv >= 1 && qo_heads >= 1 && kv_heads >= 1 &&
+         qo_heads % kv_heads == 0 && !prefill_shape_exceeds(batch, rows, head_dim, qo_heads);
+}
+bool prefill_exceeds(const Args& a) {
+  return !shared_prefix_element(a.i(0)) || prefill_shape_exceeds(a.i(1), a.i(2), a.i(4), a.i(5)) ||
+         options_too_small(a.options(9));
+}
+bool prefill_supported(const Args& a) {
+  return shared_prefix_element(a.i(0)) &&
+         prefill_shape_supported(a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6)) &&
+         sm_scale_valid(a.f(7)) &&
+         options_supported(a.options(9), BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT |
+                                             BARACUDA_FLASHINFER_ATTENTION_FA2);
+}
+bool legacy_prefill_exceeds(const Args& a) {
+  return prefill_shape_exceeds(a.i(0), a.i(1), a.i(3), a.i(4));
+}
+bool legacy_prefill_shape_supported(const Args& a) {
+  return prefill_shape_supported(a.i(0), a.i(1), a.i(2), a.i(3), a.i(4), a.i(5));
+}
+bool legacy_prefill_supported(const Args& a) {
+  return legacy_prefill_shape_supported(a) && sm_scale_valid(a.f(6));
+}
+
 // Paged-KV append: "D in {64, 128, 256}; 1 <= H <= 1024; 1 <= B <= 2^20; any P >= 1" and, for the
-// multi-token form, "1 <= num_tokens < 2^31". Decode form (batch, page_size, H, D).
+// multi-token form, "num_tokens >= 1 and num_tokens * num_heads < 2^31". Decode form (batch, page_size, H, D).
 bool append_exceeds(int32_t batch, int32_t heads, int32_t head_dim) {
   return batch > kMaxBatch || heads > 1024 || !head_dim_documented(head_dim);
 }
@@ -103,12 +167,15 @@ bool append_decode_exceeds(const Args& a) {
 bool append_decode_supported(const Args& a) {
   return append_supported(a.i(0), a.i(1), a.i(2), a.i(3));
 }
-// Multi-token form (num_tokens, batch, page_size, H, D).
+// Multi-token form (num_tokens, batch, page_size, H, D); it also documents
+// num_tokens * num_heads < 2^31 (status 3 beyond).
 bool append_multi_exceeds(const Args& a) {
-  return append_exceeds(a.i(1), a.i(3), a.i(4));
+  return append_exceeds(a.i(1), a.i(3), a.i(4)) ||
+         int64_t(a.i(0)) * a.i(3) > std::numeric_limits<int32_t>::max();
 }
 bool append_multi_supported(const Args& a) {
-  return a.i(0) >= 1 && append_supported(a.i(1), a.i(2), a.i(3), a.i(4));
+  return a.i(0) >= 1 && append_supported(a.i(1), a.i(2), a.i(3), a.i(4)) &&
+         !append_multi_exceeds(a);
 }
 
 // Merge: "D in {64, 128, 256}; seq_len * num_heads < 2^31"; varlen also seq_len * H * D < 2^31.
@@ -200,6 +267,16 @@ bool status_string_ok(const Args& a, const Result& r) {
 bool legacy_workspace_ok(const Args& a, const Result& r) {
   const int64_t b = a.i(0);
   return uint64_t(r.value) == (b <= 0 ? 0u : uint64_t(3 * b + 2) * 4u);
+}
+// "Fills *options with struct_size and the defaults above. NULL is ignored."
+bool options_init_ok(const Args& a, const Result&) {
+  const auto* o = reinterpret_cast<const baracuda_flashinfer_attention_options*>(a.bits.at(0));
+  if (o == nullptr) return true;
+  const baracuda_flashinfer_attention_options d = documented_default_options();
+  return o->struct_size == d.struct_size && o->kv_layout == d.kv_layout &&
+         o->window_left == d.window_left && o->logits_soft_cap == d.logits_soft_cap &&
+         o->k_scale == d.k_scale && o->v_scale == d.v_scale && o->sinks == d.sinks &&
+         o->flags == d.flags && o->reserved == d.reserved;
 }
 
 constexpr uint64_t kF16 = BARACUDA_FLASHINFER_F16, kBF16 = BARACUDA_FLASHINFER_BF16,
@@ -321,9 +398,51 @@ constexpr uint64_t kF16 = BARACUDA_FLASHINFER_F16, kBF16 = BARACUDA_FLASHINFER_B
     }                                                                      \
   }
 
+// The existing ABI's prefill symbols of one element: each can_implement against its run (which
+// allocates a library-owned workspace after validation: here it must stop at the device, 5),
+// against the element-free check, and against the batch-prefill can_implement with no options.
+#define BFI_LEGACY_PREFILL_ENTRIES(NAME, ELEMENT)                                        \
+  {.first = BFI_FN(paged_prefill_##NAME##_can_implement),                                \
+   .second = BFI_FN(paged_prefill_##NAME##_run),                                         \
+   .roles = "0 1 2 3 4 5 6 7 8 p p p p p p p p p S",                                     \
+   .exceeds_limit = legacy_prefill_exceeds,                                              \
+   .documented_supported = legacy_prefill_supported},                                    \
+      {.first = BFI_FN(paged_prefill_can_implement),                                     \
+       .second = BFI_FN(paged_prefill_##NAME##_can_implement),                           \
+       .roles = "0 1 2 3 4 5 s x x",                                                     \
+       .exact = true,                                                                    \
+       .exceeds_limit = legacy_prefill_exceeds,                                          \
+       .documented_supported = legacy_prefill_shape_supported},                          \
+      {.first = BFI_FN(prefill_paged_can_implement),                                     \
+       .second = BFI_FN(paged_prefill_##NAME##_can_implement),                           \
+       .roles = "1 2 3 4 5 6 7 8 x",                                                     \
+       .exact = true,                                                                    \
+       .pinned = {{0, ELEMENT}, {9, 0}}},                                                \
+      {.first = BFI_FN(ragged_prefill_##NAME##_can_implement),                           \
+       .second = BFI_FN(ragged_prefill_##NAME##_run),                                    \
+       .roles = "0 1 2 3 4 5 6 7 x p p p p p p p S",                                     \
+       .exceeds_limit = legacy_prefill_exceeds,                                          \
+       .documented_supported = legacy_prefill_supported},                                \
+      {.first = BFI_FN(ragged_prefill_can_implement),                                    \
+       .second = BFI_FN(ragged_prefill_##NAME##_can_implement),                          \
+       .roles = "0 1 2 3 4 5 s x",                                                       \
+       .exact = true,                                                                    \
+       .exceeds_limit = legacy_prefill_exceeds,                                          \
+       .documented_supported = legacy_prefill_shape_supported},                          \
+  {                                                                                      \
+    .first = BFI_FN(prefill_ragged_can_implement),                                       \
+    .second = BFI_FN(ragged_prefill_##NAME##_can_implement), .roles = "1 2 3 4 5 6 7 8", \
+    .exact = true, .pinned = {                                                           \
+      {0, ELEMENT},                                                                      \
+      {9, 0}                                                                             \
+    }                                                                                    \
+  }
+
 }  // namespace
 
 const std::vector<Entry>& entries() {
+  // sm_scale for a can_implement paired with a get_workspace_size, which takes none.
+  const uint64_t valid_scale = bits_f32(0.125f);
   static const std::vector<Entry> table = {
       // ---- core ----
       {.first = BFI_FN(version), .result_ok = version_ok},
@@ -353,6 +472,52 @@ const std::vector<Entry>& entries() {
        .exceeds_limit = run_with_exceeds,
        .documented_supported = run_with_supported},
       {.first = BFI_FN(paged_decode_workspace_size), .result_ok = legacy_workspace_ok},
+      {.first = BFI_FN(paged_decode_run_with_can_implement),
+       .second = BFI_FN(paged_decode_describe),
+       .roles = "0 1 2 3 4 5 6 w S D"},
+
+      // ---- attention options; paged decode with options ----
+      {.first = BFI_FN(attention_options_init), .result_ok = options_init_ok},
+      {.first = BFI_FN(paged_decode_ex_can_implement),
+       .second = BFI_FN(paged_decode_run_ex),
+       .roles = "0 1 2 3 4 5 6 7 O p p p p p p p p p w S",
+       .exceeds_limit = decode_ex_exceeds,
+       .documented_supported = decode_ex_supported},
+      {.first = BFI_FN(paged_decode_ex_can_implement),
+       .second = BFI_FN(paged_decode_ex_get_workspace_size),
+       .roles = "0 1 2 3 4 5 6 O o",
+       .pinned = {{7, valid_scale}}},
+      {.first = BFI_FN(paged_decode_ex_can_implement),
+       .second = BFI_FN(paged_decode_run_with_can_implement),
+       .roles = "0 1 2 3 4 5 6",
+       .exact = true,
+       .pinned = {{7, valid_scale}, {8, 0}}},  // no options: what paged_decode_run_with takes
+
+      // ---- batch prefill ----
+      {.first = BFI_FN(prefill_paged_can_implement),
+       .second = BFI_FN(prefill_paged_run),
+       .roles = "0 1 2 3 4 5 6 7 8 O p p p p p p p p p p w S",
+       .exceeds_limit = prefill_exceeds,
+       .documented_supported = prefill_supported},
+      {.first = BFI_FN(prefill_paged_can_implement),
+       .second = BFI_FN(prefill_paged_get_workspace_size),
+       .roles = "0 1 2 3 4 5 6 8 O o",
+       .pinned = {{7, valid_scale}}},
+      {.first = BFI_FN(prefill_ragged_can_implement),
+       .second = BFI_FN(prefill_ragged_run),
+       .roles = "0 1 2 3 4 5 6 7 8 O p p p p p p p p w S",
+       .exceeds_limit = prefill_exceeds,
+       .documented_supported = prefill_supported},
+      {.first = BFI_FN(prefill_ragged_can_implement),
+       .second = BFI_FN(prefill_ragged_get_workspace_size),
+       .roles = "0 1 2 3 4 5 6 8 O o",
+       .pinned = {{7, valid_scale}}},
+      {.first = BFI_FN(prefill_paged_can_implement),  // page_size and max_kv_rows alike
+       .second = BFI_FN(prefill_ragged_can_implement),
+       .roles = "0 1 2 3 4 5 6 7 8 O",
+       .exact = true},
+      BFI_LEGACY_PREFILL_ENTRIES(f16, kF16),
+      BFI_LEGACY_PREFILL_ENTRIES(bf16, kBF16),
 
       // ---- shared prefix and fused cascades ----
       {.first = BFI_FN(shared_prefix_decode_can_implement),
@@ -363,6 +528,11 @@ const std::vector<Entry>& entries() {
       {.first = BFI_FN(shared_prefix_decode_can_implement),
        .second = BFI_FN(shared_prefix_decode_get_workspace_size),
        .roles = "0 1 2 3 4 5 o"},
+      {.first = BFI_FN(shared_prefix_decode_can_implement),
+       .second = BFI_FN(shared_prefix_decode_run_with),
+       .roles = "5 x 0 4 3 1 2 s p p p p p p p p p w S",
+       .exceeds_limit = shared_prefix_exceeds,
+       .documented_supported = shared_prefix_supported},
       {.first = BFI_FN(cascade_decode_can_implement),
        .second = BFI_FN(cascade_decode_run),
        .roles = "5 0 4 3 1 2 s p p p p p p p p p p p w S",
