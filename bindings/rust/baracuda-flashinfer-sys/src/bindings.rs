@@ -209,6 +209,71 @@ pub const BARACUDA_FLASHINFER_SHARED_PREFIX_AUTO: i32 = 0;
 /// From `baracuda/flashinfer.h`, section *Shared prefix and fused cascades (decode over a prefix shared by the batch)*.
 pub const BARACUDA_FLASHINFER_SHARED_PREFIX_FA2: i32 = 1;
 
+/// ```text
+/// Experimental: the samplers of sampling_run_with.
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS: i32 = 0;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_TOP_K: i32 = 1;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_TOP_P: i32 = 2;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_MIN_P: i32 = 3;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_TOP_K_TOP_P: i32 = 4;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F32: i32 = 5;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_F16: i32 = 6;
+
+/// See [`BARACUDA_FLASHINFER_SAMPLER_FROM_PROBS`].
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLER_FROM_LOGITS_BF16: i32 = 7;
+
+/// ```text
+/// Experimental: the kernel choice (`flags`) of sampling_run_with.
+///
+/// what the sampler's own symbols do
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLING_AUTO: i32 = 0;
+
+/// ```text
+/// the threshold kernel, any device
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLING_THRESHOLD_KERNEL: i32 = 1;
+
+/// ```text
+/// FlashInfer's one-CTA-per-row kernel
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+pub const BARACUDA_FLASHINFER_SAMPLING_FLASHINFER_KERNEL: i32 = 2;
+
 /// From `baracuda/flashinfer.h`, section *Version*.
 pub const BARACUDA_FLASHINFER_VERSION_MAJOR: u32 = 0;
 
@@ -233,6 +298,10 @@ pub const BARACUDA_FLASHINFER_VERSION_PATCH: u32 = 0;
 ///     logits' type, and curand_uniform's 1.0 gives +inf noise: slightly biased, see
 ///     docs/sampling.md).
 /// Both draw from the same distributions (below); the tokens drawn for a given seed differ.
+/// sampling_run_with (experimental, below) picks the kernel explicitly.
+/// Device: a call sizes its work for, and launches on, the device that owns `stream` (for NULL,
+/// cudaStreamPerThread, cudaStreamLegacy and a stream being captured: the calling thread's current
+/// device), which it makes current for the duration of the call.
 ///
 /// Target distributions (p = the row; ties at a threshold are all kept, never split):
 ///   from_probs   : p(i) / sum(p).
@@ -240,7 +309,8 @@ pub const BARACUDA_FLASHINFER_VERSION_PATCH: u32 = 0;
 ///                  >= the number of non-zero entries) means no truncation.
 ///   top_p        : p restricted to {i : sum_{j : p(j) > p(i)} p(j) < top_p}, renormalised
 ///                  (the smallest head of the sorted row whose mass reaches top_p, plus ties).
-///   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised.
+///   min_p        : p restricted to {i : p(i) >= max(p) * min_p}, renormalised (a row with no
+///                  positive entry draws nothing: valid = 0, as below).
 ///   top_k_top_p  : both conditions at once (FlashInfer's "joint" order), renormalised.
 ///   from_logits  : softmax(logits) (Gumbel-max: argmax_i logits(i) + Gumbel noise).
 ///
@@ -258,8 +328,8 @@ pub const BARACUDA_FLASHINFER_VERSION_PATCH: u32 = 0;
 ///   valid     [batch] 1-byte booleans, optional (NULL: not written, nothing allocated). valid[b]
 ///             is 0 (and output[b] = 0) when no entry of row b can be drawn: a row that is all
 ///             zero, NaN or negative, or a per-row threshold that admits no entry (see below).
-///             Exception (FlashInfer 0.7.2 min-p): a min-p row with no positive entry but with a
-///             0 entry draws its last 0 entry with valid = 1.
+///             This holds for every sampler on either kernel (min-p: any row without a
+///             positive entry).
 ///   top_k_arr [batch] int32, top_p_arr / min_p_arr [batch] f32: per-row thresholds (*_arr, or
 ///             non-NULL in _ex, where they replace the scalar).
 ///
@@ -2535,6 +2605,65 @@ extern "C" {
         logits: *const ::core::ffi::c_void,
         output: *mut ::core::ffi::c_void,
         stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// ```text
+    /// Experimental: any sampler with an explicit kernel choice, for A/B checks, tests and
+    /// benchmarks. `sampler` is a baracuda_flashinfer_sampler code and `flags` a
+    /// baracuda_flashinfer_sampling_flags value (else status 2, checked first); the other arguments
+    /// are those of the sampler's _ex symbol, and the ones it does not take are ignored (neither read
+    /// nor checked: top_k_val / top_k_arr without top-k, p_val / p_arr without top-p or min-p, `valid`
+    /// and `deterministic` for the logits samplers). Then the sampler's own validation order.
+    ///   AUTO: exactly the sampler's _ex.
+    ///   THRESHOLD_KERNEL: the threshold kernel on any device where the row fits (one CTA per row
+    ///     below compute capability 9.0). Status 3 for a sampler without a threshold form (from_probs,
+    ///     min_p; reported after the scalar thresholds) or for a row that does not fit (after the
+    ///     pointers).
+    ///   FLASHINFER_KERNEL: FlashInfer's one-CTA-per-row kernel on every device.
+    /// _can_implement checks the sampler, the flags, the sizes and the scalar thresholds (pass valid
+    /// ones where arrays will replace them) and, with THRESHOLD_KERNEL only, asks the current device
+    /// whether the row fits (status 5 without a device).
+    /// ```
+    ///
+    /// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_sampling_run_with(
+        sampler: i32,
+        flags: i32,
+        batch: i32,
+        vocab: i32,
+        top_k_val: i32,
+        top_k_arr: *const ::core::ffi::c_void,
+        p_val: f32,
+        p_arr: *const ::core::ffi::c_void,
+        deterministic: i32,
+        seed_val: u64,
+        seed_ptr: *const ::core::ffi::c_void,
+        offset_val: u64,
+        offset_ptr: *mut ::core::ffi::c_void,
+        input: *const ::core::ffi::c_void,
+        output: *mut ::core::ffi::c_void,
+        valid: *mut ::core::ffi::c_void,
+        stream: baracuda_flashinfer_stream_t,
+    ) -> i32;
+
+    /// See [`baracuda_kernels_flashinfer_sampling_run_with`].
+    ///
+    /// From `baracuda/flashinfer.h`, section *Sort-free sampling*.
+    ///
+    /// **Experimental** (`BARACUDA_FLASHINFER_EXPERIMENTAL`): outside the
+    /// SOVERSION's stability promise; it may change or go in any release.
+    #[must_use]
+    pub fn baracuda_kernels_flashinfer_sampling_run_with_can_implement(
+        sampler: i32,
+        flags: i32,
+        batch: i32,
+        vocab: i32,
+        top_k_val: i32,
+        p_val: f32,
     ) -> i32;
 
     /// ```text
