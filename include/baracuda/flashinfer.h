@@ -310,7 +310,8 @@ typedef struct baracuda_flashinfer_attention_options {
   size_t struct_size;    /**< sizeof(baracuda_flashinfer_attention_options) */
   int32_t kv_layout;     /**< baracuda_flashinfer_kv_layout (paged caches); default HND */
   int32_t window_left;   /**< sliding window: -1 (default) = none; >= 0: query i of a request
-                              keeps key j when j + qo_len + window_left >= kv_len + i */
+                              keeps key j when j + qo_len + window_left >= kv_len + i;
+                              >= 2^30 is read as none (it keeps every key a GPU can hold) */
   float logits_soft_cap; /**< 0 (default) = off; > 0: each scaled score s = sm_scale * q.k
                               becomes cap * tanh(s / cap) before the softmax (Gemma 2: 50) */
   float k_scale;         /**< 1 (default): the stored K times k_scale is the real K (the
@@ -327,7 +328,9 @@ typedef struct baracuda_flashinfer_attention_options {
   int32_t reserved;      /**< 0 */
 } baracuda_flashinfer_attention_options;
 
-/** Fills *options with struct_size and the defaults above. NULL is ignored. */
+/** Fills *options with struct_size and the defaults above. NULL is ignored. Writes exactly
+ * this first version of the struct, in every later library too (a later version gets its own
+ * init symbol), so it never writes past the struct a caller's header declared. */
 BARACUDA_FLASHINFER_API void baracuda_kernels_flashinfer_attention_options_init(
     baracuda_flashinfer_attention_options* options);
 

@@ -6,6 +6,7 @@
 namespace baracuda::flashinfer {
 namespace {
 bool finite_positive(float x) { return x > 0.f && std::isfinite(x); }
+constexpr int32_t kWindowKeepsAll = int32_t(1) << 30;
 }  // namespace
 
 baracuda_flashinfer_attention_options default_attention_options() {
@@ -65,6 +66,9 @@ Status read_attention_options(const char* fn, const baracuda_flashinfer_attentio
   if (o.reserved != 0) {
     return fail(kInvalid, "%s: options->reserved must be 0 (got %d)", fn, o.reserved);
   }
+  // A window of 2^30 keys or more keeps every key of any cache a GPU holds, and larger values
+  // would overflow FlashInfer's 32-bit window arithmetic (window_left + cta_q): no window.
+  if (out->window_left >= kWindowKeepsAll) out->window_left = -1;
   return kSuccess;
 }
 

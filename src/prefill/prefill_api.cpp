@@ -2,11 +2,11 @@
 // stream's device, the launch; and the existing ABI's workspace-free prefill symbols on top.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -16,6 +16,7 @@
 #include "common/status.hpp"
 #include "common/stream.hpp"
 #include "prefill/prefill_launch.hpp"
+#include "prefill/prefill_sink_rows.hpp"
 
 namespace baracuda::flashinfer::prefill {
 namespace {
@@ -221,9 +222,14 @@ Status run(const char* fn, const PrefillShape& s, float sm_scale,
                                p.lse,
                                attention_variant(o)};
   const PrefillRun launch = s.paged ? table->run_paged : table->run_ragged;
-  return cuda_status(launch(problem, schedule, p.workspace, cuda_stream),
-                     schedule.path == PrefillPath::kFa3 ? "launching batch prefill (FA3, sm_90a)"
-                                                        : "launching batch prefill (FA2)");
+  const bool fa3 = schedule.path == PrefillPath::kFa3;
+  BFI_CHECK(cuda_status(launch(problem, schedule, p.workspace, cuda_stream),
+                        fa3 ? "launching batch prefill (FA3, sm_90a)"
+                            : "launching batch prefill (FA2)"));
+  if (!fa3 || o.sinks == nullptr || p.lse == nullptr) return kSuccess;
+  return cuda_status(launch_sink_lse_of_keyless_rows(p.lse, o.sinks, p.q_indptr, s.batch_size,
+                                                     s.max_q_rows, s.num_qo_heads, cuda_stream),
+                     "launching the sink pass of rows without keys (FA3)");
 }
 
 PrefillShape paged_shape(int32_t element, int32_t batch, int32_t max_q_rows, int32_t page_size,
@@ -248,9 +254,9 @@ class LegacyWorkspaces {
     int device = 0;
     BFI_CHECK(cuda_status(cudaGetDevice(&device), "cudaGetDevice"));
     // cudaStreamPerThread is one handle naming a different stream in each thread: its buffers
-    // are per thread, or two threads' streams would share one buffer unordered.
-    const std::thread::id owner =
-        stream == cudaStreamPerThread ? std::this_thread::get_id() : std::thread::id();
+    // are per thread (a token never reused, unlike a std::thread::id), or two threads' streams
+    // would share one buffer unordered.
+    const uint64_t owner = stream == cudaStreamPerThread ? this_thread_token() : 0;
     Buffer& b = buffers_[Key{device, stream, owner}];
     if (b.bytes < bytes) {
       cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
@@ -276,6 +282,11 @@ class LegacyWorkspaces {
   std::mutex& lock() { return mutex_; }
 
  private:
+  static uint64_t this_thread_token() {
+    static std::atomic<uint64_t> next{1};
+    thread_local const uint64_t token = next++;
+    return token;
+  }
   struct Buffer {
     void* ptr = nullptr;
     size_t bytes = 0;
@@ -284,7 +295,7 @@ class LegacyWorkspaces {
   struct Key {
     int device;
     cudaStream_t stream;
-    std::thread::id thread;
+    uint64_t thread;
     bool operator<(const Key& o) const {
       return std::tie(device, stream, thread) < std::tie(o.device, o.stream, o.thread);
     }
@@ -329,6 +340,10 @@ extern "C" {
 
 void baracuda_kernels_flashinfer_attention_options_init(
     baracuda_flashinfer_attention_options* options) {
+  // This symbol fills the first version forever (a later version gets its own init), so a caller
+  // compiled against this header is never written past its struct.
+  static_assert(sizeof(baracuda_flashinfer_attention_options) == 48,
+                "the first version of the options is 48 bytes on LP64");
   if (options != nullptr) *options = default_attention_options();
 }
 

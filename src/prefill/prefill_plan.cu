@@ -3,9 +3,11 @@
 #include <cub/block/block_scan.cuh>
 
 #include <climits>
+#include <cmath>
 
 #include "common/launch.cuh"
 #include "prefill/prefill_launch.hpp"
+#include "prefill/prefill_sink_rows.hpp"
 
 namespace baracuda::flashinfer::prefill {
 namespace {
@@ -312,7 +314,9 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
     return ceil_div(min(len, a.window_left + a.cta_q), pages * a.page_size);
   };
   int32_t chunk_pages = 0;  // 0: no split (the schedule decided from the sizes: allow_split)
-  if (a.allow_split) {
+  // FlashInfer's kernel bounds a split tile's keys by window_left + cta_q, which holds only with
+  // causal: a non-causal window also keeps every key after the query, so it never splits.
+  if (a.allow_split && (a.window_left < 0 || a.causal)) {
     const auto items = [&](int32_t candidate, int lane) {
       int64_t n = 0;
       for (int32_t b = lane; b < B; b += 32) n += int64_t(tiles_of(b)) * chunks_for(b, candidate);
@@ -366,7 +370,31 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   for (int32_t r = used + tid; r <= a.max_q_rows; r += kThreads) a.merge_indptr[r] = partial_rows;
 }
 
+constexpr int kSinkRowThreads = 256;
+
+__global__ void __launch_bounds__(kSinkRowThreads)
+    sink_lse_of_keyless_rows_kernel(float* lse, const float* sinks, const int32_t* q_indptr,
+                                    int32_t batch_size, int32_t max_q_rows, int32_t num_qo_heads) {
+  const int64_t i = int64_t(blockIdx.x) * kSinkRowThreads + threadIdx.x;
+  const int64_t rows = min(q_indptr[batch_size], max_q_rows);
+  if (i >= rows * num_qo_heads) return;
+  constexpr float kLog2e = 1.4426950408889634f;
+  if (lse[i] == -INFINITY) lse[i] = sinks[i % num_qo_heads] * kLog2e;
+}
+
 }  // namespace
+
+cudaError_t launch_sink_lse_of_keyless_rows(float* lse, const float* sinks,
+                                            const int32_t* q_indptr, int32_t batch_size,
+                                            int32_t max_q_rows, int32_t num_qo_heads,
+                                            cudaStream_t stream) {
+  const int64_t n = int64_t(max_q_rows) * num_qo_heads;
+  if (n == 0) return cudaSuccess;
+  return launch_kernel(sink_lse_of_keyless_rows_kernel,
+                       dim3(unsigned((n + kSinkRowThreads - 1) / kSinkRowThreads)),
+                       dim3(kSinkRowThreads), 0, stream, lse, sinks, q_indptr, batch_size,
+                       max_q_rows, num_qo_heads);
+}
 
 cudaError_t launch_fa3_planner(const Fa3PlanArgs& args, cudaStream_t stream) {
   return launch_kernel(fa3_plan_kernel, dim3(1), dim3(kThreads), 0, stream, args);

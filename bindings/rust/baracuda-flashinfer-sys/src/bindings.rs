@@ -421,7 +421,7 @@ pub struct baracuda_flashinfer_attention_options {
     pub struct_size: usize,
     /// baracuda_flashinfer_kv_layout (paged caches); default HND
     pub kv_layout: i32,
-    /// sliding window: -1 (default) = none; >= 0: query i of a request keeps key j when j + qo_len + window_left >= kv_len + i
+    /// sliding window: -1 (default) = none; >= 0: query i of a request keeps key j when j + qo_len + window_left >= kv_len + i; >= 2^30 is read as none (it keeps every key a GPU can hold)
     pub window_left: i32,
     /// 0 (default) = off; > 0: each scaled score s = sm_scale * q.k becomes cap * tanh(s / cap) before the softmax (Gemma 2: 50)
     pub logits_soft_cap: f32,
@@ -878,7 +878,9 @@ extern "C" {
     ) -> i32;
 
     /// ```text
-    /// Fills *options with struct_size and the defaults above. NULL is ignored.
+    /// Fills *options with struct_size and the defaults above. NULL is ignored. Writes exactly
+    /// this first version of the struct, in every later library too (a later version gets its own
+    /// init symbol), so it never writes past the struct a caller's header declared.
     /// ```
     ///
     /// From `baracuda/flashinfer.h`, section *Attention options*.
