@@ -215,10 +215,12 @@ inline void poison_stale_slots(const PagedProblem& p) {
 }
 
 // float64 reference of query b (all Hq heads; rows b * Hq + h) over lens[b] tokens of the cache:
-// locate(b, t) gives token t's (page, slot).
+// locate(b, t) gives token t's (page, slot). `options`: the soft-cap, scales and sinks (the
+// caller's lens and locate already hold any window).
 template <class Locate>
 AttentionReference reference_over(const PagedProblem& p, const std::vector<int32_t>& lens,
-                                  Locate locate, float sm_scale) {
+                                  Locate locate, float sm_scale,
+                                  const AttentionOptions& options = AttentionOptions{}) {
   const Shape& s = p.s;
   const int32_t D = s.head_dim, group = s.hq / s.hkv;
   AttentionReference ref(s.batch * s.hq, D);
@@ -233,7 +235,7 @@ AttentionReference reference_over(const PagedProblem& p, const std::vector<int32
             *k = &p.k[row];
             *v = &p.v[row];
           },
-          &ref, b * s.hq + h);
+          &ref, b * s.hq + h, options.row(h));
     }
   }
   return ref;
@@ -250,6 +252,25 @@ inline AttentionReference reference(const PagedProblem& p, const PageTable& t, f
 }
 inline AttentionReference reference(const PagedProblem& p, float sm_scale) {
   return reference(p, p.table, sm_scale);
+}
+// Decode with attention options over request b of `t`: each query keeps the last
+// window_left + 1 keys of its request (all of them without a window).
+inline AttentionReference reference(const PagedProblem& p, const PageTable& t, float sm_scale,
+                                    const AttentionOptions& options) {
+  const int32_t P = p.s.page;
+  std::vector<int32_t> first(t.lens.size()), kept(t.lens.size());
+  for (size_t b = 0; b < t.lens.size(); ++b) {
+    const KeyRange keys = kept_keys(1, t.lens[b], 0, false, options.window_left);
+    first[b] = keys.first;
+    kept[b] = keys.count();
+  }
+  return reference_over(
+      p, kept,
+      [&](int32_t b, int32_t tok) {
+        const int32_t at = first[b] + tok;
+        return std::make_pair(t.indices[t.indptr[b] + at / P], at % P);
+      },
+      sm_scale, options);
 }
 
 // Attention outputs on the device: o [B, Hq, D] in the q/o type, lse [B, Hq] float.

@@ -6,6 +6,9 @@
 //    256-token chunk partials stored in the output type, the merged result rounded): accepted;
 //  - the same model with one 16-token tile left out, or one chunk of 512 tokens (1/64): refused;
 //  - o scaled by 0.2 with the right lse, a NaN, an empty row with an output: refused.
+// And the attention options of the reference: each follows its formula, a row with a sink and
+// no key is (o = 0, lse = sink / ln 2), and the comparison refuses a kernel that ignores any
+// option (or counts a sink twice, or keeps one key too many or too few in its window).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <gtest/gtest.h>
@@ -210,6 +213,171 @@ TEST(AttentionCheckRows, refuses_nan_and_outputs_of_rows_without_tokens) {
   lse[1] = NAN;
   EXPECT_FALSE(matches_reference(ref, o, lse.data(), p));
   EXPECT_TRUE(matches_reference(ref, o, nullptr, p));  // lse not compared
+}
+
+// --- the attention options -------------------------------------------------------------------
+
+TEST(AttentionCheckOptions, kept_keys_follow_the_window_and_causal_rules) {
+  struct Case {
+    int32_t qo_len, kv_len, i;
+    bool causal;
+    int32_t window_left, first, end;
+  };
+  const Case cases[] = {
+      {1, 100, 0, false, -1, 0, 100},  // decode, no window
+      {1, 100, 0, false, 0, 99, 100},  // decode, window 0: the last key
+      {1, 100, 0, true, 9, 90, 100},   // decode: the last window_left + 1 keys
+      {1, 5, 0, false, 9, 0, 5},       // a window longer than the request
+      {1, 0, 0, false, 3, 0, 0},       // no keys
+      {10, 10, 0, true, -1, 0, 1},     // causal square: the diagonal
+      {10, 10, 9, true, -1, 0, 10},    //
+      {10, 10, 9, true, 3, 6, 10},     // causal + window: window_left + 1 keys at the diagonal
+      {4, 20, 1, true, 2, 15, 18},     // chunked prefill: diagonal at 16 + 1
+      {4, 20, 1, false, 2, 15, 20},    // non-causal + window: from the window's start on
+      {8, 3, 2, true, -1, 0, 0},       // qo_len > kv_len: the first rows keep nothing
+      {8, 3, 5, true, -1, 0, 1},       //
+      {8, 3, 7, false, 0, 2, 3},       //
+      {8, 3, 0, false, 0, 0, 3},       // non-causal window starting before key 0
+  };
+  for (const Case& c : cases) {
+    const KeyRange k = kept_keys(c.qo_len, c.kv_len, c.i, c.causal, c.window_left);
+    EXPECT_EQ(k.first, c.first) << c.qo_len << " " << c.kv_len << " " << c.i << " " << c.causal
+                                << " " << c.window_left;
+    EXPECT_EQ(k.end, c.end) << c.qo_len << " " << c.kv_len << " " << c.i << " " << c.causal << " "
+                            << c.window_left;
+    // The rule of the header, key by key.
+    for (int32_t j = 0; j < c.kv_len; ++j) {
+      const bool kept = (!c.causal || j <= c.i + c.kv_len - c.qo_len) &&
+                        (c.window_left < 0 || j + c.qo_len + c.window_left >= c.kv_len + c.i);
+      EXPECT_EQ(kept, j >= k.first && j < k.end) << "key " << j;
+    }
+  }
+}
+
+// Three keys, every option at once, against the formulas written out.
+TEST(AttentionCheckOptions, attend_applies_soft_cap_scales_and_sink) {
+  const std::vector<double> q = {1, 2}, k = {0.5, 0, -1, 1, 0.25, 0.75}, v = {1, 0, 0, 1, 2, -2};
+  RowOptions opt;
+  opt.soft_cap = 1.0;
+  opt.k_scale = 2.0;
+  opt.v_scale = 3.0;
+  opt.has_sink = true;
+  opt.sink = 0.3;
+  AttentionReference ref(2, 2);
+  const auto rows = [&](int32_t t, const double** kr, const double** vr) {
+    *kr = &k[size_t(t) * 2];
+    *vr = &v[size_t(t) * 2];
+  };
+  attend(q.data(), 3, 0.5, rows, &ref, 0, opt);
+  // Raw scores 0.5 * 2 * q.k = 0.5, 1, 1.75; capped tanh(s); the sink e^0.3 in the sum.
+  const double e[3] = {std::exp(std::tanh(0.5)), std::exp(std::tanh(1.0)),
+                       std::exp(std::tanh(1.75))};
+  const double den = e[0] + e[1] + e[2] + std::exp(0.3);
+  EXPECT_NEAR(ref.o[0], 3 * (e[0] * 1 + e[2] * 2) / den, 1e-12);
+  EXPECT_NEAR(ref.o[1], 3 * (e[1] * 1 + e[2] * -2) / den, 1e-12);
+  EXPECT_NEAR(ref.lse[0], std::log2(den), 1e-12);
+  EXPECT_EQ(ref.keys[0], 3);
+  EXPECT_GT(ref.soft_cap_rms[0], 0.0);
+  // No key: the sink alone.
+  attend(q.data(), 0, 0.5, rows, &ref, 1, opt);
+  EXPECT_EQ(ref.o[2], 0.0);
+  EXPECT_EQ(ref.o[3], 0.0);
+  EXPECT_NEAR(ref.lse[1], 0.3 / std::log(2.0), 1e-15);
+  EXPECT_EQ(ref.keys[1], 0);
+}
+
+TEST(AttentionCheckOptions, a_row_without_keys_but_a_sink_is_o_zero_and_the_sink_lse) {
+  AttentionReference ref(1, 4);
+  RowOptions opt;
+  opt.has_sink = true;
+  opt.sink = 1.7;
+  attend(
+      static_cast<const double*>(nullptr), 0, 0.1, [](int32_t, const double**, const double**) {},
+      &ref, 0, opt);
+  const AttentionPrecision p = attention_precision(1, 1);
+  std::vector<double> o(4, 0.0);
+  std::vector<float> lse = {float(1.7 / std::log(2.0))};
+  EXPECT_TRUE(matches_reference(ref, o, lse.data(), p));
+  lse[0] = -INFINITY;  // the plain kernel's answer: the sink is missing
+  EXPECT_FALSE(matches_reference(ref, o, lse.data(), p));
+  lse[0] = NAN;
+  EXPECT_FALSE(matches_reference(ref, o, lse.data(), p));
+  lse[0] = float(1.7 / std::log(2.0));
+  o[2] = 1e-30;  // o must be exactly zero
+  EXPECT_FALSE(matches_reference(ref, o, lse.data(), p));
+}
+
+// Eight query heads over 64 keys of head dim 64 (bf16 values) with a window of the last 16,
+// soft-cap 2 on scores of standard deviation 2, k_scale 2, v_scale 3 and a sink per head about
+// as heavy as the keys: the reference rounded to bf16 passes; a kernel that gets any option
+// wrong does not.
+class OptionsRefused : public ::testing::Test {
+ protected:
+  static constexpr int32_t kHeads = 8, kKeys = 64, kDim = 64;
+  std::vector<double> q, k, v;
+  AttentionOptions options;
+
+  void SetUp() override {
+    q.resize(size_t(kHeads) * kDim);
+    k.resize(size_t(kKeys) * kDim);
+    v.resize(k.size());
+    for (double& x : q) x = round_to(1, uniform(-3.f, 3.f));
+    for (double& x : k) x = round_to(1, uniform(-1.f, 1.f));
+    for (double& x : v) x = round_to(1, uniform(-1.f, 1.f));
+    options.window_left = 15;
+    options.soft_cap = 2.0;
+    options.k_scale = 2.0;
+    options.v_scale = 3.0;
+    for (int32_t h = 0; h < kHeads; ++h) options.sinks.push_back(std::log(16.0) + uniform(-1, 1));
+  }
+  AttentionReference reference(const AttentionOptions& o) const {
+    AttentionReference ref(kHeads, kDim);
+    const KeyRange keys = kept_keys(1, kKeys, 0, false, o.window_left);
+    for (int32_t h = 0; h < kHeads; ++h) {
+      attend(
+          &q[size_t(h) * kDim], keys.count(), 0.125,
+          [&](int32_t t, const double** kr, const double** vr) {
+            *kr = &k[size_t(keys.first + t) * kDim];
+            *vr = &v[size_t(keys.first + t) * kDim];
+          },
+          &ref, h, o.row(h));
+    }
+    return ref;
+  }
+  // A "kernel" that computed `got`, rounded to bf16, against the reference of `options`.
+  ::testing::AssertionResult kernel_passes(const AttentionReference& got) const {
+    std::vector<double> o(got.o.size());
+    std::vector<float> lse(got.rows);
+    for (size_t i = 0; i < o.size(); ++i) o[i] = round_to(1, float(got.o[i]));
+    for (int32_t i = 0; i < got.rows; ++i) lse[i] = float(got.lse[i]);
+    return matches_reference(reference(options), o, lse.data(), attention_precision(1, 1), kHeads);
+  }
+};
+
+TEST_F(OptionsRefused, accepts_the_reference_and_refuses_each_option_gotten_wrong) {
+  EXPECT_TRUE(kernel_passes(reference(options)));
+  struct Wrong {
+    const char* what;
+    void (*spoil)(AttentionOptions&);
+  };
+  const Wrong wrongs[] = {
+      {"no soft-cap", [](AttentionOptions& o) { o.soft_cap = 0; }},
+      {"k_scale ignored", [](AttentionOptions& o) { o.k_scale = 1; }},
+      {"v_scale ignored", [](AttentionOptions& o) { o.v_scale = 1; }},
+      {"no sink", [](AttentionOptions& o) { o.sinks.clear(); }},
+      {"each sink counted twice",
+       [](AttentionOptions& o) {
+         for (double& s : o.sinks) s += std::log(2.0);
+       }},
+      {"window one key short", [](AttentionOptions& o) { o.window_left = 14; }},
+      {"window one key long", [](AttentionOptions& o) { o.window_left = 16; }},
+      {"no window", [](AttentionOptions& o) { o.window_left = -1; }},
+  };
+  for (const Wrong& w : wrongs) {
+    AttentionOptions spoiled = options;
+    w.spoil(spoiled);
+    EXPECT_FALSE(kernel_passes(reference(spoiled))) << w.what;
+  }
 }
 
 }  // namespace
