@@ -42,6 +42,16 @@ inline void cuda_check(cudaError_t e, const char* call, const char* file, int li
                            " failed: " + cudaGetErrorString(e));
 }
 #define CUDA_OK(call) ::bfi_test::cuda_check((call), #call, __FILE__, __LINE__)
+// A host-side write to device memory (cudaMemset, cudaMemcpy to the device): it runs on the legacy
+// stream, which the tests' non-blocking streams are not ordered after, and cudaMemset (and a copy
+// from pageable memory) may return before the write lands. So it waits for the legacy stream:
+// else a kernel enqueued next on a test stream can race with it (seen as NaN outputs and illegal
+// addresses when other processes share the GPU and slow the write).
+#define CUDA_WRITE(call)                                   \
+  do {                                                     \
+    CUDA_OK(call);                                         \
+    CUDA_OK(cudaStreamSynchronize(cudaStreamLegacy));      \
+  } while (0)
 
 // A library call that must succeed (status 0), with the library's message on failure.
 #define ASSERT_ST_OK(call) \
@@ -79,7 +89,7 @@ struct DeviceBuffer {
 template <typename T>
 DeviceBuffer to_device(const std::vector<T>& host) {
   DeviceBuffer d(host.size() * sizeof(T));
-  CUDA_OK(cudaMemcpy(d.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  CUDA_WRITE(cudaMemcpy(d.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
   return d;
 }
 
@@ -87,7 +97,7 @@ DeviceBuffer to_device(const std::vector<T>& host) {
 template <typename T>
 void copy_to(const DeviceBuffer& d, const std::vector<T>& host) {
   if (host.size() * sizeof(T) > d.bytes) throw std::runtime_error("copy_to: buffer too small");
-  CUDA_OK(cudaMemcpy(d.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  CUDA_WRITE(cudaMemcpy(d.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
 
 template <typename T>
@@ -99,7 +109,7 @@ std::vector<T> to_host(const DeviceBuffer& d, size_t count) {
 
 // Fills a device buffer with 0xFF bytes: NaN for f16/bf16/f32 (and fp8 e4m3/e5m2), -1 for ints.
 inline void poison(const DeviceBuffer& d) {
-  CUDA_OK(cudaMemset(d.ptr, 0xFF, d.bytes));
+  CUDA_WRITE(cudaMemset(d.ptr, 0xFF, d.bytes));
 }
 
 // Element storage types by code (0 f16, 1 bf16, 2 f32), with float conversion on the host.

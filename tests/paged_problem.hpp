@@ -197,14 +197,14 @@ inline void poison_stale_slots(const PagedProblem& p, const PageTable& t) {
   for (const DeviceBuffer* cache : {&p.d_k, &p.d_v}) {
     char* base = static_cast<char*>(cache->ptr);
     for (int32_t page = 0; page < p.num_pages; ++page) {
-      if (!owned[page]) CUDA_OK(cudaMemset(base + page * page_bytes, 0xFF, page_bytes));
+      if (!owned[page]) CUDA_WRITE(cudaMemset(base + page * page_bytes, 0xFF, page_bytes));
     }
     for (int32_t b = 0; b < t.requests(); ++b) {
       if (t.indptr[b + 1] == t.indptr[b] || t.last_page_len[b] == s.page) continue;
       const size_t page = size_t(t.indices[t.indptr[b + 1] - 1]);
       for (int32_t h = 0; h < s.hkv; ++h) {
         const size_t slot = (page * s.hkv + h) * s.page + t.last_page_len[b];
-        CUDA_OK(
+        CUDA_WRITE(
             cudaMemset(base + slot * row_bytes, 0xFF, (s.page - t.last_page_len[b]) * row_bytes));
       }
     }

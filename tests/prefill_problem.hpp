@@ -109,7 +109,7 @@ inline void fill_elements(int32_t element, DeviceBuffer& device, std::vector<flo
   if (count == 0) return;
   std::vector<uint16_t> bits(count);
   for (size_t i = 0; i < count; ++i) store_element(element, bits.data(), i, x);
-  CUDA_OK(cudaMemcpy(static_cast<uint16_t*>(device.ptr) + first, bits.data(), count * 2,
+  CUDA_WRITE(cudaMemcpy(static_cast<uint16_t*>(device.ptr) + first, bits.data(), count * 2,
                      cudaMemcpyHostToDevice));
   std::fill(exact.begin() + first, exact.begin() + first + count,
             static_cast<float>(load_element(element, bits.data(), 0)));
@@ -118,7 +118,7 @@ inline void fill_elements(int32_t element, DeviceBuffer& device, std::vector<flo
 template <typename T>
 void upload_into(DeviceBuffer& device, const std::vector<T>& host) {
   if (!host.empty()) {
-    CUDA_OK(cudaMemcpy(device.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    CUDA_WRITE(cudaMemcpy(device.ptr, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
   }
 }
 

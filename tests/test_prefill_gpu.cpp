@@ -173,7 +173,10 @@ TEST_F(PrefillGpu, MemoryPastTheBatchNeverReachesTheOutput) {
     for (bool causal : {true, false}) {
       PrefillSetup s = sweep_setup(1, paged, 16, 8, 2, 128, causal);
       s.requests.push_back({100, 1000});  // the last request: a partial last KV tile
-      s.spare_kv_value = nan;
+      // Ragged K/V rows past the batch must be finite (the header: FA3 weights a whole key tile,
+      // the keys past a request's end by 0): a large value that any weight but 0 would show.
+      // Paged slots no request owns are NaN (poison_unowned_slots).
+      s.spare_kv_value = 1000.f;
       s.spare_kv_rows = 300;
       s.spare_q_rows = 300;
       PrefillProblem p = make_problem(s);

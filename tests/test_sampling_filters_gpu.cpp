@@ -147,7 +147,7 @@ TEST_F(SamplingFiltersGpu, top_k_renorm_matches_the_reference) {
       for (int form = 0; form < 3; ++form) {  // 0 scalar k = 50, 1 per-row, 2 per-row in place
         DeviceBuffer& dst = form == 2 ? in : out;
         if (form == 2)
-          CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
+          CUDA_WRITE(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
         else
           poison(out);
         ASSERT_ST_OK(FI(top_k_renorm_probs_f32_run)(rows, vocab, 50, form ? karr.ptr : nullptr,
@@ -312,7 +312,7 @@ TEST_F(SamplingFiltersGpu, graph_capture_replays_the_renorm) {
             0)
       << baracuda_kernels_flashinfer_last_error();
   for (float& v : host) v = uniform(0.f, 1.f);  // new data, same graph
-  CUDA_OK(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
+  CUDA_WRITE(cudaMemcpy(in.ptr, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
   poison(out);
   graph.launch(s);
   CUDA_OK(cudaStreamSynchronize(s));

@@ -251,10 +251,10 @@ float top_p_for(const std::vector<float>& p, double level) {
 // `rows` copies of `row` (of `esize`-byte elements) on the device, by doubling copies.
 DeviceBuffer replicate(const void* row, size_t row_bytes, int rows) {
   DeviceBuffer d(row_bytes * rows);
-  CUDA_OK(cudaMemcpy(d.ptr, row, row_bytes, cudaMemcpyHostToDevice));
+  CUDA_WRITE(cudaMemcpy(d.ptr, row, row_bytes, cudaMemcpyHostToDevice));
   for (int have = 1; have < rows;) {
     const int n = std::min(have, rows - have);
-    CUDA_OK(cudaMemcpy(static_cast<char*>(d.ptr) + row_bytes * have, d.ptr, row_bytes * n,
+    CUDA_WRITE(cudaMemcpy(static_cast<char*>(d.ptr) + row_bytes * have, d.ptr, row_bytes * n,
                        cudaMemcpyDeviceToDevice));
     have += n;
   }
@@ -309,7 +309,7 @@ void statistical_case(Kind kind, int vocab, bool heavy, int32_t det) {
   const uint64_t seed = rng()();
   for (int c = 0; c < calls; ++c) {
     poison(out);
-    CUDA_OK(cudaMemset(valid.ptr, 0x55, rows));
+    CUDA_WRITE(cudaMemset(valid.ptr, 0x55, rows));
     ASSERT_ST_OK(sample(kind, f, rows, vocab, det, seed,
                         uint64_t(c) * BARACUDA_FLASHINFER_SAMPLING_OFFSET_STEP_REJECTION, input.ptr,
                         out.as<int32_t>(), is_logits(kind) ? nullptr : valid.ptr, nullptr));
@@ -555,7 +555,7 @@ TEST_F(SamplingGpu, graph_replay_advances_the_device_offset) {
     ASSERT_EQ(capture(s, &graph, c.call), 0) << baracuda_kernels_flashinfer_last_error();
     std::vector<std::vector<int32_t>> first, second;
     for (int pass = 0; pass < 2; ++pass) {
-      CUDA_OK(cudaMemset(offset.ptr, 0, 8));
+      CUDA_WRITE(cudaMemset(offset.ptr, 0, 8));
       for (int i = 0; i < replays; ++i) {
         graph.launch(s);
         CUDA_OK(cudaStreamSynchronize(s));
@@ -576,7 +576,7 @@ TEST_F(SamplingGpu, graph_replay_advances_the_device_offset) {
       EXPECT_EQ(to_host<int32_t>(ref, rows), first[1]) << "replay 1 != run(offset = step)";
     }
     copy_to(seed, std::vector<uint64_t>{999});
-    CUDA_OK(cudaMemset(offset.ptr, 0, 8));
+    CUDA_WRITE(cudaMemset(offset.ptr, 0, 8));
     graph.launch(s);
     CUDA_OK(cudaStreamSynchronize(s));
     EXPECT_NE(to_host<int32_t>(out, rows), first[0]) << "a new device seed repeated the tokens";
@@ -603,7 +603,7 @@ TEST_F(SamplingGpu, invalid_rows_are_flagged) {
       f.k = 5;
       f.p = kind == Kind::kMinP ? 0.1f : 0.9f;
       poison(out);
-      CUDA_OK(cudaMemset(valid.ptr, 0x55, 4));
+      CUDA_WRITE(cudaMemset(valid.ptr, 0x55, 4));
       ASSERT_ST_OK(
           sample(kind, f, 4, vocab, 1, 5, 0, input.ptr, out.as<int32_t>(), valid.ptr, nullptr));
       CUDA_OK(cudaDeviceSynchronize());
@@ -697,8 +697,8 @@ TEST_P(SpeculativeDistribution, first_output_follows_the_target) {
     std::vector<int32_t> h_ids(size_t(rows) * spec);
     for (int32_t& x : h_ids) x = draft_dist(rng());
     copy_to(ids, h_ids);
-    CUDA_OK(cudaMemset(acc.ptr, 0x7F, rows * 4));  // garbage: the counters must be written
-    CUDA_OK(cudaMemset(emit.ptr, 0x7F, rows * 4));
+    CUDA_WRITE(cudaMemset(acc.ptr, 0x7F, rows * 4));  // garbage: the counters must be written
+    CUDA_WRITE(cudaMemset(emit.ptr, 0x7F, rows * 4));
     ASSERT_ST_OK(FI(chain_speculative_sampling_f32_run)(
         rows, spec, vocab, c % 2, 77, uint64_t(c) * 4, d_draft.ptr, ids.ptr, d_target.ptr, out.ptr,
         acc.ptr, emit.ptr, nullptr));

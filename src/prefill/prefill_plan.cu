@@ -314,9 +314,13 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
     return ceil_div(min(len, a.window_left + a.cta_q), pages * a.page_size);
   };
   int32_t chunk_pages = 0;  // 0: no split (the schedule decided from the sizes: allow_split)
-  // FlashInfer's kernel bounds a split tile's keys by window_left + cta_q, which holds only with
-  // causal: a non-causal window also keeps every key after the query, so it never splits.
-  if (a.allow_split && (a.window_left < 0 || a.causal)) {
+  // FlashInfer's kernel lays a split tile's chunks out over min(kv_len, window_left + cta_q) keys,
+  // which bounds a tile's keys only with causal: a non-causal window also keeps every key after
+  // the query. Such a call keeps the split layout (the kernel was launched for it) with one chunk
+  // per request as long as the longest, which covers every key from the tile's window start.
+  if (a.allow_split && a.window_left >= 0 && !a.causal) {
+    chunk_pages = max(longest, 1);
+  } else if (a.allow_split) {
     const auto items = [&](int32_t candidate, int lane) {
       int64_t n = 0;
       for (int32_t b = lane; b < B; b += 32) n += int64_t(tiles_of(b)) * chunks_for(b, candidate);
