@@ -1563,3 +1563,393 @@ fn library_version_matches_the_bindings() {
     ensure_compatible().unwrap();
     assert!(version_string().starts_with("0.1."), "{}", version_string());
 }
+
+// ---- prefill --------------------------------------------------------------------------------
+
+const QROWS: usize = 40;
+const KVROWS: usize = 100;
+const PREFILL_WS: usize = 4096;
+const PREFILL_RUN: &str = "PrefillPlan::run";
+
+fn prefill_desc(keys: PrefillKeys) -> PrefillDesc {
+    PrefillDesc {
+        keys,
+        batch_size: B,
+        max_q_rows: QROWS,
+        num_qo_heads: HQ,
+        num_kv_heads: HKV,
+        head_dim: D,
+        element: Element::Bf16,
+        ..PrefillDesc::default()
+    }
+}
+
+const RAGGED: PrefillKeys = PrefillKeys::Ragged {
+    max_kv_rows: KVROWS,
+};
+const PAGED: PrefillKeys = PrefillKeys::Paged { page_size: P };
+
+fn prefill_plan(desc: &PrefillDesc) -> PrefillPlan {
+    PrefillPlan::validated_with_workspace_bytes(desc, PREFILL_WS).unwrap()
+}
+
+/// Tensors the bf16 plans accept: q / o [QROWS, HQ, D]; ragged K/V [KVROWS, HKV, D] or the
+/// paged caches [PAGES, HKV, P, D].
+fn prefill_args(f: &mut Fake, keys: PrefillKeys) -> PrefillArgs<'static> {
+    let kv = match keys {
+        PrefillKeys::Ragged { .. } => PrefillKv::Ragged {
+            k: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS, HKV, D]),
+            v: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS, HKV, D]),
+            kv_indptr: f.ro(B + 1),
+        },
+        PrefillKeys::Paged { .. } => PrefillKv::Paged {
+            k_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+            v_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+            pages: pages(f, B),
+        },
+    };
+    PrefillArgs {
+        q: f.ro::<Bf16>(QROWS * HQ * D).tensor([QROWS, HQ, D]),
+        q_indptr: f.ro(B + 1),
+        kv,
+        sinks: None,
+        o: f.rw::<Bf16>(QROWS * HQ * D).tensor([QROWS, HQ, D]),
+        lse: Some(f.rw::<f32>(QROWS * HQ).tensor([QROWS, HQ])),
+    }
+}
+
+fn prefill_ws(f: &mut Fake) -> Workspace<'static> {
+    Workspace::new(f.rw(PREFILL_WS))
+}
+
+#[test]
+fn prefill_plan_validates_through_c() {
+    for keys in [RAGGED, PAGED] {
+        let plan = prefill_plan(&prefill_desc(keys));
+        assert!((plan.sm_scale() - (D as f32).sqrt().recip()).abs() < 1e-7);
+        // The C can_implement answers: an unsupported head dim (3), a bad option (2).
+        let c_can = match keys {
+            PrefillKeys::Ragged { .. } => {
+                "baracuda_kernels_flashinfer_prefill_ragged_can_implement"
+            }
+            PrefillKeys::Paged { .. } => "baracuda_kernels_flashinfer_prefill_paged_can_implement",
+        };
+        let r = PrefillPlan::validated_with_workspace_bytes(
+            &PrefillDesc {
+                head_dim: 96,
+                ..prefill_desc(keys)
+            },
+            0,
+        );
+        expect_err(r, ErrorKind::Unsupported, c_can, "head_dim");
+        let bad_options = [
+            (
+                AttentionOptions {
+                    logits_soft_cap: Some(f32::NAN),
+                    ..AttentionOptions::default()
+                },
+                "logits_soft_cap",
+            ),
+            (
+                AttentionOptions {
+                    k_scale: 0.0,
+                    ..AttentionOptions::default()
+                },
+                "k_scale",
+            ),
+            (
+                AttentionOptions {
+                    v_scale: f32::INFINITY,
+                    ..AttentionOptions::default()
+                },
+                "v_scale",
+            ),
+        ];
+        for (options, field) in bad_options {
+            let r = PrefillPlan::validated_with_workspace_bytes(
+                &PrefillDesc {
+                    options,
+                    ..prefill_desc(keys)
+                },
+                0,
+            );
+            expect_err(r, ErrorKind::InvalidProblem, c_can, field);
+        }
+        // Swapped head counts (Hq = 2, Hkv = 8): no GQA group, refused by the library.
+        let r = PrefillPlan::validated_with_workspace_bytes(
+            &PrefillDesc {
+                num_qo_heads: HKV,
+                num_kv_heads: HQ,
+                ..prefill_desc(keys)
+            },
+            0,
+        );
+        assert!(r.is_err());
+        assert_eq!(r.unwrap_err().function(), c_can);
+    }
+    // This crate's own refusals: an element prefill has no kernel for, a zero soft-cap.
+    let r = PrefillPlan::validated_with_workspace_bytes(
+        &PrefillDesc {
+            element: Element::Bf16KvE4m3,
+            ..prefill_desc(RAGGED)
+        },
+        0,
+    );
+    expect_err(r, ErrorKind::Unsupported, "PrefillPlan::new", "f16 or bf16");
+    let r = PrefillPlan::validated_with_workspace_bytes(
+        &PrefillDesc {
+            options: AttentionOptions {
+                logits_soft_cap: Some(0.0),
+                ..AttentionOptions::default()
+            },
+            ..prefill_desc(RAGGED)
+        },
+        0,
+    );
+    expect_err(r, ErrorKind::InvalidProblem, "PrefillPlan::new", "use None");
+}
+
+#[test]
+fn prefill_check_accepts_the_plans_tensors() {
+    let mut f = Fake::new();
+    for keys in [RAGGED, PAGED] {
+        let plan = prefill_plan(&prefill_desc(keys));
+        plan.check(&prefill_args(&mut f, keys), &prefill_ws(&mut f))
+            .unwrap();
+        let mut a = prefill_args(&mut f, keys);
+        a.lse = None;
+        plan.check(&a, &prefill_ws(&mut f)).unwrap();
+    }
+    // NHD pages [PAGES, P, HKV, D]; sinks [HQ].
+    let nhd = prefill_plan(&PrefillDesc {
+        options: AttentionOptions {
+            kv_layout: KvLayout::Nhd,
+            sinks: true,
+            ..AttentionOptions::default()
+        },
+        ..prefill_desc(PAGED)
+    });
+    let mut a = prefill_args(&mut f, PAGED);
+    a.kv = PrefillKv::Paged {
+        k_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, P, HKV, D]),
+        v_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, P, HKV, D]),
+        pages: pages(&mut f, B),
+    };
+    a.sinks = Some(f.ro(HQ));
+    nhd.check(&a, &prefill_ws(&mut f)).unwrap();
+}
+
+#[test]
+fn prefill_check_names_each_wrong_argument() {
+    let mut f = Fake::new();
+    let ragged = prefill_plan(&prefill_desc(RAGGED));
+    let paged = prefill_plan(&prefill_desc(PAGED));
+    let ws = |f: &mut Fake| prefill_ws(f);
+
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.q = f.ro::<F16>(QROWS * HQ * D).tensor([QROWS, HQ, D]);
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "q: dtype is f16",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.q = f.ro::<Bf16>(QROWS * HQ * D).tensor([HQ, QROWS, D]);
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "q: dimension 0 (max_q_rows)",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.q = f.ro::<Bf16>(QROWS * HQ * D - 1).tensor([QROWS, HQ, D]);
+    host_rejects(ragged.check(&a, &ws(&mut f)), PREFILL_RUN, "q: shape");
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.q_indptr = f.ro(B);
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "q_indptr: length is 3, expected 4",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.kv = PrefillKv::Ragged {
+        k: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS - 1, HKV, D]),
+        v: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS, HKV, D]),
+        kv_indptr: f.ro(B + 1),
+    };
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "k: dimension 0 (max_kv_rows)",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.kv = PrefillKv::Ragged {
+        k: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS, HKV, D]),
+        v: f.ro::<Bf16>(KVROWS * HKV * D).tensor([KVROWS, HKV, D]),
+        kv_indptr: f.ro(B + 2),
+    };
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "kv_indptr: length",
+    );
+    // Keys of the other kind.
+    let a = prefill_args(&mut f, PAGED);
+    host_rejects(ragged.check(&a, &ws(&mut f)), PREFILL_RUN, "kv: paged keys");
+    let a = prefill_args(&mut f, RAGGED);
+    host_rejects(paged.check(&a, &ws(&mut f)), PREFILL_RUN, "kv: ragged keys");
+    // Paged: an HND plan given NHD-shaped pages, the page counts of K and V, the page table.
+    let mut a = prefill_args(&mut f, PAGED);
+    a.kv = PrefillKv::Paged {
+        k_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, P, HKV, D]),
+        v_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+        pages: pages(&mut f, B),
+    };
+    host_rejects(
+        paged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "k_cache: dimension 1 (num_kv_heads)",
+    );
+    let mut a = prefill_args(&mut f, PAGED);
+    a.kv = PrefillKv::Paged {
+        k_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+        v_cache: f
+            .ro::<Bf16>((PAGES - 1) * HKV * P * D)
+            .tensor([PAGES - 1, HKV, P, D]),
+        pages: pages(&mut f, B),
+    };
+    host_rejects(
+        paged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "v_cache: dimension 0 (num_pages)",
+    );
+    let mut a = prefill_args(&mut f, PAGED);
+    a.kv = PrefillKv::Paged {
+        k_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+        v_cache: f.ro::<Bf16>(PAGES * HKV * P * D).tensor([PAGES, HKV, P, D]),
+        pages: pages(&mut f, B + 1),
+    };
+    host_rejects(paged.check(&a, &ws(&mut f)), PREFILL_RUN, "pages.indptr");
+    // Sinks: missing, unexpected, of the wrong length.
+    let with_sinks = prefill_plan(&PrefillDesc {
+        options: AttentionOptions {
+            sinks: true,
+            ..AttentionOptions::default()
+        },
+        ..prefill_desc(RAGGED)
+    });
+    let a = prefill_args(&mut f, RAGGED);
+    host_rejects(
+        with_sinks.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "sinks: missing",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.sinks = Some(f.ro(HQ - 1));
+    host_rejects(
+        with_sinks.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "sinks: length",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.sinks = Some(f.ro(HQ));
+    host_rejects(ragged.check(&a, &ws(&mut f)), PREFILL_RUN, "sinks: given");
+    // o, lse, the workspace.
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.o = shifted_mut(f.rw::<Bf16>(QROWS * HQ * D + 8), 2).tensor([QROWS, HQ, D]);
+    expect_err(
+        ragged.check(&a, &ws(&mut f)),
+        ErrorKind::MisalignedOperand,
+        PREFILL_RUN,
+        "o: device pointer",
+    );
+    let mut a = prefill_args(&mut f, RAGGED);
+    a.lse = Some(f.rw::<f32>(QROWS * HQ).tensor([HQ, QROWS]));
+    host_rejects(
+        ragged.check(&a, &ws(&mut f)),
+        PREFILL_RUN,
+        "lse: dimension 0 (max_q_rows)",
+    );
+    let a = prefill_args(&mut f, RAGGED);
+    expect_err(
+        ragged.check(&a, &Workspace::none()),
+        ErrorKind::WorkspaceTooSmall,
+        PREFILL_RUN,
+        "workspace: missing",
+    );
+    let a = prefill_args(&mut f, RAGGED);
+    expect_err(
+        ragged.check(&a, &Workspace::new(f.rw(PREFILL_WS - 16))),
+        ErrorKind::WorkspaceTooSmall,
+        PREFILL_RUN,
+        "too small",
+    );
+}
+
+#[test]
+fn prefill_pointers_reach_their_c_slots() {
+    let mut f = Fake::new();
+    let s = Stream::per_thread();
+    for (keys, c_function, k_name, v_name) in [
+        (
+            RAGGED,
+            "baracuda_kernels_flashinfer_prefill_ragged_run",
+            "k",
+            "v",
+        ),
+        (
+            PAGED,
+            "baracuda_kernels_flashinfer_prefill_paged_run",
+            "k_data",
+            "v_data",
+        ),
+    ] {
+        let plan = prefill_plan(&prefill_desc(keys));
+        // SAFETY: every call fails the C library's validation before any CUDA call.
+        let launch = |a: PrefillArgs<'static>, ws: &mut Workspace<'static>| unsafe {
+            plan.launch(s, &a, ws)
+        };
+        let mut a = prefill_args(&mut f, keys);
+        a.q = shifted(f.ro::<Bf16>(QROWS * HQ * D + 8), 2).tensor([QROWS, HQ, D]);
+        let addr = a.q.device_ptr();
+        c_names_slot(launch(a, &mut prefill_ws(&mut f)), c_function, "q", addr);
+        let mut a = prefill_args(&mut f, keys);
+        a.q_indptr = shifted(f.ro(B + 2), 2);
+        let addr = a.q_indptr.device_ptr();
+        c_names_slot(
+            launch(a, &mut prefill_ws(&mut f)),
+            c_function,
+            "q_indptr",
+            addr,
+        );
+        let mut a = prefill_args(&mut f, keys);
+        a.o = shifted_mut(f.rw::<Bf16>(QROWS * HQ * D + 8), 2).tensor([QROWS, HQ, D]);
+        let addr = a.o.device_ptr();
+        c_names_slot(launch(a, &mut prefill_ws(&mut f)), c_function, "o", addr);
+        let mut a = prefill_args(&mut f, keys);
+        let k = match &mut a.kv {
+            PrefillKv::Ragged { k, .. } => {
+                *k = shifted(f.ro::<Bf16>(KVROWS * HKV * D + 8), 2).tensor([KVROWS, HKV, D]);
+                k.device_ptr()
+            }
+            PrefillKv::Paged { k_cache, .. } => {
+                *k_cache =
+                    shifted(f.ro::<Bf16>(PAGES * HKV * P * D + 8), 2).tensor([PAGES, HKV, P, D]);
+                k_cache.device_ptr()
+            }
+        };
+        c_names_slot(launch(a, &mut prefill_ws(&mut f)), c_function, k_name, k);
+        let mut a = prefill_args(&mut f, keys);
+        let v = match &mut a.kv {
+            PrefillKv::Ragged { v, .. } => {
+                *v = shifted(f.ro::<Bf16>(KVROWS * HKV * D + 8), 2).tensor([KVROWS, HKV, D]);
+                v.device_ptr()
+            }
+            PrefillKv::Paged { v_cache, .. } => {
+                *v_cache =
+                    shifted(f.ro::<Bf16>(PAGES * HKV * P * D + 8), 2).tensor([PAGES, HKV, P, D]);
+                v_cache.device_ptr()
+            }
+        };
+        c_names_slot(launch(a, &mut prefill_ws(&mut f)), c_function, v_name, v);
+    }
+}

@@ -19,6 +19,7 @@
 //! | merge | [`MergeInPlacePlan`], [`MergeStatesPlan`] (N-way), [`MergeVarlenPlan`] |
 //! | cascades | [`SharedPrefixPlan`], [`CascadePlan`], [`DensePrefixCascadePlan`] |
 //! | sampling | [`SamplingPlan`] ([`Sampler`], [`PerRow`] thresholds, [`Rng`]), [`LogitsSamplingPlan`], [`SpeculativePlan`], [`FilterPlan`] |
+//! | prefill | [`PrefillPlan`] (paged or ragged keys, [`AttentionOptions`]: window, soft-cap, K/V scales, sinks, NHD pages) |
 //!
 //! Plans are plain data (`Clone + Send + Sync`, no handle, no memory): build one per batch
 //! bucket and layer shape at start-up and use it from any thread. Plans that need a
@@ -123,6 +124,7 @@ mod dtype;
 mod memory;
 mod merge;
 mod paged;
+mod prefill;
 mod sampling;
 mod stream;
 mod tensor;
@@ -147,6 +149,9 @@ pub use merge::{
     MergeVarlenArgs, MergeVarlenPlan,
 };
 pub use paged::PageTable;
+pub use prefill::{
+    AttentionOptions, KvLayout, PrefillArgs, PrefillDesc, PrefillKeys, PrefillKv, PrefillPlan,
+};
 pub use sampling::{
     Filter, FilterArgs, FilterDesc, FilterPlan, LogitsSamplingArgs, LogitsSamplingDesc,
     LogitsSamplingPlan, Offset, PerRow, Rng, Sampler, SamplingArgs, SamplingDesc, SamplingPlan,
