@@ -146,6 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     pages,
                     o: TensorMut::from_bytes(x.o.slice_mut(), qt, [batch, hq, d]),
                     lse: None,
+                    sinks: None,
                 },
                 &mut Workspace::new(x.workspace.slice_mut()),
             )?;

@@ -54,6 +54,21 @@ impl AttentionSizes {
         o: &TensorMut<'_, 3>,
         lse: &Option<TensorMut<'_, 2>>,
     ) -> Result<()> {
+        self.check_tensors_in_layout(c, q, k_cache, v_cache, o, lse, false)
+    }
+
+    /// [`check_tensors`](Self::check_tensors), the caches `[num_pages, P, Hkv, D]` when `nhd`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn check_tensors_in_layout(
+        &self,
+        c: &Check,
+        q: &TensorRef<'_, 3>,
+        k_cache: &TensorRef<'_, 4>,
+        v_cache: &TensorRef<'_, 4>,
+        o: &TensorMut<'_, 3>,
+        lse: &Option<TensorMut<'_, 2>>,
+        nhd: bool,
+    ) -> Result<()> {
         let [b, hq, hkv, d, p] = self.dims();
         let rows = Expect {
             dtype: self.element.query_dtype(),
@@ -62,10 +77,21 @@ impl AttentionSizes {
             align: 16,
             dense_from: 0,
         };
+        let (shape, dims) = if nhd {
+            (
+                [ANY, p, hkv, d],
+                ["num_pages", "page_size", "num_kv_heads", "head_dim"],
+            )
+        } else {
+            (
+                [ANY, hkv, p, d],
+                ["num_pages", "num_kv_heads", "page_size", "head_dim"],
+            )
+        };
         let cache = Expect {
             dtype: self.element.kv_dtype(),
-            shape: [ANY, hkv, p, d],
-            dims: ["num_pages", "num_kv_heads", "page_size", "head_dim"],
+            shape,
+            dims,
             align: 16,
             dense_from: 0,
         };

@@ -13,7 +13,9 @@ use crate::attention::{lse_ptr, AttentionSizes};
 use crate::check::{resolve_sm_scale, Check};
 use crate::dtype::Element;
 use crate::error::{ffi, Result};
+use crate::memory::DeviceSlice;
 use crate::paged::PageTable;
+use crate::prefill::{AttentionOptions, KvLayout, SINKS_PLACEHOLDER};
 use crate::stream::Stream;
 use crate::sys;
 use crate::tensor::{TensorMut, TensorRef};
@@ -94,6 +96,10 @@ pub struct DecodeDesc {
     pub split_kv: bool,
     /// The kernel.
     pub kernel: DecodeKernel,
+    /// The attention options (window, soft-cap, K/V scales, sinks, NHD pages); the default is
+    /// plain attention. Other options run through `paged_decode_run_ex` and always take the
+    /// device-sized workspace.
+    pub options: AttentionOptions,
 }
 
 impl Default for DecodeDesc {
@@ -110,6 +116,7 @@ impl Default for DecodeDesc {
             sm_scale: None,
             split_kv: true,
             kernel: DecodeKernel::Auto,
+            options: AttentionOptions::default(),
         }
     }
 }
@@ -129,6 +136,8 @@ pub struct DecodeArgs<'a> {
     pub o: TensorMut<'a, 3>,
     /// `[B, Hq]` f32, base-2 log-sum-exp, written; `None`: not computed.
     pub lse: Option<TensorMut<'a, 2>>,
+    /// `[Hq]` f32 sink logits, when the plan's options have sinks.
+    pub sinks: Option<DeviceSlice<'a, f32>>,
 }
 
 type RunFn = unsafe extern "C" fn(
@@ -238,6 +247,7 @@ fn per_element(element: Element) -> (RunFn, CanFn, &'static str, &'static str) {
 ///         pages,
 ///         o: o.tensor([b, hq, d]),
 ///         lse: None,
+///         sinks: None,
 ///     },
 ///     &mut Workspace::new(ws),
 /// )
@@ -281,6 +291,47 @@ impl DecodePlan {
         };
         crate::error::status(code, can_name)?;
         let flags = flags(desc);
+        if !desc.options.is_plain() {
+            let options = desc.options.to_c(F, 0, SINKS_PLACEHOLDER)?;
+            let mut workspace_bytes = 0usize;
+            // SAFETY: pure queries of sizes, flags and options (the sinks pointer is never
+            // read), and a valid out-pointer.
+            unsafe {
+                ffi!(baracuda_kernels_flashinfer_paged_decode_ex_can_implement(
+                    z.element.code(),
+                    flags,
+                    z.batch,
+                    z.page_size,
+                    z.head_dim,
+                    z.num_qo_heads,
+                    z.num_kv_heads,
+                    scale,
+                    &options,
+                ))?;
+                ffi!(
+                    baracuda_kernels_flashinfer_paged_decode_ex_get_workspace_size(
+                        z.element.code(),
+                        flags,
+                        z.batch,
+                        z.page_size,
+                        z.head_dim,
+                        z.num_qo_heads,
+                        z.num_kv_heads,
+                        &options,
+                        &mut workspace_bytes,
+                    )
+                )?;
+            }
+            return Ok(DecodePlan {
+                desc: DecodeDesc {
+                    sm_scale: Some(scale),
+                    ..desc.clone()
+                },
+                sizes: z,
+                sm_scale: scale,
+                workspace_bytes,
+            });
+        }
         if flags != sys::BARACUDA_FLASHINFER_DECODE_AUTO {
             // SAFETY: a pure query of sizes and flags.
             unsafe {
@@ -346,16 +397,23 @@ impl DecodePlan {
             function: "DecodePlan::run",
         };
         let z = &self.sizes;
-        z.check_tensors(
+        z.check_tensors_in_layout(
             &c,
             &args.q,
             &args.k_cache,
             &args.v_cache,
             &args.o,
             &args.lse,
+            self.desc.options.kv_layout == KvLayout::Nhd,
         )?;
         let names = ["pages.indices", "pages.indptr", "pages.last_page_len"];
         args.pages.check(&c, names, self.desc.batch_size, true)?;
+        crate::prefill::check_sinks(
+            &c,
+            &args.sinks,
+            self.desc.options.sinks,
+            self.desc.num_qo_heads,
+        )?;
         c.workspace(workspace, self.workspace_bytes, "DecodePlan")
     }
 
@@ -398,6 +456,39 @@ impl DecodePlan {
             args.o.raw.as_mut_ptr(),
             lse_ptr(&args.lse),
         );
+        if !self.desc.options.is_plain() {
+            let sinks = args
+                .sinks
+                .as_ref()
+                .map_or(core::ptr::null(), |s| s.as_ptr() as *const f32);
+            let options = self.desc.options.to_c("DecodePlan::run", 0, sinks)?;
+            // SAFETY: the checks above (views fit their allocations, the page table's contract);
+            // the C function validates again before launching.
+            return unsafe {
+                ffi!(baracuda_kernels_flashinfer_paged_decode_run_ex(
+                    z.element.code(),
+                    flags,
+                    z.batch,
+                    z.page_size,
+                    z.head_dim,
+                    z.num_qo_heads,
+                    z.num_kv_heads,
+                    self.sm_scale,
+                    &options,
+                    k,
+                    v,
+                    indices,
+                    indptr,
+                    lpl,
+                    q,
+                    o,
+                    lse,
+                    workspace.as_mut_ptr(),
+                    workspace.bytes(),
+                    stream.as_raw(),
+                ))
+            };
+        }
         if flags != sys::BARACUDA_FLASHINFER_DECODE_AUTO {
             // SAFETY: the checks above (views fit their allocations, the page table's contract);
             // the C function validates again before launching.

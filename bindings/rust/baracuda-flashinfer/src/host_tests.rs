@@ -126,6 +126,7 @@ fn decode_args(f: &mut Fake) -> DecodeArgs<'static> {
         pages: pages(f, B),
         o: f.rw::<Bf16>(B * HQ * D).tensor([B, HQ, D]),
         lse: Some(f.rw::<f32>(B * HQ).tensor([B, HQ])),
+        sinks: None,
     }
 }
 
@@ -1952,4 +1953,38 @@ fn prefill_pointers_reach_their_c_slots() {
         };
         c_names_slot(launch(a, &mut prefill_ws(&mut f)), c_function, v_name, v);
     }
+}
+
+#[test]
+fn decode_options_are_validated_by_the_ex_can_implement() {
+    let c_can = "baracuda_kernels_flashinfer_paged_decode_ex_can_implement";
+    for (options, field) in [
+        (
+            AttentionOptions {
+                logits_soft_cap: Some(-1.0),
+                ..AttentionOptions::default()
+            },
+            "logits_soft_cap",
+        ),
+        (
+            AttentionOptions {
+                v_scale: f32::NAN,
+                ..AttentionOptions::default()
+            },
+            "v_scale",
+        ),
+    ] {
+        let r = DecodePlan::new(&DecodeDesc {
+            options,
+            ..decode_desc(Element::Bf16)
+        });
+        expect_err(r, ErrorKind::InvalidProblem, c_can, field);
+    }
+    // Plain options keep the per-element symbols: the plan builds without a GPU.
+    let plain = DecodePlan::new(&DecodeDesc {
+        options: AttentionOptions::default(),
+        ..decode_desc(Element::Bf16)
+    })
+    .unwrap();
+    assert_eq!(plain.workspace_size(), 0);
 }

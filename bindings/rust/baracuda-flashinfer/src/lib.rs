@@ -150,7 +150,8 @@ pub use merge::{
 };
 pub use paged::PageTable;
 pub use prefill::{
-    AttentionOptions, KvLayout, PrefillArgs, PrefillDesc, PrefillKeys, PrefillKv, PrefillPlan,
+    AttentionOptions, KvLayout, PrefillArgs, PrefillDesc, PrefillKernel, PrefillKeys, PrefillKv,
+    PrefillPlan,
 };
 pub use sampling::{
     Filter, FilterArgs, FilterDesc, FilterPlan, LogitsSamplingArgs, LogitsSamplingDesc,

@@ -72,12 +72,9 @@ pub struct AttentionOptions {
     pub k_scale: f32,
     /// The stored V times `v_scale` is the real V.
     pub v_scale: f32,
-    /// Each run passes one sink logit per query head ([`PrefillArgs::sinks`]).
+    /// Each run passes one sink logit per query head (`PrefillArgs::sinks`,
+    /// `DecodeArgs::sinks`).
     pub sinks: bool,
-    /// Split long KV across CTAs when the batch cannot fill the GPU (default).
-    pub split_kv: bool,
-    /// FlashInfer's FA2 kernels also on sm_90 (for A/B checks).
-    pub force_fa2: bool,
 }
 
 impl Default for AttentionOptions {
@@ -89,18 +86,22 @@ impl Default for AttentionOptions {
             k_scale: 1.0,
             v_scale: 1.0,
             sinks: false,
-            split_kv: true,
-            force_fa2: false,
         }
     }
 }
 
 impl AttentionOptions {
-    /// The C struct, with `sinks` as the run's pointer (or a placeholder the size queries never
-    /// read: they only ask whether there are sinks).
+    /// Plain attention (the defaults).
+    pub fn is_plain(&self) -> bool {
+        *self == AttentionOptions::default()
+    }
+
+    /// The C struct with the kernel-choice `flags`, and `sinks` as the run's pointer (or a
+    /// placeholder the size queries never read: they only ask whether there are sinks).
     pub(crate) fn to_c(
         &self,
         function: &'static str,
+        flags: i32,
         sinks: *const f32,
     ) -> Result<sys::baracuda_flashinfer_attention_options> {
         // SAFETY: fills a struct we own.
@@ -129,15 +130,7 @@ impl AttentionOptions {
         o.k_scale = self.k_scale;
         o.v_scale = self.v_scale;
         o.sinks = if self.sinks { sinks } else { core::ptr::null() };
-        o.flags = if self.split_kv {
-            0
-        } else {
-            sys::BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT
-        } | if self.force_fa2 {
-            sys::BARACUDA_FLASHINFER_ATTENTION_FA2
-        } else {
-            0
-        };
+        o.flags = flags;
         Ok(o)
     }
 }
@@ -165,6 +158,37 @@ pub struct PrefillDesc {
     pub causal: bool,
     /// The attention options.
     pub options: AttentionOptions,
+    /// Split long KV across CTAs when the batch cannot fill the GPU (default).
+    pub split_kv: bool,
+    /// The kernel.
+    pub kernel: PrefillKernel,
+}
+
+/// Which prefill kernels run.
+#[non_exhaustive]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PrefillKernel {
+    /// FA3 (wgmma, TMA) on sm_90 when built, FA2 elsewhere.
+    #[default]
+    Auto,
+    /// FlashInfer's FA2 kernels also on sm_90 (for A/B checks).
+    Fa2,
+}
+
+impl PrefillDesc {
+    /// The C options' flags: NO_SPLIT without split-KV, FA2 when forced.
+    fn flags(&self) -> i32 {
+        let split = if self.split_kv {
+            0
+        } else {
+            sys::BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT
+        };
+        let kernel = match self.kernel {
+            PrefillKernel::Auto => 0,
+            PrefillKernel::Fa2 => sys::BARACUDA_FLASHINFER_ATTENTION_FA2,
+        };
+        split | kernel
+    }
 }
 
 impl Default for PrefillDesc {
@@ -182,6 +206,8 @@ impl Default for PrefillDesc {
             sm_scale: None,
             causal: true,
             options: AttentionOptions::default(),
+            split_kv: true,
+            kernel: PrefillKernel::Auto,
         }
     }
 }
@@ -271,7 +297,7 @@ pub struct PrefillPlan {
 }
 
 /// A placeholder sinks pointer for the size queries, which only test it against NULL.
-const SINKS_PLACEHOLDER: *const f32 = core::ptr::NonNull::<f32>::dangling().as_ptr();
+pub(crate) const SINKS_PLACEHOLDER: *const f32 = core::ptr::NonNull::<f32>::dangling().as_ptr();
 
 impl PrefillPlan {
     /// Validates `desc` with the C `prefill_{paged,ragged}_can_implement` and sizes the
@@ -279,7 +305,9 @@ impl PrefillPlan {
     pub fn new(desc: &PrefillDesc) -> Result<Self> {
         let mut plan = Self::validate(desc)?;
         let z = plan.sizes;
-        let options = desc.options.to_c("PrefillPlan::new", SINKS_PLACEHOLDER)?;
+        let options = desc
+            .options
+            .to_c("PrefillPlan::new", desc.flags(), SINKS_PLACEHOLDER)?;
         let e = desc.element.code();
         // SAFETY: a size query with a valid out-pointer (the sinks pointer is never read).
         unsafe {
@@ -344,7 +372,7 @@ impl PrefillPlan {
             causal: desc.causal as i32,
         };
         let scale = resolve_sm_scale(F, desc.sm_scale, desc.head_dim)?;
-        let options = desc.options.to_c(F, SINKS_PLACEHOLDER)?;
+        let options = desc.options.to_c(F, desc.flags(), SINKS_PLACEHOLDER)?;
         let e = desc.element.code();
         // SAFETY: pure queries of sizes and options (the sinks pointer is never read).
         unsafe {
@@ -490,23 +518,7 @@ impl PrefillPlan {
                 ))
             }
         }
-        match (&args.sinks, d.options.sinks) {
-            (Some(s), true) => c.len("sinks", s, hq, "num_qo_heads")?,
-            (None, false) => {}
-            (None, true) => {
-                return Err(c.fail(
-                    ErrorKind::InvalidProblem,
-                    "sinks: missing; the plan's options have sinks".to_string(),
-                ))
-            }
-            (Some(_), false) => {
-                return Err(c.fail(
-                    ErrorKind::InvalidProblem,
-                    "sinks: given, but the plan's options have none (set options.sinks)"
-                        .to_string(),
-                ))
-            }
-        }
+        check_sinks(&c, &args.sinks, d.options.sinks, hq)?;
         c.tensor("o", &args.o.raw, &q_rows)?;
         if let Some(lse) = &args.lse {
             let expect = Expect {
@@ -556,7 +568,7 @@ impl PrefillPlan {
             .sinks
             .as_ref()
             .map_or(core::ptr::null(), |s| s.as_ptr() as *const f32);
-        let options = self.desc.options.to_c(F, sinks)?;
+        let options = self.desc.options.to_c(F, self.desc.flags(), sinks)?;
         let e = self.desc.element.code();
         let q = args.q.raw.as_ptr();
         let q_indptr = args.q_indptr.as_ptr() as *const i32;
@@ -640,5 +652,26 @@ impl PrefillPlan {
         let mut plan = Self::validate(desc)?;
         plan.workspace_bytes = bytes;
         Ok(plan)
+    }
+}
+
+/// `sinks` is given exactly when the plan's options have sinks, with one logit per query head.
+pub(crate) fn check_sinks(
+    c: &Check,
+    sinks: &Option<DeviceSlice<'_, f32>>,
+    wanted: bool,
+    num_qo_heads: usize,
+) -> Result<()> {
+    match (sinks, wanted) {
+        (Some(s), true) => c.len("sinks", s, num_qo_heads, "num_qo_heads"),
+        (None, false) => Ok(()),
+        (None, true) => Err(c.fail(
+            ErrorKind::InvalidProblem,
+            "sinks: missing; the plan's options have sinks".to_string(),
+        )),
+        (Some(_), false) => Err(c.fail(
+            ErrorKind::InvalidProblem,
+            "sinks: given, but the plan's options have none (set options.sinks)".to_string(),
+        )),
     }
 }

@@ -194,6 +194,7 @@ fn shared_prefix_then_suffix_decode_and_merge_match_f64() {
                     pages: x.suffixes(),
                     o: out_view(&mut o2, qt, [b, p.hq, p.d]),
                     lse: Some(lse2.slice_mut().tensor([b, p.hq])),
+                    sinks: None,
                 },
                 &mut Workspace::new(ws2.slice_mut()),
             )

@@ -27,6 +27,7 @@ fn check_decode(plan: &DecodePlan, p: &Paged, label: &str) {
             pages: dev.pages(),
             o: out_view(&mut o, qt, [p.batch, p.hq, p.d]),
             lse: Some(lse.slice_mut().tensor([p.batch, p.hq])),
+            sinks: None,
         },
         &mut Workspace::new(ws.slice_mut()),
     )
@@ -157,6 +158,7 @@ fn decode_graph_replays_with_changed_lengths() {
             pages,
             o: out_view(o, qt, [batch, hq, d]),
             lse: Some(lse.slice_mut().tensor([batch, hq])),
+            sinks: None,
         };
         plan.run(s, args, &mut Workspace::new(ws.slice_mut()))
             .unwrap()
