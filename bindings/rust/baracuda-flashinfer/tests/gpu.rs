@@ -16,6 +16,7 @@ mod gpu {
     pub mod cascade;
     pub mod decode;
     pub mod merge;
+    pub mod prefill;
     pub mod sampling;
 }
 
