@@ -19,7 +19,7 @@
 //! | merge | [`MergeInPlacePlan`], [`MergeStatesPlan`] (N-way), [`MergeVarlenPlan`] |
 //! | cascades | [`SharedPrefixPlan`], [`CascadePlan`], [`DensePrefixCascadePlan`] |
 //! | sampling | [`SamplingPlan`] ([`Sampler`], [`PerRow`] thresholds, [`Rng`]), [`LogitsSamplingPlan`], [`SpeculativePlan`], [`FilterPlan`] |
-//! | prefill | [`PrefillPlan`] (paged or ragged keys, [`AttentionOptions`]: window, soft-cap, K/V scales, sinks, NHD pages) |
+//! | prefill | [`PrefillPlan`] (paged or ragged keys, [`AttentionOptions`]: window, soft-cap, K/V scales, sinks, NHD pages; also taken by [`DecodePlan`]) |
 //!
 //! Plans are plain data (`Clone + Send + Sync`, no handle, no memory): build one per batch
 //! bucket and layer shape at start-up and use it from any thread. Plans that need a
