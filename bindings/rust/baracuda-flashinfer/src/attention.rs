@@ -77,34 +77,14 @@ impl AttentionSizes {
             align: 16,
             dense_from: 0,
         };
-        let (shape, dims) = if nhd {
-            (
-                [ANY, p, hkv, d],
-                ["num_pages", "page_size", "num_kv_heads", "head_dim"],
-            )
-        } else {
-            (
-                [ANY, hkv, p, d],
-                ["num_pages", "num_kv_heads", "page_size", "head_dim"],
-            )
-        };
-        let cache = Expect {
-            dtype: self.element.kv_dtype(),
-            shape,
-            dims,
-            align: 16,
-            dense_from: 0,
-        };
         c.tensor("q", &q.raw, &rows)?;
-        c.tensor("k_cache", &k_cache.raw, &cache)?;
-        c.tensor("v_cache", &v_cache.raw, &cache)?;
-        c.same(
-            "v_cache",
-            0,
-            "num_pages",
-            v_cache.raw.shape[0],
-            "k_cache",
-            k_cache.raw.shape[0],
+        check_paged_caches(
+            c,
+            k_cache,
+            v_cache,
+            self.element.kv_dtype(),
+            [hkv, p, d],
+            nhd,
         )?;
         c.tensor("o", &o.raw, &rows)?;
         if let Some(lse) = lse {
@@ -125,4 +105,44 @@ impl AttentionSizes {
 pub(crate) fn lse_ptr(lse: &Option<TensorMut<'_, 2>>) -> *mut core::ffi::c_void {
     lse.as_ref()
         .map_or(core::ptr::null_mut(), |l| l.raw.as_mut_ptr())
+}
+
+/// Paged caches `[num_pages, Hkv, P, D]` (`[num_pages, P, Hkv, D]` when `nhd`) of `dtype`, K and
+/// V with the same number of pages.
+pub(crate) fn check_paged_caches(
+    c: &Check,
+    k_cache: &TensorRef<'_, 4>,
+    v_cache: &TensorRef<'_, 4>,
+    dtype: DType,
+    [hkv, p, d]: [usize; 3],
+    nhd: bool,
+) -> Result<()> {
+    let (shape, dims) = if nhd {
+        (
+            [ANY, p, hkv, d],
+            ["num_pages", "page_size", "num_kv_heads", "head_dim"],
+        )
+    } else {
+        (
+            [ANY, hkv, p, d],
+            ["num_pages", "num_kv_heads", "page_size", "head_dim"],
+        )
+    };
+    let cache = Expect {
+        dtype,
+        shape,
+        dims,
+        align: 16,
+        dense_from: 0,
+    };
+    c.tensor("k_cache", &k_cache.raw, &cache)?;
+    c.tensor("v_cache", &v_cache.raw, &cache)?;
+    c.same(
+        "v_cache",
+        0,
+        "num_pages",
+        v_cache.raw.shape[0],
+        "k_cache",
+        k_cache.raw.shape[0],
+    )
 }

@@ -13,7 +13,8 @@
 //! `[max_q_rows, Hq, D]`; paged caches `[num_pages, Hkv, P, D]` (NHD: `[num_pages, P, Hkv, D]`);
 //! ragged `k`, `v` `[max_kv_rows, Hkv, D]`; `lse` `[max_q_rows, Hq]` f32 (optional); `sinks`
 //! `[Hq]` f32. The C header's "Batch prefill" section has the full contract.
-use crate::check::{resolve_sm_scale, to_i32, Check, Expect, ANY};
+use crate::attention::{check_paged_caches, lse_ptr};
+use crate::check::{resolve_sm_scale, to_i32, Check, Expect};
 use crate::dtype::{DType, Element};
 use crate::error::{ffi, Error, ErrorKind, Result};
 use crate::memory::DeviceSlice;
@@ -463,33 +464,8 @@ impl PrefillPlan {
                 },
                 PrefillKeys::Paged { page_size },
             ) => {
-                let (shape, dims) = match d.options.kv_layout {
-                    KvLayout::Hnd => (
-                        [ANY, hkv, page_size, dim],
-                        ["num_pages", "num_kv_heads", "page_size", "head_dim"],
-                    ),
-                    KvLayout::Nhd => (
-                        [ANY, page_size, hkv, dim],
-                        ["num_pages", "page_size", "num_kv_heads", "head_dim"],
-                    ),
-                };
-                let cache = Expect {
-                    dtype,
-                    shape,
-                    dims,
-                    align: 16,
-                    dense_from: 0,
-                };
-                c.tensor("k_cache", &k_cache.raw, &cache)?;
-                c.tensor("v_cache", &v_cache.raw, &cache)?;
-                c.same(
-                    "v_cache",
-                    0,
-                    "num_pages",
-                    v_cache.raw.shape[0],
-                    "k_cache",
-                    k_cache.raw.shape[0],
-                )?;
+                let nhd = d.options.kv_layout == KvLayout::Nhd;
+                check_paged_caches(&c, k_cache, v_cache, dtype, [hkv, page_size, dim], nhd)?;
                 let names = ["pages.indices", "pages.indptr", "pages.last_page_len"];
                 pages.check(&c, names, b, true)?;
             }
@@ -573,10 +549,7 @@ impl PrefillPlan {
         let q = args.q.raw.as_ptr();
         let q_indptr = args.q_indptr.as_ptr() as *const i32;
         let o = args.o.raw.as_mut_ptr();
-        let lse = args
-            .lse
-            .as_ref()
-            .map_or(core::ptr::null_mut(), |l| l.raw.as_mut_ptr() as *mut f32);
+        let lse = lse_ptr(&args.lse) as *mut f32;
         let (ws, ws_bytes) = (workspace.as_mut_ptr(), workspace.bytes());
         match &args.kv {
             PrefillKv::Paged {
