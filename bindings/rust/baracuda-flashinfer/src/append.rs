@@ -8,7 +8,8 @@
 //!   first, then append.
 //! - [`AppendTokensPlan`]: any number of tokens, token `i` to request `batch_indices[i]` at
 //!   absolute position `positions[i]` (prefill chunks, speculative tokens).
-use crate::check::{to_i32, Check, Expect, ANY};
+use crate::attention::check_paged_caches;
+use crate::check::{to_i32, Check, Expect};
 use crate::dtype::{float_variant, DType};
 use crate::error::{ffi, Result};
 use crate::memory::DeviceSlice;
@@ -102,23 +103,8 @@ impl Sizes {
         };
         c.tensor("key", &key.raw, &rows)?;
         c.tensor("value", &value.raw, &rows)?;
-        let cache = Expect {
-            dtype,
-            shape: [ANY, h, p, d],
-            dims: ["num_pages", "num_heads", "page_size", "head_dim"],
-            align: 16,
-            dense_from: 0,
-        };
-        c.tensor("k_cache", &k_cache.raw, &cache)?;
-        c.tensor("v_cache", &v_cache.raw, &cache)?;
-        c.same(
-            "v_cache",
-            0,
-            "num_pages",
-            v_cache.raw.shape[0],
-            "k_cache",
-            k_cache.raw.shape[0],
-        )
+        let caches = [&k_cache.raw, &v_cache.raw];
+        check_paged_caches(c, caches, dtype, ("num_heads", h), [p, d], false)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::check::{to_i32, Check, Expect, ANY};
 use crate::dtype::{DType, Element};
 use crate::error::Result;
-use crate::tensor::{TensorMut, TensorRef};
+use crate::tensor::{RawTensor, TensorMut, TensorRef};
 
 /// The geometry of a paged attention problem, validated to fit the C ABI's `int32_t`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -44,22 +44,9 @@ impl AttentionSizes {
     }
 
     /// q and o `[B, Hq, D]` in the query dtype, the caches `[num_pages, Hkv, P, D]` in the KV
-    /// dtype (the same number of pages), lse `[B, Hq]` f32.
-    pub(crate) fn check_tensors(
-        &self,
-        c: &Check,
-        q: &TensorRef<'_, 3>,
-        k_cache: &TensorRef<'_, 4>,
-        v_cache: &TensorRef<'_, 4>,
-        o: &TensorMut<'_, 3>,
-        lse: &Option<TensorMut<'_, 2>>,
-    ) -> Result<()> {
-        self.check_tensors_in_layout(c, q, k_cache, v_cache, o, lse, false)
-    }
-
-    /// [`check_tensors`](Self::check_tensors), the caches `[num_pages, P, Hkv, D]` when `nhd`.
+    /// dtype (`[num_pages, P, Hkv, D]` when `nhd`; the same number of pages), lse `[B, Hq]` f32.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn check_tensors_in_layout(
+    pub(crate) fn check_tensors(
         &self,
         c: &Check,
         q: &TensorRef<'_, 3>,
@@ -78,25 +65,11 @@ impl AttentionSizes {
             dense_from: 0,
         };
         c.tensor("q", &q.raw, &rows)?;
-        check_paged_caches(
-            c,
-            k_cache,
-            v_cache,
-            self.element.kv_dtype(),
-            [hkv, p, d],
-            nhd,
-        )?;
+        let caches = [&k_cache.raw, &v_cache.raw];
+        let heads = ("num_kv_heads", hkv);
+        check_paged_caches(c, caches, self.element.kv_dtype(), heads, [p, d], nhd)?;
         c.tensor("o", &o.raw, &rows)?;
-        if let Some(lse) = lse {
-            let expect = Expect {
-                dtype: DType::F32,
-                shape: [b, hq],
-                dims: ["batch", "num_qo_heads"],
-                align: 4,
-                dense_from: 0,
-            };
-            c.tensor("lse", &lse.raw, &expect)?;
-        }
+        check_lse(c, lse, ("batch", b), hq)?;
         Ok(())
     }
 }
@@ -107,25 +80,25 @@ pub(crate) fn lse_ptr(lse: &Option<TensorMut<'_, 2>>) -> *mut core::ffi::c_void 
         .map_or(core::ptr::null_mut(), |l| l.raw.as_mut_ptr())
 }
 
-/// Paged caches `[num_pages, Hkv, P, D]` (`[num_pages, P, Hkv, D]` when `nhd`) of `dtype`, K and
-/// V with the same number of pages.
+/// Paged caches `[num_pages, H, P, D]` (`[num_pages, P, H, D]` when `nhd`) of `dtype`, K and V
+/// with the same number of pages; `heads` names H and gives it.
 pub(crate) fn check_paged_caches(
     c: &Check,
-    k_cache: &TensorRef<'_, 4>,
-    v_cache: &TensorRef<'_, 4>,
+    [k_cache, v_cache]: [&RawTensor<4>; 2],
     dtype: DType,
-    [hkv, p, d]: [usize; 3],
+    (heads_name, h): (&str, usize),
+    [p, d]: [usize; 2],
     nhd: bool,
 ) -> Result<()> {
     let (shape, dims) = if nhd {
         (
-            [ANY, p, hkv, d],
-            ["num_pages", "page_size", "num_kv_heads", "head_dim"],
+            [ANY, p, h, d],
+            ["num_pages", "page_size", heads_name, "head_dim"],
         )
     } else {
         (
-            [ANY, hkv, p, d],
-            ["num_pages", "num_kv_heads", "page_size", "head_dim"],
+            [ANY, h, p, d],
+            ["num_pages", heads_name, "page_size", "head_dim"],
         )
     };
     let cache = Expect {
@@ -135,14 +108,32 @@ pub(crate) fn check_paged_caches(
         align: 16,
         dense_from: 0,
     };
-    c.tensor("k_cache", &k_cache.raw, &cache)?;
-    c.tensor("v_cache", &v_cache.raw, &cache)?;
+    c.tensor("k_cache", k_cache, &cache)?;
+    c.tensor("v_cache", v_cache, &cache)?;
     c.same(
         "v_cache",
         0,
         "num_pages",
-        v_cache.raw.shape[0],
+        v_cache.shape[0],
         "k_cache",
-        k_cache.raw.shape[0],
+        k_cache.shape[0],
     )
+}
+
+/// lse, when given, `[rows, Hq]` f32; `rows` names the first dimension and gives it.
+pub(crate) fn check_lse(
+    c: &Check,
+    lse: &Option<TensorMut<'_, 2>>,
+    (rows_name, rows): (&str, usize),
+    num_qo_heads: usize,
+) -> Result<()> {
+    let Some(lse) = lse else { return Ok(()) };
+    let expect = Expect {
+        dtype: DType::F32,
+        shape: [rows, num_qo_heads],
+        dims: [rows_name, "num_qo_heads"],
+        align: 4,
+        dense_from: 0,
+    };
+    c.tensor("lse", &lse.raw, &expect)
 }

@@ -260,6 +260,7 @@ impl SharedPrefixPlan {
             &args.v_cache,
             &args.o,
             &args.lse,
+            false,
         )?;
         self.core.check_prefix(&c, &args.prefix)?;
         c.workspace(workspace, self.core.workspace_bytes, "SharedPrefixPlan")
@@ -402,6 +403,7 @@ impl CascadePlan {
             &args.v_cache,
             &args.o,
             &args.lse,
+            false,
         )?;
         self.core.check_prefix(&c, &args.prefix)?;
         self.core.check_suffixes(&c, &args.suffixes)?;
@@ -559,6 +561,7 @@ impl DensePrefixCascadePlan {
             &args.v_cache,
             &args.o,
             &args.lse,
+            false,
         )?;
         let x = &self.core.desc;
         let prefix = Expect {

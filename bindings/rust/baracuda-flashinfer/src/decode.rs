@@ -397,7 +397,7 @@ impl DecodePlan {
             function: "DecodePlan::run",
         };
         let z = &self.sizes;
-        z.check_tensors_in_layout(
+        z.check_tensors(
             &c,
             &args.q,
             &args.k_cache,

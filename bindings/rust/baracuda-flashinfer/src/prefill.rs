@@ -13,9 +13,9 @@
 //! `[max_q_rows, Hq, D]`; paged caches `[num_pages, Hkv, P, D]` (NHD: `[num_pages, P, Hkv, D]`);
 //! ragged `k`, `v` `[max_kv_rows, Hkv, D]`; `lse` `[max_q_rows, Hq]` f32 (optional); `sinks`
 //! `[Hq]` f32. The C header's "Batch prefill" section has the full contract.
-use crate::attention::{check_paged_caches, lse_ptr};
+use crate::attention::{check_lse, check_paged_caches, lse_ptr};
 use crate::check::{resolve_sm_scale, to_i32, Check, Expect};
-use crate::dtype::{DType, Element};
+use crate::dtype::Element;
 use crate::error::{ffi, Error, ErrorKind, Result};
 use crate::memory::DeviceSlice;
 use crate::paged::PageTable;
@@ -100,7 +100,7 @@ impl AttentionOptions {
     /// The C struct with the kernel-choice `flags`, and `sinks` as the run's pointer (or a
     /// placeholder the size queries never read: they only ask whether there are sinks).
     pub(crate) fn to_c(
-        &self,
+        self,
         function: &'static str,
         flags: i32,
         sinks: *const f32,
@@ -465,7 +465,9 @@ impl PrefillPlan {
                 PrefillKeys::Paged { page_size },
             ) => {
                 let nhd = d.options.kv_layout == KvLayout::Nhd;
-                check_paged_caches(&c, k_cache, v_cache, dtype, [hkv, page_size, dim], nhd)?;
+                let caches = [&k_cache.raw, &v_cache.raw];
+                let heads = ("num_kv_heads", hkv);
+                check_paged_caches(&c, caches, dtype, heads, [page_size, dim], nhd)?;
                 let names = ["pages.indices", "pages.indptr", "pages.last_page_len"];
                 pages.check(&c, names, b, true)?;
             }
@@ -496,16 +498,7 @@ impl PrefillPlan {
         }
         check_sinks(&c, &args.sinks, d.options.sinks, hq)?;
         c.tensor("o", &args.o.raw, &q_rows)?;
-        if let Some(lse) = &args.lse {
-            let expect = Expect {
-                dtype: DType::F32,
-                shape: [rows, hq],
-                dims: ["max_q_rows", "num_qo_heads"],
-                align: 4,
-                dense_from: 0,
-            };
-            c.tensor("lse", &lse.raw, &expect)?;
-        }
+        check_lse(&c, &args.lse, ("max_q_rows", rows), hq)?;
         c.workspace(workspace, self.workspace_bytes, "PrefillPlan")
     }
 
