@@ -132,6 +132,35 @@ TEST_F(PrefillGpu, MixedChunksAndDecodes) {
   expect_problem_matches(s, 128);
 }
 
+// Short requests (q_len * group within one FA2 tile of 16 rows, 64 from group 17: decode tokens,
+// drafts) beside prompts, enough of them that an FA3 call hands them to its FA2 launch (at least
+// one (request, KV head) pair per SM): every
+// GQA group from MHA to MQA, paged (page 1 and 16) and ragged, causal and not, with requests
+// without rows or keys, drafts longer than their KV and the longest short request of each group.
+TEST_F(PrefillGpu, ShortRequestsBesidePromptsOnEveryGqaGroup) {
+  struct Heads {
+    int32_t hq, hkv;
+  };
+  for (const Heads h : {Heads{32, 32}, Heads{32, 8}, Heads{28, 4}, Heads{32, 2}, Heads{64, 1}}) {
+    const int32_t group = h.hq / h.hkv;
+    const int32_t longest_short = std::max((group <= 16 ? 16 : 64) / group, 1);
+    for (bool paged : {true, false}) {
+      PrefillSetup s = sweep_setup(paged ? 1 : 0, paged, paged && group == 4 ? 1 : 16, h.hq,
+                                   h.hkv, 128, paged || group == 8);
+      s.requests = {{300, 900}, {1, 0}, {0, 0}, {0, 50}, {longest_short, longest_short + 40},
+                    {longest_short + 1, 500}};
+      if (longest_short > 2) s.requests.push_back({longest_short, 1});  // rows that keep no key
+      for (int32_t i = 0, n = 140 / h.hkv + 1; i < n; ++i) {
+        s.requests.push_back({uniform_int(1, longest_short), uniform_int(1, 1200)});
+      }
+      std::shuffle(s.requests.begin(), s.requests.end(), rng());
+      s.page_pool = paged ? 512 : 0;
+      SCOPED_TRACE(testing::Message() << h.hq << "/" << h.hkv << (paged ? " paged" : " ragged"));
+      expect_problem_matches(s, 192);
+    }
+  }
+}
+
 // Few query tiles on long KV: both kernels split each request's KV over the GPU (FA3 when tiles x
 // heads < SMs, FA2 when its tiles cannot fill two CTAs per SM) and merge; the NO_SPLIT paths of the
 // same problems are the control.

@@ -303,12 +303,16 @@ TEST(PrefillSchedule, Fa2SplitsOnlyWhenTheSizesCannotFillTheGpu) {
   const PrefillSchedule decode_like =
       make_prefill_schedule(prefill_shape(8, 8, 32, 8), fa2, hopper());
   EXPECT_TRUE(decode_like.split_allowed);
+  EXPECT_TRUE(decode_like.fa2_split);
+  EXPECT_EQ(decode_like.fa2_tile_q, 64);
+  EXPECT_EQ(decode_like.short_packed_rows, 0);  // the FA2 path takes every request itself
   EXPECT_EQ(decode_like.padded_items, 2 * 132 / 8);
   EXPECT_GT(decode_like.partial_rows, 0);
   // A 16k prompt has far more tiles than the GPU holds at once: never split.
   const PrefillSchedule prompt =
       make_prefill_schedule(prefill_shape(1, 16384, 32, 8), fa2, hopper());
   EXPECT_FALSE(prompt.split_allowed);
+  EXPECT_FALSE(prompt.fa2_split);
   EXPECT_EQ(prompt.partial_rows, 0);
   EXPECT_GE(prompt.padded_items, 16384 * 4 / 64);
   // Ragged: identity page ids for every K/V row.
@@ -321,6 +325,40 @@ TEST(PrefillSchedule, Fa2SplitsOnlyWhenTheSizesCannotFillTheGpu) {
   EXPECT_GE(r.fa2.split_last_page_len - r.fa2.split_kv_indptr,
             size_t(2 * ragged.batch_size + 1) * 4);
   EXPECT_LE(r.fa2.split_last_page_len + size_t(2 * ragged.batch_size) * 4, r.workspace);
+}
+
+// An FA3 call leaves its short requests (q_len * group within one FA2 tile) to an FA2 launch
+// of its own: unsplit, one tile per kernel request (each request as two), its arrays after the
+// FA3 ones. Options with the FA2 finalize pass keep every request on FA3.
+TEST(PrefillSchedule, Fa3LeavesShortRequestsToAnUnsplitFa2Launch) {
+  for (bool paged : {true, false}) {
+    const PrefillShape s = prefill_shape(64, 4 * 1024 + 60, 32, 8, 128, paged);
+    const PrefillSchedule p = make_prefill_schedule(s, {}, hopper());
+    ASSERT_EQ(p.path, PrefillPath::kFa3);
+    EXPECT_EQ(p.fa2_tile_q, 16);  // the tensor-core decode tile, up to group 16
+    EXPECT_EQ(p.short_packed_rows, 16);
+    EXPECT_EQ(p.short_min_ctas, 132);  // one (request, KV head) pair per SM at least
+    EXPECT_TRUE(p.split_allowed);      // FA3's own split
+    EXPECT_FALSE(p.fa2_split);
+    EXPECT_EQ(p.partial_rows, 0);
+    EXPECT_EQ(p.padded_items, 2 * 64);
+    const auto& l = p.fa2;
+    EXPECT_GE(l.request_indices, p.fa3.lse_part + size_t(p.slot_cap) * p.cta_q * sizeof(float));
+    EXPECT_GE(l.merge_indptr - l.o_indptr, size_t(2 * 64 + 1) * 4);
+    if (!paged) EXPECT_GE(l.split_q_indptr - l.kv_indices, size_t(s.max_kv_rows) * 4);
+    EXPECT_LE(l.split_last_page_len + size_t(2 * 64) * 4, p.workspace);
+    EXPECT_EQ(p.workspace % 16, 0u);
+  }
+  // From group 17 the 64-row tile, which reads the KV of a decode token once.
+  const PrefillSchedule mqa = make_prefill_schedule(prefill_shape(64, 4156, 32, 1), {}, hopper());
+  EXPECT_EQ(mqa.fa2_tile_q, 64);
+  EXPECT_EQ(mqa.short_packed_rows, 64);
+  PrefillVariant finalize;
+  finalize.finalize_pass = true;
+  const PrefillSchedule f = make_prefill_schedule(prefill_shape(64, 4156, 32, 8), finalize, hopper());
+  EXPECT_EQ(f.path, PrefillPath::kFa3);
+  EXPECT_EQ(f.short_packed_rows, 0);
+  EXPECT_EQ(f.padded_items, 0);
 }
 
 }  // namespace

@@ -395,15 +395,15 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
  * Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and finite.
  *
  * Kernels: on a compute-capability 9.0 GPU (a build with sm_90) FlashInfer's FA3 (wgmma; TMA for
- * ragged K/V) kernels, elsewhere (or with BARACUDA_FLASHINFER_ATTENTION_FA2) FlashInfer's FA2
- * kernels; both on a schedule this library plans ON THE DEVICE inside _run from q_indptr and the
- * KV lengths: requests with few query tiles and long KV are split into chunks across the GPU and
- * merged. No host round trip: _run is CUDA-graph capturable, and one capture stays correct when
- * lengths change between replays (within max_q_rows / max_kv_rows and batch_size).
- * The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for the same static
- * sizes on the device of the run's stream; it depends on (element, batch_size, max_q_rows, Hq,
- * Hkv, head_dim, options; ragged: max_kv_rows) and the device only, not on causal (an argument
- * for symmetry with _run). Smaller: status 4.
+ * ragged K/V) kernels, with FA2 taking the short requests (q_len * Hq / Hkv <= 16, or 64 from
+ * group 17) when they fill the GPU; elsewhere (or with ATTENTION_FA2) FlashInfer's FA2 kernels;
+ * on a schedule planned ON THE DEVICE inside _run from q_indptr and the KV lengths: requests with
+ * few query tiles and long KV are split into chunks across the GPU and merged. No host round
+ * trip: _run is graph capturable, and one capture stays correct when lengths change (within the
+ * static sizes). The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for
+ * the same static sizes on the device of the run's stream; it depends on (element, batch_size,
+ * max_q_rows, Hq, Hkv, head_dim, options; ragged: max_kv_rows) and the device only, not on causal
+ * (an argument for symmetry with _run). Smaller: status 4.
  * Options (NULL: plain attention): every field applies on both kernels. A sliding window keeps
  * key j of query i when j + qo_len + window_left >= kv_len + i (with causal: the window_left + 1
  * keys ending at the diagonal); the kernels read only the keys some query of a tile keeps, and

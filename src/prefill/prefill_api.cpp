@@ -223,6 +223,14 @@ Status run(const char* fn, const PrefillShape& s, float sm_scale,
                                attention_variant(o)};
   const PrefillRun launch = s.paged ? table->run_paged : table->run_ragged;
   const bool fa3 = schedule.path == PrefillPath::kFa3;
+  if (fa3 && schedule.short_packed_rows > 0) {
+    // The short requests (decode tokens, drafts) on FA2, which packs the GQA group into its tile;
+    // disjoint rows from the FA3 launch's (both planners route alike).
+    const PrefillVariantTable* fa2 = find_fa2_prefill(s.element, s.head_dim);
+    BFI_CHECK(cuda_status(
+        (s.paged ? fa2->run_paged : fa2->run_ragged)(problem, schedule, p.workspace, cuda_stream),
+        "launching batch prefill (FA2: the short requests of an FA3 call)"));
+  }
   BFI_CHECK(cuda_status(launch(problem, schedule, p.workspace, cuda_stream),
                         fa3 ? "launching batch prefill (FA3, sm_90a)"
                             : "launching batch prefill (FA2)"));

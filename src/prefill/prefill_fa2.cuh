@@ -8,6 +8,8 @@
 
 #include <cuda_runtime.h>
 
+#include <type_traits>
+
 #include <flashinfer/attention/default_prefill_params.cuh>
 #include <flashinfer/attention/mask.cuh>
 #include <flashinfer/attention/prefill.cuh>
@@ -22,7 +24,7 @@ namespace baracuda::flashinfer::prefill::fa2 {
 
 namespace fi = ::flashinfer;
 
-template <typename T, uint32_t D, fi::MaskMode MASK>
+template <typename T, uint32_t D, uint32_t TILE_Q, fi::MaskMode MASK>
 cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                    const int32_t* kv_indices, int32_t page_size, float* lse, cudaStream_t stream) {
   using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
@@ -60,14 +62,16 @@ cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* work
   params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
   // With split allowed the kernel writes partial states for every item and FlashInfer's merge
   // combines them; the planner decides per call whether to split (kv_chunk_size 0: no split).
-  T* tmp_o = s.split_allowed ? reinterpret_cast<T*>(ws + l.tmp_o) : nullptr;
-  float* tmp_lse = s.split_allowed ? reinterpret_cast<float*>(ws + l.tmp_lse) : nullptr;
+  T* tmp_o = s.fa2_split ? reinterpret_cast<T*>(ws + l.tmp_o) : nullptr;
+  float* tmp_lse = s.fa2_split ? reinterpret_cast<float*>(ws + l.tmp_lse) : nullptr;
   return fi::BatchPrefillWithPagedKVCacheDispatched<
-      /*SAME_KV_STRIDES=*/true, kFa2TileQ, D, D, fi::PosEncodingMode::kNone,
+      /*SAME_KV_STRIDES=*/true, TILE_Q, D, D, fi::PosEncodingMode::kNone,
       /*USE_FP16_QK_REDUCTION=*/false, MASK, Variant, Params>(params, tmp_o, tmp_lse,
                                                               /*enable_pdl=*/false, stream);
 }
 
+// The FA2 path's call, or the FA3 path's launch of its short requests (s.short_packed_rows > 0:
+// unsplit, and never with the options' finalize pass).
 template <typename T, uint32_t D, bool PAGED>
 cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                 cudaStream_t stream) {
@@ -84,13 +88,14 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.max_kv_rows = shape.max_kv_rows;
   plan.page_size = PAGED ? shape.page_size : 1;
   plan.group = shape.group();
-  plan.cta_q = s.cta_q;
+  plan.cta_q = s.fa2_tile_q;
   plan.padded_items = s.padded_items;
   plan.min_chunk_pages = std::max(s.min_chunk_tokens / plan.page_size, 1);
-  plan.split_items = s.split_items;
+  plan.split_items = s.fa2_split ? s.split_items : 0;
   plan.window_left = p.attn.window_left;
-  plan.allow_split = s.split_allowed;
+  plan.allow_split = s.fa2_split;
   plan.causal = shape.causal;
+  plan.short_requests = {s.short_packed_rows, s.short_min_ctas, shape.group(), shape.num_kv_heads};
   plan.request_indices = at(l.request_indices);
   plan.qo_tile_indices = at(l.qo_tile_indices);
   plan.kv_tile_indices = at(l.kv_tile_indices);
@@ -109,10 +114,15 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   // caller passes none).
   const bool finalize = p.attn.v_scale != 1.f || p.attn.sinks != nullptr;
   float* lse = finalize && p.lse == nullptr ? reinterpret_cast<float*>(ws + l.lse_scratch) : p.lse;
-  err = shape.causal ? launch<T, D, fi::MaskMode::kCausal>(p, s, workspace, indices, plan.page_size,
-                                                           lse, stream)
-                     : launch<T, D, fi::MaskMode::kNone>(p, s, workspace, indices, plan.page_size,
-                                                         lse, stream);
+  const auto launch_tile = [&](auto tile_q) {
+    constexpr uint32_t kTile = decltype(tile_q)::value;
+    return shape.causal ? launch<T, D, kTile, fi::MaskMode::kCausal>(p, s, workspace, indices,
+                                                                     plan.page_size, lse, stream)
+                        : launch<T, D, kTile, fi::MaskMode::kNone>(p, s, workspace, indices,
+                                                                   plan.page_size, lse, stream);
+  };
+  err = s.fa2_tile_q == kShortTileQ ? launch_tile(std::integral_constant<uint32_t, kShortTileQ>{})
+                                    : launch_tile(std::integral_constant<uint32_t, kFa2TileQ>{});
   if (err != cudaSuccess || !finalize) return err;
   FinalizeArgs fin{p.o,
                    lse,

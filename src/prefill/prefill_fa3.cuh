@@ -285,6 +285,7 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   plan.min_chunk_tokens = s.min_chunk_tokens;
   plan.ctas = s.ctas;
   plan.unit_cap = s.unit_cap;
+  plan.short_requests = {s.short_packed_rows, s.short_min_ctas, shape.group(), shape.num_kv_heads};
   plan.qo_tile_indices = table.qo_tile_indices;
   plan.qo_indptr = table.qo_indptr;
   plan.kv_indptr_out = table.kv_indptr;

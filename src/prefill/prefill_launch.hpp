@@ -55,6 +55,12 @@ struct PlanCounters {
   int32_t items;  // FA3 work items written
 };
 
+// Which requests an FA3 call's FA2 launch takes (PrefillSchedule::short_packed_rows): both
+// planners of the call decide alike. packed_rows 0: none (the FA2 launch takes every request).
+struct ShortRequests {
+  int32_t packed_rows, min_ctas, group, num_kv_heads;
+};
+
 // FA3 planner arguments (prefill_plan.cu).
 struct Fa3PlanArgs {
   const int32_t* q_indptr;
@@ -63,6 +69,7 @@ struct Fa3PlanArgs {
   int32_t batch_size, num_qo_heads, page_size, cta_q, cta_kv, window_left;
   bool causal, allow_split, sinks;
   int32_t sm_count, tile_cap, item_cap, split_items, min_chunk_tokens, ctas, unit_cap;
+  ShortRequests short_requests;  // left to the FA2 launch
   // outputs (workspace)
   int32_t *qo_tile_indices, *qo_indptr, *kv_indptr_out, *qo_lens, *kv_lens, *head_indices,
       *batch_indices, *work_indptr;
@@ -81,6 +88,7 @@ struct Fa2PlanArgs {
   int32_t batch_size, max_q_rows, max_kv_rows, page_size, group, cta_q, padded_items;
   int32_t min_chunk_pages, split_items, window_left;
   bool allow_split, causal;
+  ShortRequests short_requests;  // the FA3 path's launch: only these
   int32_t *request_indices, *qo_tile_indices, *kv_tile_indices;
   bool* valid_mask;
   int32_t *o_indptr, *merge_indptr, *kv_chunk_size;

@@ -81,6 +81,24 @@ __device__ int32_t smallest_chunk(int32_t lo, int32_t hi, int32_t budget, Items 
   return *s_lo;
 }
 
+// ---- The short requests of an FA3 call (PrefillSchedule::short_packed_rows) ----------------------
+__device__ __forceinline__ bool is_short(int32_t rows, const ShortRequests& r) {
+  return rows >= 1 && int64_t(rows) * r.group <= r.packed_rows;
+}
+
+// Whether the call's FA2 launch takes its short requests: when they are enough (request, KV head)
+// pairs to fill the GPU unsplit; else the FA3 kernel takes them with the rest (and splits them
+// when they are few). Every thread of the block calls it.
+__device__ bool routes_short(const int32_t* q_indptr, int32_t batch_size, const ShortRequests& r) {
+  if (r.packed_rows <= 0) return false;
+  int64_t n = 0;
+  for (int32_t base = 0; base < batch_size; base += kThreads) {
+    const int32_t b = base + int32_t(threadIdx.x);
+    n += __syncthreads_count(b < batch_size && is_short(q_indptr[b + 1] - q_indptr[b], r));
+  }
+  return n * r.num_kv_heads >= r.min_ctas;
+}
+
 // ---- FA3 ----------------------------------------------------------------------------------------
 // 1. (request, query tile) pairs with the keys each tile sees: [lo, hi) (causal: up to the tile's
 //    last row; window: from the tile's first row's window start, down to a chunk granule).
@@ -107,8 +125,13 @@ __global__ void __launch_bounds__(kThreads) fa3_plan_kernel(const Fa3PlanArgs a)
   // 8-byte aligned after the four int32 arrays (their count is even: 4 * (tile_cap + 1)).
   int2* sorted_jobs = reinterpret_cast<int2*>(job_offset + a.tile_cap + 1);
 
-  // 1. Tiles per request, then each tile's key range.
-  const auto q_len = [&](int32_t b) { return max(a.q_indptr[b + 1] - a.q_indptr[b], 0); };
+  // 1. Tiles per request, then each tile's key range; the short requests the FA2 launch takes
+  //    have none.
+  const bool route = routes_short(a.q_indptr, B, a.short_requests);
+  const auto q_len = [&](int32_t b) {
+    const int32_t rows = max(a.q_indptr[b + 1] - a.q_indptr[b], 0);
+    return route && is_short(rows, a.short_requests) ? 0 : rows;
+  };
   const int32_t total_tiles = scan_into(
       scan_storage, B, [&](int32_t b) { return ceil_div(q_len(b), a.cta_q); }, tile_offset);
   const int32_t T = min(total_tiles, a.tile_cap);
@@ -273,10 +296,17 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   // its rows that keep no key would attend unmasked keys. So the kernel sees request b as two:
   // 2b, the first max(qo_len - kv_len, 0) rows (causal) without keys (o = 0, lse = -inf), and
   // 2b + 1, the other rows with b's keys (qo_len <= kv_len: bottom-right alignment unchanged).
+  // The FA3 path's launch takes only the short requests it routes (the others: request 2b holds
+  // their rows, 2b + 1 their keys, and neither gets a tile).
+  const bool short_only = a.short_requests.packed_rows > 0;
+  const bool route = routes_short(a.q_indptr, a.batch_size, a.short_requests);
+  const auto takes = [&](int32_t b) {
+    return !short_only || (route && is_short(a.q_indptr[b + 1] - a.q_indptr[b], a.short_requests));
+  };
   for (int32_t b = tid; b < a.batch_size; b += kThreads) {
     const int32_t rows = max(a.q_indptr[b + 1] - a.q_indptr[b], 0);
     const int32_t keys = kv_len_of(a.kv_indptr, a.last_page_len, a.page_size, b);
-    const int32_t keyless = a.causal ? min(max(rows - keys, 0), rows) : 0;
+    const int32_t keyless = !takes(b) ? rows : a.causal ? min(max(rows - keys, 0), rows) : 0;
     a.split_q_indptr[2 * b] = a.q_indptr[b];
     a.split_q_indptr[2 * b + 1] = a.q_indptr[b] + keyless;
     a.split_kv_indptr[2 * b] = a.kv_indptr[b];
@@ -294,7 +324,9 @@ __global__ void __launch_bounds__(kThreads) fa2_plan_kernel(const Fa2PlanArgs a)
   const int32_t* const kv_indptr = a.split_kv_indptr;
   const int32_t* const last_page_len = a.split_last_page_len;
   const auto q_len = [&](int32_t b) { return max(q_indptr[b + 1] - q_indptr[b], 0); };
-  const auto tiles_of = [&](int32_t b) { return ceil_div(q_len(b) * a.group, a.cta_q); };
+  const auto tiles_of = [&](int32_t b) {
+    return takes(b / 2) ? ceil_div(q_len(b) * a.group, a.cta_q) : 0;
+  };
   const auto pages_of = [&](int32_t b) { return max(kv_indptr[b + 1] - kv_indptr[b], 0); };
   // The longest request (pages), the chunk search's upper bound.
   int32_t local_pages = 0;

@@ -52,6 +52,16 @@ constexpr int32_t fa3_cta_kv(int32_t head_dim, bool paged) {
 }
 // FA2: packed (token, query head of a KV head) rows per CTA.
 constexpr int32_t kFa2TileQ = 64;
+// FA3 fills one 128-row (192 at head dim 64) tile per query head with a request's rows; FA2 packs
+// the GQA group's heads into its tile. A short request, q_len * group within one FA2 tile (a
+// decode token, a speculative draft), is one FA2 tile per KV head against group FA3 tiles that are
+// mostly empty: an FA3 call hands such requests to an FA2 launch of its own when there are enough
+// of them to fill the GPU unsplit (that launch does not split; the FA3 planner splits the few that
+// are left). Its tile: 16 rows (the tensor-core decode tile) up to group 16, else 64.
+constexpr int32_t kShortTileQ = 16;
+constexpr int32_t short_tile_q(int32_t group) {
+  return group <= kShortTileQ ? kShortTileQ : kFa2TileQ;
+}
 // A chunk shorter than this costs more in merge traffic than its parallelism gains.
 constexpr int32_t kMinChunkTokens = 512;
 // Split when the unsplit FA3 work items are fewer than the SMs; then aim at this many per SM.
@@ -84,7 +94,7 @@ struct Fa2Layout {
 
 struct PrefillSchedule {
   PrefillPath path = PrefillPath::kFa2;
-  bool split_allowed = false;
+  bool split_allowed = false;  // the path's kernel may split a request's KV
   int32_t cta_q = 0, cta_kv = 0;
   int32_t granule = 1;  // chunks start on multiples of this many tokens (the page size)
   int32_t min_chunk_tokens = 0;
@@ -96,7 +106,14 @@ struct PrefillSchedule {
   int32_t slot_cap = 0;     // partial-state slots
   int32_t unit_cap = 0;     // merge units (tiles split into >= 2 chunks, per head)
   Fa3Layout fa3{};
-  // FA2
+  // FA3: the short requests, 1 <= q_len * group <= short_packed_rows (one tile of fa2_tile_q),
+  // run on the FA2 kernel in the same call when at least short_min_ctas (request, KV head) pairs
+  // are short; 0: none (the FA2 path, or options that need the FA2 finalize pass).
+  int32_t short_packed_rows = 0;
+  int32_t short_min_ctas = 0;
+  // FA2: the FA2 path's launch, or the FA3 path's launch of its short requests (never split)
+  int32_t fa2_tile_q = 0;    // packed rows per CTA: kFa2TileQ, or short_tile_q for the short ones
+  bool fa2_split = false;    // the kernel writes partial states, FlashInfer's merge combines them
   int32_t padded_items = 0;  // grid.x (per KV head)
   int32_t partial_rows = 0;  // split partial rows
   Fa2Layout fa2{};
