@@ -37,6 +37,7 @@ struct ElementInfo {
 constexpr ElementInfo kElements[] = {
     {BARACUDA_FLASHINFER_BF16, "bf16", 2, 2},
     {BARACUDA_FLASHINFER_BF16_E4M3, "bf16_e4m3", 2, 1},
+    {BARACUDA_FLASHINFER_F16_E5M2, "f16_e5m2", 2, 1},
 };
 const ElementInfo& element_info(int32_t code) {
   for (const ElementInfo& e : kElements) {
@@ -95,6 +96,12 @@ const DecodeShape kShapes[] = {
     {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 8, 64, 2048, "target frac >= 0.85"},
     {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 8, 256, 1024, "target frac >= 0.85"},
     {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 8, 128, 8192, "target frac >= 0.85"},
+    // fp8 KV's auto rule: the groups on either side of its threshold, batch 1, f16 queries.
+    {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 32, 64, 2048, "group 1"},
+    {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 16, 64, 2048, "group 2"},
+    {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 1, 64, 2048, "MQA"},
+    {BARACUDA_FLASHINFER_BF16_E4M3, 128, 32, 8, 1, 32768, ""},
+    {BARACUDA_FLASHINFER_F16_E5M2, 128, 32, 8, 64, 2048, ""},
 };
 
 // One shape's cache: `sets` copies of the request pages in one shuffled pool, set i reading its

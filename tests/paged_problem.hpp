@@ -32,7 +32,7 @@ inline size_t kv_bytes(int32_t element) {
   return element <= 2 ? element_bytes(element) : 1;
 }
 inline bool has_tensor_cores(int32_t element) {
-  return element == 0 || element == 1;
+  return element != BARACUDA_FLASHINFER_F32;
 }
 
 struct Shape {

@@ -290,7 +290,8 @@ TEST(DecodeAbi, run_with_flags_are_checked) {
       0);
   EXPECT_EQ(can(2, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // f32: CUDA cores only
   EXPECT_TRUE(message_mentions("tensor-core")) << last_error();
-  EXPECT_EQ(can(3, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 3);  // fp8 KV: CUDA cores
+  EXPECT_EQ(can(3, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 0);  // fp8 KV, f16 queries
+  EXPECT_EQ(can(6, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, built), 0);  // fp8 KV, bf16 queries
   EXPECT_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
                 built),
             2);

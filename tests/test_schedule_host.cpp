@@ -46,15 +46,28 @@ DecodeSchedule schedule(const DecodeShape& s, const DecodeFacts& f, int32_t flag
 
 constexpr size_t kPlenty = size_t(1) << 32;
 
-TEST(DecodeAutoRule, TensorCoresFromGroupFourF16AndBf16Only) {
+TEST(DecodeAutoRule, TensorCoresFromGroupFourWith16BitKv) {
   EXPECT_FALSE(prefer_tensor_cores(shape(8, 32, 32), facts(1)));  // group 1
   EXPECT_FALSE(prefer_tensor_cores(shape(8, 32, 16), facts(2)));  // group 2
   EXPECT_FALSE(prefer_tensor_cores(shape(8, 24, 8), facts(3)));   // group 3
   EXPECT_TRUE(prefer_tensor_cores(shape(8, 32, 8), facts(4)));    // group 4
   EXPECT_TRUE(prefer_tensor_cores(shape(8, 32, 1), facts(16)));   // MQA
   EXPECT_TRUE(prefer_tensor_cores(shape(8, 32, 8, kF16), facts(4)));
-  // f32 and fp8 KV have no tensor-core build.
+  // f32 has no tensor-core build.
   EXPECT_FALSE(prefer_tensor_cores(shape(8, 32, 8, kF32), facts(4, /*tensor_cores=*/false)));
+}
+
+TEST(DecodeAutoRule, Fp8KvOnTensorCoresFromGroupTwoAtEveryBatch) {
+  for (const int32_t element : {BARACUDA_FLASHINFER_F16_E4M3, BARACUDA_FLASHINFER_F16_E5M2,
+                                BARACUDA_FLASHINFER_BF16_E4M3, BARACUDA_FLASHINFER_BF16_E5M2}) {
+    SCOPED_TRACE(element);
+    EXPECT_FALSE(prefer_tensor_cores(shape(8, 32, 32, element), facts(1)));  // group 1
+    EXPECT_TRUE(prefer_tensor_cores(shape(8, 32, 16, element), facts(2)));   // group 2
+    EXPECT_TRUE(prefer_tensor_cores(shape(8, 32, 8, element), facts(4)));    // group 4
+    EXPECT_TRUE(prefer_tensor_cores(shape(1, 32, 8, element), facts(4)));    // batch 1 too
+    EXPECT_TRUE(prefer_tensor_cores(shape(1, 32, 1, element), facts(16)));   // MQA
+    EXPECT_FALSE(prefer_tensor_cores(shape(8, 32, 8, element), facts(4, /*tensor_cores=*/false)));
+  }
 }
 
 TEST(DecodeAutoRule, BatchOneStaysOnCudaCoresUpToGroupFour) {

@@ -516,18 +516,20 @@ TEST(DecodeEx, decode_flags_are_checked_before_the_options) {
   c.decode_flags = BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
   EXPECT_EQ(invoke(Family::kDecode, Kind::kRun, c, &bad), 2);
   EXPECT_TRUE(message_mentions("both")) << last_error();
-  // Tensor cores with an fp8 KV: unsupported (3) with any options, k/v scales included.
+  // Tensor cores with f32: unsupported (3) with any options, before them.
   Options scales = defaults();
   scales.k_scale = 0.5f;
   scales.v_scale = 3.f;
   c = Call{};
-  c.element = BARACUDA_FLASHINFER_BF16_E4M3;
+  c.element = BARACUDA_FLASHINFER_F32;
   c.decode_flags = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
   for (Kind kind : {Kind::kCanImplement, Kind::kWorkspaceSize, Kind::kRun}) {
     EXPECT_EQ(invoke(Family::kDecode, kind, c, &scales), BARACUDA_FLASHINFER_UNSUPPORTED);
     EXPECT_TRUE(message_mentions("tensor-core")) << last_error();
   }
-  // CUDA cores take the fp8 KV with its scales.
+  // Both paths take an fp8 KV with its scales.
+  c.element = BARACUDA_FLASHINFER_BF16_E4M3;
+  EXPECT_EQ(invoke(Family::kDecode, Kind::kCanImplement, c, &scales), 0) << last_error();
   c.decode_flags = BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
   EXPECT_EQ(invoke(Family::kDecode, Kind::kCanImplement, c, &scales), 0) << last_error();
 }

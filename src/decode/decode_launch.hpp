@@ -93,10 +93,11 @@ struct DecodeVariant {
 // Smallest chunk (tokens) of a single request split without the planner (CUDA cores).
 constexpr uint32_t kMinSingleRequestChunk = 32;
 
-// One compiled tensor-core configuration (element f16 or bf16, head_dim): any GQA group.
-// `launch` packs one query row per request into 16-row tiles (decode); `launch_shared_prefix`
-// runs every query of the batch against one request's pages (a shared prefix: the problem's
-// batch_size is the number of queries, its page table has one request) in 64-row tiles.
+// One compiled tensor-core configuration (an element with f16 or bf16 queries, head_dim): any
+// GQA group. `launch` packs one query row per request into 16-row tiles (decode);
+// `launch_shared_prefix` (nullptr for fp8 KV) runs every query of the batch against one
+// request's pages (a shared prefix: the problem's batch_size is the number of queries, its page
+// table has one request) in 64-row tiles.
 struct TensorCoreVariant {
   int32_t element;
   int32_t head_dim;

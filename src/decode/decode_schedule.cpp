@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/elements.hpp"
+
 namespace baracuda::flashinfer::decode {
 namespace {
 
@@ -71,6 +73,7 @@ size_t legacy_workspace_bytes(int32_t batch_size) {
 bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f) {
   if (!f.tensor_cores_built) return false;
   const int32_t group = s.group();
+  if (element_has_fp8_kv(s.element)) return group >= kTensorCoreMinGroupFp8;
   if (s.batch_size == 1) return group > kTensorCoreMinGroup;
   return group >= kTensorCoreMinGroup;
 }

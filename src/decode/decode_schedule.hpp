@@ -45,6 +45,9 @@ constexpr int32_t kTensorCoreMinChunkTokens = 256;
 // The auto rule sends f16/bf16 to tensor cores from this GQA group up (batch 1: above it, since
 // batch 1 splits on CUDA cores without the planner, one launch fewer).
 constexpr int32_t kTensorCoreMinGroup = 4;
+// fp8 KV goes to tensor cores from this group up at every batch: the CUDA-core kernel widens each
+// KV element once per query head of its group, the tensor-core one once per 16-row tile.
+constexpr int32_t kTensorCoreMinGroupFp8 = 2;
 // Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2 tile
 // for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
 constexpr int32_t kTensorCoreTileQ = 16;

@@ -1,11 +1,14 @@
 // Tensor-core decode: FlashInfer's FA2 paged prefill kernel with one query row per request (its
 // "use_tensor_cores" decode). The GQA group is packed into the query rows of a tile, so any
-// Hq / Hkv runs at one KV read per (request, KV head, query tile). Work items come from the
+// Hq / Hkv runs at one KV read per (request, KV head, query tile). fp8 KV is widened to the query
+// type once per tile in the kernel, not once per query head as on CUDA cores. Work items come from the
 // on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the device's
 // shared memory and, when split, merges the partial states. Included by decode_tc_<element>_hd<D>.cu.
 #pragma once
 
 #include <cuda_runtime.h>
+
+#include <type_traits>
 
 #include <flashinfer/attention/default_prefill_params.cuh>
 #include <flashinfer/attention/mask.cuh>
@@ -23,14 +26,14 @@ namespace fi = ::flashinfer;
 // The FA2 kernel over the planned work items: `rows_per_request` query rows per request of the
 // page table (1 for decode; the whole batch of queries for a shared prefix, whose page table has
 // one request), CTA_TILE_Q packed (row, query head) pairs per CTA.
-template <typename T, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
+template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q, typename Variant>
 cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t requests,
                       cudaStream_t stream) {
-  using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
-  using Variant = RuntimeAttention;
-  fi::paged_kv_t<T, int32_t> kv(
+  using Params = fi::BatchPrefillPagedParams<T, TKV, T, int32_t>;
+  fi::paged_kv_t<TKV, int32_t> kv(
       static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
-      p.attn.nhd ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND, static_cast<T*>(p.k_data), static_cast<T*>(p.v_data),
+      p.attn.nhd ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND, static_cast<TKV*>(p.k_data),
+      static_cast<TKV*>(p.v_data),
       const_cast<int32_t*>(p.indices), const_cast<int32_t*>(p.indptr),
       const_cast<int32_t*>(p.last_page_len));
   Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, s.q_indptr,
@@ -57,16 +60,35 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t r
       /*enable_pdl=*/false, stream);
 }
 
-template <typename T, uint32_t HEAD_DIM>
+// Without a window or a soft-cap, decode runs FlashInfer's DefaultAttention with both off at
+// compile time: the run-time variant made tensor-core decodes up to 5 % slower on the H200
+// (docs/notes/tuning-history.md, 2026-12-02 and 2026-12-04).
+template <typename T, typename TKV, uint32_t HEAD_DIM>
 cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
-  return launch_tc<T, HEAD_DIM, kTensorCoreTileQ>(p, s, static_cast<uint32_t>(p.batch_size),
-                                                  stream);
+  const auto requests = static_cast<uint32_t>(p.batch_size);
+  if (p.attn.window_left < 0 && p.attn.logits_soft_cap == 0.f) {
+    return launch_tc<T, TKV, HEAD_DIM, kTensorCoreTileQ,
+                     fi::DefaultAttention<false, false, false, false>>(p, s, requests, stream);
+  }
+  return launch_tc<T, TKV, HEAD_DIM, kTensorCoreTileQ, RuntimeAttention>(p, s, requests, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
 cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeBuffers& s,
                                     cudaStream_t stream) {
-  return launch_tc<T, HEAD_DIM, kSharedPrefixTileQ>(p, s, /*requests=*/1, stream);
+  return launch_tc<T, T, HEAD_DIM, kSharedPrefixTileQ, RuntimeAttention>(p, s, /*requests=*/1,
+                                                                         stream);
+}
+
+// The table entry of one (element, head dim): the shared prefix has 16-bit KV only.
+template <typename T, typename TKV, uint32_t HEAD_DIM>
+constexpr TensorCoreVariant tensor_core_variant(int32_t element) {
+  if constexpr (std::is_same_v<T, TKV>) {
+    return {element, HEAD_DIM, &launch_decode_tc<T, TKV, HEAD_DIM>,
+            &launch_shared_prefix_tc<T, HEAD_DIM>};
+  } else {
+    return {element, HEAD_DIM, &launch_decode_tc<T, TKV, HEAD_DIM>, nullptr};
+  }
 }
 
 }  // namespace baracuda::flashinfer::decode
@@ -75,7 +97,6 @@ cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeBuffers&
 #define BFI_TC_ARRAY_NAME(NAME, D) BFI_TC_ARRAY_NAME_(NAME, D)
 namespace baracuda::flashinfer::decode {
 extern const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM);
-const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM) = {
-    BFI_ELEMENT_CODE, BFI_HEAD_DIM, &launch_decode_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>,
-    &launch_shared_prefix_tc<BFI_DTYPE_Q, BFI_HEAD_DIM>};
+const TensorCoreVariant BFI_TC_ARRAY_NAME(BFI_ELEMENT_NAME, BFI_HEAD_DIM) =
+    tensor_core_variant<BFI_DTYPE_Q, BFI_DTYPE_KV, BFI_HEAD_DIM>(BFI_ELEMENT_CODE);
 }  // namespace baracuda::flashinfer::decode

@@ -26,7 +26,8 @@ constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_SHARED_PREFIX_FA2;
 Status check_shared_prefix_shape(const char* fn, const DecodeShape& s) {
   const decode::DecodeVariant* v = nullptr;
   BFI_CHECK(decode::check_shape(fn, s, &v));
-  if (decode::find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
+  const decode::TensorCoreVariant* tc = decode::find_tensor_core_variant(s.element, s.head_dim);
+  if (tc == nullptr || tc->launch_shared_prefix == nullptr) {
     return fail(kUnsupported,
                 "%s: no shared-prefix kernel for element %s, head_dim %d (f16 and bf16 only)", fn,
                 element_name(s.element), s.head_dim);

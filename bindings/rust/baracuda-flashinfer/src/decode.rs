@@ -44,15 +44,15 @@ use crate::workspace::Workspace;
 #[non_exhaustive]
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum DecodeKernel {
-    /// The library's measured choice (tensor cores for f16 / bf16 GQA groups of 4 or more,
-    /// which win at long contexts).
+    /// The library's measured choice (tensor cores for GQA groups of 4 or more with 16-bit KV,
+    /// of 2 or more with fp8 KV; CUDA cores for f32).
     #[default]
     Auto,
     /// FlashInfer's batch-decode kernel on CUDA cores (suits short contexts, such as a
     /// cascade's suffixes).
     CudaCores,
-    /// The FA2 prefill kernel with one query row per request; f16 and bf16 only; needs the
-    /// workspace.
+    /// The FA2 prefill kernel with one query row per request; f16 or bf16 queries (16-bit or
+    /// fp8 KV), not f32; needs the workspace.
     TensorCores,
 }
 
