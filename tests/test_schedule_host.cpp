@@ -127,10 +127,24 @@ TEST(DecodeSplitRule, TensorCoresSplitBelowFa2Occupancy) {
   EXPECT_FALSE(b33.split);
   EXPECT_TRUE(b33.planned);  // the FA2 kernel reads work-item arrays even without split
   EXPECT_EQ(b33.padded_items, 33);
-  // Group 32 (MQA at 32/1): two 16-row tiles per request.
+  EXPECT_EQ(b33.tile_rows, kTensorCoreTileQ);
+  // Group 16: one 16-row tile. Above 16 with 16-bit KV: one 64-row tile (MQA at 32/1) rather than
+  // two 16-row ones; fp8 KV keeps 16-row tiles.
+  const DecodeSchedule g16 = schedule(shape(64, 32, 2), facts(16), 0, kPlenty);
+  EXPECT_EQ(g16.tile_rows, kTensorCoreTileQ);
+  EXPECT_EQ(g16.qo_tiles, 1);
   const DecodeSchedule mqa = schedule(shape(64, 32, 1), facts(16), 0, kPlenty);
-  EXPECT_EQ(mqa.qo_tiles, 2);
-  EXPECT_TRUE(mqa.split);  // 128 < 264
+  EXPECT_EQ(mqa.tile_rows, kSharedPrefixTileQ);
+  EXPECT_EQ(mqa.qo_tiles, 1);
+  EXPECT_TRUE(mqa.split);  // 64 < 264
+  EXPECT_EQ(mqa.padded_items, 2 * 132);
+  const DecodeSchedule g128 = schedule(shape(4, 128, 1), facts(16), 0, kPlenty);
+  EXPECT_EQ(g128.tile_rows, kSharedPrefixTileQ);
+  EXPECT_EQ(g128.qo_tiles, 2);
+  const DecodeSchedule mqa_fp8 =
+      schedule(shape(64, 32, 1, BARACUDA_FLASHINFER_BF16_E4M3), facts(16), 0, kPlenty);
+  EXPECT_EQ(mqa_fp8.tile_rows, kTensorCoreTileQ);
+  EXPECT_EQ(mqa_fp8.qo_tiles, 2);
 }
 
 TEST(DecodeSplitRule, NoSplitFlag) {

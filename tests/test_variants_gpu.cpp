@@ -320,6 +320,9 @@ INSTANTIATE_TEST_SUITE_P(
                       DecodeCase{"f32_hd128_group4", 2, 8, 2, 128, {}},
                       DecodeCase{"bf16_e4m3_hd128_group4", 5, 32, 8, 128, {}},
                       DecodeCase{"f16_e5m2_hd256_group3", 4, 6, 2, 256, {}},
+                      // Groups above 16: a 64-row tensor-core tile (16-bit KV), 16-row tiles (fp8).
+                      DecodeCase{"bf16_hd128_group32", 1, 32, 1, 128, {}},
+                      DecodeCase{"bf16_e4m3_hd64_group20", 5, 40, 2, 64, {}},
                       // One request: the CUDA-core split without the planner.
                       DecodeCase{"bf16_batch1_hd128_group4", 1, 32, 8, 128, {5000}},
                       DecodeCase{"f16_batch1_hd64_group8", 0, 16, 2, 64, {3001}}),

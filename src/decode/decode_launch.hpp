@@ -38,6 +38,7 @@ struct DecodeBuffers {
   bool single_request;   // CUDA cores, batch 1, split: chunks from the length, no planner
   int32_t padded_items;  // grid.x of the kernel when planned
   int32_t qo_tiles;      // query tiles per request (tensor-core path; 1 on CUDA cores)
+  int32_t tile_rows;     // query rows per CTA (tensor-core path)
   int32_t* request_indices;
   int32_t* qo_tile_indices;  // tensor-core path only
   int32_t* kv_tile_indices;

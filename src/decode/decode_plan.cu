@@ -35,8 +35,9 @@ __device__ __forceinline__ int32_t chunks_of(const PlannerArgs& a, int32_t b, in
 //
 // Split (args.split): finds the smallest chunk (in pages, >= min_chunk_pages) with
 //   qo_tiles * sum_b ceil(pages_b / chunk) <= padded_items
-// by a 32-ary search (each warp evaluates one candidate per round, so a 2^15-page range takes
-// three rounds rather than fifteen block reductions), then writes one work item per
+// by a 32-ary search between bounds from the total and the largest request (each warp evaluates
+// one candidate per round, so a 2^15-page range takes three rounds rather than fifteen block
+// reductions; equal lengths take none or one), then writes one work item per
 // (request, query tile, chunk): request_indices, qo_tile_indices, kv_tile_indices, o_indptr (the
 // per-request chunk prefix sum: where its partial states go and what the merge reads), the chunk
 // size in tokens and the valid mask. Requests with no pages get no item; the merge writes o = 0,
@@ -49,6 +50,7 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
   constexpr int kWarps = kPlanThreads / 32;
   __shared__ typename Scan::TempStorage scan_storage;
   __shared__ int32_t s_warp_value[kWarps];
+  __shared__ long long s_warp_sum[kWarps];
   __shared__ int32_t s_lo, s_hi;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   const int32_t batch_size = args.batch_size, tiles = args.qo_tiles;
@@ -69,18 +71,46 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
     return;
   }
 
-  // Largest request, in pages.
+  // Largest request and all requests together, in pages.
   int32_t local_max = 0;
-  for (int32_t b = tid; b < batch_size; b += kPlanThreads)
-    local_max = max(local_max, pages_read(args, b));
+  long long local_sum = 0;
+  for (int32_t b = tid; b < batch_size; b += kPlanThreads) {
+    const int32_t pages = pages_read(args, b);
+    local_max = max(local_max, pages);
+    local_sum += pages;
+  }
   local_max = __reduce_max_sync(0xffffffffu, static_cast<unsigned>(local_max));
-  if (lane == 0) s_warp_value[warp] = local_max;
+  for (int offset = 16; offset > 0; offset /= 2)
+    local_sum += __shfl_down_sync(0xffffffffu, local_sum, offset);
+  if (lane == 0) {
+    s_warp_value[warp] = local_max;
+    s_warp_sum[warp] = local_sum;
+  }
   __syncthreads();
   if (tid == 0) {
     int32_t m = 0;
-    for (int w = 0; w < kWarps; ++w) m = max(m, s_warp_value[w]);
-    s_lo = args.min_chunk_pages;
-    s_hi = max(m, args.min_chunk_pages);  // always feasible: one chunk per non-empty request
+    long long total = 0;
+    for (int w = 0; w < kWarps; ++w) {
+      m = max(m, s_warp_value[w]);
+      total += s_warp_sum[w];
+    }
+    const int32_t min_chunk = args.min_chunk_pages;
+    int32_t lo = min_chunk;
+    int32_t hi = max(m, min_chunk);  // always feasible: one chunk per non-empty request
+    // Without the FA2 window count, a request of p pages takes ceil(p / c) chunks, so with
+    // K = padded_items / qo_tiles items per tile row: every c < total / K is infeasible, and
+    // c = ceil(m / floor(K / batch)) is feasible. The search starts from these bounds (batch 1:
+    // they meet, no search round).
+    if (args.window_left < 0 || args.window_tile_rows == 0) {
+      const int32_t k = max(args.padded_items / tiles, 1);
+      const long long lower = (total + k - 1) / k;
+      lo = lower >= hi ? hi : max(lo, static_cast<int32_t>(lower));
+      const int32_t per_request = k / batch_size;
+      if (per_request > 0) hi = min(hi, max(ceil_div(m, per_request), min_chunk));
+      lo = min(lo, hi);  // with a valid page table lo <= hi already
+    }
+    s_lo = lo;
+    s_hi = hi;
   }
   __syncthreads();
 
@@ -170,6 +200,7 @@ DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
   b.single_request = sched.single_request;
   b.padded_items = sched.padded_items;
   b.qo_tiles = sched.qo_tiles;
+  b.tile_rows = sched.tile_rows;
   if (sched.workspace == 0) return b;
   char* ws = static_cast<char*>(workspace);
   const DecodeLayout& l = sched.layout;
@@ -199,7 +230,7 @@ cudaError_t enqueue_planner(const DecodeSchedule& sched, const DecodeBuffers& b,
   const PlannerArgs args{p.indptr,
                          p.last_page_len,
                          p.attn.window_left,
-                         tc ? int32_t(kTensorCoreTileQ) : 0,
+                         tc ? sched.tile_rows : 0,
                          sched.requests,
                          p.page_size,
                          sched.min_chunk_pages,

@@ -70,6 +70,12 @@ size_t legacy_workspace_bytes(int32_t batch_size) {
   return batch_size <= 0 ? 0 : (3 * size_t(batch_size) + 2) * sizeof(int32_t);
 }
 
+int32_t tensor_core_tile_rows(const DecodeShape& s, bool shared_prefix) {
+  if (shared_prefix) return kSharedPrefixTileQ;
+  return s.group() > kTensorCoreTileQ && !element_has_fp8_kv(s.element) ? kSharedPrefixTileQ
+                                                                          : kTensorCoreTileQ;
+}
+
 bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f) {
   if (!f.tensor_cores_built) return false;
   const int32_t group = s.group();
@@ -117,7 +123,8 @@ static DecodeSchedule schedule_tensor_cores_alone(const DecodeShape& s, const De
   sched.requests = shared_prefix ? 1 : s.batch_size;
   sched.qo_len = shared_prefix ? s.batch_size : 1;
   const int64_t rows = int64_t(sched.qo_len) * s.group();
-  const int64_t tile = shared_prefix ? kSharedPrefixTileQ : kTensorCoreTileQ;
+  const int64_t tile = tensor_core_tile_rows(s, shared_prefix);
+  sched.tile_rows = static_cast<int32_t>(tile);
   sched.qo_tiles = static_cast<int32_t>((rows + tile - 1) / tile);
   const int64_t max_ctas = kTensorCoreCtasPerSm * f.sm_count;
   const int64_t items = int64_t(sched.requests) * sched.qo_tiles;

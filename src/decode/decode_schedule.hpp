@@ -49,7 +49,8 @@ constexpr int32_t kTensorCoreMinGroup = 4;
 // KV element once per query head of its group, the tensor-core one once per 16-row tile.
 constexpr int32_t kTensorCoreMinGroupFp8 = 2;
 // Tensor-core path: query rows (packed query heads of one KV head) per CTA: the smallest FA2 tile
-// for decode, a larger one for a shared prefix (fewer KV re-reads across tiles).
+// for decode, a larger one for a shared prefix and for decode groups above 16 with 16-bit KV
+// (one tile instead of several, each reading the KV again; fp8 KV has no 64-row build).
 constexpr int32_t kTensorCoreTileQ = 16;
 constexpr int32_t kSharedPrefixTileQ = 64;
 // Largest batch the decode family takes.
@@ -75,6 +76,7 @@ struct DecodeSchedule {
   int32_t qo_len = 1;    // query rows per request (1; the batch for a shared prefix)
   int32_t padded_items = 0;  // the grid along the batch axis when split or planned
   int32_t qo_tiles = 1;      // query tiles per request (tensor cores)
+  int32_t tile_rows = 0;     // query rows per CTA (tensor cores: kTensorCoreTileQ or 64)
   int32_t min_chunk_pages = 0;
   size_t partial_rows = 0;  // rows of [Hq, D] partial states when split
   size_t workspace = 0;     // bytes of workspace this schedule uses (0: none)
@@ -83,6 +85,9 @@ struct DecodeSchedule {
 
 // The bytes of one output element (Q/O type) of an element code.
 size_t output_element_bytes(int32_t element);
+
+// The tensor-core path's query rows per CTA for this shape.
+int32_t tensor_core_tile_rows(const DecodeShape& s, bool shared_prefix);
 
 // The auto rule: whether an unforced call prefers tensor cores.
 bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f);

@@ -60,24 +60,37 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t r
       /*enable_pdl=*/false, stream);
 }
 
-// Without a window or a soft-cap, decode runs FlashInfer's DefaultAttention with both off at
+// Without a window or a soft-cap, the kernel is FlashInfer's DefaultAttention with both off at
 // compile time: the run-time variant made tensor-core decodes up to 5 % slower on the H200
 // (docs/notes/tuning-history.md, 2026-12-02 and 2026-12-04).
+template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
+cudaError_t launch_tc_for_options(const DecodeProblem& p, const DecodeBuffers& s,
+                                  uint32_t requests, cudaStream_t stream) {
+  if (p.attn.window_left < 0 && p.attn.logits_soft_cap == 0.f) {
+    return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, fi::DefaultAttention<false, false, false, false>>(
+        p, s, requests, stream);
+  }
+  return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, RuntimeAttention>(p, s, requests, stream);
+}
+
+// The schedule's tile: 16 rows, or 64 for groups above 16 with 16-bit KV (the shared prefix's
+// kernels).
 template <typename T, typename TKV, uint32_t HEAD_DIM>
 cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   const auto requests = static_cast<uint32_t>(p.batch_size);
-  if (p.attn.window_left < 0 && p.attn.logits_soft_cap == 0.f) {
-    return launch_tc<T, TKV, HEAD_DIM, kTensorCoreTileQ,
-                     fi::DefaultAttention<false, false, false, false>>(p, s, requests, stream);
+  if constexpr (std::is_same_v<T, TKV>) {
+    if (s.tile_rows == kSharedPrefixTileQ) {
+      return launch_tc_for_options<T, TKV, HEAD_DIM, kSharedPrefixTileQ>(p, s, requests, stream);
+    }
   }
-  return launch_tc<T, TKV, HEAD_DIM, kTensorCoreTileQ, RuntimeAttention>(p, s, requests, stream);
+  if (s.tile_rows != kTensorCoreTileQ) return cudaErrorInvalidConfiguration;
+  return launch_tc_for_options<T, TKV, HEAD_DIM, kTensorCoreTileQ>(p, s, requests, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>
 cudaError_t launch_shared_prefix_tc(const DecodeProblem& p, const DecodeBuffers& s,
                                     cudaStream_t stream) {
-  return launch_tc<T, T, HEAD_DIM, kSharedPrefixTileQ, RuntimeAttention>(p, s, /*requests=*/1,
-                                                                         stream);
+  return launch_tc_for_options<T, T, HEAD_DIM, kSharedPrefixTileQ>(p, s, /*requests=*/1, stream);
 }
 
 // The table entry of one (element, head dim): the shared prefix has 16-bit KV only.
