@@ -228,7 +228,7 @@ enum baracuda_flashinfer_decode_flags {
   BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,    /**< one chunk per request (no merge) */
   BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,  /**< FlashInfer's batch-decode kernel */
   BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4 /**< FA2 prefill kernel, one query row per
-                                                    request; f16/bf16 only */
+                                                    request; not f32 */
 };
 
 /**

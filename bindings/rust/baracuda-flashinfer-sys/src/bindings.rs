@@ -131,7 +131,7 @@ pub const BARACUDA_FLASHINFER_DECODE_CUDA_CORES: i32 = 2;
 
 /// ```text
 /// FA2 prefill kernel, one query row per
-/// request; f16/bf16 only
+/// request; not f32
 /// ```
 ///
 /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
