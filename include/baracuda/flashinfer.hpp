@@ -476,7 +476,8 @@ inline void check_attention_tensors(Checker& c, const AttentionSizes& z, const T
 
 /** Which decode kernel runs (the C flags of paged_decode_run_with). automatic: the library's
  * measured rule (tensor cores for GQA groups of 4 or more with 16-bit KV, of 2 or more with fp8
- * KV; CUDA cores for f32); cuda_cores suits short contexts such as a cascade's suffixes (docs/append-merge.md). */
+ * KV; CUDA cores for f32); cuda_cores suits short contexts such as a cascade's suffixes
+ * (docs/append-merge.md). */
 enum class DecodeKernel : int32_t {
   automatic = BARACUDA_FLASHINFER_DECODE_AUTO,
   cuda_cores = BARACUDA_FLASHINFER_DECODE_CUDA_CORES,

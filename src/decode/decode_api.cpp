@@ -123,8 +123,8 @@ Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
   }
   if (tensor_cores && find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
     return fail(kUnsupported,
-                "%s: no tensor-core decode for element %s, head_dim %d (f16 or bf16 queries only)", fn,
-                element_name(s.element), s.head_dim);
+                "%s: no tensor-core decode for element %s, head_dim %d (f16 or bf16 queries only)",
+                fn, element_name(s.element), s.head_dim);
   }
   return kSuccess;
 }

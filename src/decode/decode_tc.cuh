@@ -1,9 +1,10 @@
 // Tensor-core decode: FlashInfer's FA2 paged prefill kernel with one query row per request (its
 // "use_tensor_cores" decode). The GQA group is packed into the query rows of a tile, so any
 // Hq / Hkv runs at one KV read per (request, KV head, query tile). fp8 KV is widened to the query
-// type once per tile in the kernel, not once per query head as on CUDA cores. Work items come from the
-// on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the device's
-// shared memory and, when split, merges the partial states. Included by decode_tc_<element>_hd<D>.cu.
+// type once per tile in the kernel, not once per query head as on CUDA cores. Work items come from
+// the on-device planner (decode_plan.cu); FlashInfer's dispatcher picks the KV tile from the
+// device's shared memory and, when split, merges the partial states. Included by
+// decode_tc_<element>_hd<D>.cu.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -67,8 +68,8 @@ template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
 cudaError_t launch_tc_for_options(const DecodeProblem& p, const DecodeBuffers& s,
                                   uint32_t requests, cudaStream_t stream) {
   if (p.attn.window_left < 0 && p.attn.logits_soft_cap == 0.f) {
-    return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, fi::DefaultAttention<false, false, false, false>>(
-        p, s, requests, stream);
+    using Plain = fi::DefaultAttention<false, false, false, false>;
+    return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, Plain>(p, s, requests, stream);
   }
   return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, RuntimeAttention>(p, s, requests, stream);
 }
