@@ -26,6 +26,8 @@ struct AttentionVariant {
   float k_scale = 1.f, v_scale = 1.f;
   const float* sinks = nullptr;   // [Hq] on the device, or NULL
   bool nhd = false;               // paged K/V as [pages, page_size, Hkv, D]
+  // No window mask and no soft-cap: a kernel with both off at compile time serves the call.
+  bool plain_logits() const { return window_left < 0 && logits_soft_cap == 0.f; }
   bool plain() const {
     return window_left < 0 && logits_soft_cap == 0.f && k_scale == 1.f && v_scale == 1.f &&
            sinks == nullptr && !nhd;

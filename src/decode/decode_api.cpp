@@ -131,10 +131,10 @@ Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
 
 // The schedule of a call on `context`'s device.
 Status schedule_on(const char* fn, DeviceContext& context, const DecodeShape& s,
-                   const DecodeVariant& v, int32_t flags, size_t workspace_bytes,
-                   DecodeSchedule* out) {
+                   const DecodeVariant& v, const AttentionVariant& attn, int32_t flags,
+                   size_t workspace_bytes, DecodeSchedule* out) {
   DecodeFacts facts;
-  BFI_CHECK(decode_facts(fn, context, s, v, &facts));
+  BFI_CHECK(decode_facts(fn, context, s, v, &attn, &facts));
   return schedule_decode(fn, s, facts, flags, workspace_bytes, out);
 }
 
@@ -149,7 +149,7 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
   StreamDevice device;
   BFI_CHECK(device.enter(fn, cuda_stream));
   DecodeSchedule schedule;
-  BFI_CHECK(schedule_on(fn, *device.context, s, *v, flags, p.workspace_bytes, &schedule));
+  BFI_CHECK(schedule_on(fn, *device.context, s, *v, attn, flags, p.workspace_bytes, &schedule));
 
   DecodeProblem problem = to_problem(s, sm_scale, p);
   problem.attn = attn;
@@ -182,7 +182,7 @@ Status get_workspace_size(const char* fn, const DecodeShape& s, size_t* bytes) {
   DeviceContext* context = nullptr;
   BFI_CHECK(current_device_context(fn, &context));
   DecodeFacts facts;
-  BFI_CHECK(decode_facts(fn, *context, s, *v, &facts));
+  BFI_CHECK(decode_facts(fn, *context, s, *v, /*attn=*/nullptr, &facts));
   *bytes = decode_workspace_bytes(s, facts);
   return kSuccess;
 }
@@ -200,7 +200,8 @@ Status describe(const char* fn, const DecodeShape& s, int32_t flags, size_t work
   StreamDevice device;
   BFI_CHECK(device.enter(fn, resolve_stream(stream)));
   DecodeSchedule schedule;
-  BFI_CHECK(schedule_on(fn, *device.context, s, *v, flags, workspace_bytes, &schedule));
+  BFI_CHECK(schedule_on(fn, *device.context, s, *v, AttentionVariant{}, flags, workspace_bytes,
+                        &schedule));
   baracuda_flashinfer_decode_schedule full{};
   full.struct_size = out->struct_size;
   full.path = static_cast<int32_t>(schedule.path);

@@ -15,8 +15,12 @@ namespace baracuda::flashinfer::decode {
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
 DecodeVariant make_variant(int32_t element) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
-  return DecodeVariant{element, static_cast<int32_t>(HEAD_DIM), static_cast<int32_t>(GROUP),
-                       kernel_info<T>(), &launch_decode<DTypeQ, DTypeKV, HEAD_DIM, GROUP>,
+  return DecodeVariant{element,
+                       static_cast<int32_t>(HEAD_DIM),
+                       static_cast<int32_t>(GROUP),
+                       kernel_info<T>(),
+                       plain_kernel_info<DTypeQ, DTypeKV, HEAD_DIM, GROUP>(),
+                       &launch_decode<DTypeQ, DTypeKV, HEAD_DIM, GROUP>,
                        &launch_finalize<DTypeQ, HEAD_DIM>};
 }
 

@@ -142,11 +142,19 @@ struct DecodeParams {
   }
 };
 
-using Variant = RuntimeAttention;
+// Without a window or a soft-cap, 16-bit and f32 KV run FlashInfer's DefaultAttention with both
+// off at compile time: the run-time variant made CUDA-core decode 1-10 % slower on the H200
+// (docs/notes/tuning-history.md#cuda-core-plain-kernel). fp8 KV keeps the run-time kernel alone:
+// the auto rule sends it to tensor cores above group 1, and its TUs are the costliest.
+using PlainVariant = fi::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
+                                          /*soft_cap=*/false, /*alibi=*/false>;
+template <typename DTypeKV>
+constexpr bool kHasPlainDecodeKernel = sizeof(DTypeKV) > 1;
 
 // Launch geometry of FlashInfer's batch-decode kernel for one configuration, computed exactly
 // as BatchDecodeWithPagedKVCacheDispatched does (sm80+: two shared-memory stages).
-template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
+template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP,
+          typename Variant = RuntimeAttention>
 struct DecodeKernelTraits {
   using DTypeO = DTypeQ;
   using Params = DecodeParams<DTypeQ, DTypeKV, DTypeO>;
@@ -176,11 +184,28 @@ KernelInfo kernel_info() {
                     Traits::kBdx * Traits::kBdy * Traits::kBdz, Traits::kSmem};
 }
 
+// The plain kernel of a configuration (a NULL func where none is built).
+template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
+KernelInfo plain_kernel_info() {
+  if constexpr (kHasPlainDecodeKernel<DTypeKV>) {
+    return kernel_info<DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainVariant>>();
+  } else {
+    return KernelInfo{nullptr, 0, 0};
+  }
+}
+
 // Enqueues decode (and, when split, the merge) for one compiled configuration.
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
 cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   using T = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP>;
   using Params = typename T::Params;
+  // Both variants share Params, the launch geometry and so the kernel's type.
+  auto kernel = T::kernel;
+  if constexpr (kHasPlainDecodeKernel<DTypeKV>) {
+    if (p.attn.plain_logits()) {
+      kernel = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainVariant>::kernel;
+    }
+  }
   const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);
   const uint32_t virtual_heads = static_cast<uint32_t>(p.num_qo_heads) / GROUP;
 
@@ -215,8 +240,8 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaSt
     params.kv_chunk_size_ptr = ChunkTokens{nullptr, WindowPages{}, 0};
     params.block_valid_mask = nullptr;
     params.partition_kv = false;
-    return launch_kernel(T::kernel, dim3(static_cast<uint32_t>(p.batch_size), virtual_heads),
-                         block, T::kSmem, stream, params);
+    return launch_kernel(kernel, dim3(static_cast<uint32_t>(p.batch_size), virtual_heads), block,
+                         T::kSmem, stream, params);
   }
 
   params.o = static_cast<DTypeQ*>(s.tmp_o);
@@ -238,7 +263,7 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaSt
   params.partition_kv = true;
   {
     const cudaError_t err =
-        launch_kernel(T::kernel, dim3(static_cast<uint32_t>(s.padded_items), virtual_heads), block,
+        launch_kernel(kernel, dim3(static_cast<uint32_t>(s.padded_items), virtual_heads), block,
                       T::kSmem, stream, params);
     if (err != cudaSuccess) return err;
   }

@@ -86,6 +86,9 @@ struct DecodeVariant {
   int32_t head_dim;
   int32_t group;
   KernelInfo decode;
+  // The same kernel with window and soft-cap off at compile time, for calls with
+  // AttentionVariant::plain_logits() (func NULL where none is built: fp8 KV).
+  KernelInfo decode_plain;
   cudaError_t (*launch)(const DecodeProblem&, const DecodeBuffers&, cudaStream_t);
   // The options' pass over the finished rows (v_scale, sinks: common/attention_finalize.cuh).
   cudaError_t (*finalize)(const FinalizeArgs&, cudaStream_t);
@@ -115,10 +118,16 @@ const DecodeVariant* find_decode_variant(int32_t element, int32_t head_dim, int3
 // Writes the compiled head dims (ascending) of `element`; returns how many.
 int32_t decode_head_dims(int32_t element, int32_t* out, int32_t capacity);
 
-// The schedule's facts about `context`'s device for this shape (the CUDA-core variant's residency:
-// its first query per device also opts the kernel into its shared memory).
+// The CUDA-core kernel that serves a call with these options.
+inline const KernelInfo& cuda_core_kernel(const DecodeVariant& v, const AttentionVariant& attn) {
+  return attn.plain_logits() && v.decode_plain.func != nullptr ? v.decode_plain : v.decode;
+}
+
+// The schedule's facts about `context`'s device for this shape: the residency of the CUDA-core
+// kernel that serves `attn`, or with `attn` NULL (a workspace size for any options) the larger of
+// both kernels'. The first query per kernel and device also opts it into its shared memory.
 Status decode_facts(const char* fn, DeviceContext& context, const DecodeShape& s,
-                    const DecodeVariant& v, DecodeFacts* out);
+                    const DecodeVariant& v, const AttentionVariant* attn, DecodeFacts* out);
 
 // The planner kernel (decode_plan.cu).
 cudaError_t launch_planner(const PlannerArgs& args, cudaStream_t stream);

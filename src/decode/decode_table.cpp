@@ -2,6 +2,8 @@
 // BFI_DECODE_ELEMENTS / _HEAD_DIMS / _GROUPS lists: the one place they are written down.
 #include "decode/decode_launch.hpp"
 
+#include <algorithm>
+
 namespace baracuda::flashinfer::decode {
 
 #define BFI_DECLARE_SET(NAME, HEAD_DIM) \
@@ -62,11 +64,20 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
 }
 
 Status decode_facts(const char* fn, DeviceContext& context, const DecodeShape& s,
-                    const DecodeVariant& v, DecodeFacts* out) {
+                    const DecodeVariant& v, const AttentionVariant* attn, DecodeFacts* out) {
   DecodeFacts f;
   f.sm_count = context.facts().sm_count;
   f.cuda_core_group = v.group;
-  BFI_CHECK(context.residency(fn, v.decode, &f.cuda_core_blocks_per_sm));
+  if (attn != nullptr) {
+    BFI_CHECK(context.residency(fn, cuda_core_kernel(v, *attn), &f.cuda_core_blocks_per_sm));
+  } else {
+    BFI_CHECK(context.residency(fn, v.decode, &f.cuda_core_blocks_per_sm));
+    if (v.decode_plain.func != nullptr) {
+      int32_t plain_blocks = 0;
+      BFI_CHECK(context.residency(fn, v.decode_plain, &plain_blocks));
+      f.cuda_core_blocks_per_sm = std::max(f.cuda_core_blocks_per_sm, plain_blocks);
+    }
+  }
   f.tensor_cores_built = find_tensor_core_variant(s.element, s.head_dim) != nullptr;
   *out = f;
   return kSuccess;

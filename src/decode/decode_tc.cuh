@@ -67,7 +67,7 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t r
 template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
 cudaError_t launch_tc_for_options(const DecodeProblem& p, const DecodeBuffers& s,
                                   uint32_t requests, cudaStream_t stream) {
-  if (p.attn.window_left < 0 && p.attn.logits_soft_cap == 0.f) {
+  if (p.attn.plain_logits()) {
     using Plain = fi::DefaultAttention<false, false, false, false>;
     return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, Plain>(p, s, requests, stream);
   }
