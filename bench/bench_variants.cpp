@@ -5,7 +5,8 @@
 //   sinks         one sink logit per query head (gpt-oss)
 //   window        window_left 4095: the last 4096 keys (decode 1 x 32768: reads only those)
 //   nhd           the same cache as NHD pages (same bytes, other strides)
-//   fp8_scales    decode only: an e4m3 cache with k_scale 0.5, v_scale 2 (frac of its own bytes)
+//   fp8_scales    an e4m3 cache with k_scale 0.5, v_scale 2: decode (frac of its own bytes) and
+//                 paged prefill (TFLOP/s, beside the bf16 cache's plain row)
 // Targets (issue 22): soft-cap and sinks cost <= 5%; the window at 1 x 32768 <= 0.2x the full
 // context; fp8 >= 0.85 of the copy bandwidth on its bytes at B >= 64; NHD within 5% of HND.
 #include <baracuda/flashinfer.h>
@@ -108,10 +109,11 @@ void add_decode_variant(int32_t batch, int32_t len, const std::string& variant,
   });
 }
 
-// Prefill 8 x 4096, causal: ragged (plain, soft-cap, sinks, window) and paged (plain, NHD).
+// Prefill 8 x 4096, causal: ragged (plain, soft-cap, sinks, window) and paged (plain, NHD; an
+// e4m3 cache with its scales).
 class VariantPrefillCase : public Case {
  public:
-  explicit VariantPrefillCase(bool paged) : paged_(paged) {
+  VariantPrefillCase(bool paged, int32_t element) : paged_(paged), element_(element) {
     std::vector<int32_t> q_indptr(kBatch + 1), kv_indptr(kBatch + 1);
     const int32_t units = paged ? kLen / kPage : kLen;
     for (int32_t b = 0; b <= kBatch; ++b) q_indptr[b] = b * kLen, kv_indptr[b] = b * units;
@@ -122,15 +124,16 @@ class VariantPrefillCase : public Case {
     std::shuffle(pages.begin(), pages.end(), std::mt19937(9));
     indices_ = upload(pages);
     last_ = upload(std::vector<int32_t>(kBatch, kPage));
-    const size_t kv = size_t(kBatch) * kLen * kHkv * kD * 2;
+    const int kv_bytes = element == BARACUDA_FLASHINFER_BF16 ? 2 : 1;
+    const size_t kv = size_t(kBatch) * kLen * kHkv * kD * kv_bytes;
     k_ = DeviceBuffer(kv);
     v_ = DeviceBuffer(kv);
     q_ = DeviceBuffer(size_t(kBatch) * kLen * kHq * kD * 2);
     o_ = DeviceBuffer(q_.bytes());
     lse_ = DeviceBuffer(size_t(kBatch) * kLen * kHq * 4);
     sinks_ = DeviceBuffer(kHq * 4);
-    fill_random(k_.get(), kv, 2, 91);
-    fill_random(v_.get(), kv, 2, 92);
+    fill_random(k_.get(), kv, kv_bytes, 91);
+    fill_random(v_.get(), kv, kv_bytes, 92);
     fill_random(q_.get(), q_.bytes(), 2, 93);
     fill_random(sinks_.get(), sinks_.bytes(), 4, 94);
   }
@@ -141,28 +144,26 @@ class VariantPrefillCase : public Case {
     const int32_t rows = kBatch * kLen;
     size_t bytes = 0;
     check_status(paged_ ? baracuda_kernels_flashinfer_prefill_paged_get_workspace_size(
-                              BARACUDA_FLASHINFER_BF16, kBatch, rows, kPage, kD, kHq, kHkv, 1,
-                              &o, &bytes)
+                              element_, kBatch, rows, kPage, kD, kHq, kHkv, 1, &o, &bytes)
                         : baracuda_kernels_flashinfer_prefill_ragged_get_workspace_size(
-                              BARACUDA_FLASHINFER_BF16, kBatch, rows, rows, kD, kHq, kHkv, 1, &o,
-                              &bytes),
+                              element_, kBatch, rows, rows, kD, kHq, kHkv, 1, &o, &bytes),
                  "prefill_*_get_workspace_size");
     workspaces_.emplace_back(bytes);
     void* ws = workspaces_.back().get();
     return [this, o, ws, bytes, rows] {
       const float scale = 1.f / std::sqrt(float(kD));
       const auto stream = reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream);
-      check_status(
-          paged_ ? baracuda_kernels_flashinfer_prefill_paged_run(
-                       BARACUDA_FLASHINFER_BF16, kBatch, rows, kPage, kD, kHq, kHkv, scale, 1, &o,
-                       q_.get(), q_indptr_.as<int32_t>(), k_.get(), v_.get(),
-                       indices_.as<int32_t>(), kv_indptr_.as<int32_t>(), last_.as<int32_t>(),
-                       o_.get(), lse_.as<float>(), ws, bytes, stream)
-                 : baracuda_kernels_flashinfer_prefill_ragged_run(
-                       BARACUDA_FLASHINFER_BF16, kBatch, rows, rows, kD, kHq, kHkv, scale, 1, &o,
-                       q_.get(), q_indptr_.as<int32_t>(), k_.get(), v_.get(),
-                       kv_indptr_.as<int32_t>(), o_.get(), lse_.as<float>(), ws, bytes, stream),
-          "prefill_*_run");
+      check_status(paged_
+                       ? baracuda_kernels_flashinfer_prefill_paged_run(
+                             element_, kBatch, rows, kPage, kD, kHq, kHkv, scale, 1, &o, q_.get(),
+                             q_indptr_.as<int32_t>(), k_.get(), v_.get(), indices_.as<int32_t>(),
+                             kv_indptr_.as<int32_t>(), last_.as<int32_t>(), o_.get(),
+                             lse_.as<float>(), ws, bytes, stream)
+                       : baracuda_kernels_flashinfer_prefill_ragged_run(
+                             element_, kBatch, rows, rows, kD, kHq, kHkv, scale, 1, &o, q_.get(),
+                             q_indptr_.as<int32_t>(), k_.get(), v_.get(), kv_indptr_.as<int32_t>(),
+                             o_.get(), lse_.as<float>(), ws, bytes, stream),
+                   "prefill_*_run");
     };
   }
   static double flop(const std::string& variant) {
@@ -174,21 +175,25 @@ class VariantPrefillCase : public Case {
  private:
   static constexpr int32_t kBatch = 8, kLen = 4096;
   bool paged_;
+  int32_t element_;
   DeviceBuffer q_indptr_, kv_indptr_, indices_, last_, k_, v_, q_, o_, lse_, sinks_;
   std::vector<DeviceBuffer> workspaces_;
 };
 
 void add_prefill_variant(bool paged, const std::string& variant, const std::string& label) {
+  const int32_t element =
+      variant == "fp8_scales" ? BARACUDA_FLASHINFER_BF16_E4M3 : BARACUDA_FLASHINFER_BF16;
   const std::string name = std::string(paged ? "prefill paged p16" : "prefill ragged") +
-                           " 32/8 hd128 8x4096 causal";
+                           " 32/8 hd128 8x4096 causal" +
+                           (element == BARACUDA_FLASHINFER_BF16 ? "" : " e4m3");
   add_benchmark("variants", name, variant, 20, [=](benchmark::State& state) {
     auto& c = shared_case<VariantPrefillCase>(
-        "variants/" + name, [&] { return std::make_unique<VariantPrefillCase>(paged); });
+        "variants/" + name, [&] { return std::make_unique<VariantPrefillCase>(paged, element); });
     const double us = c.run(state, variant, [&] {
       return std::make_unique<GpuTimer>(c.call(variant), GpuTimer::Mode::graph, 3);
     });
     set_tflops(state, VariantPrefillCase::flop(variant), us);
-    if (variant != "plain") set_ratio(state, c, "plain", us);
+    if (variant != "plain" && element == BARACUDA_FLASHINFER_BF16) set_ratio(state, c, "plain", us);
     if (!label.empty()) state.SetLabel(label);
   });
 }
@@ -210,4 +215,5 @@ BFI_BENCH_SECTION(variants, 80, "attention options beside plain attention (decod
   add_prefill_variant(false, "window", "");
   add_prefill_variant(true, "plain", "");
   add_prefill_variant(true, "nhd", "target x_vs_plain >= 0.95");
+  add_prefill_variant(true, "fp8_scales", "");
 }

@@ -119,7 +119,8 @@ bool decode_ex_supported(const Args& a) {
 }
 
 // Batch prefill (element, batch, max_q_rows, page_size or max_kv_rows, head_dim, Hq, Hkv,
-// sm_scale, causal, options): "element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv
+// sm_scale, causal, options): "element f16, bf16, and f16 or bf16 queries over fp8 K/V (3-6);
+// D in {64, 128, 256}; any P >= 1; any Hq, Hkv
 // with Hq % Hkv == 0, Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and
 // finite". The existing ABI's symbols (batch, total_num_rows, page_size or total_kv_rows,
 // head_dim, Hq, Hkv[, sm_scale, ...]): the same limits, total_num_rows as max_q_rows.
@@ -132,12 +133,15 @@ bool prefill_shape_supported(int32_t batch, int32_t rows, int32_t kv, int32_t he
   return batch >= 1 && rows >= 1 && kv >= 1 && qo_heads >= 1 && kv_heads >= 1 &&
          qo_heads % kv_heads == 0 && !prefill_shape_exceeds(batch, rows, head_dim, qo_heads);
 }
+bool prefill_element(int32_t e) {
+  return element_valid(e) && e != BARACUDA_FLASHINFER_F32;
+}
 bool prefill_exceeds(const Args& a) {
-  return !shared_prefix_element(a.i(0)) || prefill_shape_exceeds(a.i(1), a.i(2), a.i(4), a.i(5)) ||
+  return !prefill_element(a.i(0)) || prefill_shape_exceeds(a.i(1), a.i(2), a.i(4), a.i(5)) ||
          options_too_small(a.options(9));
 }
 bool prefill_supported(const Args& a) {
-  return shared_prefix_element(a.i(0)) &&
+  return prefill_element(a.i(0)) &&
          prefill_shape_supported(a.i(1), a.i(2), a.i(3), a.i(4), a.i(5), a.i(6)) &&
          sm_scale_valid(a.f(7)) &&
          options_supported(a.options(9), BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT |

@@ -164,6 +164,35 @@ inline double from_fp8(int kind, uint8_t bits) {
   return static_cast<float>(x);
 }
 
+// q / o element type of an element code, fp8 kind of its KV (-1: none), KV bytes.
+inline int32_t qo_element(int32_t element) {
+  return element <= 2 ? element : (element <= 4 ? 0 : 1);
+}
+inline int fp8_kind(int32_t element) {
+  return element <= 2 ? -1 : (element - 3) % 2;
+}
+inline size_t kv_bytes(int32_t element) {
+  return element <= 2 ? element_bytes(element) : 1;
+}
+// One value of an element code's K/V (is_kv) or q / o storage: store a float, read back the exact
+// stored value.
+inline size_t value_bytes(int32_t element, bool is_kv) {
+  return is_kv ? kv_bytes(element) : element_bytes(qo_element(element));
+}
+inline void store_value(int32_t element, bool is_kv, void* base, size_t i, float v) {
+  const int kind = is_kv ? fp8_kind(element) : -1;
+  if (kind >= 0) {
+    static_cast<uint8_t*>(base)[i] = to_fp8(kind, v);
+  } else {
+    store_element(qo_element(element), base, i, v);
+  }
+}
+inline double load_value(int32_t element, bool is_kv, const void* base, size_t i) {
+  const int kind = is_kv ? fp8_kind(element) : -1;
+  return kind >= 0 ? from_fp8(kind, static_cast<const uint8_t*>(base)[i])
+                   : load_element(qo_element(element), base, i);
+}
+
 // A fresh random engine per process (each ctest entry is one process; the seed is printed so a
 // failure can be replayed with BFI_SEED=...).
 inline std::mt19937_64& rng() {

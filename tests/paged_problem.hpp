@@ -21,16 +21,6 @@
 
 namespace bfi_test {
 
-// q / o element type of a decode element code, fp8 kind of its KV (-1: none), KV bytes.
-inline int32_t qo_element(int32_t element) {
-  return element <= 2 ? element : (element <= 4 ? 0 : 1);
-}
-inline int fp8_kind(int32_t element) {
-  return element <= 2 ? -1 : (element - 3) % 2;
-}
-inline size_t kv_bytes(int32_t element) {
-  return element <= 2 ? element_bytes(element) : 1;
-}
 inline bool has_tensor_cores(int32_t element) {
   return element != BARACUDA_FLASHINFER_F32;
 }
@@ -116,20 +106,11 @@ inline int32_t pages_for(const std::vector<int32_t>& lens, int32_t page) {
 // and the exact stored values.
 inline void fill_values(int32_t element, bool is_kv, size_t count, std::vector<double>* exact,
                         DeviceBuffer* dev, float lo, float hi) {
-  const int kind = is_kv ? fp8_kind(element) : -1;
-  const int32_t e = qo_element(element);
-  const size_t bytes = is_kv ? kv_bytes(element) : element_bytes(e);
-  std::vector<unsigned char> host(count * bytes);
+  std::vector<unsigned char> host(count * value_bytes(element, is_kv));
   exact->resize(count);
   for (size_t i = 0; i < count; ++i) {
-    const float x = uniform(lo, hi);
-    if (kind >= 0) {
-      host[i] = to_fp8(kind, x);
-      (*exact)[i] = from_fp8(kind, host[i]);
-    } else {
-      store_element(e, host.data(), i, x);
-      (*exact)[i] = load_element(e, host.data(), i);
-    }
+    store_value(element, is_kv, host.data(), i, uniform(lo, hi));
+    (*exact)[i] = load_value(element, is_kv, host.data(), i);
   }
   if (dev->ptr != nullptr && dev->bytes >= host.size()) {
     copy_to(*dev, host);  // in place: a captured graph keeps the address

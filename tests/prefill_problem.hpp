@@ -30,7 +30,7 @@ struct Request {
 
 // What a problem is: the static sizes, the requests and the spare capacity beyond them.
 struct PrefillSetup {
-  int32_t element = BARACUDA_FLASHINFER_BF16;  // f16 or bf16
+  int32_t element = BARACUDA_FLASHINFER_BF16;  // f16 or bf16 queries, 16-bit or fp8 K/V
   bool paged = true;
   int32_t page_size = 16;  // paged
   int32_t num_qo_heads = 8, num_kv_heads = 2, head_dim = 128;
@@ -89,30 +89,33 @@ struct PrefillProblem {
   }
 };
 
-// count random values in [lo, hi) stored as `element` (f16 / bf16): the device copy and the exact
-// stored values.
-inline std::vector<uint16_t> random_values(int32_t element, size_t count, float lo, float hi,
-                                           std::vector<float>* exact, DeviceBuffer* device) {
-  std::vector<uint16_t> bits(count);
+// count random values in [lo, hi) stored as `element`'s K/V (is_kv) or query type: the device
+// copy and the exact stored values.
+inline std::vector<uint8_t> random_values(int32_t element, bool is_kv, size_t count, float lo,
+                                          float hi, std::vector<float>* exact,
+                                          DeviceBuffer* device) {
+  std::vector<uint8_t> bytes(count * value_bytes(element, is_kv));
   exact->resize(count);
   for (size_t i = 0; i < count; ++i) {
-    store_element(element, bits.data(), i, uniform(lo, hi));
-    (*exact)[i] = static_cast<float>(load_element(element, bits.data(), i));
+    store_value(element, is_kv, bytes.data(), i, uniform(lo, hi));
+    (*exact)[i] = static_cast<float>(load_value(element, is_kv, bytes.data(), i));
   }
-  *device = to_device(bits);
-  return bits;
+  *device = to_device(bytes);
+  return bytes;
 }
 
-// Overwrites elements [first, first + count) of a 16-bit device array and its exact copy with x.
-inline void fill_elements(int32_t element, DeviceBuffer& device, std::vector<float>& exact,
-                          size_t first, size_t count, float x) {
+// Overwrites values [first, first + count) of a device array of `element`'s K/V (is_kv) or query
+// type and its exact copy with x.
+inline void fill_elements(int32_t element, bool is_kv, DeviceBuffer& device,
+                          std::vector<float>& exact, size_t first, size_t count, float x) {
   if (count == 0) return;
-  std::vector<uint16_t> bits(count);
-  for (size_t i = 0; i < count; ++i) store_element(element, bits.data(), i, x);
-  CUDA_WRITE(cudaMemcpy(static_cast<uint16_t*>(device.ptr) + first, bits.data(), count * 2,
-                     cudaMemcpyHostToDevice));
+  const size_t width = value_bytes(element, is_kv);
+  std::vector<uint8_t> bytes(count * width);
+  for (size_t i = 0; i < count; ++i) store_value(element, is_kv, bytes.data(), i, x);
+  CUDA_WRITE(cudaMemcpy(static_cast<uint8_t*>(device.ptr) + first * width, bytes.data(),
+                        bytes.size(), cudaMemcpyHostToDevice));
   std::fill(exact.begin() + first, exact.begin() + first + count,
-            static_cast<float>(load_element(element, bits.data(), 0)));
+            static_cast<float>(load_value(element, is_kv, bytes.data(), 0)));
 }
 
 template <typename T>
@@ -190,7 +193,8 @@ inline PrefillProblem make_problem(const PrefillSetup& s) {
   const int64_t rows = t.rows, keys = t.keys, pages = t.pages;
   p.max_q_rows = static_cast<int32_t>(std::max<int64_t>(rows + s.spare_q_rows, 1));
   const size_t D = s.head_dim, hkv = s.num_kv_heads;
-  random_values(s.element, size_t(p.max_q_rows) * p.q_row_elements(), -3.f, 3.f, &p.q, &p.d_q);
+  random_values(s.element, false, size_t(p.max_q_rows) * p.q_row_elements(), -3.f, 3.f, &p.q,
+                &p.d_q);
   size_t kv_count;
   if (s.paged) {
     p.num_pages = s.page_pool > 0 ? s.page_pool : static_cast<int32_t>(pages) + s.spare_pages;
@@ -199,11 +203,11 @@ inline PrefillProblem make_problem(const PrefillSetup& s) {
     p.max_kv_rows = static_cast<int32_t>(std::max<int64_t>(keys + s.spare_kv_rows, 1));
     kv_count = size_t(p.max_kv_rows) * hkv * D;
   }
-  random_values(s.element, kv_count, -1.f, 1.f, &p.k, &p.d_k);
-  random_values(s.element, kv_count, -1.f, 1.f, &p.v, &p.d_v);
+  random_values(s.element, true, kv_count, -1.f, 1.f, &p.k, &p.d_k);
+  random_values(s.element, true, kv_count, -1.f, 1.f, &p.v, &p.d_v);
   if (!s.paged) {
     for (std::vector<float>* x : {&p.k, &p.v}) {
-      fill_elements(s.element, x == &p.k ? p.d_k : p.d_v, *x, size_t(keys) * hkv * D,
+      fill_elements(s.element, true, x == &p.k ? p.d_k : p.d_v, *x, size_t(keys) * hkv * D,
                     size_t(p.max_kv_rows - keys) * hkv * D, s.spare_kv_value);
     }
   }
@@ -231,13 +235,15 @@ inline void poison_unowned_slots(PrefillProblem& p) {
     DeviceBuffer& d = is_k ? p.d_k : p.d_v;
     std::vector<float>& x = is_k ? p.k : p.v;
     for (int32_t page = 0; page < p.num_pages; ++page) {
-      if (!owned[page]) fill_elements(s.element, d, x, page * hkv * P * D, hkv * P * D, nan);
+      if (!owned[page]) {
+        fill_elements(s.element, true, d, x, page * hkv * P * D, hkv * P * D, nan);
+      }
     }
     for (int32_t b = 0; b < p.batch; ++b) {
       if (p.kv_indptr[b + 1] == p.kv_indptr[b] || p.last_page_len[b] == s.page_size) continue;
       const size_t page = size_t(p.kv_indices[p.kv_indptr[b + 1] - 1]);
       for (size_t h = 0; h < hkv; ++h) {
-        fill_elements(s.element, d, x, ((page * hkv + h) * P + p.last_page_len[b]) * D,
+        fill_elements(s.element, true, d, x, ((page * hkv + h) * P + p.last_page_len[b]) * D,
                       (P - p.last_page_len[b]) * D, nan);
       }
     }
@@ -345,7 +351,7 @@ inline std::vector<double> download_o(const PrefillProblem& p, const DeviceBuffe
   const size_t n = size_t(p.max_q_rows) * p.q_row_elements();
   std::vector<uint16_t> bits = to_host<uint16_t>(o, n);
   std::vector<double> x(n);
-  for (size_t i = 0; i < n; ++i) x[i] = load_element(p.s.element, bits.data(), i);
+  for (size_t i = 0; i < n; ++i) x[i] = load_value(p.s.element, false, bits.data(), i);
   return x;
 }
 inline std::vector<double> download_lse(const PrefillProblem& p, const DeviceBuffer& lse) {
@@ -362,8 +368,8 @@ inline testing::AssertionResult matches_reference(const PrefillProblem& p, const
   const size_t row_elems = p.q_row_elements();
   const std::vector<double> o = download_o(p, out.o);
   const std::vector<double> lse = with_lse ? download_lse(p, out.lse) : std::vector<double>();
-  const Comparison c =
-      compare(ref, hq, p.s.head_dim, o, with_lse ? &lse : nullptr, prefill_tolerance(p.s.element));
+  const Comparison c = compare(ref, hq, p.s.head_dim, o, with_lse ? &lse : nullptr,
+                               prefill_tolerance(qo_element(p.s.element)));
   int64_t nonfinite = 0;
   for (size_t i = 0; i < size_t(p.rows()) * row_elems; ++i) nonfinite += !std::isfinite(o[i]);
   if (with_lse) {
@@ -385,7 +391,7 @@ inline std::string describe(const PrefillProblem& p) {
   const PrefillSetup& s = p.s;
   char d[160];
   std::snprintf(d, sizeof(d), "%s %s P=%d D=%d Hq=%d Hkv=%d%s B=%d rows=%d",
-                s.element ? "bf16" : "f16", s.paged ? "paged" : "ragged", s.paged ? s.page_size : 1,
+                element_name(s.element), s.paged ? "paged" : "ragged", s.paged ? s.page_size : 1,
                 s.head_dim, s.num_qo_heads, s.num_kv_heads, s.causal ? " causal" : "", p.batch,
                 p.rows());
   return d;

@@ -175,7 +175,7 @@ TEST(CppPrefill, prefill_plan_creation_is_the_c_can_implement) {
     bad[1].batch_size = 0;
     bad[2].num_qo_heads = 30;
     bad[3].element = bfi::Element::f32;
-    bad[4].element = bfi::Element::bf16_e4m3;
+    bad[4].element = static_cast<bfi::Element>(7);  // no such element code
     bad[5].sm_scale = std::numeric_limits<float>::quiet_NaN();
     bad[6].sm_scale = -0.1f;
     bad[7].max_q_rows = -1;

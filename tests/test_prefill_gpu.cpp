@@ -87,6 +87,24 @@ TEST_F(PrefillGpu, EveryHeadDimAndPageSize) {
   }
 }
 
+// fp8 K/V (f16 or bf16 queries over e4m3 or e5m2; FA2 on every path): every element and head dim,
+// paged (pages of 16 and 1) and ragged, causal and not, GQA groups 1 to 8, on the edge lengths
+// (the reference takes the stored fp8 values, so the bounds are the 16-bit ones).
+TEST_F(PrefillGpu, Fp8KvEveryElementAndHeadDimPagedAndRagged) {
+  const int32_t elements[] = {BARACUDA_FLASHINFER_F16_E4M3, BARACUDA_FLASHINFER_F16_E5M2,
+                              BARACUDA_FLASHINFER_BF16_E4M3, BARACUDA_FLASHINFER_BF16_E5M2};
+  int32_t i = 0;
+  for (int32_t head_dim : {64, 128, 256}) {
+    for (int32_t element : elements) {
+      const bool paged = i % 3 != 2;
+      const int32_t page = i % 3 == 1 ? 1 : 16, group = 1 << (i % 4);
+      SCOPED_TRACE(testing::Message() << element_name(element) << " hd" << head_dim);
+      expect_problem_matches(sweep_setup(element, paged, page, 2 * group, 2, head_dim, i % 2 == 0));
+      ++i;
+    }
+  }
+}
+
 TEST_F(PrefillGpu, DegenerateBatches) {
   for (bool paged : {true, false}) {
     // No query rows at all: nothing may be written (every output row is spare).
@@ -209,7 +227,7 @@ TEST_F(PrefillGpu, MemoryPastTheBatchNeverReachesTheOutput) {
       s.spare_kv_rows = 300;
       s.spare_q_rows = 300;
       PrefillProblem p = make_problem(s);
-      fill_elements(s.element, p.d_q, p.q, size_t(p.rows()) * p.q_row_elements(),
+      fill_elements(s.element, false, p.d_q, p.q, size_t(p.rows()) * p.q_row_elements(),
                     size_t(p.max_q_rows - p.rows()) * p.q_row_elements(), nan);
       if (paged) poison_unowned_slots(p);
       expect_every_path_matches(p, reference(p.attention(), all_rows(p.attention())));
@@ -302,11 +320,12 @@ TEST_F(PrefillGpu, AppendPrefillDecodeOverOneCacheEqualsTheWholeSequence) {
   const int32_t N = whole.q_indptr.back();
   std::vector<float> q, k, v;
   DeviceBuffer unused;
-  const std::vector<uint16_t> q_bits = random_values(e, size_t(N) * hq * D, -3.f, 3.f, &q, &unused);
-  const std::vector<uint16_t> k_bits =
-      random_values(e, size_t(N) * hkv * D, -1.f, 1.f, &k, &unused);
-  const std::vector<uint16_t> v_bits =
-      random_values(e, size_t(N) * hkv * D, -1.f, 1.f, &v, &unused);
+  const std::vector<uint8_t> q_bytes =
+      random_values(e, false, size_t(N) * hq * D, -3.f, 3.f, &q, &unused);
+  const std::vector<uint8_t> k_bytes =
+      random_values(e, true, size_t(N) * hkv * D, -1.f, 1.f, &k, &unused);
+  const std::vector<uint8_t> v_bytes =
+      random_values(e, true, size_t(N) * hkv * D, -1.f, 1.f, &v, &unused);
   whole.q = q.data();
   whole.k = k.data();
   whole.v = v.data();
@@ -327,13 +346,15 @@ TEST_F(PrefillGpu, AppendPrefillDecodeOverOneCacheEqualsTheWholeSequence) {
     at += int32_t(pages[b].size());
   }
   DeviceBuffer k_cache(size_t(num_pages) * hkv * P * D * 2), v_cache(k_cache.bytes);
-  const auto gather = [](const std::vector<uint16_t>& bits, size_t row_elems,
+  // Rows of 16-bit values (bf16 here: 2 bytes per element).
+  const auto gather = [](const std::vector<uint8_t>& bytes, size_t row_elems,
                          const std::vector<int32_t>& rows) {
-    std::vector<uint16_t> out;
+    const size_t row_bytes = row_elems * 2;
+    std::vector<uint8_t> out;
     for (int32_t r : rows) {
-      out.insert(out.end(), bits.begin() + r * row_elems, bits.begin() + (r + 1) * row_elems);
+      out.insert(out.end(), bytes.begin() + r * row_bytes, bytes.begin() + (r + 1) * row_bytes);
     }
-    return to_device(out.empty() ? std::vector<uint16_t>(8) : out);
+    return to_device(out.empty() ? std::vector<uint8_t>(16) : out);
   };
   for (int32_t flags : {0, int32_t(BARACUDA_FLASHINFER_ATTENTION_FA2)}) {
     poison(k_cache);  // only appended slots may be read
@@ -360,9 +381,9 @@ TEST_F(PrefillGpu, AppendPrefillDecodeOverOneCacheEqualsTheWholeSequence) {
       DeviceBuffer d_indices = to_device(indices), d_indptr = to_device(indptr),
                    d_lpl = to_device(lpl), d_bidx = to_device(batch_indices),
                    d_pos = to_device(positions), d_q_indptr = to_device(q_indptr);
-      DeviceBuffer d_key = gather(k_bits, size_t(hkv) * D, rows),
-                   d_value = gather(v_bits, size_t(hkv) * D, rows),
-                   d_q = gather(q_bits, size_t(hq) * D, rows);
+      DeviceBuffer d_key = gather(k_bytes, size_t(hkv) * D, rows),
+                   d_value = gather(v_bytes, size_t(hkv) * D, rows),
+                   d_q = gather(q_bytes, size_t(hq) * D, rows);
       ASSERT_EQ(baracuda_kernels_flashinfer_paged_kv_append_bf16_run(
                     n, B, P, hkv, D, k_cache.ptr, v_cache.ptr, d_indices.ptr, d_indptr.ptr,
                     d_bidx.ptr, d_pos.ptr, d_key.ptr, d_value.ptr, nullptr),

@@ -201,9 +201,7 @@ std::vector<Bad> shared_bad_sizes() {
   return {
       {"element", "element code", 2, kSizes, [](NewArgs& a) { a.element = -1; }},
       {"element", "element code", 2, kSizes, [](NewArgs& a) { a.element = 7; }},
-      {"element", "f16 and bf16", 3, kSizes, [](NewArgs& a) { a.element = 2; }},
-      {"element", "f16 and bf16", 3, kSizes, [](NewArgs& a) { a.element = 3; }},
-      {"element", "f16 and bf16", 3, kSizes, [](NewArgs& a) { a.element = 6; }},
+      {"element", "f16 or bf16 queries", 3, kSizes, [](NewArgs& a) { a.element = 2; }},
       {"batch_size", "> 0", 2, kSizes, [](NewArgs& a) { a.batch = 0; }},
       {"batch_size", "> 0", 2, kSizes, [](NewArgs& a) { a.batch = INT32_MIN; }},
       {"batch_size", "maximum", 3, kSizes, [](NewArgs& a) { a.batch = (1 << 20) + 1; }},
@@ -285,6 +283,8 @@ TEST(PrefillPaged, ValidArgumentsReachTheDeviceStep) {
       true, {
                 [](NewArgs&) {},
                 [](NewArgs& a) { a.element = kF16; },
+                [](NewArgs& a) { a.element = BARACUDA_FLASHINFER_F16_E4M3; },  // fp8 K/V
+                [](NewArgs& a) { a.element = BARACUDA_FLASHINFER_BF16_E5M2, a.head_dim = 64; },
                 [](NewArgs& a) { a.causal = 0; },
                 [](NewArgs& a) { a.causal = -7; },  // any non-zero value is causal
                 [](NewArgs& a) { a.lse = nullptr; },
@@ -309,6 +309,8 @@ TEST(PrefillRagged, ValidArgumentsReachTheDeviceStep) {
   expect_each_accepted(false, {
                                   [](NewArgs&) {},
                                   [](NewArgs& a) { a.element = kF16; },
+                                  [](NewArgs& a) { a.element = BARACUDA_FLASHINFER_BF16_E4M3; },
+                                  [](NewArgs& a) { a.element = BARACUDA_FLASHINFER_F16_E5M2; },
                                   [](NewArgs& a) { a.causal = 0; },
                                   [](NewArgs& a) { a.lse = nullptr; },
                                   [](NewArgs& a) { a.max_kv_rows = 1; },
@@ -477,7 +479,7 @@ std::vector<Stage> new_symbol_stages(bool paged, bool with_pointers) {
        [](NewArgs& a) { a.page = a.max_kv_rows = 0; }, "extent"},
       {"num_kv_heads", "multiple", 2, [](NewArgs& a) { a.hq = 30; }, "hq"},
       {"batch_size", "maximum", 3, [](NewArgs& a) { a.batch = (1 << 20) + 1; }, "batch"},
-      {"element", "f16 and bf16", 3, [](NewArgs& a) { a.element = 2; }, "element"},
+      {"element", "f16 or bf16 queries", 3, [](NewArgs& a) { a.element = 2; }, "element"},
       {"head_dim", "not built", 3, [](NewArgs& a) { a.head_dim = 96; }, "head_dim"},
       {"options->window_left", "-1 (no window) or >= 0", 2,
        [](NewArgs& a) { a.opts.window_left = -2; }, "window"},

@@ -394,7 +394,7 @@ struct PrefillData {
       cache.table.write_in_place();
       if (new_cache_values) cache.refill();
       poison_stale_slots(cache);
-      const size_t row = size_t(c.head_dim) * element_bytes(c.element);
+      const size_t row = size_t(c.head_dim) * kv_bytes(c.element);
       k_nhd = nhd_copy(cache.d_k, cache.num_pages, c.hkv, c.page, row);
       v_nhd = nhd_copy(cache.d_v, cache.num_pages, c.hkv, c.page, row);
       return;
@@ -465,7 +465,7 @@ struct PrefillOutputs {
   size_t o_row_bytes = 0, lse_row_bytes = 0;  // per query row
   void allocate(const PrefillData& d) {
     if (o.ptr != nullptr) return;
-    o_row_bytes = size_t(d.c.hq) * d.c.head_dim * element_bytes(d.c.element);
+    o_row_bytes = size_t(d.c.hq) * d.c.head_dim * element_bytes(qo_element(d.c.element));
     lse_row_bytes = size_t(d.c.hq) * sizeof(float);
     o = DeviceBuffer(size_t(d.max_q_rows) * o_row_bytes);
     lse = DeviceBuffer(size_t(d.max_q_rows) * lse_row_bytes);
@@ -516,7 +516,7 @@ int32_t run_prefill(const PrefillData& d, const COptions* options, float sm_scal
 // q_indptr[B] must still hold the poison.
 ::testing::AssertionResult prefill_matches(const PrefillData& d, const PrefillOutputs& out,
                                            const AttentionReference& ref, bool with_lse = true) {
-  const int32_t e = d.c.element;
+  const int32_t e = qo_element(d.c.element);
   const std::vector<uint8_t> raw = bytes_of(out.o, out.o.bytes);
   const size_t used = size_t(d.rows) * out.o_row_bytes;
   if (!std::all_of(raw.begin() + used, raw.end(), [](uint8_t x) { return x == 0xFF; })) {
@@ -553,7 +553,8 @@ void check_prefill_variants(const PrefillData& d, const std::vector<Variant>& va
   SCOPED_TRACE(std::string(c.name) + (d.paged() ? " paged" : " ragged") +
                (c.causal ? " causal" : " non-causal"));
   if (sm_scale == 0.f) sm_scale = 1.f / std::sqrt(float(c.head_dim));
-  const size_t o_bytes = size_t(d.rows) * size_t(c.hq) * c.head_dim * element_bytes(c.element);
+  const size_t o_bytes =
+      size_t(d.rows) * size_t(c.hq) * c.head_dim * element_bytes(qo_element(c.element));
   const size_t lse_bytes = size_t(d.rows) * c.hq * sizeof(float);
   PrefillOutputs out, other;
   DeviceBuffer ws;
@@ -626,7 +627,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(PrefillCase{"paged_causal_bf16_hd128_group4", 1, 8, 2, 128, 16, true},
                       PrefillCase{"paged_noncausal_f16_hd64_group8", 0, 16, 2, 64, 64, false},
                       PrefillCase{"ragged_causal_f16_hd256_group3", 0, 6, 2, 256, 0, true},
-                      PrefillCase{"ragged_noncausal_bf16_hd128_group1", 1, 8, 8, 128, 0, false}),
+                      PrefillCase{"ragged_noncausal_bf16_hd128_group1", 1, 8, 8, 128, 0, false},
+                      PrefillCase{"paged_causal_bf16_e4m3_hd128_group4", 5, 8, 2, 128, 16, true},
+                      PrefillCase{"paged_noncausal_f16_e5m2_hd256_group2", 4, 4, 2, 256, 1, false},
+                      PrefillCase{"ragged_causal_f16_e4m3_hd64_group8", 3, 16, 2, 64, 0, true}),
     [](const auto& i) { return std::string(i.param.name); });
 
 class VariantsGpu : public GpuTest {};
@@ -918,20 +922,24 @@ TEST_F(VariantsGpu, llama_3_8b_fp8_cache_decode) {
     check_decode_variants(c, {{"fp8 e4m3, k_scale 0.5 v_scale 3", -1, 0.f, kKScale, kVScale}});
   }
 }
-// Prefill runs f16 and bf16 caches only (an fp8 one is status 3): the engine's bf16 cache with
-// the same scales.
-TEST_F(VariantsGpu, llama_3_8b_prefill_with_kv_scales) {
-  COptions o;
-  baracuda_kernels_flashinfer_attention_options_init(&o);
-  o.k_scale = 0.5f;
-  o.v_scale = 3.f;
-  EXPECT_EQ(baracuda_kernels_flashinfer_prefill_paged_can_implement(
-                BARACUDA_FLASHINFER_BF16_E4M3, 2, 129, 16, 128, 32, 8, 0.088f, 1, &o),
-            BARACUDA_FLASHINFER_UNSUPPORTED)
-      << "fp8 prefill is supported now: test it here";
-  const PrefillCase c{"llama-3-8b", 1, 32, 8, 128, 16, true};
-  check_prefill_variants(make_prefill(c, {128, 1}, {2048, 3000}),
-                         {{"k_scale 0.5 v_scale 3", -1, 0.f, 0.5f, 3.f}});
+// The same cache in prefill: a chunk on a cached prefix and a decode token, e4m3 K and V with the
+// same per-tensor scales.
+TEST_F(VariantsGpu, llama_3_8b_fp8_cache_prefill) {
+  constexpr float kKScale = 0.5f, kVScale = 3.f;
+  for (int32_t element : {BARACUDA_FLASHINFER_BF16_E4M3, BARACUDA_FLASHINFER_F16_E4M3}) {
+    const PrefillCase c{"llama-3-8b fp8", element, 32, 8, 128, 16, true};
+    PrefillData d = make_prefill(c, {128, 1}, {2048, 3000});
+    PagedProblem& cache = d.cache;
+    fill_values(element, true, cache.kv_count(), &cache.k, &cache.d_k, -1.f / kKScale,
+                1.f / kKScale);
+    fill_values(element, true, cache.kv_count(), &cache.v, &cache.d_v, -1.f / kVScale,
+                1.f / kVScale);
+    poison_stale_slots(cache);
+    const size_t row = size_t(c.head_dim) * kv_bytes(element);
+    d.k_nhd = nhd_copy(cache.d_k, cache.num_pages, c.hkv, c.page, row);
+    d.v_nhd = nhd_copy(cache.d_v, cache.num_pages, c.hkv, c.page, row);
+    check_prefill_variants(d, {{"fp8 e4m3, k_scale 0.5 v_scale 3", -1, 0.f, kKScale, kVScale}});
+  }
 }
 
 }  // namespace

@@ -534,17 +534,26 @@ TEST(DecodeEx, decode_flags_are_checked_before_the_options) {
   EXPECT_EQ(invoke(Family::kDecode, Kind::kCanImplement, c, &scales), 0) << last_error();
 }
 
-// Prefill runs f16 and bf16: an fp8 KV is refused (3) whatever the options, before them.
-TEST(PrefillOptions, fp8_elements_are_unsupported_before_the_options_are_read) {
+// Prefill takes fp8 K/V with its scales; their bad values are refused naming the field, on fp8
+// as on 16-bit K/V; f32 is refused (3) before the options are read.
+TEST(PrefillOptions, fp8_elements_take_the_scales_and_refuse_bad_ones) {
+  Options scales = defaults();
+  scales.k_scale = 0.5f;
+  scales.v_scale = 3.f;
   Options bad = defaults();
   bad.k_scale = -1.f;
   for (Family f : {Family::kPrefillPaged, Family::kPrefillRagged}) {
     for (int32_t element : {BARACUDA_FLASHINFER_F16_E4M3, BARACUDA_FLASHINFER_BF16_E5M2}) {
       Call c;
       c.element = element;
-      EXPECT_EQ(invoke(f, Kind::kCanImplement, c, &bad), BARACUDA_FLASHINFER_UNSUPPORTED);
-      EXPECT_TRUE(message_mentions("f16 and bf16")) << last_error();
+      EXPECT_EQ(invoke(f, Kind::kCanImplement, c, &scales), 0) << last_error();
+      EXPECT_EQ(invoke(f, Kind::kCanImplement, c, &bad), BARACUDA_FLASHINFER_INVALID_PROBLEM);
+      EXPECT_TRUE(message_mentions("k_scale")) << last_error();
     }
+    Call c;
+    c.element = BARACUDA_FLASHINFER_F32;
+    EXPECT_EQ(invoke(f, Kind::kCanImplement, c, &bad), BARACUDA_FLASHINFER_UNSUPPORTED);
+    EXPECT_TRUE(message_mentions("f16 or bf16 queries")) << last_error();
   }
 }
 

@@ -373,33 +373,38 @@ BARACUDA_FLASHINFER_API int32_t baracuda_kernels_flashinfer_paged_decode_run_ex(
  *
  * Shapes (B = batch_size, Hq, Hkv, D = head_dim, P = page_size), all dense row-major, int32 index
  * arrays on the device:
- *   q, o          [max_q_rows, Hq, D]    f16 or bf16 (element 0 or 1); 16-byte aligned. Rows
- *                                        from q_indptr[B] on are read (FA3 loads whole query
- *                                        tiles) but reach no result; o's are never written
+ *   q, o          [max_q_rows, Hq, D]    f16 or bf16 (the query type of `element`); 16-byte
+ *                                        aligned. Rows from q_indptr[B] on are read (FA3 loads
+ *                                        whole query tiles) but reach no result; o's are never
+ *                                        written
  *   q_indptr      [B + 1]                non-decreasing, q_indptr[0] = 0, q_indptr[B] <= max_q_rows
  *   lse           [max_q_rows, Hq]       float32, base 2; may be NULL (not written); rows from
  *                                        q_indptr[B] on are never written
  * paged (prefill_paged_*, the cache decode and append use):
- *   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout); 16-byte aligned
+ *   k_data, v_data [num_pages, Hkv, P, D] (HND; NHD with options->kv_layout), the K/V type of
+ *                                        `element` (16-bit or fp8); 16-byte aligned
  *   kv_indices    [kv_indptr[B]]         physical page ids
  *   kv_indptr     [B + 1]                page indptr: request b owns kv_indices[kv_indptr[b]..)
  *   last_page_len [B]                    in [1, P]; kv_len(b) = (pages - 1) * P + last_page_len
  * ragged (prefill_ragged_*, a contiguous K/V per batch):
- *   k, v          [max_kv_rows, Hkv, D]  16-byte aligned; all max_kv_rows rows must hold
- *                                        finite values (zeros past kv_indptr[B] will do): FA3
+ *   k, v          [max_kv_rows, Hkv, D]  the K/V type of `element`; 16-byte aligned; all
+ *                                        max_kv_rows rows must hold finite values (zeros past
+ *                                        kv_indptr[B] will do): FA3
  *                                        loads whole key tiles and weights the keys past a
  *                                        request's end by 0, and 0 * NaN is NaN
  *   kv_indptr     [B + 1]                row indptr: request b's keys are rows kv_indptr[b]..
  *                                        kv_indptr[b+1]-1, kv_indptr[B] <= max_kv_rows
- * Supported: element f16, bf16; D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
+ * Supported: element f16, bf16, and f16 or bf16 queries over fp8 K/V (3-6: e4m3 / e5m2, with
+ * options->k_scale / v_scale); D in {64, 128, 256}; any P >= 1; any Hq, Hkv with Hq % Hkv == 0,
  * Hq <= 1024; 1 <= B <= 2^20; max_q_rows * Hq < 2^31; sm_scale positive and finite.
  *
  * Kernels: on a compute-capability 9.0 GPU (a build with sm_90) FlashInfer's FA3 (wgmma; TMA for
- * ragged K/V) kernels, with FA2 taking the short requests (q_len * Hq / Hkv <= 16, or 64 from
- * group 17) when they fill the GPU; elsewhere (or with ATTENTION_FA2) FlashInfer's FA2 kernels;
- * on a schedule planned ON THE DEVICE inside _run from q_indptr and the KV lengths: requests with
- * few query tiles and long KV are split into chunks across the GPU and merged. No host round
- * trip: _run is graph capturable, and one capture stays correct when lengths change (within the
+ * ragged K/V) kernels for 16-bit K/V, with FA2 taking the short requests (q_len * Hq / Hkv <= 16,
+ * or 64 from group 17) when they fill the GPU; fp8 K/V, other GPUs and ATTENTION_FA2: FlashInfer's
+ * FA2 kernels (fp8 K/V tiles widened to the query type in registers); on a schedule planned ON
+ * THE DEVICE inside _run from q_indptr and the KV lengths: requests with few query tiles and
+ * long KV are split into chunks across the GPU and merged. No host round trip: _run is graph
+ * capturable, and one capture stays correct when lengths change (within the
  * static sizes). The workspace (caller-owned, 16-byte aligned) is _get_workspace_size()'s for
  * the same static sizes on the device of the run's stream; it depends on (element, batch_size,
  * max_q_rows, Hq, Hkv, head_dim, options; ragged: max_kv_rows) and the device only, not on causal

@@ -94,9 +94,11 @@ Status check_shape(const char* fn, const PrefillShape& s,
     return fail(kUnsupported, "%s: %s * num_qo_heads (%lld) must be below 2^31", fn, n.q_rows,
                 static_cast<long long>(int64_t(s.max_q_rows) * s.num_qo_heads));
   }
-  if (s.element != BARACUDA_FLASHINFER_F16 && s.element != BARACUDA_FLASHINFER_BF16) {
-    return fail(kUnsupported, "%s: prefill runs f16 and bf16 (element 0 or 1; got %s)", fn,
-                element_name(s.element));
+  if (s.element == BARACUDA_FLASHINFER_F32) {
+    return fail(kUnsupported,
+                "%s: prefill takes f16 or bf16 queries over 16-bit or fp8 K/V (element 0, 1 or "
+                "3-6; got f32)",
+                fn);
   }
   if (find_fa2_prefill(s.element, s.head_dim) == nullptr) {
     return fail(kUnsupported, "%s: head_dim %d is not built for prefill (64, 128, 256)", fn,

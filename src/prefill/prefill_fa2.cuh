@@ -2,8 +2,9 @@
 // paged batch-prefill kernel with the GQA group packed into the query rows of a tile, over the
 // work items of the device planner (prefill_plan.cu), split-KV merged by FlashInfer's
 // variable-length merge. A ragged K/V is the same kernel over one-token pages: [rows, Hkv, D] is
-// the HND layout of pages of one token, with identity page ids written by the planner.
-// Included by the generated prefill_fa2_<element>_hd<D>.cu TUs.
+// the HND layout of pages of one token, with identity page ids written by the planner. K/V are
+// the query type or fp8 (the kernel widens each K/V tile to the query type in registers; k_scale
+// folds into sm_scale, v_scale is the finalize pass). Included by the generated prefill_fa2_<element>_hd<D>.cu TUs.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -24,10 +25,10 @@ namespace baracuda::flashinfer::prefill::fa2 {
 
 namespace fi = ::flashinfer;
 
-template <typename T, uint32_t D, uint32_t TILE_Q, fi::MaskMode MASK>
+template <typename T, typename TKV, uint32_t D, uint32_t TILE_Q, fi::MaskMode MASK>
 cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                    const int32_t* kv_indices, int32_t page_size, float* lse, cudaStream_t stream) {
-  using Params = fi::BatchPrefillPagedParams<T, T, T, int32_t>;
+  using Params = fi::BatchPrefillPagedParams<T, TKV, T, int32_t>;
   using Variant = RuntimeAttention;
   const PrefillShape& shape = p.shape;
   char* ws = static_cast<char*>(workspace);
@@ -35,11 +36,11 @@ cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* work
   const auto at = [ws](size_t offset) { return reinterpret_cast<int32_t*>(ws + offset); };
   // The kernel's requests are the planner's 2B (Fa2Layout::split_q_indptr).
   int32_t* const q_indptr = at(l.split_q_indptr);
-  fi::paged_kv_t<T, int32_t> kv(
+  fi::paged_kv_t<TKV, int32_t> kv(
       static_cast<uint32_t>(shape.num_kv_heads), static_cast<uint32_t>(page_size), D,
       2 * static_cast<uint32_t>(shape.batch_size),
       p.attn.nhd && shape.paged ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND,
-      static_cast<T*>(const_cast<void*>(p.k)), static_cast<T*>(const_cast<void*>(p.v)),
+      static_cast<TKV*>(const_cast<void*>(p.k)), static_cast<TKV*>(const_cast<void*>(p.v)),
       const_cast<int32_t*>(kv_indices), at(l.split_kv_indptr), at(l.split_last_page_len));
   Params params(static_cast<T*>(const_cast<void*>(p.q)), kv, /*custom_mask=*/nullptr, q_indptr,
                 /*mask_indptr=*/nullptr,
@@ -72,7 +73,7 @@ cudaError_t launch(const PrefillProblem& p, const PrefillSchedule& s, void* work
 
 // The FA2 path's call, or the FA3 path's launch of its short requests (s.short_packed_rows > 0:
 // unsplit, and never with the options' finalize pass).
-template <typename T, uint32_t D, bool PAGED>
+template <typename T, typename TKV, uint32_t D, bool PAGED>
 cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                 cudaStream_t stream) {
   const PrefillShape& shape = p.shape;
@@ -116,10 +117,10 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   float* lse = finalize && p.lse == nullptr ? reinterpret_cast<float*>(ws + l.lse_scratch) : p.lse;
   const auto launch_tile = [&](auto tile_q) {
     constexpr uint32_t kTile = decltype(tile_q)::value;
-    return shape.causal ? launch<T, D, kTile, fi::MaskMode::kCausal>(p, s, workspace, indices,
-                                                                     plan.page_size, lse, stream)
-                        : launch<T, D, kTile, fi::MaskMode::kNone>(p, s, workspace, indices,
-                                                                   plan.page_size, lse, stream);
+    return shape.causal ? launch<T, TKV, D, kTile, fi::MaskMode::kCausal>(
+                              p, s, workspace, indices, plan.page_size, lse, stream)
+                        : launch<T, TKV, D, kTile, fi::MaskMode::kNone>(
+                              p, s, workspace, indices, plan.page_size, lse, stream);
   };
   err = s.fa2_tile_q == kShortTileQ ? launch_tile(std::integral_constant<uint32_t, kShortTileQ>{})
                                     : launch_tile(std::integral_constant<uint32_t, kFa2TileQ>{});
@@ -135,16 +136,16 @@ cudaError_t run(const PrefillProblem& p, const PrefillSchedule& s, void* workspa
   return launch_finalize<T, D>(fin, stream);
 }
 
-template <typename T, uint32_t D>
+template <typename T, typename TKV, uint32_t D>
 cudaError_t run_paged(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                       cudaStream_t stream) {
-  return run<T, D, true>(p, s, workspace, stream);
+  return run<T, TKV, D, true>(p, s, workspace, stream);
 }
 
-template <typename T, uint32_t D>
+template <typename T, typename TKV, uint32_t D>
 cudaError_t run_ragged(const PrefillProblem& p, const PrefillSchedule& s, void* workspace,
                        cudaStream_t stream) {
-  return run<T, D, false>(p, s, workspace, stream);
+  return run<T, TKV, D, false>(p, s, workspace, stream);
 }
 
 }  // namespace baracuda::flashinfer::prefill::fa2

@@ -1691,12 +1691,17 @@ fn prefill_plan_validates_through_c() {
     // This crate's own refusals: an element prefill has no kernel for, a zero soft-cap.
     let r = PrefillPlan::validated_with_workspace_bytes(
         &PrefillDesc {
-            element: Element::Bf16KvE4m3,
+            element: Element::F32,
             ..prefill_desc(RAGGED)
         },
         0,
     );
-    expect_err(r, ErrorKind::Unsupported, "PrefillPlan::new", "f16 or bf16");
+    expect_err(
+        r,
+        ErrorKind::Unsupported,
+        "PrefillPlan::new",
+        "f16 or bf16 queries",
+    );
     let r = PrefillPlan::validated_with_workspace_bytes(
         &PrefillDesc {
             options: AttentionOptions {
@@ -1738,6 +1743,47 @@ fn prefill_check_accepts_the_plans_tensors() {
     };
     a.sinks = Some(f.ro(HQ));
     nhd.check(&a, &prefill_ws(&mut f)).unwrap();
+}
+
+/// An fp8-KV plan takes bf16 q / o and e4m3 K/V (the caches' bytes as `f8_e4m3` tensors), and
+/// names a 16-bit cache as the wrong dtype.
+#[test]
+fn prefill_fp8_kv_plan_checks_the_kv_dtype() {
+    let mut f = Fake::new();
+    for keys in [RAGGED, PAGED] {
+        let plan = prefill_plan(&PrefillDesc {
+            element: Element::Bf16KvE4m3,
+            ..prefill_desc(keys)
+        });
+        let mut a = prefill_args(&mut f, keys);
+        let wrong = prefill_args(&mut f, keys);
+        host_rejects(
+            plan.check(&wrong, &prefill_ws(&mut f)),
+            PREFILL_RUN,
+            "f8_e4m3",
+        );
+        a.kv = match keys {
+            PrefillKeys::Ragged { .. } => PrefillKv::Ragged {
+                k: TensorRef::from_bytes(f.ro(KVROWS * HKV * D), DType::F8E4m3, [KVROWS, HKV, D]),
+                v: TensorRef::from_bytes(f.ro(KVROWS * HKV * D), DType::F8E4m3, [KVROWS, HKV, D]),
+                kv_indptr: f.ro(B + 1),
+            },
+            PrefillKeys::Paged { .. } => PrefillKv::Paged {
+                k_cache: TensorRef::from_bytes(
+                    f.ro(PAGES * HKV * P * D),
+                    DType::F8E4m3,
+                    [PAGES, HKV, P, D],
+                ),
+                v_cache: TensorRef::from_bytes(
+                    f.ro(PAGES * HKV * P * D),
+                    DType::F8E4m3,
+                    [PAGES, HKV, P, D],
+                ),
+                pages: pages(&mut f, B),
+            },
+        };
+        plan.check(&a, &prefill_ws(&mut f)).unwrap();
+    }
 }
 
 #[test]

@@ -351,11 +351,14 @@ impl PrefillPlan {
     /// `_can_implement` (which needs no GPU).
     fn validate(desc: &PrefillDesc) -> Result<Self> {
         const F: &str = "PrefillPlan::new";
-        if !matches!(desc.element, Element::F16 | Element::Bf16) {
+        if desc.element == Element::F32 {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 F,
-                format!("element {}: prefill takes f16 or bf16", desc.element.name()),
+                format!(
+                    "element {}: prefill takes f16 or bf16 queries over 16-bit or fp8 K/V",
+                    desc.element.name()
+                ),
             ));
         }
         let (page_size, max_kv_rows) = match desc.keys {
@@ -445,7 +448,7 @@ impl PrefillPlan {
             d.num_kv_heads,
             d.head_dim,
         );
-        let dtype = d.element.query_dtype();
+        let (dtype, kv_dtype) = (d.element.query_dtype(), d.element.kv_dtype());
         let q_rows = Expect {
             dtype,
             shape: [rows, hq, dim],
@@ -467,13 +470,13 @@ impl PrefillPlan {
                 let nhd = d.options.kv_layout == KvLayout::Nhd;
                 let caches = [&k_cache.raw, &v_cache.raw];
                 let heads = ("num_kv_heads", hkv);
-                check_paged_caches(&c, caches, dtype, heads, [page_size, dim], nhd)?;
+                check_paged_caches(&c, caches, kv_dtype, heads, [page_size, dim], nhd)?;
                 let names = ["pages.indices", "pages.indptr", "pages.last_page_len"];
                 pages.check(&c, names, b, true)?;
             }
             (PrefillKv::Ragged { k, v, kv_indptr }, PrefillKeys::Ragged { max_kv_rows }) => {
                 let keys = Expect {
-                    dtype,
+                    dtype: kv_dtype,
                     shape: [max_kv_rows, hkv, dim],
                     dims: ["max_kv_rows", "num_kv_heads", "head_dim"],
                     align: 16,
