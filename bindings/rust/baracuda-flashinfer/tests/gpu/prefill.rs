@@ -1,7 +1,7 @@
 //! Prefill through `PrefillPlan` over ragged keys: a batch of prompts, a chunk on a prefix,
 //! decode rows, a request without keys and one with more query rows than keys, causal and not,
 //! plain and with a window and sinks, on the default kernel and forced FA2, against a float64
-//! reference; o and lse NaN-poisoned.
+//! reference; o and lse NaN-poisoned. bf16 K/V, and e4m3 K/V under bf16 queries.
 use baracuda_flashinfer::{
     AttentionOptions, Element, PrefillArgs, PrefillDesc, PrefillKernel, PrefillKeys, PrefillKv,
     PrefillPlan, TensorRef, Workspace,
@@ -17,6 +17,7 @@ const D: usize = 64;
 
 /// A ragged batch: request b's query rows q_indptr[b].., its keys kv_indptr[b]..
 struct Ragged {
+    element: Element,
     q_lens: Vec<usize>,
     kv_lens: Vec<usize>,
     q_indptr: Vec<i32>,
@@ -36,17 +37,18 @@ fn offsets(lens: &[usize]) -> Vec<i32> {
 }
 
 impl Ragged {
-    fn new(q_lens: Vec<usize>, kv_lens: Vec<usize>, rng: &mut Rng) -> Self {
-        let dtype = Element::Bf16.query_dtype();
+    fn new(element: Element, q_lens: Vec<usize>, kv_lens: Vec<usize>, rng: &mut Rng) -> Self {
+        let (dtype, kv_dtype) = (element.query_dtype(), element.kv_dtype());
         let rows: usize = q_lens.iter().sum();
         let kv_rows: usize = kv_lens.iter().sum();
         let sinks = (0..HQ).map(|_| rng.uniform(-1.0, 3.0) as f32).collect();
         Ragged {
+            element,
             q_indptr: offsets(&q_lens),
             kv_indptr: offsets(&kv_lens),
             q: random_values(dtype, rows * HQ * D, 1.0, rng),
-            k: random_values(dtype, kv_rows.max(1) * HKV * D, 1.0, rng),
-            v: random_values(dtype, kv_rows.max(1) * HKV * D, 1.0, rng),
+            k: random_values(kv_dtype, kv_rows.max(1) * HKV * D, 1.0, rng),
+            v: random_values(kv_dtype, kv_rows.max(1) * HKV * D, 1.0, rng),
             q_lens,
             kv_lens,
             sinks,
@@ -117,7 +119,10 @@ impl Ragged {
 }
 
 fn check(r: &Ragged, causal: bool, window: Option<u32>, sinks: bool, kernel: PrefillKernel) {
-    let label = format!("causal {causal}, window {window:?}, sinks {sinks}, {kernel:?}");
+    let label = format!(
+        "{}: causal {causal}, window {window:?}, sinks {sinks}, {kernel:?}",
+        r.element.name()
+    );
     let plan = PrefillPlan::new(&PrefillDesc {
         keys: PrefillKeys::Ragged {
             max_kv_rows: r.kv_rows(),
@@ -127,7 +132,7 @@ fn check(r: &Ragged, causal: bool, window: Option<u32>, sinks: bool, kernel: Pre
         num_qo_heads: HQ,
         num_kv_heads: HKV,
         head_dim: D,
-        element: Element::Bf16,
+        element: r.element,
         causal,
         options: AttentionOptions {
             window_left: window,
@@ -138,7 +143,7 @@ fn check(r: &Ragged, causal: bool, window: Option<u32>, sinks: bool, kernel: Pre
         ..PrefillDesc::default()
     })
     .unwrap_or_else(|e| panic!("{label}: {e}"));
-    let dt = Element::Bf16.query_dtype();
+    let (dt, kv_dt) = (r.element.query_dtype(), r.element.kv_dtype());
     let (q, k, v) = (
         DeviceBuffer::from_host(&r.q.0),
         DeviceBuffer::from_host(&r.k.0),
@@ -157,8 +162,8 @@ fn check(r: &Ragged, causal: bool, window: Option<u32>, sinks: bool, kernel: Pre
         q: TensorRef::from_bytes(q.slice(), dt, [r.rows(), HQ, D]),
         q_indptr: q_indptr.slice(),
         kv: PrefillKv::Ragged {
-            k: TensorRef::from_bytes(k.slice(), dt, [r.kv_rows(), HKV, D]),
-            v: TensorRef::from_bytes(v.slice(), dt, [r.kv_rows(), HKV, D]),
+            k: TensorRef::from_bytes(k.slice(), kv_dt, [r.kv_rows(), HKV, D]),
+            v: TensorRef::from_bytes(v.slice(), kv_dt, [r.kv_rows(), HKV, D]),
             kv_indptr: kv_indptr.slice(),
         },
         sinks: sinks.then(|| d_sinks.slice()),
@@ -183,16 +188,19 @@ fn prefill_ragged_batches_match_f64() {
     let _ = NEEDS_GPU;
     require_gpu();
     let mut rng = Rng::new(0x5eed_0018);
-    // A prompt, a chunk on a prefix, two decode rows, no keys, more rows than keys, nothing.
-    let r = Ragged::new(
-        vec![300, 64, 1, 1, 7, 40, 0],
-        vec![300, 1000, 513, 1, 0, 9, 20],
-        &mut rng,
-    );
-    for kernel in [PrefillKernel::Auto, PrefillKernel::Fa2] {
-        for causal in [true, false] {
-            check(&r, causal, None, false, kernel);
-            check(&r, causal, Some(100), true, kernel);
+    for element in [Element::Bf16, Element::Bf16KvE4m3] {
+        // A prompt, a chunk on a prefix, two decode rows, no keys, more rows than keys, nothing.
+        let r = Ragged::new(
+            element,
+            vec![300, 64, 1, 1, 7, 40, 0],
+            vec![300, 1000, 513, 1, 0, 9, 20],
+            &mut rng,
+        );
+        for kernel in [PrefillKernel::Auto, PrefillKernel::Fa2] {
+            for causal in [true, false] {
+                check(&r, causal, None, false, kernel);
+                check(&r, causal, Some(100), true, kernel);
+            }
         }
     }
 }
