@@ -201,8 +201,9 @@ TEST_F(DecodeGpu, lse_may_be_null) {
 
 // One capture, replayed after the lengths, the page tables and the K/V/q values change in place:
 // the device-side planner must re-split on every replay, and each replay equals an eager run on
-// the same data and the float64 reference.
-void graph_replay_case(const Shape& s) {
+// the same data and the float64 reference. `lengths`: the replays' request lengths (default: four
+// random draws, some short, some with edge lengths).
+void graph_replay_case(const Shape& s, const std::vector<std::vector<int32_t>>& lengths = {}) {
   SCOPED_TRACE(describe(s));
   const int32_t capacity_pages = s.batch * ((s.max_len + s.page - 1) / s.page) + 3;
   PagedProblem p = make_problem_with_lengths(s, draw_lengths(s), capacity_pages);
@@ -223,13 +224,15 @@ void graph_replay_case(const Shape& s) {
                     }),
             0)
       << baracuda_kernels_flashinfer_last_error();
-  for (int replay = 0; replay < 4; ++replay) {
+  const int replays = lengths.empty() ? 4 : int(lengths.size());
+  for (int replay = 0; replay < replays; ++replay) {
     SCOPED_TRACE("replay " + std::to_string(replay));
     // New lengths (short and long, some empty), new shuffled pages, new values, in place.
     Shape drawn = s;
     drawn.max_len = replay % 2 ? 300 : s.max_len;
     drawn.force_edge_lengths = replay == 2;
-    PageTable next = random_page_table(draw_lengths(drawn), s.page, capacity_pages);
+    PageTable next = random_page_table(lengths.empty() ? draw_lengths(drawn) : lengths[replay],
+                                       s.page, capacity_pages);
     p.table.lens = next.lens;
     p.table.indptr = next.indptr;
     p.table.indices = next.indices;
@@ -252,6 +255,12 @@ void graph_replay_case(const Shape& s) {
 TEST_F(DecodeGpu, graph_replay_with_changing_lengths_equals_eager_tensor_cores) {
   graph_replay_case({1, 4, 32, 8, 128, 16, 6000, false});  // group 4: tensor cores, planner
   graph_replay_case({0, 4, 32, 8, 128, 16, 6000, false});
+  // Batch 1 on tensor cores (group 8; fp8 K/V from group 2): chunks from the length in the
+  // kernel, no planner. Lengths: empty, one token, one chunk of the minimum and one past it,
+  // the longest, a partial last page.
+  const std::vector<std::vector<int32_t>> lengths = {{0}, {1}, {256}, {257}, {20000}, {4097}};
+  graph_replay_case({1, 1, 32, 4, 128, 16, 20000, false}, lengths);
+  graph_replay_case({3, 1, 16, 8, 64, 1, 20000, false}, lengths);
 }
 
 TEST_F(DecodeGpu, graph_replay_with_changing_lengths_equals_eager_cuda_cores) {

@@ -89,6 +89,11 @@ TEST_F(FirstCallInCapture, paged_decode_tensor_cores) {
   expect_in_fresh_process([] { first_decode_in_capture({1, 8, 32, 8, 128, 16, 3000, true}); });
 }
 
+// Batch 1 on tensor cores: the first call also looks up the constant work-item tables.
+TEST_F(FirstCallInCapture, paged_decode_tensor_cores_one_request) {
+  expect_in_fresh_process([] { first_decode_in_capture({1, 1, 32, 4, 128, 16, 5000, false}); });
+}
+
 TEST_F(FirstCallInCapture, paged_decode_cuda_cores_split) {
   expect_in_fresh_process([] { first_decode_in_capture({0, 2, 16, 16, 128, 16, 9000, false}); });
 }

@@ -70,10 +70,22 @@ TEST(DecodeAutoRule, Fp8KvOnTensorCoresFromGroupTwoAtEveryBatch) {
   }
 }
 
-TEST(DecodeAutoRule, BatchOneStaysOnCudaCoresUpToGroupFour) {
-  EXPECT_FALSE(prefer_tensor_cores(shape(1, 32, 8), facts(4)));
+TEST(DecodeAutoRule, BatchOneTakesTensorCoresFromGroupFourUnlessWindowed) {
+  EXPECT_FALSE(prefer_tensor_cores(shape(1, 24, 8), facts(3)));
+  EXPECT_TRUE(prefer_tensor_cores(shape(1, 32, 8), facts(4)));
   EXPECT_TRUE(prefer_tensor_cores(shape(1, 40, 8), facts(5)));
-  EXPECT_TRUE(prefer_tensor_cores(shape(1, 64, 8), facts(8)));
+  DecodeShape soft_capped = shape(1, 32, 8);
+  soft_capped.plain_logits = false;
+  EXPECT_TRUE(prefer_tensor_cores(soft_capped, facts(4)));
+  // A window: its span is short, the call a latency; only tensor cores need the planner for it.
+  DecodeShape windowed = soft_capped;
+  windowed.window = true;
+  EXPECT_FALSE(prefer_tensor_cores(windowed, facts(4)));
+  windowed.num_qo_heads = 40;
+  EXPECT_TRUE(prefer_tensor_cores(windowed, facts(5)));
+  windowed.batch_size = 2;
+  windowed.num_qo_heads = 32;
+  EXPECT_TRUE(prefer_tensor_cores(windowed, facts(4)));
 }
 
 TEST(DecodeAutoRule, ScheduleFollowsTheRuleAndTheForcingFlags) {
@@ -145,6 +157,49 @@ TEST(DecodeSplitRule, TensorCoresSplitBelowFa2Occupancy) {
       schedule(shape(64, 32, 1, BARACUDA_FLASHINFER_BF16_E4M3), facts(16), 0, kPlenty);
   EXPECT_EQ(mqa_fp8.tile_rows, kTensorCoreTileQ);
   EXPECT_EQ(mqa_fp8.qo_tiles, 2);
+}
+
+TEST(DecodeSplitRule, OneRequestInOneTileOnTensorCoresSplitsWithoutThePlanner) {
+  constexpr int32_t kTc = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+  // 32/8 at batch 1: 33 chunks of request 0, the partial states and nothing else.
+  const DecodeSchedule one = schedule(shape(1, 32, 8), facts(4), kTc, kPlenty);
+  EXPECT_TRUE(one.split);
+  EXPECT_TRUE(one.single_request);
+  EXPECT_FALSE(one.planned);
+  EXPECT_EQ(one.padded_items, 2 * 132 / 8);
+  EXPECT_EQ(one.partial_rows, size_t(one.padded_items));
+  const size_t partial = one.partial_rows * 32 * 128;
+  EXPECT_EQ(one.layout.tmp_o, 0u);
+  EXPECT_EQ(one.layout.tmp_lse, partial * 2);
+  EXPECT_EQ(one.workspace, partial * 2 + partial / 128 * 4);
+  // fp8 K/V in one 16-row tile: the same.
+  EXPECT_TRUE(schedule(shape(1, 32, 8, BARACUDA_FLASHINFER_BF16_E4M3), facts(4), kTc, kPlenty)
+                  .single_request);
+  // The planner stays: a window or a soft-cap (the chunks span the window), two requests, a
+  // 64-row tile (group above 16), two query tiles (fp8 above 16), a shared prefix, more items
+  // than the constant tables hold, no split.
+  DecodeShape windowed = shape(1, 32, 8);
+  windowed.plain_logits = false;
+  const DecodeShape planned[] = {windowed, shape(2, 32, 8), shape(1, 32, 1),
+                                 shape(1, 64, 2, BARACUDA_FLASHINFER_BF16_E4M3)};
+  for (const DecodeShape& s : planned) {
+    const DecodeSchedule d = schedule(s, facts(4), kTc, kPlenty);
+    EXPECT_TRUE(d.split) << s.batch_size << " " << s.num_qo_heads << "/" << s.num_kv_heads;
+    EXPECT_FALSE(d.single_request) << s.batch_size << " " << s.num_qo_heads << "/" << s.num_kv_heads;
+    EXPECT_TRUE(d.planned);
+  }
+  EXPECT_FALSE(schedule_tensor_cores(shape(1, 32, 8), facts(4), true, /*shared_prefix=*/true)
+                   .single_request);
+  const DecodeSchedule wide = schedule(shape(1, 32, 1), facts(16, true, 4, 600), kTc, kPlenty);
+  EXPECT_GT(wide.padded_items, kMaxSingleRequestItems);
+  EXPECT_TRUE(wide.planned);
+  EXPECT_FALSE(schedule(shape(1, 32, 8), facts(4), kTc | BARACUDA_FLASHINFER_DECODE_NO_SPLIT,
+                        kPlenty)
+                   .single_request);
+  // The workspace size covers the planned layout the same call takes with a window.
+  EXPECT_GE(decode_workspace_bytes(shape(1, 32, 8), facts(4)),
+            schedule(windowed, facts(4), kTc, kPlenty).workspace);
+  EXPECT_GT(schedule(windowed, facts(4), kTc, kPlenty).workspace, one.workspace);
 }
 
 TEST(DecodeSplitRule, NoSplitFlag) {

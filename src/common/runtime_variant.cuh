@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include <flashinfer/attention/variant_helper.cuh>
+#include <flashinfer/attention/variants.cuh>
 #include <flashinfer/math.cuh>
 
 namespace baracuda::flashinfer {
@@ -45,5 +46,10 @@ struct RuntimeAttention : ::flashinfer::AttentionVariantBase {
   REGISTER_LOGITS_MASK(params, batch_idx, qo_idx, kv_idx, qo_head_idx, kv_head_idx,
                        { return kv_idx + qo_len + window_left >= kv_len + qo_idx; })
 };
+
+// The same logits with the window and the soft-cap off at compile time: the kernels of calls whose
+// options have neither (AttentionVariant::plain_logits).
+using PlainAttention = ::flashinfer::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
+                                                    /*soft_cap=*/false, /*alibi=*/false>;
 
 }  // namespace baracuda::flashinfer

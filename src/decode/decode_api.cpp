@@ -159,7 +159,10 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
   if (finalize && problem.lse == nullptr) {
     problem.lse = reinterpret_cast<float*>(static_cast<char*>(p.workspace) + schedule.layout.lse_scratch);
   }
-  const DecodeBuffers buffers = decode_buffers(schedule, p.workspace);
+  DecodeBuffers buffers = decode_buffers(schedule, p.workspace);
+  if (schedule.single_request && schedule.path == DecodePath::kTensorCores) {
+    BFI_CHECK(single_request_tables(fn, *device.context, &buffers));
+  }
   BFI_CUDA_CHECK(enqueue_planner(schedule, buffers, problem, cuda_stream));
   if (schedule.path == DecodePath::kTensorCores) {
     BFI_CHECK(cuda_status(
@@ -226,6 +229,8 @@ Status read_options(const char* fn, const baracuda_flashinfer_attention_options*
   if (o.flags & BARACUDA_FLASHINFER_ATTENTION_NO_SPLIT) *flags |= BARACUDA_FLASHINFER_DECODE_NO_SPLIT;
   *attn = attention_variant(o);
   s->lse_scratch = attn->v_scale != 1.f || attn->sinks != nullptr;
+  s->plain_logits = attn->plain_logits();
+  s->window = attn->window_left >= 0;
   return kSuccess;
 }
 

@@ -146,8 +146,6 @@ struct DecodeParams {
 // off at compile time: the run-time variant made CUDA-core decode 1-10 % slower on the H200
 // (docs/notes/tuning-history.md#cuda-core-plain-kernel). fp8 KV keeps the run-time kernel alone:
 // the auto rule sends it to tensor cores above group 1, and its TUs are the costliest.
-using PlainVariant = fi::DefaultAttention</*custom_mask=*/false, /*sliding_window=*/false,
-                                          /*soft_cap=*/false, /*alibi=*/false>;
 template <typename DTypeKV>
 constexpr bool kHasPlainDecodeKernel = sizeof(DTypeKV) > 1;
 
@@ -188,7 +186,7 @@ KernelInfo kernel_info() {
 template <typename DTypeQ, typename DTypeKV, uint32_t HEAD_DIM, uint32_t GROUP>
 KernelInfo plain_kernel_info() {
   if constexpr (kHasPlainDecodeKernel<DTypeKV>) {
-    return kernel_info<DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainVariant>>();
+    return kernel_info<DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainAttention>>();
   } else {
     return KernelInfo{nullptr, 0, 0};
   }
@@ -203,7 +201,7 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaSt
   auto kernel = T::kernel;
   if constexpr (kHasPlainDecodeKernel<DTypeKV>) {
     if (p.attn.plain_logits()) {
-      kernel = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainVariant>::kernel;
+      kernel = DecodeKernelTraits<DTypeQ, DTypeKV, HEAD_DIM, GROUP, PlainAttention>::kernel;
     }
   }
   const uint32_t group = static_cast<uint32_t>(p.num_qo_heads / p.num_kv_heads);

@@ -35,8 +35,9 @@ struct DecodeProblem {
 // The schedule's workspace offsets as pointers (all NULL where the schedule uses none).
 struct DecodeBuffers {
   bool split;
-  bool single_request;   // CUDA cores, batch 1, split: chunks from the length, no planner
-  int32_t padded_items;  // grid.x of the kernel when planned
+  bool single_request;   // batch 1, split: chunks from the length, no planner
+  int32_t padded_items;  // grid.x of the kernel when split or planned
+  int32_t min_chunk_pages;
   int32_t qo_tiles;      // query tiles per request (tensor-core path; 1 on CUDA cores)
   int32_t tile_rows;     // query rows per CTA (tensor-core path)
   int32_t* request_indices;
@@ -75,6 +76,10 @@ struct PlannerArgs {
 
 // The schedule's buffers inside `workspace`.
 DecodeBuffers decode_buffers(const DecodeSchedule& schedule, void* workspace);
+// A single request on tensor cores without the planner: the work-item arrays point at constant
+// tables in device memory (request and query tile 0, kv tile i for item i, o_indptr [0],
+// q_indptr [0, 1], merge_indptr [0, padded_items]); the kernel derives its chunk from the length.
+Status single_request_tables(const char* fn, DeviceContext& context, DecodeBuffers* buffers);
 // Enqueues the planner when the schedule needs it (nothing otherwise).
 cudaError_t enqueue_planner(const DecodeSchedule& schedule, const DecodeBuffers& buffers,
                             const DecodeProblem& problem, cudaStream_t stream);

@@ -190,6 +190,22 @@ __global__ void __launch_bounds__(kPlanThreads) plan_kernel(const PlannerArgs ar
 
 }  // namespace
 
+// The constant work-item tables of a single request split without the planner.
+struct SingleRequestTables {
+  int32_t zeros[kMaxSingleRequestItems + 1];
+  int32_t iota[kMaxSingleRequestItems + 1];
+  int32_t merge_indptr[kMaxSingleRequestItems + 1][2];  // row n: {0, n}
+};
+constexpr SingleRequestTables make_single_request_tables() {
+  SingleRequestTables t{};
+  for (int32_t i = 0; i <= kMaxSingleRequestItems; ++i) {
+    t.iota[i] = i;
+    t.merge_indptr[i][1] = i;
+  }
+  return t;
+}
+__device__ const SingleRequestTables kSingleRequestTables = make_single_request_tables();
+
 cudaError_t launch_planner(const PlannerArgs& args, cudaStream_t stream) {
   return launch_kernel(plan_kernel, dim3(1), dim3(kPlanThreads), 0, stream, args);
 }
@@ -201,6 +217,7 @@ DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
   b.padded_items = sched.padded_items;
   b.qo_tiles = sched.qo_tiles;
   b.tile_rows = sched.tile_rows;
+  b.min_chunk_pages = sched.min_chunk_pages;
   if (sched.workspace == 0) return b;
   char* ws = static_cast<char*>(workspace);
   const DecodeLayout& l = sched.layout;
@@ -221,6 +238,21 @@ DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
   b.kv_chunk_tokens = at(l.kv_chunk_tokens);
   b.block_valid_mask = reinterpret_cast<bool*>(ws + l.valid_mask);
   return b;
+}
+
+Status single_request_tables(const char* fn, DeviceContext& context, DecodeBuffers* b) {
+  void* address = nullptr;
+  BFI_CHECK(context.symbol_address(fn, &kSingleRequestTables, &address));
+  auto* t = static_cast<SingleRequestTables*>(address);
+  b->request_indices = t->zeros;
+  b->qo_tile_indices = t->zeros;
+  b->kv_tile_indices = t->iota;
+  b->o_indptr = t->zeros;
+  b->q_indptr = t->iota;
+  b->merge_indptr = t->merge_indptr[b->padded_items];
+  b->kv_chunk_tokens = nullptr;  // the kernel's chunk comes from the length (decode_tc.cuh)
+  b->block_valid_mask = nullptr;
+  return kSuccess;
 }
 
 cudaError_t enqueue_planner(const DecodeSchedule& sched, const DecodeBuffers& b,

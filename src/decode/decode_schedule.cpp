@@ -80,7 +80,7 @@ bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f) {
   if (!f.tensor_cores_built) return false;
   const int32_t group = s.group();
   if (element_has_fp8_kv(s.element)) return group >= kTensorCoreMinGroupFp8;
-  if (s.batch_size == 1) return group > kTensorCoreMinGroup;
+  if (s.batch_size == 1 && s.window) return group > kTensorCoreMinGroup;
   return group >= kTensorCoreMinGroup;
 }
 
@@ -110,7 +110,8 @@ static DecodeSchedule schedule_cuda_cores_alone(const DecodeShape& s, const Deco
 
 // One CTA per (request, query tile of packed query heads, KV head, chunk). Decode: one query row
 // per request, 16-row tiles. Shared prefix: all batch_size queries as the rows of one request,
-// 64-row tiles. Split when the unsplit grid is below FA2's CTAs per SM.
+// 64-row tiles. Split when the unsplit grid is below FA2's CTAs per SM; one request in one 16-row
+// tile with plain logits splits without the planner.
 DecodeSchedule schedule_tensor_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split,
                                      bool shared_prefix) {
   return with_lse_scratch(s, schedule_tensor_cores_alone(s, f, allow_split, shared_prefix));
@@ -136,6 +137,9 @@ static DecodeSchedule schedule_tensor_cores_alone(const DecodeShape& s, const De
                            ? size_t(sched.padded_items / sched.qo_tiles) * size_t(sched.qo_len)
                            : size_t(sched.padded_items);
   sched.min_chunk_pages = std::max(kTensorCoreMinChunkTokens / s.page_size, 1);
+  sched.single_request = !shared_prefix && sched.split && s.batch_size == 1 &&
+                         tile == kTensorCoreTileQ && sched.qo_tiles == 1 && s.plain_logits &&
+                         sched.padded_items <= kMaxSingleRequestItems;
   lay_out(s, &sched);
   return sched;
 }
@@ -182,7 +186,10 @@ Status schedule_decode(const char* fn, const DecodeShape& s, const DecodeFacts& 
 size_t decode_workspace_bytes(const DecodeShape& s, const DecodeFacts& f) {
   size_t bytes = schedule_cuda_cores(s, f, /*allow_split=*/true).workspace;
   if (f.tensor_cores_built) {
-    bytes = std::max(bytes, schedule_tensor_cores(s, f, /*allow_split=*/true, false).workspace);
+    // The planned layout holds the planner-free one's partial states and more.
+    DecodeShape planned = s;
+    planned.plain_logits = false;
+    bytes = std::max(bytes, schedule_tensor_cores(planned, f, /*allow_split=*/true, false).workspace);
   }
   return bytes;
 }

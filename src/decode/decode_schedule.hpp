@@ -15,6 +15,10 @@ struct DecodeShape {
   // The call's options need a finalize pass (v_scale, sinks) that reads every row's lse: the
   // workspace then holds an lse for callers that pass none.
   bool lse_scratch = false;
+  // The options have no window and no soft-cap (AttentionVariant::plain_logits): the kernels with
+  // both off at compile time serve the call.
+  bool plain_logits = true;
+  bool window = false;  // a sliding window (window_left >= 0)
   int32_t group() const { return num_qo_heads / num_kv_heads; }
 };
 
@@ -42,8 +46,9 @@ constexpr int64_t kSplitBelowCtasPerSm = 2;
 constexpr int64_t kTensorCoreCtasPerSm = 2;
 constexpr int32_t kCudaCoreMinChunkTokens = 128;
 constexpr int32_t kTensorCoreMinChunkTokens = 256;
-// The auto rule sends f16/bf16 to tensor cores from this GQA group up (batch 1: above it, since
-// batch 1 splits on CUDA cores without the planner, one launch fewer).
+// The auto rule sends f16/bf16 to tensor cores from this GQA group up (batch 1 with a window:
+// above it; the window's short span makes the call a latency, and only tensor cores need the
+// planner for it).
 constexpr int32_t kTensorCoreMinGroup = 4;
 // fp8 KV goes to tensor cores from this group up at every batch: the CUDA-core kernel widens each
 // KV element once per query head of its group, the tensor-core one once per 16-row tile.
@@ -55,6 +60,9 @@ constexpr int32_t kTensorCoreTileQ = 16;
 constexpr int32_t kSharedPrefixTileQ = 64;
 // Largest batch the decode family takes.
 constexpr int32_t kMaxBatch = 1 << 20;
+// A single request split on tensor cores without the planner reads constant work-item tables of
+// this many items (decode_plan.cu).
+constexpr int32_t kMaxSingleRequestItems = 1024;
 
 // Byte offsets into the caller's workspace of what the device planner and a split write.
 struct DecodeLayout {
@@ -66,8 +74,9 @@ struct DecodeLayout {
 struct DecodeSchedule {
   DecodePath path = DecodePath::kCudaCores;
   bool split = false;
-  // CUDA cores, batch 1, split: the kernel derives its chunks from the length (no planner, no
-  // work-item arrays, a stacked merge).
+  // Batch 1, split, without the planner: the kernel derives its chunk from the length. CUDA
+  // cores: no work-item arrays, a stacked merge. Tensor cores (one 16-row query tile, plain
+  // logits): constant work-item tables, item i = chunk i, FlashInfer's merge of all of them.
   bool single_request = false;
   // The device planner runs (tensor cores always: the FA2 kernel reads work-item arrays; CUDA
   // cores when split over several requests).

@@ -24,13 +24,34 @@ namespace baracuda::flashinfer::decode {
 
 namespace fi = ::flashinfer;
 
-// The FA2 kernel over the planned work items: `rows_per_request` query rows per request of the
-// page table (1 for decode; the whole batch of queries for a shared prefix, whose page table has
-// one request), CTA_TILE_Q packed (row, query head) pairs per CTA.
-template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q, typename Variant>
+// Request 0's KV chunk in tokens, from its page count on the device: the smallest chunk of at
+// least min_chunk_pages pages that splits it into at most `chunks` chunks (the planner's choice
+// for one request). The kernel reads it as *params.kv_chunk_size_ptr.
+struct SingleRequestChunk {
+  const int32_t* indptr;
+  int32_t page_size, chunks, min_chunk_pages;
+  __device__ __forceinline__ int32_t operator*() const {
+    const int32_t pages = indptr[1] - indptr[0];
+    const int32_t per_chunk = (pages + chunks - 1) / chunks;
+    return (per_chunk > min_chunk_pages ? per_chunk : min_chunk_pages) * page_size;
+  }
+};
+// FlashInfer's parameters with the chunk size computed in the kernel: a single request split
+// without the planner (its work items come from constant tables, single_request_tables).
+template <typename T, typename TKV>
+struct SingleRequestParams : fi::BatchPrefillPagedParams<T, TKV, T, int32_t> {
+  using fi::BatchPrefillPagedParams<T, TKV, T, int32_t>::BatchPrefillPagedParams;
+  SingleRequestChunk kv_chunk_size_ptr;  // hides the base's pointer
+};
+
+// The FA2 kernel over the work items: `rows_per_request` query rows per request of the page table
+// (1 for decode; the whole batch of queries for a shared prefix, whose page table has one
+// request), CTA_TILE_Q packed (row, query head) pairs per CTA. Params: FlashInfer's (the planner's
+// chunk size in the workspace) or SingleRequestParams.
+template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q, typename Variant,
+          typename Params = fi::BatchPrefillPagedParams<T, TKV, T, int32_t>>
 cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t requests,
                       cudaStream_t stream) {
-  using Params = fi::BatchPrefillPagedParams<T, TKV, T, int32_t>;
   fi::paged_kv_t<TKV, int32_t> kv(
       static_cast<uint32_t>(p.num_kv_heads), static_cast<uint32_t>(p.page_size), HEAD_DIM, requests,
       p.attn.nhd ? fi::QKVLayout::kNHD : fi::QKVLayout::kHND, static_cast<TKV*>(p.k_data),
@@ -50,7 +71,12 @@ cudaError_t launch_tc(const DecodeProblem& p, const DecodeBuffers& s, uint32_t r
   params.merge_indptr = s.merge_indptr;
   params.o_indptr = s.o_indptr;
   params.block_valid_mask = s.block_valid_mask;
-  params.kv_chunk_size_ptr = s.kv_chunk_tokens;
+  if constexpr (std::is_same_v<Params, SingleRequestParams<T, TKV>>) {
+    params.kv_chunk_size_ptr =
+        SingleRequestChunk{p.indptr, p.page_size, s.padded_items, s.min_chunk_pages};
+  } else {
+    params.kv_chunk_size_ptr = s.kv_chunk_tokens;
+  }
   params.max_total_num_rows = static_cast<uint32_t>(p.batch_size);
   params.total_num_rows = nullptr;
   params.padded_batch_size = static_cast<uint32_t>(s.padded_items);
@@ -68,8 +94,7 @@ template <typename T, typename TKV, uint32_t HEAD_DIM, uint32_t CTA_TILE_Q>
 cudaError_t launch_tc_for_options(const DecodeProblem& p, const DecodeBuffers& s,
                                   uint32_t requests, cudaStream_t stream) {
   if (p.attn.plain_logits()) {
-    using Plain = fi::DefaultAttention<false, false, false, false>;
-    return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, Plain>(p, s, requests, stream);
+    return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, PlainAttention>(p, s, requests, stream);
   }
   return launch_tc<T, TKV, HEAD_DIM, CTA_TILE_Q, RuntimeAttention>(p, s, requests, stream);
 }
@@ -79,6 +104,13 @@ cudaError_t launch_tc_for_options(const DecodeProblem& p, const DecodeBuffers& s
 template <typename T, typename TKV, uint32_t HEAD_DIM>
 cudaError_t launch_decode_tc(const DecodeProblem& p, const DecodeBuffers& s, cudaStream_t stream) {
   const auto requests = static_cast<uint32_t>(p.batch_size);
+  if (s.single_request) {  // the schedule's promise: one 16-row tile, plain logits
+    if (s.tile_rows != kTensorCoreTileQ || !p.attn.plain_logits()) {
+      return cudaErrorInvalidConfiguration;
+    }
+    return launch_tc<T, TKV, HEAD_DIM, kTensorCoreTileQ, PlainAttention,
+                     SingleRequestParams<T, TKV>>(p, s, requests, stream);
+  }
   if constexpr (std::is_same_v<T, TKV>) {
     if (s.tile_rows == kSharedPrefixTileQ) {
       return launch_tc_for_options<T, TKV, HEAD_DIM, kSharedPrefixTileQ>(p, s, requests, stream);
