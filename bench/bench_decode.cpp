@@ -8,7 +8,7 @@
 //   graph_rotated the auto path, graph replay over rotated copies of the cache (page tables into
 //                 one larger pool) that together exceed 4x the L2, so that no call finds its
 //                 cache in the L2 after the previous one; only for caches under 4x the L2
-//   cuda_cores, tensor_cores
+//   cuda_cores, tensor_cores, warp_tiles
 //                 each path forced through paged_decode_run_with, graph-replayed; a path the
 //                 library cannot run for the shape (its can_implement) is not registered
 // KV caches are random values in shuffled pages (page 16, HND).
@@ -184,9 +184,10 @@ std::string auto_path_label(const DecodeShape& s) {
           s.element, BARACUDA_FLASHINFER_DECODE_AUTO, s.batch, kPageSize, s.head_dim, s.hq, s.hkv,
           workspace, reinterpret_cast<baracuda_flashinfer_stream_t>(device().stream), &schedule),
       "paged_decode_describe");
-  return std::string("auto: ") +
-         (schedule.path == BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES ? "tensor cores"
-                                                                        : "CUDA cores") +
+  const char* path = schedule.path == BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES ? "tensor cores"
+                     : schedule.path == BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES ? "CUDA cores"
+                                                                                   : "warp tiles";
+  return std::string("auto: ") + path +
          (schedule.split ? ", split" : ", no split");
 #else
   (void)s;
@@ -239,5 +240,6 @@ BFI_BENCH_SECTION(decode, 10, "paged decode per shape: auto path, forced paths, 
     add_variant(s, "cuda_cores", BARACUDA_FLASHINFER_DECODE_CUDA_CORES, Mode::graph, false, 40, 5);
     add_variant(s, "tensor_cores", BARACUDA_FLASHINFER_DECODE_TENSOR_CORES, Mode::graph, false, 40,
                 5);
+    add_variant(s, "warp_tiles", BARACUDA_FLASHINFER_DECODE_WARP_TILES, Mode::graph, false, 40, 5);
   }
 }

@@ -24,6 +24,10 @@ namespace bfi_test {
 inline bool has_tensor_cores(int32_t element) {
   return element != BARACUDA_FLASHINFER_F32;
 }
+// The warp-tile decode path: f16 and bf16 KV caches.
+inline bool has_warp_tiles(int32_t element) {
+  return element == BARACUDA_FLASHINFER_F16 || element == BARACUDA_FLASHINFER_BF16;
+}
 
 struct Shape {
   int32_t element, batch, hq, hkv, head_dim, page;

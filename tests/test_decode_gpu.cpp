@@ -20,11 +20,16 @@ const Schedule kSchedules[] = {
     {"tensor-cores", WorkspaceMode::kFull, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES},
     {"tensor-cores no-split", WorkspaceMode::kFull,
      BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
+    {"warp-tiles", WorkspaceMode::kFull, BARACUDA_FLASHINFER_DECODE_WARP_TILES},
+    {"warp-tiles no-split", WorkspaceMode::kFull,
+     BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
+    {"warp-tiles no workspace", WorkspaceMode::kNone, BARACUDA_FLASHINFER_DECODE_WARP_TILES},
     {"no-split", WorkspaceMode::kNone, -1},
 };
 
 // Runs every schedule on the same problem: the auto choice, CUDA cores (split when useful),
-// tensor cores (f16/bf16; refused with status 3 for the other elements), and no split at all;
+// tensor cores (f16/bf16; refused with status 3 for the other elements), warp tiles (f16/bf16
+// KV; status 3 for the others), and no split at all;
 // each must match the reference. Cache slots no request owns hold NaN.
 void check_every_schedule(const Shape& s, bool also_nosplit = true) {
   SCOPED_TRACE(describe(s));
@@ -40,6 +45,11 @@ void check_every_schedule(const Shape& s, bool also_nosplit = true) {
     const int32_t st = run_decode(p, sm_scale, &out, sc.mode, &ws, nullptr, true, sc.flags);
     if (sc.flags >= 0 && (sc.flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES) &&
         !has_tensor_cores(s.element)) {
+      EXPECT_EQ(st, BARACUDA_FLASHINFER_UNSUPPORTED) << baracuda_kernels_flashinfer_last_error();
+      continue;
+    }
+    if (sc.flags >= 0 && (sc.flags & BARACUDA_FLASHINFER_DECODE_WARP_TILES) &&
+        !has_warp_tiles(s.element)) {
       EXPECT_EQ(st, BARACUDA_FLASHINFER_UNSUPPORTED) << baracuda_kernels_flashinfer_last_error();
       continue;
     }
@@ -203,7 +213,8 @@ TEST_F(DecodeGpu, lse_may_be_null) {
 // the device-side planner must re-split on every replay, and each replay equals an eager run on
 // the same data and the float64 reference. `lengths`: the replays' request lengths (default: four
 // random draws, some short, some with edge lengths).
-void graph_replay_case(const Shape& s, const std::vector<std::vector<int32_t>>& lengths = {}) {
+void graph_replay_case(const Shape& s, const std::vector<std::vector<int32_t>>& lengths = {},
+                       int32_t flags = -1) {
   SCOPED_TRACE(describe(s));
   const int32_t capacity_pages = s.batch * ((s.max_len + s.page - 1) / s.page) + 3;
   PagedProblem p = make_problem_with_lengths(s, draw_lengths(s), capacity_pages);
@@ -213,14 +224,14 @@ void graph_replay_case(const Shape& s, const std::vector<std::vector<int32_t>>& 
   Outputs out, eager;
   DeviceBuffer ws, eager_ws;
   // Outputs and workspace allocated before the capture (a captured call allocates nothing).
-  ASSERT_EQ(run_decode(p, sm_scale, &out, WorkspaceMode::kFull, &ws, stream), 0)
+  ASSERT_EQ(run_decode(p, sm_scale, &out, WorkspaceMode::kFull, &ws, stream, true, flags), 0)
       << baracuda_kernels_flashinfer_last_error();
   CUDA_OK(cudaStreamSynchronize(stream));
   Graph graph;
   ASSERT_EQ(capture(stream, &graph,
                     [&] {
                       return run_decode(p, sm_scale, &out, WorkspaceMode::kFull, &ws, stream,
-                                        /*poison_outputs=*/false);
+                                        /*poison_outputs=*/false, flags);
                     }),
             0)
       << baracuda_kernels_flashinfer_last_error();
@@ -245,7 +256,8 @@ void graph_replay_case(const Shape& s, const std::vector<std::vector<int32_t>>& 
     graph.launch(stream);
     CUDA_OK(cudaStreamSynchronize(stream));
     EXPECT_TRUE(outputs_match(s, out, ref));
-    ASSERT_EQ(run_decode(p, sm_scale, &eager, WorkspaceMode::kFull, &eager_ws, stream), 0);
+    ASSERT_EQ(run_decode(p, sm_scale, &eager, WorkspaceMode::kFull, &eager_ws, stream, true, flags),
+              0);
     CUDA_OK(cudaStreamSynchronize(stream));
     EXPECT_EQ(to_host<uint8_t>(out.o, out.o.bytes), to_host<uint8_t>(eager.o, eager.o.bytes))
         << "the replay and an eager run differ bitwise";
@@ -267,6 +279,16 @@ TEST_F(DecodeGpu, graph_replay_with_changing_lengths_equals_eager_cuda_cores) {
   graph_replay_case({0, 1, 16, 8, 128, 16, 9000, false});  // batch 1: single-request split
   graph_replay_case({2, 3, 16, 8, 64, 16, 9000, false});   // f32: CUDA cores only, planner
   graph_replay_case({5, 2, 16, 4, 128, 16, 9000, false});  // fp8 KV
+}
+
+TEST_F(DecodeGpu, graph_replay_with_changing_lengths_equals_eager_warp_tiles) {
+  constexpr int32_t kWarp = BARACUDA_FLASHINFER_DECODE_WARP_TILES;
+  // Batch 1 split into the static chunk count: lengths from empty to long, a partial last page,
+  // a length shorter than one tile per chunk.
+  const std::vector<std::vector<int32_t>> lengths = {{0}, {1}, {17}, {257}, {20000}, {4097}};
+  graph_replay_case({1, 1, 32, 8, 128, 16, 20000, false}, lengths, kWarp);
+  graph_replay_case({0, 1, 64, 2, 64, 1, 20000, false}, lengths, kWarp);  // group 32, page 1
+  graph_replay_case({1, 5, 40, 8, 256, 16, 6000, false}, {}, kWarp);      // group 5, batch 5
 }
 
 }  // namespace

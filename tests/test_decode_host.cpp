@@ -295,7 +295,22 @@ TEST(DecodeAbi, run_with_flags_are_checked) {
   EXPECT_EQ(can(0, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
                 built),
             2);
-  EXPECT_TRUE(message_mentions("both")) << last_error();
+  EXPECT_TRUE(message_mentions("more than one")) << last_error();
+  // The warp-tile path: f16/bf16 KV only, one path flag at a time.
+  EXPECT_EQ(can(0, BARACUDA_FLASHINFER_DECODE_WARP_TILES, built), 0);
+  EXPECT_EQ(can(1, BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT,
+                built),
+            0);
+  for (int32_t element : {2, 3, 4, 5, 6}) {
+    EXPECT_EQ(can(element, BARACUDA_FLASHINFER_DECODE_WARP_TILES, built), 3) << element;
+    EXPECT_TRUE(message_mentions("warp-tile")) << last_error();
+  }
+  EXPECT_EQ(can(0, BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
+                built),
+            2);
+  EXPECT_EQ(can(0, BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
+                built),
+            2);
   EXPECT_EQ(can(0, 64, built), 2);
   EXPECT_TRUE(message_mentions("unknown bits")) << last_error();
   EXPECT_EQ(can(0, 0, 96), 3);

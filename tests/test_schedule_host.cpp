@@ -285,6 +285,78 @@ TEST(DecodeWorkspace, SharedPrefixRowsPerChunk) {
   EXPECT_EQ(sp.partial_rows, size_t(sp.padded_items / sp.qo_tiles) * 64);
 }
 
+// The warp-tile path: `blocks` resident CTAs per SM.
+DecodeFacts warp_facts(int32_t blocks = 1, int32_t sms = 132) {
+  DecodeFacts f = facts(4, true, 4, sms);
+  f.warp_tiles_built = true;
+  f.warp_tile_blocks_per_sm = blocks;
+  return f;
+}
+constexpr int32_t kWarp = BARACUDA_FLASHINFER_DECODE_WARP_TILES;
+
+TEST(DecodeWarpTiles, ChunksFillOneWaveOfCtas) {
+  // 1 x 32768, 32/8: 8 items (one row block per KV head) -> 132 / 8 = 16 chunks, 128 CTAs.
+  DecodeSchedule w = schedule(shape(1, 32, 8), warp_facts(), kWarp, kPlenty);
+  EXPECT_EQ(w.path, DecodePath::kWarpTiles);
+  EXPECT_TRUE(w.split);
+  EXPECT_FALSE(w.planned);
+  EXPECT_EQ(w.chunks, 16);
+  EXPECT_EQ(w.padded_items, 128);
+  EXPECT_EQ(w.partial_rows, size_t(16));
+  // Group 16: two row blocks per KV head; 32/2 at batch 1 -> 4 items -> 33 chunks.
+  w = schedule(shape(1, 32, 2), warp_facts(), kWarp, kPlenty);
+  EXPECT_EQ(w.chunks, 33);
+  EXPECT_EQ(w.padded_items, 132);
+  // 16 x 4096, 32/8: 128 items fill the 132 slots without a split.
+  w = schedule(shape(16, 32, 8), warp_facts(), kWarp, kPlenty);
+  EXPECT_FALSE(w.split);
+  EXPECT_EQ(w.chunks, 1);
+  EXPECT_EQ(w.padded_items, 128);
+  EXPECT_EQ(w.workspace, size_t(0));
+  // Two CTAs per SM double the slots.
+  EXPECT_EQ(schedule(shape(1, 32, 8), warp_facts(2), kWarp, kPlenty).chunks, 33);
+  // NO_SPLIT: one chunk, no workspace.
+  w = schedule(shape(1, 32, 8), warp_facts(), kWarp | BARACUDA_FLASHINFER_DECODE_NO_SPLIT, kPlenty);
+  EXPECT_FALSE(w.split);
+  EXPECT_EQ(w.workspace, size_t(0));
+}
+
+TEST(DecodeWarpTiles, PartialStatesFitTheReportedWorkspace) {
+  for (const DecodeShape& s : {shape(1, 32, 8), shape(3, 40, 8), shape(1, 64, 1, kF16, 256),
+                               shape(2, 32, 2, kBf16, 64)}) {
+    const DecodeFacts f = warp_facts();
+    const DecodeSchedule w = schedule(s, f, kWarp, kPlenty);
+    ASSERT_TRUE(w.split);
+    const size_t partial_o = w.partial_rows * size_t(s.num_qo_heads) * s.head_dim * 2;
+    EXPECT_EQ(w.partial_rows, size_t(s.batch_size) * size_t(w.chunks));
+    EXPECT_GE(w.layout.tmp_lse, w.layout.tmp_o + partial_o);
+    EXPECT_GE(w.workspace, w.layout.tmp_lse + w.partial_rows * s.num_qo_heads * sizeof(float));
+    EXPECT_GE(decode_workspace_bytes(s, f), w.workspace);
+  }
+}
+
+TEST(DecodeWarpTiles, ShortWorkspaceRunsUnsplitAndRefusalsNameTheReason) {
+  // Too little workspace for the partial states: one chunk per request, no workspace.
+  DecodeSchedule w = schedule(shape(1, 32, 8), warp_facts(), kWarp, 64);
+  EXPECT_EQ(w.path, DecodePath::kWarpTiles);
+  EXPECT_FALSE(w.split);
+  EXPECT_EQ(w.workspace, size_t(0));
+  // Not built (f32, fp8 KV, a device without the shared memory) or a soft-cap: status 3.
+  Status st = kSuccess;
+  DecodeFacts none = warp_facts();
+  none.warp_tiles_built = false;
+  schedule(shape(1, 32, 8), none, kWarp, kPlenty, &st);
+  EXPECT_EQ(st, kUnsupported);
+  DecodeShape capped = shape(1, 32, 8);
+  capped.soft_cap = true;
+  st = kSuccess;
+  schedule(capped, warp_facts(), kWarp, kPlenty, &st);
+  EXPECT_EQ(st, kUnsupported);
+  // A soft-cap leaves the auto rule to the other paths.
+  EXPECT_FALSE(prefer_warp_tiles(capped, warp_facts()));
+  EXPECT_NE(schedule(capped, warp_facts(), 0, kPlenty).path, DecodePath::kWarpTiles);
+}
+
 TEST(PrefixSchedule, ChunksFillTheGridOnceAndNeverExceedTheMergeLimit) {
   using prefix::make_prefix_schedule;
   for (int32_t batch : {1, 8, 64, 512, 4096}) {

@@ -150,6 +150,9 @@ const DecodePath kDecodePaths[] = {
     {"tensor-cores", BARACUDA_FLASHINFER_DECODE_TENSOR_CORES},
     {"tensor-cores no-split",
      BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
+    {"warp-tiles", BARACUDA_FLASHINFER_DECODE_WARP_TILES},
+    {"warp-tiles no-split",
+     BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
     {"no-split", BARACUDA_FLASHINFER_DECODE_NO_SPLIT},
 };
 
@@ -222,6 +225,12 @@ void check_decode_variants(DecodeCache& c, const std::vector<Variant>& variants,
       const int32_t st = run_decode_ex(p, p.table, p.d_k.ptr, p.d_v.ptr, sm_scale, path.flags,
                                        &hnd_options, &out, &ws, nullptr);
       if ((path.flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES) && !has_tensor_cores(s.element)) {
+        EXPECT_EQ(st, BARACUDA_FLASHINFER_UNSUPPORTED) << baracuda_kernels_flashinfer_last_error();
+        continue;
+      }
+      // The warp-tile path: f16/bf16 KV without a soft-cap.
+      if ((path.flags & BARACUDA_FLASHINFER_DECODE_WARP_TILES) &&
+          (!has_warp_tiles(s.element) || variant.soft_cap != 0.f)) {
         EXPECT_EQ(st, BARACUDA_FLASHINFER_UNSUPPORTED) << baracuda_kernels_flashinfer_last_error();
         continue;
       }

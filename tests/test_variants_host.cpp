@@ -339,6 +339,9 @@ std::vector<Call> sweep_calls(Family f) {
                0, BARACUDA_FLASHINFER_DECODE_CUDA_CORES, BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
                BARACUDA_FLASHINFER_DECODE_NO_SPLIT | BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
                BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
+               BARACUDA_FLASHINFER_DECODE_WARP_TILES,
+               BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_NO_SPLIT,
+               BARACUDA_FLASHINFER_DECODE_WARP_TILES | BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
                64}) {
         Call c;
         c.element = element, c.decode_flags = flags, c.head_dim = built;
@@ -515,7 +518,7 @@ TEST(DecodeEx, decode_flags_are_checked_before_the_options) {
   EXPECT_FALSE(message_mentions("options->")) << last_error();
   c.decode_flags = BARACUDA_FLASHINFER_DECODE_CUDA_CORES | BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
   EXPECT_EQ(invoke(Family::kDecode, Kind::kRun, c, &bad), 2);
-  EXPECT_TRUE(message_mentions("both")) << last_error();
+  EXPECT_TRUE(message_mentions("more than one")) << last_error();
   // Tensor cores with f32: unsupported (3) with any options, before them.
   Options scales = defaults();
   scales.k_scale = 0.5f;
@@ -527,7 +530,18 @@ TEST(DecodeEx, decode_flags_are_checked_before_the_options) {
     EXPECT_EQ(invoke(Family::kDecode, kind, c, &scales), BARACUDA_FLASHINFER_UNSUPPORTED);
     EXPECT_TRUE(message_mentions("tensor-core")) << last_error();
   }
+  // The warp-tile path has no soft-cap: 3 naming the field, on every symbol.
+  Options capped = defaults();
+  capped.logits_soft_cap = 50.f;
+  c = Call{};
+  c.decode_flags = BARACUDA_FLASHINFER_DECODE_WARP_TILES;
+  for (Kind kind : {Kind::kCanImplement, Kind::kWorkspaceSize, Kind::kRun}) {
+    EXPECT_EQ(invoke(Family::kDecode, kind, c, &capped), BARACUDA_FLASHINFER_UNSUPPORTED);
+    EXPECT_TRUE(message_mentions("options->logits_soft_cap")) << last_error();
+  }
+  EXPECT_EQ(invoke(Family::kDecode, Kind::kCanImplement, c, &scales), 0) << last_error();
   // Both paths take an fp8 KV with its scales.
+  c.decode_flags = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
   c.element = BARACUDA_FLASHINFER_BF16_E4M3;
   EXPECT_EQ(invoke(Family::kDecode, Kind::kCanImplement, c, &scales), 0) << last_error();
   c.decode_flags = BARACUDA_FLASHINFER_DECODE_CUDA_CORES;

@@ -227,8 +227,10 @@ enum baracuda_flashinfer_decode_flags {
   BARACUDA_FLASHINFER_DECODE_AUTO = 0,
   BARACUDA_FLASHINFER_DECODE_NO_SPLIT = 1,    /**< one chunk per request (no merge) */
   BARACUDA_FLASHINFER_DECODE_CUDA_CORES = 2,  /**< FlashInfer's batch-decode kernel */
-  BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4 /**< FA2 prefill kernel, one query row per
+  BARACUDA_FLASHINFER_DECODE_TENSOR_CORES = 4, /**< FA2 prefill kernel, one query row per
                                                     request; not f32 */
+  BARACUDA_FLASHINFER_DECODE_WARP_TILES = 8     /**< the library's warp-tile kernel: f16/bf16
+                                                    KV, no soft-cap */
 };
 
 /**
@@ -253,7 +255,10 @@ baracuda_kernels_flashinfer_paged_decode_run_with_can_implement(int32_t element,
 /** The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path). */
 enum baracuda_flashinfer_decode_path {
   BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES = 0,  /**< FlashInfer's batch-decode kernel */
-  BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES = 1 /**< FA2 prefill kernel, GQA rows packed */
+  BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES = 1, /**< FA2 prefill kernel, GQA rows packed */
+  BARACUDA_FLASHINFER_DECODE_PATH_WARP_TILES = 2    /**< the library's kernel: a warp per KV tile
+                                                         range, 8 query heads per mma, split
+                                                         without a planner */
 };
 
 /**

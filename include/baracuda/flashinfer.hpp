@@ -477,11 +477,12 @@ inline void check_attention_tensors(Checker& c, const AttentionSizes& z, const T
 /** Which decode kernel runs (the C flags of paged_decode_run_with). automatic: the library's
  * measured rule (tensor cores for GQA groups of 4 or more with 16-bit KV, of 2 or more with fp8
  * KV; CUDA cores for f32); cuda_cores suits short contexts such as a cascade's suffixes
- * (docs/append-merge.md). */
+ * (docs/append-merge.md); warp_tiles is the library's own kernel (f16/bf16 KV, no soft-cap). */
 enum class DecodeKernel : int32_t {
   automatic = BARACUDA_FLASHINFER_DECODE_AUTO,
   cuda_cores = BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
-  tensor_cores = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES
+  tensor_cores = BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
+  warp_tiles = BARACUDA_FLASHINFER_DECODE_WARP_TILES
 };
 
 /** What a DecodePlan is for; the C header's "Batched paged-KV decode" section has the math. */

@@ -107,9 +107,9 @@ DecodeProblem to_problem(const DecodeShape& s, float sm_scale, const DecodePoint
 
 namespace {
 
-constexpr int32_t kKnownFlags = BARACUDA_FLASHINFER_DECODE_NO_SPLIT |
-                                BARACUDA_FLASHINFER_DECODE_CUDA_CORES |
-                                BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+constexpr int32_t kKnownFlags =
+    BARACUDA_FLASHINFER_DECODE_NO_SPLIT | BARACUDA_FLASHINFER_DECODE_CUDA_CORES |
+    BARACUDA_FLASHINFER_DECODE_TENSOR_CORES | BARACUDA_FLASHINFER_DECODE_WARP_TILES;
 
 // Sizes and flags only (what can_implement answers for run_with).
 Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
@@ -118,8 +118,16 @@ Status check_flags(const char* fn, const DecodeShape& s, int32_t flags) {
   }
   const bool cuda_cores = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
   const bool tensor_cores = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
-  if (cuda_cores && tensor_cores) {
-    return fail(kInvalid, "%s: flags ask for both CUDA cores and tensor cores", fn);
+  const bool warp_tiles = flags & BARACUDA_FLASHINFER_DECODE_WARP_TILES;
+  if (int(cuda_cores) + int(tensor_cores) + int(warp_tiles) > 1) {
+    return fail(kInvalid,
+                "%s: flags 0x%x ask for more than one of CUDA_CORES, TENSOR_CORES, WARP_TILES", fn,
+                flags);
+  }
+  if (warp_tiles && find_warp_tile_variant(s.element, s.head_dim) == nullptr) {
+    return fail(kUnsupported,
+                "%s: no warp-tile decode for element %s, head_dim %d (f16 or bf16 KV only)", fn,
+                element_name(s.element), s.head_dim);
   }
   if (tensor_cores && find_tensor_core_variant(s.element, s.head_dim) == nullptr) {
     return fail(kUnsupported,
@@ -168,6 +176,10 @@ Status run(const char* fn, const DecodeShape& s, float sm_scale, const DecodePoi
     BFI_CHECK(cuda_status(
         find_tensor_core_variant(s.element, s.head_dim)->launch(problem, buffers, cuda_stream),
         "launching tensor-core paged decode"));
+  } else if (schedule.path == DecodePath::kWarpTiles) {
+    BFI_CHECK(cuda_status(
+        find_warp_tile_variant(s.element, s.head_dim)->launch(problem, buffers, cuda_stream),
+        "launching warp-tile paged decode"));
   } else {
     BFI_CHECK(cuda_status(v->launch(problem, buffers, cuda_stream), "launching paged decode"));
   }
@@ -209,8 +221,11 @@ Status describe(const char* fn, const DecodeShape& s, int32_t flags, size_t work
   full.struct_size = out->struct_size;
   full.path = static_cast<int32_t>(schedule.path);
   full.split = schedule.split ? 1 : 0;
-  full.work_items = schedule.split || schedule.planned ? schedule.padded_items : s.batch_size;
-  full.min_chunk_tokens = schedule.split ? std::max(schedule.min_chunk_pages * s.page_size,
+  full.work_items = schedule.split || schedule.planned || schedule.path == DecodePath::kWarpTiles
+                        ? schedule.padded_items
+                        : s.batch_size;
+  full.min_chunk_tokens = schedule.path == DecodePath::kWarpTiles ? (schedule.split ? kWarpTileChunkTokens : 0)
+                         : schedule.split ? std::max(schedule.min_chunk_pages * s.page_size,
                                                     schedule.single_request
                                                         ? int32_t(kMinSingleRequestChunk)
                                                         : 0)
@@ -231,6 +246,12 @@ Status read_options(const char* fn, const baracuda_flashinfer_attention_options*
   s->lse_scratch = attn->v_scale != 1.f || attn->sinks != nullptr;
   s->plain_logits = attn->plain_logits();
   s->window = attn->window_left >= 0;
+  s->soft_cap = attn->logits_soft_cap != 0.f;
+  if (s->soft_cap && (*flags & BARACUDA_FLASHINFER_DECODE_WARP_TILES)) {
+    return fail(kUnsupported,
+                "%s: options->logits_soft_cap %g: the warp-tile path (flags 0x%x) has no soft-cap",
+                fn, static_cast<double>(attn->logits_soft_cap), *flags);
+  }
   return kSuccess;
 }
 

@@ -269,14 +269,17 @@ cudaError_t launch_decode(const DecodeProblem& p, const DecodeBuffers& s, cudaSt
     // Partial states are [1, padded_items, Hq, D]: a stacked merge (chunks past the end of the
     // sequence are empty states: o = 0, lse = -inf).
     const merge::MergeProblem combine{s.padded_items, 1,       p.num_qo_heads, s.tmp_o, s.tmp_lse,
-                                      nullptr,        nullptr, nullptr,        p.o,     p.lse};
+                                      nullptr,        nullptr, nullptr,        p.o,     p.lse,
+                                      /*after_kernel=*/true};
     return merge::launch_stacked<DTypeQ, HEAD_DIM>(combine, stream);
   }
   // Combine the partial states: request b merges work items o_indptr[b] .. o_indptr[b+1]-1
-  // (none for an empty request: o = 0, lse = -inf).
+  // (none for an empty request: o = 0, lse = -inf). Both merges are programmatic dependents of
+  // the decode kernel, which triggers them as each CTA ends (after its stores).
   const merge::MergeProblem combine{
       /*num_states=*/0, p.batch_size, p.num_qo_heads, s.tmp_o, s.tmp_lse,
-      nullptr,          nullptr,      s.o_indptr,     p.o,     p.lse};
+      nullptr,          nullptr,      s.o_indptr,     p.o,     p.lse,
+      /*after_kernel=*/true};
   return merge::launch_varlen<DTypeQ, HEAD_DIM>(combine, stream);
 }
 

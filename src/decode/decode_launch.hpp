@@ -38,6 +38,7 @@ struct DecodeBuffers {
   bool single_request;   // batch 1, split: chunks from the length, no planner
   int32_t padded_items;  // grid.x of the kernel when split or planned
   int32_t min_chunk_pages;
+  int32_t chunks;        // warp-tile path: KV chunks per (request, KV head)
   int32_t qo_tiles;      // query tiles per request (tensor-core path; 1 on CUDA cores)
   int32_t tile_rows;     // query rows per CTA (tensor-core path)
   int32_t* request_indices;
@@ -115,6 +116,17 @@ struct TensorCoreVariant {
 };
 // nullptr if (element, head_dim) has no tensor-core build.
 const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_dim);
+
+// One compiled warp-tile configuration (f16 or bf16 Q and KV, head_dim; decode_warp.cuh): the
+// kernel for HND and for NHD pages, and the launcher (kernel, then the split's merge).
+struct WarpTileVariant {
+  int32_t element;
+  int32_t head_dim;
+  KernelInfo hnd, nhd;
+  cudaError_t (*launch)(const DecodeProblem&, const DecodeBuffers&, cudaStream_t);
+};
+// nullptr if (element, head_dim) has no warp-tile build.
+const WarpTileVariant* find_warp_tile_variant(int32_t element, int32_t head_dim);
 
 // The compiled configurations (decode_table.cpp, from the lists in CMakeLists.txt).
 // The variant for (element, head_dim) whose group is the largest compiled group dividing

@@ -218,6 +218,7 @@ DecodeBuffers decode_buffers(const DecodeSchedule& sched, void* workspace) {
   b.qo_tiles = sched.qo_tiles;
   b.tile_rows = sched.tile_rows;
   b.min_chunk_pages = sched.min_chunk_pages;
+  b.chunks = sched.chunks;
   if (sched.workspace == 0) return b;
   char* ws = static_cast<char*>(workspace);
   const DecodeLayout& l = sched.layout;

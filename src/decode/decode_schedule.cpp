@@ -25,7 +25,7 @@ void lay_out(const DecodeShape& s, DecodeSchedule* sched) {
     return at;
   };
   DecodeLayout& l = sched->layout;
-  if (sched->single_request) {  // partial states only
+  if (sched->single_request || sched->path == DecodePath::kWarpTiles) {  // partial states only
     l.tmp_o = take(partial_bytes);
     l.tmp_lse = take(partial_lse_bytes);
     sched->workspace = offset;
@@ -144,11 +144,66 @@ static DecodeSchedule schedule_tensor_cores_alone(const DecodeShape& s, const De
   return sched;
 }
 
+bool warp_tiles_serve(const DecodeShape& s, const DecodeFacts& f) {
+  return f.warp_tiles_built && !s.soft_cap;
+}
+
+// Not in the auto rule yet: on the H200 (2026-12-04) the path won 1-4 µs at batch <= 16 and lost
+// 3-8 % at large batch, group 1-2 and MQA (docs/notes/tuning-history.md#warp-tile-decode); the
+// rule waits for a measured threshold and its GPU test.
+bool prefer_warp_tiles(const DecodeShape& s, const DecodeFacts& f) {
+  (void)s;
+  (void)f;
+  return false;
+}
+
+// One CTA per (request, KV head, block of 8 query heads, chunk); split into the most chunks that
+// keep the grid within one wave of resident CTAs (no planner: each CTA finds its range from the
+// request's length on the device).
+DecodeSchedule schedule_warp_tiles(const DecodeShape& s, const DecodeFacts& f, bool allow_split) {
+  DecodeSchedule sched;
+  sched.path = DecodePath::kWarpTiles;
+  sched.requests = s.batch_size;
+  const int64_t row_blocks = (s.group() + kWarpTileQueryBlock - 1) / kWarpTileQueryBlock;
+  const int64_t items = int64_t(s.batch_size) * s.num_kv_heads * row_blocks;
+  const int64_t slots = int64_t(std::max(f.warp_tile_blocks_per_sm, 1)) * f.sm_count;
+  const int64_t chunks = allow_split && items < slots ? slots / items : 1;
+  sched.chunks = static_cast<int32_t>(chunks);
+  sched.split = chunks > 1;
+  sched.padded_items = static_cast<int32_t>(items * chunks);
+  if (sched.split) {
+    sched.partial_rows = size_t(s.batch_size) * size_t(chunks);
+    lay_out(s, &sched);
+  }
+  return with_lse_scratch(s, sched);
+}
+
 Status schedule_decode(const char* fn, const DecodeShape& s, const DecodeFacts& f, int32_t flags,
                        size_t workspace_bytes, DecodeSchedule* out) {
   const bool allow_split = !(flags & BARACUDA_FLASHINFER_DECODE_NO_SPLIT);
   const bool forced_cuda = flags & BARACUDA_FLASHINFER_DECODE_CUDA_CORES;
   const bool forced_tc = flags & BARACUDA_FLASHINFER_DECODE_TENSOR_CORES;
+  const bool forced_warp = flags & BARACUDA_FLASHINFER_DECODE_WARP_TILES;
+  if (forced_warp || (!forced_cuda && !forced_tc && prefer_warp_tiles(s, f))) {
+    if (!warp_tiles_serve(s, f)) {
+      return fail(kUnsupported,
+                  "%s: the warp-tile path serves f16/bf16 KV caches without a soft-cap only", fn);
+    }
+    DecodeSchedule warp = schedule_warp_tiles(s, f, allow_split);
+    if (warp.split && workspace_bytes < warp.workspace) {
+      warp = schedule_warp_tiles(s, f, /*allow_split=*/false);
+    }
+    if (workspace_bytes >= warp.workspace) {
+      *out = warp;
+      return kSuccess;
+    }
+    if (forced_warp) {
+      return fail(kWorkspaceTooSmall,
+                  "%s: workspace_bytes %zu is too small: these options need %zu bytes "
+                  "(paged_decode_ex_get_workspace_size)",
+                  fn, workspace_bytes, warp.workspace);
+    }
+  }
   if (forced_tc || (!forced_cuda && prefer_tensor_cores(s, f))) {
     const DecodeSchedule tc = schedule_tensor_cores(s, f, allow_split, /*shared_prefix=*/false);
     if (workspace_bytes >= tc.workspace) {
@@ -190,6 +245,9 @@ size_t decode_workspace_bytes(const DecodeShape& s, const DecodeFacts& f) {
     DecodeShape planned = s;
     planned.plain_logits = false;
     bytes = std::max(bytes, schedule_tensor_cores(planned, f, /*allow_split=*/true, false).workspace);
+  }
+  if (warp_tiles_serve(s, f)) {
+    bytes = std::max(bytes, schedule_warp_tiles(s, f, /*allow_split=*/true).workspace);
   }
   return bytes;
 }

@@ -19,12 +19,14 @@ struct DecodeShape {
   // both off at compile time serve the call.
   bool plain_logits = true;
   bool window = false;  // a sliding window (window_left >= 0)
+  bool soft_cap = false;  // a logits soft-cap (the warp-tile path has none)
   int32_t group() const { return num_qo_heads / num_kv_heads; }
 };
 
 enum class DecodePath : int32_t {
   kCudaCores = BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES,
   kTensorCores = BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES,
+  kWarpTiles = BARACUDA_FLASHINFER_DECODE_PATH_WARP_TILES,
 };
 
 // What the schedule needs to know beyond the sizes: the device's SM count, the CUDA-core kernel
@@ -35,7 +37,15 @@ struct DecodeFacts {
   int32_t cuda_core_group = 1;
   int32_t cuda_core_blocks_per_sm = 0;
   bool tensor_cores_built = false;
+  // The warp-tile kernel for (element, head_dim) (16-bit KV) and its resident CTAs per SM.
+  bool warp_tiles_built = false;
+  int32_t warp_tile_blocks_per_sm = 0;
 };
+
+// Query heads per warp-tile CTA (the 8 columns of its mma's B operand).
+constexpr int32_t kWarpTileQueryBlock = 8;
+// The warp-tile split's chunks are whole 16-token tiles (at least one).
+constexpr int32_t kWarpTileChunkTokens = 16;
 
 // The rule's constants. Measured on H100 (docs/PERFORMANCE.md, "decode schedule"):
 // CUDA cores split when batch x (virtual) KV heads gives fewer CTAs than kSplitBelowCtasPerSm per
@@ -87,6 +97,7 @@ struct DecodeSchedule {
   int32_t qo_tiles = 1;      // query tiles per request (tensor cores)
   int32_t tile_rows = 0;     // query rows per CTA (tensor cores: kTensorCoreTileQ or 64)
   int32_t min_chunk_pages = 0;
+  int32_t chunks = 1;  // warp tiles: KV chunks per (request, KV head), the same for every request
   size_t partial_rows = 0;  // rows of [Hq, D] partial states when split
   size_t workspace = 0;     // bytes of workspace this schedule uses (0: none)
   DecodeLayout layout{};
@@ -106,9 +117,17 @@ bool prefer_tensor_cores(const DecodeShape& s, const DecodeFacts& f);
 DecodeSchedule schedule_cuda_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split);
 DecodeSchedule schedule_tensor_cores(const DecodeShape& s, const DecodeFacts& f, bool allow_split,
                                      bool shared_prefix);
+DecodeSchedule schedule_warp_tiles(const DecodeShape& s, const DecodeFacts& f, bool allow_split);
+
+// Whether the warp-tile path can serve the shape and options (16-bit KV built, no soft-cap).
+bool warp_tiles_serve(const DecodeShape& s, const DecodeFacts& f);
+// The auto rule: whether an unforced call prefers the warp-tile path.
+bool prefer_warp_tiles(const DecodeShape& s, const DecodeFacts& f);
 
 // The schedule of a call with `flags` (BARACUDA_FLASHINFER_DECODE_*) and `workspace_bytes`:
-//   - the path: forced by the flags, else the auto rule;
+//   - the path: forced by the flags, else the auto rule (warp tiles, then tensor cores, then CUDA
+//     cores); warp tiles split into a static number of chunks, and without the workspace for
+//     that they run unsplit;
 //   - split when the unsplit grid cannot fill the GPU, unless NO_SPLIT;
 //   - a workspace too small for the preferred tensor-core schedule falls back to CUDA cores
 //     (status 4 if tensor cores were forced); too small for a CUDA-core split falls back to no

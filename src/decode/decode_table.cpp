@@ -63,6 +63,18 @@ const TensorCoreVariant* find_tensor_core_variant(int32_t element, int32_t head_
   return find_element_head_dim(kVariants, element, head_dim);
 }
 
+#define BFI_DECLARE_WARP(NAME, HEAD_DIM) \
+  extern const WarpTileVariant kWarpTileVariant_##NAME##_hd##HEAD_DIM;
+BFI_DECODE_WARP_SETS(BFI_DECLARE_WARP)
+#undef BFI_DECLARE_WARP
+
+const WarpTileVariant* find_warp_tile_variant(int32_t element, int32_t head_dim) {
+#define BFI_WARP_ENTRY(NAME, HEAD_DIM) &kWarpTileVariant_##NAME##_hd##HEAD_DIM,
+  static const WarpTileVariant* const kVariants[] = {BFI_DECODE_WARP_SETS(BFI_WARP_ENTRY) nullptr};
+#undef BFI_WARP_ENTRY
+  return find_element_head_dim(kVariants, element, head_dim);
+}
+
 Status decode_facts(const char* fn, DeviceContext& context, const DecodeShape& s,
                     const DecodeVariant& v, const AttentionVariant* attn, DecodeFacts* out) {
   DecodeFacts f;
@@ -79,6 +91,15 @@ Status decode_facts(const char* fn, DeviceContext& context, const DecodeShape& s
     }
   }
   f.tensor_cores_built = find_tensor_core_variant(s.element, s.head_dim) != nullptr;
+  const WarpTileVariant* w = find_warp_tile_variant(s.element, s.head_dim);
+  // The kernel takes up to 224 KB of shared memory: devices that offer less run the other paths.
+  if (w != nullptr && w->hnd.smem_bytes <= uint32_t(context.facts().smem_optin_bytes)) {
+    f.warp_tiles_built = true;
+    BFI_CHECK(context.residency(fn, w->hnd, &f.warp_tile_blocks_per_sm));
+    int32_t nhd_blocks = 0;
+    BFI_CHECK(context.residency(fn, w->nhd, &nhd_blocks));
+    f.warp_tile_blocks_per_sm = std::min(f.warp_tile_blocks_per_sm, nhd_blocks);
+  }
   *out = f;
   return kSuccess;
 }

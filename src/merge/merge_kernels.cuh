@@ -111,6 +111,11 @@ __global__ void __launch_bounds__(kThreads)
   const uint32_t part = group % kGroupsPerRow;
   const uint32_t row = blockIdx.x * kRowsPerBlock + group / kGroupsPerRow;
   const bool active = row < num_rows;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // The states may come from the kernel before this one (MergeProblem::after_kernel): wait until
+  // it has completed and its writes are visible. Without the programmatic launch: a no-op.
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
   fi::state_t<kVec> st;
   if (active) {
     const uint32_t n = states.count(row);
@@ -171,12 +176,13 @@ __global__ void __launch_bounds__(kThreads)
 template <typename T, uint32_t HEAD_DIM, uint32_t kGroupsPerRow,
           uint32_t kThreads = RowMergeTraits<T, HEAD_DIM>::kThreads, typename States>
 cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_out_ptr, float* s_out,
-                             cudaStream_t stream) {
+                             bool after_kernel, cudaStream_t stream) {
   using Tr = RowMergeTraits<T, HEAD_DIM>;
   constexpr uint32_t kRowsPerBlock = kThreads / Tr::kBdx / kGroupsPerRow;
   const uint32_t blocks = (num_rows + kRowsPerBlock - 1) / kRowsPerBlock;
   return launch_kernel(merge_rows_kernel<T, HEAD_DIM, kGroupsPerRow, kThreads, States>,
-                       dim3(blocks), dim3(kThreads), 0, stream, states, num_rows,
+                       dim3(blocks), dim3(kThreads), 0, stream,
+                       LaunchOptions{/*programmatic=*/after_kernel}, states, num_rows,
                        static_cast<T*>(v_out_ptr), s_out);
 }
 
@@ -184,7 +190,7 @@ cudaError_t launch_rows_with(const States& states, uint32_t num_rows, void* v_ou
 template <typename T, uint32_t HEAD_DIM, typename States>
 cudaError_t launch_rows(const States& states, const MergeProblem& p, cudaStream_t stream) {
   const uint32_t num_rows = static_cast<uint32_t>(p.seq_len) * static_cast<uint32_t>(p.num_heads);
-  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
+  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, p.after_kernel, stream);
 }
 
 // Rows whose state count is unknown on the host or may be large (stacked, variable-length): the
@@ -197,15 +203,15 @@ cudaError_t launch_rows_spread(const States& states, const MergeProblem& p, cuda
   if (num_rows < kVeryFewRows) {  // e.g. batch-1 decode: 32 heads x ~130 chunks
     constexpr uint32_t kWide = Tr::kWideThreads / Tr::kBdx;
     return launch_rows_with<T, HEAD_DIM, kWide, Tr::kWideThreads>(states, num_rows, p.v_out,
-                                                                  p.s_out, stream);
+                                                                  p.s_out, p.after_kernel, stream);
   }
   if (num_rows < kFewRows) {
-    return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, stream);
+    return launch_rows_with<T, HEAD_DIM, Tr::kGroups>(states, num_rows, p.v_out, p.s_out, p.after_kernel, stream);
   }
   if (num_rows < kManyRows) {
-    return launch_rows_with<T, HEAD_DIM, 4>(states, num_rows, p.v_out, p.s_out, stream);
+    return launch_rows_with<T, HEAD_DIM, 4>(states, num_rows, p.v_out, p.s_out, p.after_kernel, stream);
   }
-  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, stream);
+  return launch_rows_with<T, HEAD_DIM, 1>(states, num_rows, p.v_out, p.s_out, p.after_kernel, stream);
 }
 
 template <typename T, uint32_t HEAD_DIM>

@@ -21,6 +21,10 @@ struct MergeProblem {
   const int32_t* indptr;
   void* v_out;
   float* s_out;  // may be nullptr (not written), except in place
+  // Launched as a programmatic dependent of the kernel before it in the stream (decode's own
+  // merges, after a kernel that triggers its dependents as it ends): the merge's launch overlaps
+  // that kernel's last CTAs; the kernel waits on griddepcontrol before it reads a state.
+  bool after_kernel = false;
 };
 
 // One compiled (element, head_dim): its launchers.

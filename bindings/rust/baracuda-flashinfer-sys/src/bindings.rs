@@ -138,6 +138,14 @@ pub const BARACUDA_FLASHINFER_DECODE_CUDA_CORES: i32 = 2;
 pub const BARACUDA_FLASHINFER_DECODE_TENSOR_CORES: i32 = 4;
 
 /// ```text
+/// the library's warp-tile kernel: f16/bf16
+/// KV, no soft-cap
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+pub const BARACUDA_FLASHINFER_DECODE_WARP_TILES: i32 = 8;
+
+/// ```text
 /// The kernels paged decode runs on (baracuda_flashinfer_decode_schedule.path).
 ///
 /// FlashInfer's batch-decode kernel
@@ -152,6 +160,15 @@ pub const BARACUDA_FLASHINFER_DECODE_PATH_CUDA_CORES: i32 = 0;
 ///
 /// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
 pub const BARACUDA_FLASHINFER_DECODE_PATH_TENSOR_CORES: i32 = 1;
+
+/// ```text
+/// the library's kernel: a warp per KV tile
+/// range, 8 query heads per mma, split
+/// without a planner
+/// ```
+///
+/// From `baracuda/flashinfer.h`, section *Batched paged-KV decode*.
+pub const BARACUDA_FLASHINFER_DECODE_PATH_WARP_TILES: i32 = 2;
 
 /// ```text
 /// Options every attention call of the prefill family takes (NULL = all defaults: plain causal

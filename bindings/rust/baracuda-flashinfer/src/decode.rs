@@ -54,6 +54,9 @@ pub enum DecodeKernel {
     /// The FA2 prefill kernel with one query row per request; f16 or bf16 queries (16-bit or
     /// fp8 KV), not f32; needs the workspace.
     TensorCores,
+    /// The library's warp-tile kernel: f16 or bf16 KV, no soft-cap; splits long KV without a
+    /// planner when given the workspace.
+    WarpTiles,
 }
 
 /// What a [`DecodePlan`] is for. Name the fields and end with `..DecodeDesc::default()`:
@@ -561,6 +564,7 @@ fn flags(d: &DecodeDesc) -> i32 {
         DecodeKernel::Auto => sys::BARACUDA_FLASHINFER_DECODE_AUTO,
         DecodeKernel::CudaCores => sys::BARACUDA_FLASHINFER_DECODE_CUDA_CORES,
         DecodeKernel::TensorCores => sys::BARACUDA_FLASHINFER_DECODE_TENSOR_CORES,
+        DecodeKernel::WarpTiles => sys::BARACUDA_FLASHINFER_DECODE_WARP_TILES,
     };
     if d.kernel == DecodeKernel::Auto {
         return kernel;
