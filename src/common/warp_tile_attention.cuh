@@ -39,6 +39,14 @@ __device__ __forceinline__ uint64_t evict_first_policy() {
   return policy;
 }
 
+// An L2 policy for decode's KV: evict normally (the row blocks of a group above 8 read the same KV
+// in neighbouring CTAs).
+__device__ __forceinline__ uint64_t evict_normal_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
 // dst: a shared-memory address (__cvta_generic_to_shared).
 __device__ __forceinline__ void cp_async_16(unsigned dst, const void* src, bool valid,
                                             uint64_t policy) {

@@ -50,13 +50,8 @@ struct WarpTileConfig {
   }
 };
 
-// An L2 policy for the KV: evict normally (the row blocks of a group above 8 read the same KV
-// in neighbouring CTAs).
-__device__ __forceinline__ uint64_t evict_normal_policy() {
-  uint64_t policy;
-  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
-  return policy;
-}
+static_assert(warp_tile::kQueryBlock == kWarpTileQueryBlock,
+              "the schedule's query block is the kernel's");
 
 template <typename T, int D, bool kNhd, typename C = WarpTileConfig<D>>
 __global__ void __launch_bounds__(C::kWarps * 32, 1) warp_tile_decode_kernel(WarpTileArgs a) {
@@ -109,7 +104,7 @@ __global__ void __launch_bounds__(C::kWarps * 32, 1) warp_tile_decode_kernel(War
                                  kNhd ? int64_t(h) * D : int64_t(h) * a.page_size * D,
                                  kNhd ? hkv * D : D};
   warp_tile::attend_tiles<T, D, kStages, kNhd>(st, qf, stages, kv, kv_begin, len, w_begin, w_end,
-                                               a.scale_log2, evict_normal_policy());
+                                               a.scale_log2, warp_tile::evict_normal_policy());
   st.sum_lanes();
 
   // The warps' states into their own rings, then merged per (query, dim) by the whole CTA.
